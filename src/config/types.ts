@@ -1,0 +1,76 @@
+import type { Secret } from "../secret.js";
+
+/** A configured FTPS server, with defaults applied, paths resolved and the secret read. */
+export interface RemoteConfig {
+  name: string;
+  host: string;
+  /** Default 21 for explicit, 990 for implicit. */
+  port: number;
+  tls: "explicit" | "implicit";
+  user: string;
+  password: Secret;
+  /** Absolute path of the extra CA file, when set. */
+  caPath?: string;
+  /** PEM text read from caPath. */
+  ca?: string;
+  /** Normalised pin: "sha256:" + 32 upper-case hex bytes joined by ":". */
+  fingerprint?: string;
+  /** Size of the connection pool for this remote. Default 4. */
+  maxConnections: number;
+  /** Control and data socket timeout. Default 30 000 ms. */
+  timeoutMs: number;
+}
+
+export type Direction = "upload" | "download" | "two-way";
+export type DeletePolicy = "never" | "tracked" | "mirror";
+export type ConflictPolicy = "keep-both" | "newer-wins" | "local-wins" | "remote-wins";
+export type MaxDelete = { kind: "percent"; value: number } | { kind: "count"; value: number };
+
+/** One sync job: one file in jobs/, named after the file. */
+export interface JobConfig {
+  name: string;
+  /** Absolute path of the job file. */
+  file: string;
+  remote: string;
+  /** Absolute remote folder, "/" separated, no trailing slash (except "/"). */
+  remotePath: string;
+  /** Absolute local folder. */
+  local: string;
+  direction: Direction;
+  schedule?: string;
+  timezone?: string;
+  watch: boolean;
+  /** Milliseconds. Default 1000. */
+  watchDebounceMs: number;
+  /** Poll interval in milliseconds, when set. */
+  pollMs?: number;
+  delete: DeletePolicy;
+  onConflict: ConflictPolicy;
+  include: string[];
+  exclude: string[];
+  maxDelete: MaxDelete;
+  /** Bytes per second for this job, when set. */
+  bandwidthLimit?: number;
+  doneMarker?: string;
+  verify: "size" | "hash";
+  followSymlinks: boolean;
+  trustRemote: boolean;
+  /** Milliseconds: /healthz turns unhealthy without a successful run this recent. */
+  maxAgeMs?: number;
+  retries: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+}
+
+export interface AgentConfig {
+  /** Absolute path of agent.config.json. */
+  configPath: string;
+  /** Folder that relative paths are resolved against. */
+  baseDir: string;
+  stateDir: string;
+  jobsDir: string;
+  log: { level: "error" | "warn" | "info" | "debug"; file?: string };
+  maxConcurrentJobs: number;
+  shutdownGraceSeconds: number;
+  http?: { host: string; port: number };
+  remotes: Record<string, RemoteConfig>;
+  jobs: Record<string, JobConfig>;
+}

@@ -1,0 +1,63 @@
+/** Exit codes of the whole CLI (see README). */
+export const ExitCode = {
+  Ok: 0,
+  Failures: 1,
+  Usage: 2,
+  SafetyGuard: 3,
+  Connect: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class: every error we raise on purpose carries the exit code it maps to. */
+export class AgentError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Invalid configuration or usage: names the file and the field. Exit 2. */
+export class ConfigError extends AgentError {
+  readonly file?: string;
+  readonly field?: string;
+  constructor(message: string, details: { file?: string; field?: string } = {}) {
+    const where = [details.file, details.field].filter(Boolean).join(": ");
+    super(where ? `${where}: ${message}` : message, ExitCode.Usage);
+    this.file = details.file;
+    this.field = details.field;
+  }
+}
+
+/** A safety guard stopped the run (nothing was deleted). Exit 3. */
+export class SafetyGuardError extends AgentError {
+  constructor(message: string) {
+    super(message, ExitCode.SafetyGuard);
+  }
+}
+
+/** How the retry logic should treat a failure. */
+export type ErrorClass = "transient" | "permanent";
+
+/**
+ * A failure talking to an FTPS server. `code` is the server's reply code when there is one.
+ * `phase` tells whether we never got a usable session (connect: exit 4) or failed later.
+ */
+export class FtpsError extends AgentError {
+  readonly code?: number;
+  readonly errorClass: ErrorClass;
+  readonly phase: "connect" | "operation";
+  /** Out of space or quota: the job must stop, not just this file. */
+  readonly stopsJob: boolean;
+  constructor(
+    message: string,
+    opts: { code?: number; errorClass: ErrorClass; phase: "connect" | "operation"; stopsJob?: boolean; cause?: unknown },
+  ) {
+    super(message, opts.phase === "connect" ? ExitCode.Connect : ExitCode.Failures, { cause: opts.cause });
+    this.code = opts.code;
+    this.errorClass = opts.errorClass;
+    this.phase = opts.phase;
+    this.stopsJob = opts.stopsJob ?? false;
+  }
+}
