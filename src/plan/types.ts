@@ -1,0 +1,84 @@
+/**
+ * Types shared by the scanners, the diff and the sync runner.
+ * Every `path` is relative to the job root, "/"-separated, no leading or trailing slash,
+ * Unicode NFC (the key used for comparison). The root itself is never an entry.
+ */
+
+export type EntryType = "file" | "dir";
+
+/** What the local scan saw. */
+export interface LocalEntry {
+  path: string;
+  type: EntryType;
+  size: number; // 0 for dirs
+  mtimeMs: number; // integer milliseconds
+}
+
+/**
+ * Precision of a remote modification time, as the server reported it.
+ * "pending": we uploaded the file and did not learn what the server's listing will say;
+ * the next listing adopts its time if the size still matches.
+ */
+export type TimePrecision = "ms" | "second" | "minute" | "day" | "none" | "pending";
+
+/** What the remote listing saw. */
+export interface RemoteEntry {
+  path: string;
+  type: EntryType;
+  size: number;
+  /** Epoch ms as parsed from the listing; undefined when the server gave no usable time. */
+  modifyMs?: number;
+  precision: TimePrecision;
+}
+
+/** What a path looked like on each side when this job last synced it. */
+export interface StateEntry {
+  path: string;
+  type: EntryType;
+  localSize: number;
+  localMtimeMs: number;
+  remoteSize: number;
+  remoteModifyMs?: number;
+  remotePrecision: TimePrecision;
+  /** This job put the remote copy there (upload). Used by delete: "tracked". */
+  placedRemote: boolean;
+  /** This job put the local copy there (download). Used by delete: "tracked". */
+  placedLocal: boolean;
+}
+
+/** A remote listing and whether it can be trusted for deletions. */
+export interface RemoteListing {
+  entries: Map<string, RemoteEntry>;
+  /** False when any folder failed to list or a listing was cut short. */
+  complete: boolean;
+  /** Folders (relative paths, "" for the root) whose listing failed. */
+  failedDirs: string[];
+}
+
+export type Action =
+  | { kind: "mkdir-remote"; path: string; reason: string }
+  | { kind: "mkdir-local"; path: string; reason: string }
+  | { kind: "upload"; path: string; reason: string; local: LocalEntry; remote?: RemoteEntry; placedRemote: boolean }
+  | { kind: "download"; path: string; reason: string; remote: RemoteEntry; local?: LocalEntry; placedLocal: boolean }
+  | { kind: "delete-local"; path: string; reason: string; type: EntryType }
+  | { kind: "delete-remote"; path: string; reason: string; type: EntryType }
+  | {
+      kind: "conflict";
+      path: string;
+      reason: string;
+      /**
+       * keep-both: rename the remote file to `conflictName` on the server, upload the local
+       * version to `path`, download the renamed copy to `conflictName` locally (both sides end
+       * with both files). upload / download: one side's version wins and overwrites the other.
+       */
+      resolution: "keep-both" | "upload" | "download";
+      conflictName?: string;
+      local: LocalEntry;
+      remote: RemoteEntry;
+    }
+  /** Both sides already agree: record their signatures, transfer nothing. */
+  | { kind: "adopt"; path: string; reason: string; local: LocalEntry; remote: RemoteEntry }
+  /** Gone from both sides: drop the state row. */
+  | { kind: "forget"; path: string; reason: string };
+
+export type ActionKind = Action["kind"];
