@@ -1,0 +1,48 @@
+/** What a server offers, from its FEAT reply. */
+export interface Capabilities {
+  mlsd: boolean;
+  mfmt: boolean;
+  mdtm: boolean;
+  size: boolean;
+  utf8: boolean;
+  restStream: boolean;
+  /** HASH algorithms offered (RFC draft-bryan-ftpext-hash), upper case, e.g. ["SHA-256", "MD5"]. */
+  hash: string[];
+  /** The raw FEAT lines: feature name to its parameters. */
+  features: Record<string, string>;
+}
+
+export function parseCapabilities(features: Map<string, string>): Capabilities {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of features) raw[k.toUpperCase()] = v;
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(raw, k);
+  const hashAlgos = has("HASH")
+    ? raw.HASH.split(";")
+        .map((a) => a.replace(/\*$/, "").trim().toUpperCase())
+        .filter(Boolean)
+    : [];
+  return {
+    // RFC 3659 7.8: "The presence of the MLST feature indicates that both MLST and MLSD are supported."
+    mlsd: has("MLST") || has("MLSD"),
+    mfmt: has("MFMT"),
+    mdtm: has("MDTM"),
+    size: has("SIZE"),
+    utf8: has("UTF8"),
+    restStream: has("REST") && /STREAM/i.test(raw.REST),
+    hash: hashAlgos,
+    features: raw,
+  };
+}
+
+export function describeCapabilities(c: Capabilities): string {
+  const flags = [
+    c.mlsd ? "MLSD" : "LIST-only",
+    c.mfmt && "MFMT",
+    c.mdtm && "MDTM",
+    c.size && "SIZE",
+    c.utf8 && "UTF8",
+    c.restStream && "REST STREAM",
+    c.hash.length > 0 && `HASH(${c.hash.join(",")})`,
+  ].filter(Boolean);
+  return flags.join(" ");
+}

@@ -1,0 +1,169 @@
+import { Client, FTPError } from "basic-ftp";
+import { TLSSocket } from "node:tls";
+import type { RemoteConfig } from "../config/types.js";
+import { FtpsError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { parseCapabilities, type Capabilities } from "./capabilities.js";
+import { classify } from "./classify.js";
+import { fingerprintOfPeer } from "./fingerprint.js";
+import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
+
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+  subject: string;
+  altNames?: string;
+  issuer: string;
+  validTo: string;
+  fingerprint: string;
+  /** Chain verified against the trust store (false when accepted through the pin). */
+  chainVerified: boolean;
+}
+
+/** A logged-in FTPS control connection with protected data channels. */
+export interface FtpsConnection {
+  client: Client;
+  remote: RemoteConfig;
+  capabilities: Capabilities;
+  tls: TlsInfo;
+  close(): void;
+}
+
+function is2xx(code: number): boolean {
+  return code >= 200 && code < 300;
+}
+
+function tlsInfo(socket: TLSSocket): TlsInfo {
+  const cert = socket.getPeerCertificate();
+  return {
+    protocol: socket.getProtocol() ?? "unknown",
+    cipher: socket.getCipher()?.name ?? "unknown",
+    subject: cert.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${v}`).join(", ") : "",
+    altNames: cert.subjectaltname,
+    issuer: cert.issuer ? Object.entries(cert.issuer).map(([k, v]) => `${k}=${v}`).join(", ") : "",
+    validTo: cert.valid_to,
+    fingerprint: fingerprintOfPeer(cert) ?? "",
+    chainVerified: socket.authorized,
+  };
+}
+
+/** Routes basic-ftp data sockets through the pin check (see guardDataSocket). */
+function pinDataConnections(client: Client, pin: string): void {
+  const ctx = client.ftp as unknown as object;
+  const desc = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx), "dataSocket");
+  if (!desc?.get || !desc.set) throw new Error("basic-ftp internals changed: cannot pin data connections");
+  Object.defineProperty(ctx, "dataSocket", {
+    configurable: true,
+    get() {
+      return desc.get!.call(this);
+    },
+    set(socket: unknown) {
+      if (socket instanceof TLSSocket) guardDataSocket(socket, pin);
+      desc.set!.call(this, socket);
+    },
+  });
+}
+
+function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
+  if (err instanceof FtpsError) return err;
+  const c = classify(err);
+  const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
+  const e = err as { code?: string | number; message?: string };
+  let msg: string;
+  if (err instanceof FTPError && err.code === 530) {
+    msg = `login refused for user "${remote.user}" (530): check the user and the password's env variable or file`;
+  } else if (typeof e.code === "string" && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|DEPTH_ZERO/.test(e.code)) {
+    msg =
+      `certificate not trusted (${e.code}: ${e.message}). Give the server's CA in "ca", or pin the certificate: ` +
+      `run \`ftps-sync fingerprint ${remote.host}:${remote.port}${remote.tls === "implicit" ? " --implicit" : ""}\`, ` +
+      `check the value out of band, and put it in "fingerprint"`;
+  } else {
+    msg = e.message ?? String(err);
+  }
+  return new FtpsError(`cannot connect to ${where}: ${msg}`, {
+    code: c.code,
+    errorClass: c.errorClass,
+    phase: "connect",
+    stopsJob: c.stopsJob,
+    cause: err,
+  });
+}
+
+/**
+ * Opens a control connection that is encrypted before anything secret crosses it and whose data
+ * channel is protected (PROT P), or fails. Never falls back to plaintext:
+ * - explicit: a refused AUTH TLS closes the connection before USER is sent;
+ * - pin or certificate failure closes it before USER is sent;
+ * - a refused PBSZ/PROT P closes it before any data connection opens (basic-ftp's own
+ *   `access()` ignores that refusal, which is why we do the steps ourselves).
+ */
+export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promise<FtpsConnection> {
+  const client = new Client(remote.timeoutMs);
+  if (logger?.isDebugEnabled()) {
+    client.ftp.verbose = true;
+    client.ftp.log = (message: string) => logger.debug(`[ftp ${remote.name}] ${message}`);
+  }
+  try {
+    const options = tlsOptionsFor(remote);
+    if (remote.tls === "implicit") {
+      await client.connectImplicitTLS(remote.host, remote.port, options);
+    } else {
+      await client.connect(remote.host, remote.port);
+      try {
+        await client.useTLS(options);
+      } catch (err) {
+        if (err instanceof FTPError) {
+          throw new FtpsError(
+            `${remote.name}: the server refused AUTH TLS (${err.code} ${err.message.trim()}); ` +
+              `the connection was closed before the user name or password was sent. ` +
+              `ftps-sync never talks plain FTP: enable explicit TLS on the server, or use "tls": "implicit" if it expects TLS from the first byte.`,
+            { code: err.code, errorClass: "permanent", phase: "connect", stopsJob: true },
+          );
+        }
+        throw err;
+      }
+    }
+    const socket = client.ftp.socket;
+    if (!(socket instanceof TLSSocket) || !socket.encrypted) {
+      throw new FtpsError(`${remote.name}: the control connection is not encrypted; refusing to log in`, {
+        errorClass: "permanent",
+        phase: "connect",
+        stopsJob: true,
+      });
+    }
+    if (remote.fingerprint) {
+      verifyPin(socket, remote.fingerprint, `${remote.name} (${remote.host}:${remote.port})`);
+      pinDataConnections(client, remote.fingerprint);
+    } else if (!socket.authorized) {
+      // rejectUnauthorized already refuses this; kept so that a future option change cannot slip by.
+      throw new FtpsError(`${remote.name}: certificate not verified (${String(socket.authorizationError)})`, {
+        errorClass: "permanent",
+        phase: "connect",
+        stopsJob: true,
+      });
+    }
+    const tls = tlsInfo(socket);
+
+    await client.login(remote.user, remote.password.reveal());
+    const capabilities = parseCapabilities(await client.features());
+    await client.send("TYPE I");
+    await client.sendIgnoringError("OPTS UTF8 ON");
+    if (capabilities.mlsd) await client.sendIgnoringError("OPTS MLST type;size;modify;unix.mode;");
+
+    const pbsz = await client.sendIgnoringError("PBSZ 0");
+    const prot = is2xx(pbsz.code) ? await client.sendIgnoringError("PROT P") : pbsz;
+    if (!is2xx(prot.code)) {
+      throw new FtpsError(
+        `${remote.name}: the server refused to protect the data channel (${prot.code} ${prot.message.trim()} in reply to ` +
+          `${is2xx(pbsz.code) ? "PROT P" : "PBSZ 0"}); closed before any data connection was opened. ` +
+          `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
+        { code: prot.code, errorClass: "permanent", phase: "connect", stopsJob: true },
+      );
+    }
+    client.availableListCommands = capabilities.mlsd ? ["MLSD", "LIST -a", "LIST"] : ["LIST -a", "LIST"];
+    return { client, remote, capabilities, tls, close: () => client.close() };
+  } catch (err) {
+    client.close();
+    throw connectFailure(remote, err);
+  }
+}

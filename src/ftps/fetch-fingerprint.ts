@@ -1,0 +1,59 @@
+import { Client } from "basic-ftp";
+import { isIP } from "node:net";
+import { TLSSocket } from "node:tls";
+import { FtpsError } from "../errors.js";
+import { classify } from "./classify.js";
+import { fingerprintOfPeer } from "./fingerprint.js";
+
+export interface ServerCertificate {
+  fingerprint: string;
+  subject: string;
+  issuer: string;
+  altNames?: string;
+  validFrom: string;
+  validTo: string;
+  /** Whether the chain verifies against the system trust store (informational). */
+  trustedBySystem: boolean;
+  protocol: string;
+}
+
+/**
+ * First contact, like ssh-keyscan: complete a TLS handshake without trusting the certificate,
+ * read it, and leave. No user name or password is sent.
+ */
+export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000): Promise<ServerCertificate> {
+  const client = new Client(timeoutMs);
+  const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const };
+  try {
+    if (implicit) {
+      await client.connectImplicitTLS(host, port, options);
+    } else {
+      await client.connect(host, port);
+      await client.useTLS(options);
+    }
+    const socket = client.ftp.socket as TLSSocket;
+    const cert = socket.getPeerCertificate();
+    const fingerprint = fingerprintOfPeer(cert);
+    if (!fingerprint) throw new Error("the server presented no certificate");
+    const name = (o: object | undefined) => (o ? Object.entries(o).map(([k, v]) => `${k}=${v}`).join(", ") : "");
+    return {
+      fingerprint,
+      subject: name(cert.subject),
+      issuer: name(cert.issuer),
+      altNames: cert.subjectaltname,
+      validFrom: cert.valid_from,
+      validTo: cert.valid_to,
+      trustedBySystem: socket.authorized,
+      protocol: socket.getProtocol() ?? "unknown",
+    };
+  } catch (err) {
+    const c = classify(err);
+    throw new FtpsError(`cannot read the certificate of ${host}:${port} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
+      code: c.code,
+      errorClass: c.errorClass,
+      phase: "connect",
+    });
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import winston from "winston";
+
+export type Logger = winston.Logger;
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+/**
+ * Every secret value the process has read. The redacting format replaces them wherever they
+ * appear, as a last line of defence behind the Secret wrapper.
+ */
+const secretValues = new Set<string>();
+
+export function registerSecret(value: string): void {
+  if (value.length >= 1) secretValues.add(value);
+}
+
+export function redact(text: string): string {
+  let out = text;
+  for (const s of secretValues) if (out.includes(s)) out = out.split(s).join("[redacted]");
+  return out;
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const v = (info as Record<string, unknown>)[key];
+    if (typeof v === "string") (info as Record<string, unknown>)[key] = redact(v);
+  }
+  if (typeof info.message === "string") info.message = redact(info.message);
+  return info;
+});
+
+const consoleLine = winston.format.printf((info) => {
+  const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
+  const extra = Object.entries(rest)
+    .filter(([k]) => typeof k === "string")
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  return redact(`${String(timestamp)} ${String(level).padEnd(5)} ${String(message)}${extra ? " " + extra : ""}`);
+});
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  file?: string;
+  /** Human-readable lines on stderr (stdout is kept for command output). */
+  console?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const transports: winston.transport[] = [];
+  if (opts.console !== false) {
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: ["error", "warn", "info", "debug"],
+        format: winston.format.combine(winston.format.timestamp({ format: "HH:mm:ss" }), consoleLine),
+      }),
+    );
+  }
+  if (opts.file) {
+    mkdirSync(dirname(opts.file), { recursive: true });
+    transports.push(
+      new winston.transports.File({
+        filename: opts.file,
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+      }),
+    );
+  }
+  return winston.createLogger({
+    level: opts.level ?? "info",
+    format: redactFormat(),
+    transports: transports.length ? transports : [new winston.transports.Console({ silent: true })],
+  });
+}
+
+/** A logger that drops everything (tests, library use). */
+export function silentLogger(): Logger {
+  return winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
+}

@@ -1,0 +1,84 @@
+/**
+ * Change detection. Each side is judged only against the signature this job recorded for that
+ * same side at the last sync: local clocks and server clocks are never compared here, except by
+ * `sameAcrossSides`, the first-sync matching heuristic.
+ */
+import type { LocalEntry, RemoteEntry, StateEntry, TimePrecision } from "./types.js";
+
+/** Precisions that carry a comparable time, finest first. */
+type TimedPrecision = "ms" | "second" | "minute" | "day";
+
+const UNIT_MS: Record<TimedPrecision, number> = {
+  ms: 1,
+  second: 1_000,
+  minute: 60_000,
+  day: 86_400_000,
+};
+
+const ORDER: TimedPrecision[] = ["ms", "second", "minute", "day"];
+
+function isTimed(p: TimePrecision): p is TimedPrecision {
+  return p in UNIT_MS;
+}
+
+/** The coarser of two time precisions, or undefined when either carries no usable time. */
+export function coarserPrecision(a: TimePrecision, b: TimePrecision): TimedPrecision | undefined {
+  if (!isTimed(a) || !isTimed(b)) return undefined;
+  return ORDER[Math.max(ORDER.indexOf(a), ORDER.indexOf(b))];
+}
+
+function truncate(ms: number, unit: number): number {
+  return Math.floor(ms / unit) * unit;
+}
+
+/**
+ * Whether two times denote the same moment as far as the coarser precision can tell.
+ *
+ * Both are truncated to the coarser unit (a LIST line that says "Nov 24 02:00" cannot disagree
+ * with an MLSD time of 02:00:41.5). For day precision ("Nov 24 2025", shown for files older than
+ * about six months) we also accept the adjacent day: servers print that date in their own time
+ * zone, which can be up to UTC-12 / UTC+14, so the printed date is the UTC date, the day before
+ * or the day after. A real edit cannot hide behind that tolerance: editing a file makes it
+ * recent, and the server then lists it with minute precision and a time far from the old one.
+ *
+ * Returns false when either precision is "none" or "pending" (no comparable time).
+ */
+export function sameWithinPrecision(aMs: number, aPrecision: TimePrecision, bMs: number, bPrecision: TimePrecision): boolean {
+  const coarser = coarserPrecision(aPrecision, bPrecision);
+  if (coarser === undefined) return false;
+  const unit = UNIT_MS[coarser];
+  const gap = Math.abs(truncate(aMs, unit) - truncate(bMs, unit));
+  return coarser === "day" ? gap <= unit : gap === 0;
+}
+
+/** The local file differs from what we saw at the last sync (type, size or mtime). */
+export function localChanged(local: LocalEntry, state: StateEntry): boolean {
+  if (local.type !== state.type) return true;
+  if (local.type === "dir") return false; // a folder's mtime moves with its contents: not a change of its own
+  return local.size !== state.localSize || local.mtimeMs !== state.localMtimeMs;
+}
+
+/**
+ * The remote file differs from what we saw at the last sync.
+ * Size always counts. Time counts only when both the stored and the listed time are usable:
+ * "pending" (we uploaded and never learned the server's time) and "none" fall back to size.
+ */
+export function remoteChanged(remote: RemoteEntry, state: StateEntry): boolean {
+  if (remote.type !== state.type) return true;
+  if (remote.type === "dir") return false;
+  if (remote.size !== state.remoteSize) return true;
+  if (remote.modifyMs === undefined || state.remoteModifyMs === undefined) return false;
+  if (coarserPrecision(remote.precision, state.remotePrecision) === undefined) return false;
+  return !sameWithinPrecision(remote.modifyMs, remote.precision, state.remoteModifyMs, state.remotePrecision);
+}
+
+/**
+ * First-sync heuristic (no state yet, a file on both sides): same size, and the server's time
+ * equals the local mtime within the server's precision. This is the only place a local time is
+ * compared with a remote one. Without a usable remote time we cannot tell, so: not the same.
+ */
+export function sameAcrossSides(local: LocalEntry, remote: RemoteEntry): boolean {
+  if (local.type !== "file" || remote.type !== "file") return false;
+  if (local.size !== remote.size || remote.modifyMs === undefined) return false;
+  return sameWithinPrecision(local.mtimeMs, "ms", remote.modifyMs, remote.precision);
+}
