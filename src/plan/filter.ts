@@ -1,0 +1,70 @@
+/**
+ * include / exclude filtering of job-relative paths ("/"-separated, NFC, no leading slash).
+ *
+ * - Files are kept when they match an include pattern (an empty include list keeps everything)
+ *   and neither they nor any of their parent folders match an exclude pattern.
+ * - Folders are never dropped for failing to match an include pattern when a file below them
+ *   could still match one (so scanners keep descending); only exclude patterns drop a folder,
+ *   and then everything below it goes too. `X/**` excludes folder X itself.
+ */
+import picomatch from "picomatch";
+
+export type PathFilter = (path: string, type: "file" | "dir") => boolean;
+
+type Matcher = (path: string) => boolean;
+
+const OPTIONS = { dot: true } as const;
+
+function compile(patterns: string[]): Matcher | undefined {
+  const cleaned = patterns.map(normalizePattern).filter((p) => p !== "");
+  if (cleaned.length === 0) return undefined;
+  return picomatch(cleaned, OPTIONS);
+}
+
+/** Patterns are written like paths: NFC, no leading "./" or "/", no trailing "/". */
+function normalizePattern(pattern: string): string {
+  return pattern.normalize("NFC").trim().replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "");
+}
+
+/** "a/b/c" -> ["a", "a/b"]: the folders a path lives in. */
+function parentsOf(path: string): string[] {
+  const parts = path.split("/");
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join("/"));
+  return out;
+}
+
+/**
+ * Could some path strictly below `dir` match `pattern`? Conservative: the literal part of the
+ * pattern before its first glob character must lie on the same branch as `dir`. A pattern that
+ * starts with a glob (or is negated) could match anywhere.
+ */
+function couldMatchBelow(dir: string, pattern: string): boolean {
+  const scan = picomatch.scan(pattern);
+  if (scan.negated || scan.base === "") return true;
+  if (!scan.isGlob) {
+    // A literal: only the folders on its way can hold it.
+    return scan.base.startsWith(dir + "/");
+  }
+  return scan.base === dir || scan.base.startsWith(dir + "/") || dir.startsWith(scan.base + "/");
+}
+
+export function makePathFilter(include: string[], exclude: string[]): PathFilter {
+  const isIncluded = compile(include);
+  const isExcluded = compile(exclude);
+  const includePatterns = include.map(normalizePattern).filter((p) => p !== "");
+
+  // A path is out when it or any folder it lives in is excluded: a flat remote listing may
+  // contain ".git/config" even though the scanner would never have descended into ".git".
+  const excluded = (path: string): boolean =>
+    isExcluded !== undefined && (isExcluded(path) || parentsOf(path).some((dir) => isExcluded(dir)));
+
+  return (rawPath, type) => {
+    const path = rawPath.normalize("NFC");
+    if (excluded(path)) return false;
+    if (isIncluded === undefined) return true;
+    // A file must match an include pattern itself; being inside a descended folder is not enough.
+    if (type === "file") return isIncluded(path);
+    return isIncluded(path) || includePatterns.some((p) => couldMatchBelow(path, p));
+  };
+}
