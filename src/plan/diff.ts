@@ -1,0 +1,403 @@
+/**
+ * The diff: from what each side holds now and what the state says they held at the last sync,
+ * decide what to do with every path. Pure: no I/O, no clock (conflict names use `now`).
+ *
+ * Inputs are already filtered and keyed by NFC path. Scanners may or may not list folders:
+ * every folder a listed path lives in is taken to exist on that side.
+ */
+import type { JobConfig } from "../config/types.js";
+import { localChanged, remoteChanged, sameAcrossSides, sameWithinPrecision } from "./signatures.js";
+import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "./types.js";
+
+export type DiffPolicy = Pick<JobConfig, "direction" | "delete" | "onConflict">;
+
+export interface DiffInput {
+  local: Map<string, LocalEntry>;
+  remote: RemoteListing;
+  state: Map<string, StateEntry>;
+  policy: DiffPolicy;
+  now: Date;
+}
+
+type Side = "local" | "remote";
+
+/** Everything the rules need to know about one path. */
+interface PathCase {
+  path: string;
+  l?: LocalEntry;
+  r?: RemoteEntry;
+  s?: StateEntry;
+}
+
+/** Everything the rules need to know about the whole job. */
+interface Ctx {
+  policy: DiffPolicy;
+  localView: Map<string, LocalEntry>;
+  remoteView: Map<string, RemoteEntry>;
+  failedDirs: string[];
+  stamp: string;
+  usedNames: Set<string>;
+}
+
+export function diff(input: DiffInput): Action[] {
+  const localView = withParentDirs<LocalEntry>(input.local, (path) => ({ path, type: "dir", size: 0, mtimeMs: 0 }));
+  const remoteView = withParentDirs<RemoteEntry>(input.remote.entries, (path) => ({ path, type: "dir", size: 0, precision: "none" }));
+  const ctx: Ctx = {
+    policy: input.policy,
+    localView,
+    remoteView,
+    failedDirs: input.remote.failedDirs,
+    stamp: conflictStamp(input.now),
+    usedNames: new Set(),
+  };
+
+  const paths = [...new Set([...localView.keys(), ...remoteView.keys(), ...input.state.keys()])].sort(byPath);
+  const caseOf = (path: string): PathCase => ({
+    path,
+    l: localView.get(path),
+    r: remoteView.get(path),
+    s: input.state.get(path),
+  });
+
+  const mkdirs: Action[] = [];
+  const transfers: Action[] = [];
+  const fileDeletes: Action[] = [];
+  const dirDeletes: Action[] = [];
+  const forgets: Action[] = [];
+  const deleted: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
+
+  // A type mismatch freezes the path and everything below it: nothing there is touched.
+  const mismatches = paths.filter((p) => !isBelowAny(p, ctx.failedDirs)).map(caseOf).filter(isTypeMismatch);
+  const frozen = mismatches.map((c) => c.path);
+  for (const c of mismatches) transfers.push(typeMismatchConflict(c, ctx));
+
+  const dirCases: PathCase[] = [];
+  for (const path of paths) {
+    // Below a folder whose listing failed we do not know what the server holds: act on nothing.
+    if (isBelowAny(path, ctx.failedDirs)) continue;
+    const c = caseOf(path);
+    if (!c.l && !c.r) {
+      if (c.s) forgets.push({ kind: "forget", path, reason: "gone from both sides" });
+      continue;
+    }
+    if (frozen.some((root) => path === root || isBelow(path, root))) continue;
+    if (c.l?.type === "dir" || c.r?.type === "dir") {
+      dirCases.push(c);
+      continue;
+    }
+    const action = decideFile(c, ctx);
+    if (!action) continue;
+    if (action.kind === "delete-local" || action.kind === "delete-remote") {
+      fileDeletes.push(action);
+      deleted[action.kind === "delete-local" ? "local" : "remote"].add(path);
+    } else {
+      transfers.push(action);
+    }
+  }
+
+  // Deepest folders first, so a folder knows whether all its subfolders go too.
+  const children = { local: childIndex(localView.keys()), remote: childIndex(remoteView.keys()) };
+  for (const c of dirCases.sort(deepestFirst)) {
+    const action = decideDir(c, ctx, deleted, children);
+    if (!action) continue;
+    if (action.kind === "delete-local" || action.kind === "delete-remote") {
+      dirDeletes.push(action);
+      deleted[action.kind === "delete-local" ? "local" : "remote"].add(c.path);
+    } else {
+      mkdirs.push(action);
+    }
+  }
+
+  return [
+    ...mkdirs.sort((a, b) => depth(a.path) - depth(b.path) || byPath(a.path, b.path)),
+    ...transfers.sort((a, b) => byPath(a.path, b.path)),
+    ...fileDeletes.sort((a, b) => byPath(a.path, b.path)),
+    ...dirDeletes,
+    ...forgets,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+function decideFile(c: PathCase, ctx: Ctx): Action | undefined {
+  switch (ctx.policy.direction) {
+    case "upload":
+      return oneWay(c, ctx, "local");
+    case "download":
+      return oneWay(c, ctx, "remote");
+    case "two-way":
+      return twoWay(c, ctx);
+  }
+}
+
+function lChanged(c: PathCase): boolean {
+  return c.l !== undefined && (c.s === undefined || localChanged(c.l, c.s));
+}
+
+function rChanged(c: PathCase): boolean {
+  return c.r !== undefined && (c.s === undefined || remoteChanged(c.r, c.s));
+}
+
+/** We uploaded it last run and never learned the server's time: record it now. */
+function isPendingAdopt(c: PathCase): boolean {
+  return c.s?.remotePrecision === "pending" && c.l !== undefined && c.r !== undefined && c.l.size === c.r.size;
+}
+
+/**
+ * upload / download. `source` is the side whose contents the job copies; the other is the target.
+ * Someone else's change on the target is left alone unless delete=mirror.
+ */
+function oneWay(c: PathCase, ctx: Ctx, source: Side): Action | undefined {
+  const target: Side = source === "local" ? "remote" : "local";
+  const src = source === "local" ? c.l : c.r;
+  const tgt = source === "local" ? c.r : c.l;
+  const srcChanged = source === "local" ? lChanged(c) : rChanged(c);
+  const tgtChanged = source === "local" ? rChanged(c) : lChanged(c);
+  const mode = ctx.policy.delete;
+  const transfer = (reason: string) => transferTo(target, c, reason);
+
+  if (src && !tgt) return transfer(c.s ? `missing on ${target}` : `new on ${source}`);
+  if (src && tgt) {
+    if (!c.s) {
+      return sameAcrossSides(c.l!, c.r!)
+        ? adopt(c, "same size and time on both sides (first sync)")
+        : transfer(`differs on ${target} (first sync); ${source} is the source`);
+    }
+    if (srcChanged) return transfer(`changed on ${source} since last sync`);
+    if (tgtChanged) {
+      // The target changed under us: that is the partner's edit, unless we mirror.
+      return mode === "mirror" ? transfer(`changed on ${target}; delete=mirror restores the ${source} version`) : undefined;
+    }
+    return isPendingAdopt(c) ? adopt(c, "uploaded last run; recording the server's time") : undefined;
+  }
+  // Only on the target.
+  if (!c.s) return mode === "mirror" ? deleteOn(target, c, `not on ${source}; delete=mirror`) : undefined;
+  if (mode === "mirror") return deleteOn(target, c, `deleted on ${source}; delete=mirror`);
+  if (mode === "tracked") {
+    const placed = target === "remote" ? c.s.placedRemote : c.s.placedLocal;
+    // Only what this job put there, and only if nobody edited it since.
+    if (placed && !tgtChanged) return deleteOn(target, c, `deleted on ${source}; delete=tracked`);
+  }
+  return undefined;
+}
+
+function twoWay(c: PathCase, ctx: Ctx): Action | undefined {
+  const lc = lChanged(c);
+  const rc = rChanged(c);
+  if (c.l && c.r) {
+    if (!c.s) {
+      return sameAcrossSides(c.l, c.r)
+        ? adopt(c, "same size and time on both sides (first sync)")
+        : conflict(c, "different on both sides (first sync)", ctx);
+    }
+    if (lc && rc) return conflict(c, "changed on both sides since last sync", ctx);
+    if (lc) return transferTo("remote", c, "changed on local since last sync");
+    if (rc) return transferTo("local", c, "changed on remote since last sync");
+    return isPendingAdopt(c) ? adopt(c, "uploaded last run; recording the server's time") : undefined;
+  }
+  const present: Side = c.l ? "local" : "remote";
+  const missing: Side = c.l ? "remote" : "local";
+  if (!c.s) return transferTo(missing, c, `new on ${present}`);
+  if (present === "local" ? lc : rc) {
+    return transferTo(missing, c, `deleted on ${missing} but edited on ${present}: edit kept`);
+  }
+  if (ctx.policy.delete === "never") return transferTo(missing, c, `deleted on ${missing}; delete=never restores it`);
+  return deleteOn(present, c, `deleted on ${missing}; delete=${ctx.policy.delete}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folders
+
+/**
+ * A folder on one side only is created on the other side, unless the policy removes it: it goes
+ * only when every entry in it goes in this same plan, so a folder with anything we keep stays.
+ */
+function decideDir(
+  c: PathCase,
+  ctx: Ctx,
+  deleted: Record<Side, Set<string>>,
+  children: Record<Side, Map<string, string[]>>,
+): Action | undefined {
+  if (c.l && c.r) return undefined;
+  const present: Side = c.l ? "local" : "remote";
+  const missing: Side = c.l ? "remote" : "local";
+  const { direction, delete: mode } = ctx.policy;
+
+  const kids = children[present].get(c.path) ?? [];
+  const emptied = kids.every((k) => deleted[present].has(k));
+  const removedSome = kids.some((k) => deleted[present].has(k));
+  // Below a failed listing we cannot see what the folder still holds.
+  const listingKnown = present === "local" || !ctx.failedDirs.includes(c.path);
+  const canEmpty = mode !== "never" && emptied && listingKnown;
+
+  const oneWaySource: Side | undefined = direction === "upload" ? "local" : direction === "download" ? "remote" : undefined;
+  if (oneWaySource) {
+    if (present === oneWaySource) return mkdirOn(missing, c, c.s ? `folder missing on ${missing}` : `new folder on ${present}`);
+    const placed = c.s?.type === "dir" && (present === "remote" ? c.s.placedRemote : c.s.placedLocal);
+    const allowed = mode === "mirror" || (mode === "tracked" && (placed || removedSome));
+    return canEmpty && allowed ? deleteOn(present, c, `folder not on ${oneWaySource}; delete=${mode}`) : undefined;
+  }
+
+  // two-way: a folder we knew (state) or whose contents the other side deleted was deleted there.
+  if (canEmpty && (c.s !== undefined || removedSome)) return deleteOn(present, c, `folder deleted on ${missing}; delete=${mode}`);
+  if (!c.s && !removedSome) return mkdirOn(missing, c, `new folder on ${present}`);
+  return mkdirOn(
+    missing,
+    c,
+    mode === "never" ? `folder deleted on ${missing}; delete=never restores it` : `folder deleted on ${missing} but ${present} still holds entries in it: kept`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conflicts
+
+function isTypeMismatch(c: PathCase): boolean {
+  return c.l !== undefined && c.r !== undefined && c.l.type !== c.r.type;
+}
+
+/** A file on one side, a folder on the other: reported, never resolved by deleting anything. */
+function typeMismatchConflict(c: PathCase, ctx: Ctx): Action {
+  const { direction, onConflict } = ctx.policy;
+  const resolution =
+    direction === "upload" || (direction === "two-way" && onConflict === "local-wins")
+      ? "upload"
+      : direction === "download" || (direction === "two-way" && onConflict === "remote-wins")
+        ? "download"
+        : "keep-both";
+  const what = (t: string) => (t === "dir" ? "folder" : "file");
+  return {
+    kind: "conflict",
+    path: c.path,
+    reason: `type mismatch: ${what(c.l!.type)} on local, ${what(c.r!.type)} on remote`,
+    resolution,
+    local: c.l!,
+    remote: c.r!,
+  };
+}
+
+/** Both sides changed the same file: resolve per onConflict. */
+function conflict(c: PathCase, why: string, ctx: Ctx): Action {
+  const l = c.l!;
+  const r = c.r!;
+  const base = { kind: "conflict" as const, path: c.path, local: l, remote: r };
+  switch (ctx.policy.onConflict) {
+    case "local-wins":
+      return { ...base, reason: `${why}; onConflict=local-wins`, resolution: "upload" };
+    case "remote-wins":
+      return { ...base, reason: `${why}; onConflict=remote-wins`, resolution: "download" };
+    case "newer-wins": {
+      const newer = newerSide(l, r);
+      if (newer) return { ...base, reason: `${why}; ${newer} is newer (onConflict=newer-wins)`, resolution: newer === "local" ? "upload" : "download" };
+      return keepBoth(c, `${why}; cannot tell which is newer, keeping both`, ctx);
+    }
+    case "keep-both":
+      return keepBoth(c, `${why}; keeping both`, ctx);
+  }
+}
+
+/** Which side is newer, or undefined when the remote has no time or the two are within its precision. */
+function newerSide(l: LocalEntry, r: RemoteEntry): Side | undefined {
+  if (r.modifyMs === undefined || r.precision === "none" || r.precision === "pending") return undefined;
+  if (sameWithinPrecision(l.mtimeMs, "ms", r.modifyMs, r.precision)) return undefined;
+  return l.mtimeMs > r.modifyMs ? "local" : "remote";
+}
+
+function keepBoth(c: PathCase, reason: string, ctx: Ctx): Action {
+  const taken = (p: string) => ctx.localView.has(p) || ctx.remoteView.has(p) || ctx.usedNames.has(p);
+  const name = conflictName(c.path, ctx.stamp, taken);
+  ctx.usedNames.add(name);
+  return { kind: "conflict", path: c.path, reason, resolution: "keep-both", conflictName: name, local: c.l!, remote: c.r! };
+}
+
+/** "20261124T020000" in UTC. */
+export function conflictStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, "").replace(/[-:]/g, "");
+}
+
+/**
+ * The new name of the remote version in a keep-both conflict: `.conflict-<stamp>-remote` goes
+ * before the extension of the base name (a leading dot is not an extension), then `-2`, `-3`...
+ * until the name is free.
+ */
+export function conflictName(path: string, stamp: string, taken: (path: string) => boolean): string {
+  const slash = path.lastIndexOf("/");
+  const dir = path.slice(0, slash + 1);
+  const base = path.slice(slash + 1);
+  const dot = base.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ""];
+  for (let n = 1; ; n++) {
+    const candidate = `${dir}${stem}.conflict-${stamp}-remote${n > 1 ? `-${n}` : ""}${ext}`;
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Action builders
+
+function transferTo(target: Side, c: PathCase, reason: string): Action {
+  if (target === "remote") return { kind: "upload", path: c.path, reason, local: c.l!, remote: c.r, placedRemote: true };
+  return { kind: "download", path: c.path, reason, remote: c.r!, local: c.l, placedLocal: true };
+}
+
+function deleteOn(side: Side, c: PathCase, reason: string): Action {
+  const type = (side === "local" ? c.l : c.r)!.type;
+  return { kind: side === "local" ? "delete-local" : "delete-remote", path: c.path, reason, type };
+}
+
+function mkdirOn(side: Side, c: PathCase, reason: string): Action {
+  return { kind: side === "local" ? "mkdir-local" : "mkdir-remote", path: c.path, reason };
+}
+
+function adopt(c: PathCase, reason: string): Action {
+  return { kind: "adopt", path: c.path, reason, local: c.l!, remote: c.r! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/** The map plus a folder entry for every folder a listed path lives in. */
+function withParentDirs<E extends { path: string }>(entries: Map<string, E>, makeDir: (path: string) => E): Map<string, E> {
+  const out = new Map(entries);
+  for (const path of entries.keys()) {
+    for (let i = path.indexOf("/"); i !== -1; i = path.indexOf("/", i + 1)) {
+      const dir = path.slice(0, i);
+      if (!out.has(dir)) out.set(dir, makeDir(dir));
+    }
+  }
+  return out;
+}
+
+/** folder -> its direct entries. */
+function childIndex(paths: Iterable<string>): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const path of paths) {
+    const slash = path.lastIndexOf("/");
+    if (slash === -1) continue;
+    const parent = path.slice(0, slash);
+    const list = index.get(parent);
+    if (list) list.push(path);
+    else index.set(parent, [path]);
+  }
+  return index;
+}
+
+function isBelow(path: string, dir: string): boolean {
+  return dir === "" || path.startsWith(dir + "/");
+}
+
+function isBelowAny(path: string, dirs: string[]): boolean {
+  return dirs.some((dir) => isBelow(path, dir));
+}
+
+function depth(path: string): number {
+  return path.split("/").length;
+}
+
+function byPath(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function deepestFirst(a: PathCase, b: PathCase): number {
+  return depth(b.path) - depth(a.path) || byPath(a.path, b.path);
+}
