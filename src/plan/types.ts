@@ -12,6 +12,8 @@ export interface LocalEntry {
   type: EntryType;
   size: number; // 0 for dirs
   mtimeMs: number; // integer milliseconds
+  /** The path as spelled on disk, when it differs from the NFC `path`. */
+  diskPath?: string;
 }
 
 /**
@@ -29,6 +31,8 @@ export interface RemoteEntry {
   /** Epoch ms as parsed from the listing; undefined when the server gave no usable time. */
   modifyMs?: number;
   precision: TimePrecision;
+  /** The path as the server spells it, when it differs from the NFC `path`. */
+  serverPath?: string;
 }
 
 /** What a path looked like on each side when this job last synced it. */

@@ -1,0 +1,91 @@
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { Stats } from "node:fs";
+import type { Logger } from "../log.js";
+import type { LocalEntry } from "../plan/types.js";
+import { unsafeNameReason } from "../remote/names.js";
+import { isTempName } from "./temp-names.js";
+
+export interface ScanOptions {
+  accept: (path: string, type: "file" | "dir") => boolean;
+  followSymlinks: boolean;
+  logger?: Logger;
+  /** Extra names to skip at the top level (e.g. the done marker). */
+  skipNames?: Set<string>;
+}
+
+export interface LocalScan {
+  entries: Map<string, LocalEntry>;
+  /** Folders that could not be read: the scan is incomplete and must not drive deletions. */
+  failedDirs: string[];
+}
+
+/**
+ * Walks the job's local folder with stat only (no hashing). Symlinks are skipped unless
+ * `followSymlinks`, and even then never followed out of the job folder. Names that could not be
+ * sent safely in an FTP command (CR, LF) are skipped and logged.
+ */
+export async function scanLocal(root: string, opts: ScanOptions): Promise<LocalScan> {
+  const entries = new Map<string, LocalEntry>();
+  const failedDirs: string[] = [];
+  const realRoot = await realpath(root);
+
+  async function walk(dirRel: string, dirAbs: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dirAbs);
+    } catch (err) {
+      failedDirs.push(dirRel);
+      opts.logger?.warn(`cannot read local folder ${dirAbs}: ${(err as Error).message}`);
+      return;
+    }
+    const subdirs: [string, string][] = [];
+    await Promise.all(
+      names.map(async (name) => {
+        if (isTempName(name)) return;
+        if (dirRel === "" && opts.skipNames?.has(name)) return;
+        const why = unsafeNameReason(name);
+        if (why) {
+          opts.logger?.warn(`skipped local name ${JSON.stringify(name)} in ${dirAbs}: ${why}`);
+          return;
+        }
+        const abs = join(dirAbs, name);
+        const diskRel = dirRel ? dirRel + "/" + name : name;
+        let st: Stats;
+        try {
+          st = await lstat(abs);
+          if (st.isSymbolicLink()) {
+            if (!opts.followSymlinks) return;
+            const target = await realpath(abs);
+            const inside = relative(realRoot, target);
+            if (inside.startsWith(".." + sep) || inside === ".." || inside.startsWith("/")) {
+              opts.logger?.warn(`skipped symlink ${abs}: it points out of the job folder`);
+              return;
+            }
+            st = await stat(abs);
+          }
+        } catch (err) {
+          // Vanished between readdir and stat: simply not there.
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") opts.logger?.warn(`cannot stat ${abs}: ${(err as Error).message}`);
+          return;
+        }
+        const type = st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined;
+        if (!type) return;
+        const path = diskRel.normalize("NFC");
+        if (!opts.accept(path, type)) return;
+        entries.set(path, {
+          path,
+          type,
+          size: type === "file" ? st.size : 0,
+          mtimeMs: Math.floor(st.mtimeMs),
+          ...(diskRel !== path ? { diskPath: diskRel } : {}),
+        });
+        if (type === "dir") subdirs.push([diskRel, abs]);
+      }),
+    );
+    for (const [rel, abs] of subdirs) await walk(rel, abs);
+  }
+
+  await walk("", root);
+  return { entries, failedDirs };
+}

@@ -1,0 +1,95 @@
+import { FTPError } from "basic-ftp";
+import { createReadStream, createWriteStream } from "node:fs";
+import type { Readable, Transform, Writable } from "node:stream";
+import type { FtpsConnection } from "../ftps/connect.js";
+
+/** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
+
+function mdtmStamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+export async function remoteSize(c: FtpsConnection, path: string): Promise<number> {
+  return c.client.size(path);
+}
+
+/** MFMT (RFC draft, offered by ProFTPD and Pure-FTPd): sets the remote modification time. */
+export async function setRemoteMtime(c: FtpsConnection, path: string, ms: number): Promise<boolean> {
+  if (!c.capabilities.mfmt) return false;
+  const res = await c.client.sendIgnoringError(`MFMT ${mdtmStamp(ms)} ${path}`);
+  return res.code >= 200 && res.code < 300;
+}
+
+/**
+ * Renames `from` onto `to`. Servers differ on renaming onto an existing file (ProFTPD without
+ * AllowOverwrite, Pure-FTPd) so on refusal the old file is removed first and the rename retried:
+ * for that short moment the name is absent, but never half-written.
+ */
+export async function renameOver(c: FtpsConnection, from: string, to: string): Promise<void> {
+  try {
+    await c.client.rename(from, to);
+  } catch (err) {
+    if (!(err instanceof FTPError) || err.code < 500) throw err;
+    const removed = await c.client.sendIgnoringError("DELE " + to);
+    if (removed.code >= 300) throw err;
+    await c.client.rename(from, to);
+  }
+}
+
+/** MKD that tolerates "already exists" (checked with CWD, since servers word it differently). */
+export async function ensureRemoteDir(c: FtpsConnection, path: string): Promise<void> {
+  const res = await c.client.sendIgnoringError("MKD " + path);
+  if (res.code >= 200 && res.code < 300) return;
+  const cwd = await c.client.sendIgnoringError("CWD " + path);
+  if (cwd.code >= 200 && cwd.code < 300) return;
+  throw new FTPError({ code: res.code, message: res.message });
+}
+
+export async function removeRemoteFile(c: FtpsConnection, path: string): Promise<void> {
+  await c.client.send("DELE " + path);
+}
+
+export async function removeRemoteDir(c: FtpsConnection, path: string): Promise<void> {
+  await c.client.send("RMD " + path);
+}
+
+/** HASH (draft-bryan-ftpext-hash): "213 SHA-256 0-1234 <hex> name". Undefined when not offered. */
+export async function remoteHash(c: FtpsConnection, path: string, algo: string): Promise<string | undefined> {
+  if (!c.capabilities.hash.includes(algo)) return undefined;
+  await c.client.send(`OPTS HASH ${algo}`);
+  const res = await c.client.send(`HASH ${path}`);
+  const m = /^\S+\s+\S+\s+([0-9a-fA-F]+)/.exec(res.message.replace(/^213[ -]/, ""));
+  return m?.[1].toLowerCase();
+}
+
+export interface StreamOptions {
+  startAt?: number;
+  throttle?: () => Transform;
+}
+
+/** STOR (or APPE to resume) from a local file. The read stream is the only buffer: memory stays flat. */
+export async function uploadFile(c: FtpsConnection, localPath: string, remotePath: string, opts: StreamOptions = {}): Promise<void> {
+  let source: Readable = createReadStream(localPath, { start: opts.startAt ?? 0, highWaterMark: 256 * 1024 });
+  if (opts.throttle) source = source.pipe(opts.throttle());
+  if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
+  else await c.client.uploadFrom(source, remotePath);
+}
+
+/** RETR (with REST to resume) into a local file, appending when resuming. */
+export async function downloadFile(c: FtpsConnection, remotePath: string, localPath: string, opts: StreamOptions = {}): Promise<void> {
+  const startAt = opts.startAt ?? 0;
+  const file = createWriteStream(localPath, { flags: startAt > 0 ? "r+" : "w", start: startAt, highWaterMark: 256 * 1024 });
+  let sink: Writable = file;
+  if (opts.throttle) {
+    const t = opts.throttle();
+    t.pipe(file);
+    sink = t;
+  }
+  try {
+    await c.client.downloadTo(sink, remotePath, startAt);
+  } finally {
+    await new Promise<void>((resolve) => (file.closed ? resolve() : file.once("close", () => resolve()).end()));
+  }
+}

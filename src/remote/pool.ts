@@ -1,0 +1,115 @@
+import type { RemoteConfig } from "../config/types.js";
+import { FtpsError } from "../errors.js";
+import { connectFtps, type FtpsConnection } from "../ftps/connect.js";
+import type { Logger } from "../log.js";
+
+type Connector = (remote: RemoteConfig, logger?: Logger) => Promise<FtpsConnection>;
+
+/**
+ * Up to `maxConnections` logged-in FTPS connections to one remote. basic-ftp allows one
+ * operation at a time per connection, so each caller gets a connection to itself. A connection
+ * that failed is dropped and replaced on demand; a 421 (too many connections) shrinks the pool
+ * instead of failing the job.
+ */
+export class FtpsPool {
+  private readonly idle: FtpsConnection[] = [];
+  private readonly waiters: ((c: FtpsConnection | undefined) => void)[] = [];
+  private open = 0;
+  private opening = 0;
+  private limit: number;
+  private closed = false;
+  /** Capabilities of the first connection, for planning. */
+  first?: FtpsConnection;
+
+  constructor(
+    readonly remote: RemoteConfig,
+    private readonly logger?: Logger,
+    private readonly connector: Connector = connectFtps,
+  ) {
+    this.limit = Math.max(1, remote.maxConnections);
+  }
+
+  get size(): number {
+    return this.limit;
+  }
+
+  /** Opens the first connection: fails fast (exit 4) when the remote is unreachable. */
+  async start(): Promise<FtpsConnection> {
+    const c = await this.acquire();
+    this.release(c);
+    return c;
+  }
+
+  async use<T>(fn: (c: FtpsConnection) => Promise<T>): Promise<T> {
+    const c = await this.acquire();
+    let healthy = true;
+    try {
+      return await fn(c);
+    } catch (err) {
+      // After a failure, a connection may be mid-transfer or closed: never hand it out again.
+      healthy = false;
+      throw err;
+    } finally {
+      if (healthy && !c.client.closed) this.release(c);
+      else this.discard(c);
+    }
+  }
+
+  private async acquire(): Promise<FtpsConnection> {
+    if (this.closed) throw new Error("connection pool is closed");
+    const ready = this.idle.pop();
+    if (ready) return ready;
+    if (this.open + this.opening < this.limit) return this.openOne();
+    const c = await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve));
+    return c ?? this.acquire();
+  }
+
+  private async openOne(): Promise<FtpsConnection> {
+    this.opening++;
+    try {
+      const c = await this.connector(this.remote, this.logger);
+      this.open++;
+      this.first ??= c;
+      return c;
+    } catch (err) {
+      if (err instanceof FtpsError && err.code === 421 && this.open > 0) {
+        this.limit = Math.max(1, this.open);
+        this.logger?.warn(`${this.remote.name}: server refused another connection (421); pool shrunk to ${this.limit}`);
+        return await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve)).then(
+          (c) => c ?? this.acquire(),
+        );
+      }
+      throw err;
+    } finally {
+      this.opening--;
+    }
+  }
+
+  private release(c: FtpsConnection): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(c);
+    else this.idle.push(c);
+  }
+
+  private discard(c: FtpsConnection): void {
+    c.close();
+    this.open--;
+    // A waiter can now open a fresh connection in the freed slot.
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w(undefined);
+    for (const c of this.idle.splice(0)) {
+      try {
+        await Promise.race([c.client.send("QUIT"), new Promise((r) => setTimeout(r, 500))]);
+      } catch {
+        // closing anyway
+      }
+      c.close();
+    }
+    this.open = 0;
+  }
+}

@@ -1,0 +1,53 @@
+import { classify } from "../ftps/classify.js";
+
+export interface RetryPolicy {
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 };
+
+/** Exponential backoff with "full jitter": spreads retries of many workers over time. */
+export function backoffDelay(attempt: number, p: RetryPolicy, random = Math.random): number {
+  const cap = Math.min(p.maxDelayMs, p.initialDelayMs * 2 ** (attempt - 1));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `fn` until it succeeds, a permanent error occurs, or attempts run out.
+ * Transient errors (connection lost, timeouts, 421/425/426/450/451) are retried.
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  opts: { signal?: AbortSignal; onRetry?: (err: unknown, attempt: number, delayMs: number) => void } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const c = classify(err);
+      if (c.errorClass === "permanent" || attempt >= policy.attempts) throw err;
+      const delay = backoffDelay(attempt, policy);
+      opts.onRetry?.(err, attempt, delay);
+      await sleep(delay, opts.signal);
+    }
+  }
+}

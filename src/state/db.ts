@@ -1,0 +1,27 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { migrate } from "./migrate.js";
+
+export type Db = Database.Database;
+
+export const STATE_DB_NAME = "ftps-sync.db";
+
+/** Opens (creating if needed) the state database in `stateDir`, in WAL mode, migrated. */
+export function openStateDb(stateDir: string): Db {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const path = join(stateDir, STATE_DB_NAME);
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  // NORMAL in WAL mode survives a process crash; only a power loss may lose the last commits.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  try {
+    migrate(db, undefined, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}

@@ -1,0 +1,50 @@
+import type { Db } from "./db.js";
+
+export interface PartialTransfer {
+  job: string;
+  path: string;
+  direction: "upload" | "download";
+  /** Remote temp path (upload) or local temp path (download). */
+  tempPath: string;
+  sourceSize: number;
+  sourceMtime?: number;
+  startedAt: number;
+}
+
+/**
+ * Transfers written to a temporary name and not yet renamed into place. Recorded before the
+ * first byte, removed after the rename, so a crash leaves a row that the next run resumes or
+ * cleans up: no orphaned temporary file is forgotten.
+ */
+export class PartialStore {
+  constructor(private readonly db: Db) {}
+
+  begin(p: PartialTransfer): void {
+    this.db
+      .prepare(`INSERT INTO partials (job, path, direction, temp_path, source_size, source_mtime, started_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, path, direction) DO UPDATE SET temp_path = excluded.temp_path,
+        source_size = excluded.source_size, source_mtime = excluded.source_mtime, started_at = excluded.started_at`)
+      .run(p.job, p.path, p.direction, p.tempPath, p.sourceSize, p.sourceMtime ?? null, p.startedAt);
+  }
+
+  get(job: string, path: string, direction: "upload" | "download"): PartialTransfer | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM partials WHERE job = ? AND path = ? AND direction = ?")
+      .get(job, path, direction) as
+      | { job: string; path: string; direction: "upload" | "download"; temp_path: string; source_size: number; source_mtime: number | null; started_at: number }
+      | undefined;
+    return row
+      ? { job: row.job, path: row.path, direction: row.direction, tempPath: row.temp_path, sourceSize: row.source_size, sourceMtime: row.source_mtime ?? undefined, startedAt: row.started_at }
+      : undefined;
+  }
+
+  list(job: string): PartialTransfer[] {
+    return (this.db.prepare("SELECT * FROM partials WHERE job = ?").all(job) as {
+      job: string; path: string; direction: "upload" | "download"; temp_path: string; source_size: number; source_mtime: number | null; started_at: number;
+    }[]).map((row) => ({ job: row.job, path: row.path, direction: row.direction, tempPath: row.temp_path, sourceSize: row.source_size, sourceMtime: row.source_mtime ?? undefined, startedAt: row.started_at }));
+  }
+
+  end(job: string, path: string, direction: "upload" | "download"): void {
+    this.db.prepare("DELETE FROM partials WHERE job = ? AND path = ? AND direction = ?").run(job, path, direction);
+  }
+}

@@ -1,0 +1,347 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { JobConfig } from "../config/types.js";
+import { FtpsError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
+import { ensureLocalParent, fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
+import { tempNameFor } from "../local/temp-names.js";
+import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names.js";
+import {
+  downloadFile,
+  ensureRemoteDir,
+  remoteHash,
+  remoteSize,
+  removeRemoteDir,
+  removeRemoteFile,
+  renameOver,
+  setRemoteMtime,
+  uploadFile,
+} from "../remote/ops.js";
+import type { FtpsPool } from "../remote/pool.js";
+import { withRetry } from "../remote/retry.js";
+import type { StateStore } from "../state/index.js";
+import type { Bandwidth } from "./throttle.js";
+
+/** A source file changed while it was being sent: not an error, it is taken again next run. */
+export class SourceChanged extends Error {}
+
+export interface TransferContext {
+  job: JobConfig;
+  state: StateStore;
+  pool: FtpsPool;
+  logger: Logger;
+  bandwidth?: Bandwidth;
+  signal?: AbortSignal;
+  onBytes?: (n: number) => void;
+}
+
+const HASH_PREFERENCE: [ftpName: string, nodeName: string][] = [
+  ["SHA-256", "sha256"],
+  ["SHA-1", "sha1"],
+  ["MD5", "md5"],
+];
+
+function sameSignature(a: { size: number; mtimeMs: number }, b: { size: number; mtimeMs: number }): boolean {
+  return a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+}
+
+async function hashLocal(path: string, algo: string): Promise<string> {
+  const h = createHash(algo);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/**
+ * Carries out one action of a plan against disk and server. Every transfer goes to a temporary
+ * name, is checked, and only then renamed into place; the state row is written right after, so a
+ * crash loses at most the transfer in flight and the `partials` table lets the next run resume or
+ * clean it up.
+ */
+export class Transfers {
+  /** Remote folders known to exist in this run (relative paths). */
+  private readonly remoteDirs = new Set<string>([""]);
+
+  constructor(private readonly ctx: TransferContext) {}
+
+  private get job(): JobConfig {
+    return this.ctx.job;
+  }
+
+  private retry<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+    return withRetry(fn, this.job.retries, {
+      signal: this.ctx.signal,
+      onRetry: (err, attempt, delay) =>
+        this.ctx.logger.warn(`${what}: ${(err as Error).message} (attempt ${attempt} of ${this.job.retries.attempts}; retrying in ${delay} ms)`),
+    });
+  }
+
+  private throttle() {
+    return this.ctx.bandwidth ? () => this.ctx.bandwidth!.stream() : undefined;
+  }
+
+  remoteAbs(rel: string): string {
+    return remoteJoin(this.job.remotePath, rel);
+  }
+
+  localAbs(rel: string): string {
+    return localPathInside(this.job.local, rel);
+  }
+
+  /** Creates the remote folder and its parents (each at most once per run). */
+  async ensureRemoteDir(rel: string): Promise<void> {
+    if (this.remoteDirs.has(rel)) return;
+    await this.ensureRemoteDir(parentOf(rel));
+    await this.retry(`mkdir ${this.remoteAbs(rel)}`, () => this.ctx.pool.use((c) => ensureRemoteDir(c, this.remoteAbs(rel))));
+    this.remoteDirs.add(rel);
+  }
+
+  /** Creates the job's remote root and its parents (upload jobs may start with none). */
+  async ensureRemoteRoot(): Promise<void> {
+    const segments = this.job.remotePath.split("/").filter(Boolean);
+    let path = "";
+    for (const s of segments) {
+      path += "/" + s;
+      const p = path;
+      await this.retry(`mkdir ${p}`, () => this.ctx.pool.use((c) => ensureRemoteDir(c, p)));
+    }
+  }
+
+  markRemoteDir(rel: string): void {
+    this.remoteDirs.add(rel);
+  }
+
+  private async verifyHash(remotePath: string, localPath: string): Promise<void> {
+    if (this.job.verify !== "hash") return;
+    const caps = this.ctx.pool.first?.capabilities;
+    const algo = HASH_PREFERENCE.find(([ftp]) => caps?.hash.includes(ftp));
+    if (!algo) return; // the server offers no HASH we know: size was checked, which is all we can do
+    const [remoteHex, localHex] = await Promise.all([
+      this.ctx.pool.use((c) => remoteHash(c, remotePath, algo[0])),
+      hashLocal(localPath, algo[1]),
+    ]);
+    if (remoteHex && remoteHex !== localHex) {
+      throw new FtpsError(`${remotePath}: ${algo[0]} differs after transfer (local ${localHex}, remote ${remoteHex})`, {
+        errorClass: "transient",
+        phase: "operation",
+      });
+    }
+  }
+
+  /**
+   * Upload `rel` to a temporary name beside the target, check its size (and hash), set its time,
+   * rename it into place, record it. Returns the bytes sent.
+   */
+  async upload(rel: string, local: LocalEntry, remote: RemoteEntry | undefined, placedRemote: boolean, targetRel = rel): Promise<number> {
+    const { state, logger } = this.ctx;
+    const job = this.job;
+    const localPath = this.localAbs(local.diskPath ?? rel);
+    const before = await stat(localPath);
+    const remoteDirRel = parentOf(remote?.serverPath ?? targetRel);
+    await this.ensureRemoteDir(remoteDirRel);
+    const target = this.remoteAbs(remote?.serverPath ?? targetRel);
+
+    // Resume an interrupted upload of the same source version into its temporary file.
+    const partial = state.partials.get(job.name, targetRel, "upload");
+    const resumable = partial && partial.sourceSize === before.size && partial.sourceMtime === Math.floor(before.mtimeMs);
+    const temp = resumable ? partial.tempPath : remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
+    if (!resumable) {
+      if (partial) await this.ctx.pool.use((c) => removeRemoteFile(c, partial.tempPath)).catch(() => undefined);
+      state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath: temp, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
+    }
+
+    let firstTry = !resumable;
+    await this.retry(`upload ${target}`, () =>
+      this.ctx.pool.use(async (c) => {
+        let startAt = 0;
+        if (!firstTry && c.capabilities.size) {
+          const have = await remoteSize(c, temp).catch(() => 0);
+          if (have > 0 && have <= before.size) startAt = have;
+        }
+        firstTry = false;
+        if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
+        if (startAt < before.size || before.size === 0) {
+          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle() });
+        }
+        const size = await remoteSize(c, temp);
+        if (size !== before.size) {
+          throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
+        }
+      }),
+    );
+    await this.verifyHash(temp, localPath);
+
+    const after = await stat(localPath);
+    if (!sameSignature(after, before)) {
+      await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
+      state.partials.end(job.name, targetRel, "upload");
+      throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
+    }
+    const mtimeSet = await this.ctx.pool.use(async (c) => {
+      // MFMT before the rename, so the file appears under its real name with its final time.
+      const ok = await setRemoteMtime(c, temp, before.mtimeMs).catch(() => false);
+      await renameOver(c, temp, target);
+      return ok;
+    });
+    const prev = state.entries.load1(job.name, targetRel);
+    state.entries.put(job.name, {
+      path: targetRel,
+      type: "file",
+      localSize: before.size,
+      localMtimeMs: Math.floor(before.mtimeMs),
+      remoteSize: before.size,
+      remoteModifyMs: mtimeSet ? Math.floor(before.mtimeMs / 1000) * 1000 : undefined,
+      remotePrecision: mtimeSet ? "second" : "pending",
+      placedRemote: placedRemote || (prev?.placedRemote ?? false),
+      placedLocal: prev?.placedLocal ?? false,
+    });
+    state.partials.end(job.name, targetRel, "upload");
+    this.ctx.onBytes?.(before.size);
+    return before.size;
+  }
+
+  /**
+   * Download `remote` to a temporary file beside the target, flush and check it, give it the
+   * remote time, rename it into place, record it. Returns the bytes received.
+   */
+  async download(rel: string, remote: RemoteEntry, local: LocalEntry | undefined, placedLocal: boolean, targetRel = rel): Promise<number> {
+    const { state } = this.ctx;
+    const job = this.job;
+    const target = this.localAbs(local?.diskPath ?? targetRel);
+    const source = this.remoteAbs(remote.serverPath ?? rel);
+    await ensureLocalParent(job.local, target);
+
+    const partial = state.partials.get(job.name, targetRel, "download");
+    const resumable = partial && partial.sourceSize === remote.size && partial.sourceMtime === remote.modifyMs && dirname(partial.tempPath) === dirname(target);
+    const temp = resumable ? partial.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
+    if (!resumable) {
+      if (partial) await unlinkQuiet(partial.tempPath);
+      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: remote.modifyMs, startedAt: Date.now() });
+    }
+
+    await this.retry(`download ${source}`, () =>
+      this.ctx.pool.use(async (c) => {
+        const have = (await sizeOrUndefined(temp)) ?? 0;
+        const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
+        if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
+        if (startAt < remote.size || remote.size === 0) {
+          await downloadFile(c, source, temp, { startAt, throttle: this.throttle() });
+        }
+      }),
+    );
+    await fsyncFile(temp);
+    const got = await sizeOrUndefined(temp);
+    if (got !== remote.size) {
+      await unlinkQuiet(temp);
+      state.partials.end(job.name, targetRel, "download");
+      throw new FtpsError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { errorClass: "transient", phase: "operation" });
+    }
+    await this.verifyHash(source, temp);
+    if (remote.modifyMs !== undefined) {
+      const t = new Date(remote.modifyMs);
+      await utimes(temp, t, t);
+    }
+    // Two-way: if the local file changed since the plan was made, someone is working on it.
+    // Do not overwrite it; the next run sees both changes and resolves them as a conflict.
+    const now = await stat(target).catch(() => undefined);
+    if (local ? !now || !sameSignature(now, local) : now !== undefined) {
+      await unlinkQuiet(temp);
+      state.partials.end(job.name, targetRel, "download");
+      throw new SourceChanged(`${target} changed locally during the run; left as it is, resolved next run`);
+    }
+    await publish(temp, target);
+    const st = await stat(target);
+    const prev = state.entries.load1(job.name, targetRel);
+    state.entries.put(job.name, {
+      path: targetRel,
+      type: "file",
+      localSize: st.size,
+      localMtimeMs: Math.floor(st.mtimeMs),
+      remoteSize: remote.size,
+      remoteModifyMs: remote.modifyMs,
+      remotePrecision: remote.precision,
+      placedRemote: prev?.placedRemote ?? false,
+      placedLocal: placedLocal || (prev?.placedLocal ?? false),
+    });
+    state.partials.end(job.name, targetRel, "download");
+    this.ctx.onBytes?.(remote.size);
+    return remote.size;
+  }
+
+  /** keep-both: the remote version moves aside on the server, the local one takes the name, both sides get both. */
+  async keepBoth(rel: string, conflictName: string, local: LocalEntry, remote: RemoteEntry): Promise<number> {
+    const aside = this.remoteAbs(conflictName);
+    await this.retry(`rename ${this.remoteAbs(remote.serverPath ?? rel)}`, () =>
+      this.ctx.pool.use((c) => renameOver(c, this.remoteAbs(remote.serverPath ?? rel), aside)),
+    );
+    let bytes = await this.upload(rel, local, undefined, true);
+    const moved: RemoteEntry = { ...remote, path: conflictName, serverPath: undefined };
+    bytes += await this.download(conflictName, moved, undefined, true);
+    return bytes;
+  }
+
+  async mkdirRemote(rel: string): Promise<void> {
+    await this.ensureRemoteDir(rel);
+    this.recordDir(rel);
+  }
+
+  async mkdirLocal(rel: string): Promise<void> {
+    const abs = this.localAbs(rel);
+    await ensureLocalParent(this.job.local, join(abs, ".probe"));
+    await mkdir(abs, { recursive: true });
+    this.recordDir(rel);
+  }
+
+  private recordDir(rel: string): void {
+    this.ctx.state.entries.put(this.job.name, {
+      path: rel, type: "dir", localSize: 0, localMtimeMs: 0, remoteSize: 0, remotePrecision: "none", placedRemote: false, placedLocal: false,
+    });
+  }
+
+  async deleteRemote(rel: string, type: "file" | "dir", serverPath?: string): Promise<void> {
+    const abs = this.remoteAbs(serverPath ?? rel);
+    await this.retry(`delete ${abs}`, () => this.ctx.pool.use((c) => (type === "dir" ? removeRemoteDir(c, abs) : removeRemoteFile(c, abs))));
+    this.ctx.state.entries.delete(this.job.name, rel);
+  }
+
+  /** Deletes a local file only if it is still the version the plan saw (state signature). */
+  async deleteLocal(rel: string, type: "file" | "dir", expected?: StateEntry, diskPath?: string): Promise<void> {
+    const abs = this.localAbs(diskPath ?? rel);
+    if (type === "dir") {
+      await rmdir(abs);
+    } else {
+      const st = await stat(abs).catch(() => undefined);
+      if (st && expected && !sameSignature(st, { size: expected.localSize, mtimeMs: expected.localMtimeMs })) {
+        throw new SourceChanged(`${abs} changed since the last sync; not deleted`);
+      }
+      if (st) await unlink(abs);
+    }
+    this.ctx.state.entries.delete(this.job.name, rel);
+  }
+
+  /** Uploads the done marker last, so a partner knows the batch is complete. */
+  async uploadDoneMarker(name: string, content: string): Promise<void> {
+    const { Readable } = await import("node:stream");
+    const target = this.remoteAbs(name);
+    const temp = remoteJoin(this.job.remotePath, tempNameFor(name));
+    await this.retry(`upload ${target}`, () =>
+      this.ctx.pool.use(async (c) => {
+        await c.client.uploadFrom(Readable.from([Buffer.from(content)]), temp);
+        await renameOver(c, temp, target);
+      }),
+    );
+  }
+
+  /** Removes temporary files of transfers that this run did not resume. */
+  async cleanupPartials(keep: Set<string>): Promise<void> {
+    for (const p of this.ctx.state.partials.list(this.job.name)) {
+      if (keep.has(p.path)) continue;
+      if (p.direction === "download") await unlinkQuiet(p.tempPath);
+      else await this.ctx.pool.use((c) => removeRemoteFile(c, p.tempPath)).catch(() => undefined);
+      this.ctx.state.partials.end(this.job.name, p.path, p.direction);
+    }
+  }
+}
+
