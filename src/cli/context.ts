@@ -1,0 +1,37 @@
+import { loadConfig, resolveConfigPath } from "../config/load.js";
+import type { AgentConfig } from "../config/types.js";
+import { createLogger, registerSecret, type Logger, type LogLevel } from "../log.js";
+import { openState, type StateStore } from "../state/index.js";
+
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export interface AppContext {
+  config: AgentConfig;
+  logger: Logger;
+  /** Opened on first use: commands that only read the config never create a database. */
+  state(): StateStore;
+  close(): void;
+}
+
+/** Loads and validates the whole configuration (exit 2 on any error) before anything connects. */
+export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocalFolders?: boolean } = {}): AppContext {
+  const { config, warnings } = loadConfig(resolveConfigPath(opts.config), load);
+  for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
+  const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
+  const logger = createLogger({ level, file: config.log.file });
+  for (const w of warnings) logger.warn(w);
+  let state: StateStore | undefined;
+  return {
+    config,
+    logger,
+    state: () => (state ??= openState(config.stateDir)),
+    close: () => {
+      state?.close();
+      logger.close();
+    },
+  };
+}

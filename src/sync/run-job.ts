@@ -1,0 +1,297 @@
+import type { AgentConfig, JobConfig } from "../config/types.js";
+import { AgentError, ConfigError, FtpsError, SafetyGuardError } from "../errors.js";
+import { classify } from "../ftps/classify.js";
+import type { Logger } from "../log.js";
+import { scanLocal } from "../local/scan.js";
+import { diff } from "../plan/diff.js";
+import { makePathFilter } from "../plan/filter.js";
+import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
+import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
+import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
+import { FtpsPool } from "../remote/pool.js";
+import type { StateStore } from "../state/index.js";
+import type { RunCounts } from "../state/runs.js";
+import { forEachLimit } from "./concurrency.js";
+import { Bandwidth } from "./throttle.js";
+import { SourceChanged, Transfers } from "./transfers.js";
+
+export type RunStatusResult = "ok" | "failed" | "aborted";
+
+export interface RunSummary extends RunCounts {
+  job: string;
+  status: RunStatusResult;
+  durationMs: number;
+  dryRun: boolean;
+  plan: Action[];
+  /** Files left for the next run because they changed while being synced. */
+  deferred: number;
+  skippedDeletes: number;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface Progress {
+  phase: "listing" | "planning" | "transferring" | "deleting" | "done";
+  done: number;
+  total: number;
+  bytes: number;
+  current?: string;
+}
+
+export interface RunOptions {
+  logger: Logger;
+  dryRun?: boolean;
+  force?: boolean;
+  trigger?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Injected for tests; defaults to a real FTPS pool. */
+  pool?: FtpsPool;
+  now?: Date;
+}
+
+const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 });
+
+/** The job's last-seen remote side, for upload jobs that trust the remote to be theirs alone. */
+function remoteFromState(state: Map<string, StateEntry>): RemoteListing {
+  const entries = new Map<string, RemoteEntry>();
+  for (const s of state.values()) {
+    entries.set(s.path, { path: s.path, type: s.type, size: s.remoteSize, modifyMs: s.remoteModifyMs, precision: s.remotePrecision });
+  }
+  return { entries, complete: true, failedDirs: [] };
+}
+
+function countTrackedFiles(state: Map<string, StateEntry>): number {
+  let n = 0;
+  for (const s of state.values()) if (s.type === "file") n++;
+  return n;
+}
+
+/**
+ * Runs one job once: list both sides, plan, guard, carry out the plan, record the run.
+ * Connection failures at the start throw FtpsError (exit 4); guards throw SafetyGuardError
+ * (exit 3) after recording an aborted run; everything else ends in a summary.
+ */
+export async function runJob(config: AgentConfig, state: StateStore, jobName: string, opts: RunOptions): Promise<RunSummary> {
+  const job: JobConfig | undefined = config.jobs[jobName];
+  if (!job) throw new ConfigError(`unknown job "${jobName}"; known jobs: ${Object.keys(config.jobs).join(", ") || "(none)"}`);
+  const remoteConfig = config.remotes[job.remote];
+  const logger = opts.logger.child({ job: job.name });
+  const started = Date.now();
+  const counts = emptyCounts();
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  let deferred = 0;
+  let skippedDeletes = 0;
+  let plan: Action[] = [];
+  const runId = state.runs.start(job.name, opts.trigger ?? "manual", !!opts.dryRun);
+  const progress = (p: Omit<Progress, "bytes">) => opts.onProgress?.({ ...p, bytes: counts.bytes });
+
+  let recorded = false;
+  const finish = (status: RunStatusResult, error?: string): RunSummary => {
+    if (!recorded) state.runs.finish(runId, status, counts, error);
+    recorded = true;
+    return { job: job.name, status, durationMs: Date.now() - started, dryRun: !!opts.dryRun, plan, deferred, skippedDeletes, errors, warnings, ...counts };
+  };
+
+  const pool = opts.pool ?? new FtpsPool(remoteConfig, logger);
+  try {
+    const first = await pool.start();
+    state.capabilities.save({
+      remote: remoteConfig.name, host: remoteConfig.host, port: remoteConfig.port, features: first.capabilities.features,
+      tlsVersion: first.tls.protocol, cipher: first.tls.cipher, fingerprint: first.tls.fingerprint, probedAt: Date.now(),
+    });
+
+    const transfers = new Transfers({
+      job, state, pool, logger, signal: opts.signal,
+      bandwidth: job.bandwidthLimit ? new Bandwidth(job.bandwidthLimit) : undefined,
+      onBytes: (n) => (counts.bytes += n),
+    });
+
+    // --- list both sides -------------------------------------------------------------------
+    progress({ phase: "listing", done: 0, total: 0 });
+    const accept = makePathFilter(job.include, job.exclude);
+    const isMarker = (path: string) => job.doneMarker !== undefined && path === job.doneMarker;
+    const acceptJob = (path: string, type: "file" | "dir") => !isMarker(path) && accept(path, type);
+    const stateEntries = state.entries.load(job.name);
+    const trusted = job.trustRemote && job.direction === "upload" && stateEntries.size > 0;
+
+    const [localScan, remote] = await Promise.all([
+      scanLocal(job.local, { accept: acceptJob, followSymlinks: job.followSymlinks, logger }),
+      trusted
+        ? Promise.resolve(remoteFromState(stateEntries))
+        : listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal }).catch(async (err) => {
+            if (!(err instanceof RemoteRootMissing)) throw err;
+            if (job.direction === "upload" && !opts.dryRun) {
+              await transfers.ensureRemoteRoot();
+              return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
+            }
+            if (job.direction === "upload" || (opts.force && countTrackedFiles(stateEntries) > 0)) {
+              return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
+            }
+            if (countTrackedFiles(stateEntries) > 0) {
+              throw new SafetyGuardError(
+                `${job.name}: the remote folder ${job.remotePath} is gone, but ${countTrackedFiles(stateEntries)} files were synced from it. ` +
+                  `Check whether it was renamed or the server's folder is not mounted. Nothing was deleted; --force treats it as empty.`,
+              );
+            }
+            throw err;
+          }),
+    ]);
+    if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
+
+    // --- plan and guard -----------------------------------------------------------------------
+    progress({ phase: "planning", done: 0, total: 0 });
+    const local = localScan.entries;
+    // A local folder that could not be read looks like deleted files: treat like an incomplete listing.
+    const listing: RemoteListing = localScan.failedDirs.length > 0 ? { ...remote, complete: false } : remote;
+    const raw = diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
+    const guarded = checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
+    plan = guarded.plan;
+    skippedDeletes = guarded.skippedDeletes;
+    for (const w of guarded.warnings) {
+      warnings.push(w);
+      logger.warn(w);
+    }
+    if (opts.dryRun) return finish("ok");
+
+    // --- carry out -------------------------------------------------------------------------
+    const transferring = plan.filter((a) => !isDelete(a) && a.kind !== "forget" && !a.kind.startsWith("mkdir"));
+    const total = plan.length;
+    let done = 0;
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(opts.signal?.reason);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const fail = (a: Action, err: unknown) => {
+      if (err instanceof SourceChanged) {
+        deferred++;
+        warnings.push(err.message);
+        logger.warn(err.message);
+        return;
+      }
+      counts.failed++;
+      const message = `${a.kind} ${a.path}: ${(err as Error).message}`;
+      errors.push(message);
+      logger.error(message);
+      // Out of space, quota, login or certificate: nothing else can succeed, stop the job.
+      if (classify(err).stopsJob) stop.abort(err);
+    };
+    const step = async (a: Action, fn: () => Promise<void>) => {
+      if (stop.signal.aborted) return;
+      progress({ phase: a.kind.startsWith("delete") ? "deleting" : "transferring", done, total, current: a.path });
+      try {
+        await fn();
+      } catch (err) {
+        fail(a, err);
+      }
+      done++;
+    };
+
+    // Folders first, parents before children (the plan is ordered).
+    for (const a of plan) {
+      if (a.kind === "mkdir-remote") await step(a, () => transfers.mkdirRemote(a.path));
+      else if (a.kind === "mkdir-local") await step(a, () => transfers.mkdirLocal(a.path));
+    }
+
+    const adopts = transferring.filter((a) => a.kind === "adopt") as Extract<Action, { kind: "adopt" }>[];
+    state.entries.batch(() => {
+      for (const a of adopts) {
+        const prev = stateEntries.get(a.path);
+        state.entries.put(job.name, {
+          path: a.path, type: a.local.type, localSize: a.local.size, localMtimeMs: a.local.mtimeMs,
+          remoteSize: a.remote.size, remoteModifyMs: a.remote.modifyMs, remotePrecision: a.remote.precision,
+          placedRemote: prev?.placedRemote ?? false, placedLocal: prev?.placedLocal ?? false,
+        });
+        done++;
+      }
+    });
+
+    const work = transferring.filter((a) => a.kind !== "adopt");
+    await forEachLimit(work, pool.size, (a) => step(a, () => execute(a)), stop.signal);
+
+    async function execute(a: Action): Promise<void> {
+      switch (a.kind) {
+        case "upload":
+          await transfers.upload(a.path, a.local, a.remote, a.placedRemote);
+          counts.uploaded++;
+          return;
+        case "download":
+          await transfers.download(a.path, a.remote, a.local, a.placedLocal);
+          counts.downloaded++;
+          return;
+        case "conflict":
+          if (a.local.type !== a.remote.type) throw new Error(`${a.reason}: a file on one side and a folder on the other; resolve by hand`);
+          counts.conflicts++;
+          if (a.resolution === "keep-both") {
+            await transfers.keepBoth(a.path, a.conflictName!, a.local, a.remote);
+          } else if (a.resolution === "upload") {
+            await transfers.upload(a.path, a.local, a.remote, true);
+          } else {
+            await transfers.download(a.path, a.remote, a.local, true);
+          }
+          return;
+        default:
+          throw new Error(`unexpected action ${a.kind}`);
+      }
+    }
+
+    // --- deletions: only in a run that had no listing or transfer error --------------------------
+    let deletes = plan.filter(isDelete);
+    if (deletes.length > 0 && (counts.failed > 0 || stop.signal.aborted)) {
+      skippedDeletes += deletes.length;
+      const w = `${deletes.length} deletion(s) skipped because this run had errors; they will be reconsidered next run`;
+      warnings.push(w);
+      logger.warn(w);
+      plan = withoutDeletes(plan);
+      deletes = [];
+    }
+    const fileDeletes = deletes.filter((a) => a.type === "file");
+    await forEachLimit(fileDeletes, pool.size, (a) => step(a, () => deleteOne(a)), stop.signal);
+    for (const a of deletes.filter((d) => d.type === "dir")) await step(a, () => deleteOne(a));
+
+    async function deleteOne(a: Extract<Action, { kind: "delete-local" | "delete-remote" }>): Promise<void> {
+      if (a.kind === "delete-remote") {
+        await transfers.deleteRemote(a.path, a.type, remote.entries.get(a.path)?.serverPath);
+        counts.deletedRemote++;
+      } else {
+        await transfers.deleteLocal(a.path, a.type, stateEntries.get(a.path), (local.get(a.path) as LocalEntry | undefined)?.diskPath);
+        counts.deletedLocal++;
+      }
+    }
+
+    const forgets = plan.filter((a) => a.kind === "forget");
+    state.entries.batch(() => {
+      for (const a of forgets) state.entries.delete(job.name, a.path);
+    });
+
+    await transfers.cleanupPartials(new Set()).catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
+
+    const changed = counts.uploaded + counts.downloaded + counts.deletedLocal + counts.deletedRemote + counts.conflicts > 0;
+    if (job.doneMarker && changed && counts.failed === 0 && job.direction !== "download" && !stop.signal.aborted) {
+      try {
+        await transfers.uploadDoneMarker(job.doneMarker, JSON.stringify({ job: job.name, finishedAt: new Date().toISOString(), uploaded: counts.uploaded }) + "\n");
+      } catch (err) {
+        fail({ kind: "upload", path: job.doneMarker } as Action, err);
+      }
+    }
+    opts.signal?.removeEventListener("abort", onAbort);
+    progress({ phase: "done", done: total, total });
+    if (opts.signal?.aborted) return finish("failed", "stopped before the run finished");
+    return finish(counts.failed > 0 ? "failed" : "ok", errors[0]);
+  } catch (err) {
+    if (err instanceof SafetyGuardError) {
+      logger.error(err.message);
+      finish("aborted", err.message);
+      throw err;
+    }
+    if (err instanceof FtpsError && err.phase === "connect") {
+      finish("failed", err.message);
+      throw err;
+    }
+    errors.push((err as Error).message);
+    logger.error(`run failed: ${(err as Error).message}`);
+    return finish("failed", (err as Error).message);
+  } finally {
+    if (!opts.pool) await pool.close();
+  }
+}
