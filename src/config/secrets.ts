@@ -2,14 +2,9 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { Secret } from "../secret.js";
+import { fieldError, LITERAL_PASSWORD_MESSAGE, PASSWORD_SHAPE_MESSAGE, type PasswordRef } from "./schema.js";
 
-/** Where a password comes from. Passwords are never written in the config itself. */
-export type PasswordRef = { env: string } | { file: string };
-
-export const LITERAL_PASSWORD_MESSAGE =
-  'a password must not be written in the config; use { "env": "PARTNER_FTP_PASSWORD" } or { "file": "./secrets/partner.pass" }';
-export const PASSWORD_SHAPE_MESSAGE =
-  'must be { "env": "VARIABLE_NAME" } or { "file": "./path/to/password-file" } (exactly one of the two)';
+export type { PasswordRef };
 
 export interface SecretContext {
   /** Folder that a relative `file` is resolved against (the config file's folder). */
@@ -79,15 +74,6 @@ function isFileRef(ref: unknown): ref is { file: string } {
 
 function fail(ctx: SecretContext, message: string): ConfigError {
   return fieldError(ctx.configFile, ctx.field, message);
-}
-
-/** The one shape of config messages: `FILE: field "a.b": message`, with `.field` = "a.b". */
-export function fieldError(file: string, field: string | undefined, message: string): ConfigError {
-  if (field === undefined) return new ConfigError(message, { file });
-  const err = new ConfigError(`field "${field}": ${message}`, { file });
-  // ConfigError would print the bare field name; we want it quoted, but still expose it.
-  Object.defineProperty(err, "field", { value: field, enumerable: true });
-  return err;
 }
 
 /** A short, value-free reason for a failed file operation ("no such file", "permission denied"). */
