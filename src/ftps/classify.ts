@@ -21,7 +21,7 @@ function isTlsVerificationError(code: string | undefined): boolean {
   return !!code && (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME|DEPTH_ZERO/.test(code) || code === "PIN_MISMATCH");
 }
 
-/** Decides whether a failure is worth retrying. Unknown errors are treated as transient. */
+/** Decides whether a failure is worth retrying. Unknown errors are treated as permanent. */
 export function classify(err: unknown): Classification {
   if (err instanceof FtpsError) return { errorClass: err.errorClass, code: err.code, stopsJob: err.stopsJob };
   if (err instanceof FTPError) {
@@ -35,10 +35,11 @@ export function classify(err: unknown): Classification {
   const e = err as { code?: string; message?: string } | undefined;
   if (isTlsVerificationError(e?.code)) return { errorClass: "permanent", stopsJob: true };
   if (e?.code && TRANSIENT_NODE_CODES.has(e.code)) return { errorClass: "transient", stopsJob: false };
-  if (e?.message && /timeout|closed|socket hang up|Client is closed|None of the available transfer strategies/i.test(e.message)) {
+  if (e?.message && /timeout|closed|socket hang up|Client is closed|None of the available transfer strategies|ECONNRESET|wrong version number|Can't open data connection/i.test(e.message)) {
     return { errorClass: "transient", stopsJob: false };
   }
-  return { errorClass: "transient", stopsJob: false };
+  // Anything else (a local I/O error, a bug) would fail the same way again.
+  return { errorClass: "permanent", stopsJob: false };
 }
 
 /** Wraps any failure as an FtpsError carrying its class, for callers that want one type. */

@@ -1,4 +1,5 @@
 import { FileType, FTPError, type FileInfo } from "basic-ftp";
+import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
@@ -15,7 +16,11 @@ export interface ListTreeOptions {
   now?: Date;
 }
 
-export class RemoteRootMissing extends Error {}
+export class RemoteRootMissing extends FtpsError {
+  constructor(message: string) {
+    super(message, { code: 550, errorClass: "permanent", phase: "operation" });
+  }
+}
 
 /**
  * Lists the whole job tree, folders in parallel over the pool (one listing per connection at a
@@ -27,6 +32,9 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   const entries = new Map<string, RemoteEntry>();
   const failedDirs: string[] = [];
   const now = opts.now ?? new Date();
+  // NFC path of a folder -> its spelling on the server, for the commands that list it.
+  const dirServerPath = new Map<string, string>();
+
 
   // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
   // would look like "everything was deleted". CWD tells the difference.
@@ -83,9 +91,6 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     }
     return subdirs;
   }
-
-  // NFC path of a folder -> its spelling on the server, for the commands that list it.
-  const dirServerPath = new Map<string, string>();
 
   function toEntry(dir: string, info: FileInfo): RemoteEntry | undefined {
     if (info.name === "." || info.name === "..") return undefined;

@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { createReadStream, createWriteStream } from "node:fs";
-import type { Readable, Transform, Writable } from "node:stream";
+import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
@@ -64,7 +64,22 @@ export async function remoteHash(c: FtpsConnection, path: string, algo: string):
   return m?.[1].toLowerCase();
 }
 
+/**
+ * An empty upload whose end comes a moment later. Closing a TLS data connection the instant its
+ * handshake completes makes vsftpd 3.0.3 abort the whole session ("500 OOPS" in plaintext on the
+ * control connection); a 50 ms pause lets the server finish its side of the handshake first.
+ */
+function emptyUploadSource(): Readable {
+  return new Readable({
+    read() {
+      setTimeout(() => this.push(null), 50);
+    },
+  });
+}
+
 export interface StreamOptions {
+  /** The source has no bytes (see emptyUploadSource). */
+  empty?: boolean;
   startAt?: number;
   throttle?: () => Transform;
 }
@@ -72,6 +87,7 @@ export interface StreamOptions {
 /** STOR (or APPE to resume) from a local file. The read stream is the only buffer: memory stays flat. */
 export async function uploadFile(c: FtpsConnection, localPath: string, remotePath: string, opts: StreamOptions = {}): Promise<void> {
   let source: Readable = createReadStream(localPath, { start: opts.startAt ?? 0, highWaterMark: 256 * 1024 });
+  if (opts.empty) source = emptyUploadSource();
   if (opts.throttle) source = source.pipe(opts.throttle());
   if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
   else await c.client.uploadFrom(source, remotePath);

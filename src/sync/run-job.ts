@@ -143,6 +143,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });
     const local = localScan.entries;
+    for (const dir of [...remote.failedDirs.map((d) => `remote folder ${d || "/"}`), ...localScan.failedDirs.map((d) => `local folder ${d}`)]) {
+      counts.failed++;
+      errors.push(`cannot list ${dir}: nothing below it was synced or deleted`);
+    }
     // A local folder that could not be read looks like deleted files: treat like an incomplete listing.
     const listing: RemoteListing = localScan.failedDirs.length > 0 ? { ...remote, complete: false } : remote;
     const raw = diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });

@@ -163,7 +163,7 @@ export class Transfers {
         firstTry = false;
         if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
         if (startAt < before.size || before.size === 0) {
-          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle() });
+          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle(), empty: before.size === 0 });
         }
         const size = await remoteSize(c, temp);
         if (size !== before.size) {

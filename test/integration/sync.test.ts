@@ -1,0 +1,204 @@
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { edit, treeObject, writeTree } from "../helpers/trees.js";
+
+const available = serversAvailable();
+const allThere = available.vsftpd && available.proftpd && available.pureftpd;
+if (!allThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+
+const SAMPLE: Record<string, string> = {
+  "report.pdf": "%PDF-1.4 quarterly numbers",
+  "name with spaces.txt": "spaces are fine",
+  "café/naïve résumé.txt": "unicode names",
+  ".hidden": "dotfiles are synced too",
+  "deep/a/b/c.txt": "nested",
+  "empty.txt": "",
+};
+
+interface JsonSummary {
+  job: string;
+  status: string;
+  uploaded: number;
+  downloaded: number;
+  deletedLocal: number;
+  deletedRemote: number;
+  conflicts: number;
+  failed: number;
+  bytes: number;
+  durationMs: number;
+  plan?: { kind: string; path: string; reason: string }[];
+}
+
+async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: JsonSummary; stderr: string }> {
+  const r = await ws.cli(["sync", job, "--json", ...flags]);
+  const last = r.stdout.trim().split("\n").at(-1) ?? "";
+  let summary: JsonSummary;
+  try {
+    summary = JSON.parse(last) as JsonSummary;
+  } catch {
+    throw new Error(`no JSON summary (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { code: r.code, summary, stderr: r.stderr };
+}
+
+const noTemp = (rel: string) => rel.split("/").some((s) => s.startsWith(".ftps-sync."));
+
+const KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
+
+describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
+  let server: RunningServer;
+  let owner: { uid: number; gid: number };
+  let ws: Workspace;
+  let n = 0;
+  /** A fresh remote folder and local folder per test, so tests don't see each other's files. */
+  const fresh = (job: Record<string, unknown>) => {
+    n++;
+    const name = `job${n}`;
+    const remoteDir = join(server.root, name);
+    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
+    unlinkSync(join(remoteDir, ".keep-dir"));
+    const local = ws.folder(`local${n}`);
+    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, ...job });
+    return { name, local, remoteDir };
+  };
+
+  beforeAll(async () => {
+    owner = await ensureTestUser();
+    server = await startServer(kind, { tls: "explicit" });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 3 });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("uploads a first time, then transfers nothing on a second run", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "upload" });
+    writeTree(local, SAMPLE);
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary.uploaded).toBe(Object.keys(SAMPLE).length);
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    const second = await sync(ws, name);
+    expect(second.code).toBe(0);
+    expect(second.summary).toMatchObject({ uploaded: 0, downloaded: 0, deletedRemote: 0, bytes: 0 });
+    const third = await sync(ws, name);
+    expect(third.summary).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
+  });
+
+  it("uploads an edit and leaves no temporary file behind", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "upload" });
+    writeTree(local, SAMPLE);
+    await sync(ws, name);
+    edit(local, "report.pdf", "%PDF-1.4 revised numbers, longer");
+    const r = await sync(ws, name);
+    expect(r.summary.uploaded).toBe(1);
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    expect(Object.keys(treeObject(remoteDir)).some(noTemp)).toBe(false);
+  });
+
+  it.each([
+    ["never", { ours: true, theirs: true }],
+    ["tracked", { ours: false, theirs: true }],
+    ["mirror", { ours: false, theirs: false }],
+  ] as const)("with delete=%s keeps exactly what the policy says on the remote", async (policy, expected) => {
+    const { name, local, remoteDir } = fresh({ direction: "upload", delete: policy, maxDelete: 10 });
+    writeTree(local, SAMPLE);
+    writeTree(remoteDir, { "theirs.txt": "put there by the partner" }, owner);
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    unlinkSync(join(local, "report.pdf"));
+    const r = await sync(ws, name, "--force");
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(remoteDir, "report.pdf"))).toBe(expected.ours);
+    expect(existsSync(join(remoteDir, "theirs.txt"))).toBe(expected.theirs);
+    expect(existsSync(join(remoteDir, "name with spaces.txt"))).toBe(true);
+  });
+
+  it("changes nothing on either side in a dry run, and prints the plan", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    writeTree(local, { "new-local.txt": "x" });
+    writeTree(remoteDir, { "new-remote.txt": "y" }, owner);
+    const before = { local: treeObject(local), remote: treeObject(remoteDir) };
+    const r = await sync(ws, name, "--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.summary.plan?.map((a) => `${a.kind} ${a.path}`).sort()).toEqual(["download new-remote.txt", "upload new-local.txt"]);
+    expect({ local: treeObject(local), remote: treeObject(remoteDir) }).toEqual(before);
+    const plan = await ws.cli(["plan", name]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/upload\s+new-local\.txt/);
+    expect({ local: treeObject(local), remote: treeObject(remoteDir) }).toEqual(before);
+  });
+
+  it("downloads a first time and transfers nothing on a second run", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "download", delete: "mirror" });
+    writeTree(remoteDir, SAMPLE, owner);
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary.downloaded).toBe(Object.keys(SAMPLE).length);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+    const second = await sync(ws, name);
+    expect(second.summary).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
+    // an edit and a delete on the source propagate
+    writeTree(remoteDir, { "report.pdf": "%PDF-1.4 new version from partner" }, owner, new Date(Date.now() + 3600_000));
+    rmSync(join(remoteDir, ".hidden"));
+    const third = await sync(ws, name);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.summary).toMatchObject({ downloaded: 1, deletedLocal: 1 });
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+  });
+
+  it("stops with exit 3 and deletes nothing when the remote folder was emptied", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "download", delete: "mirror" });
+    writeTree(remoteDir, SAMPLE, owner);
+    expect((await sync(ws, name)).code).toBe(0);
+    for (const e of readdirSync(remoteDir)) rmSync(join(remoteDir, e), { recursive: true });
+    const before = treeObject(local);
+    const r = await ws.cli(["sync", name]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/--force/);
+    expect(treeObject(local)).toEqual(before);
+  });
+
+  it("stops with exit 3 when the remote folder was renamed away", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way", delete: "mirror" });
+    writeTree(remoteDir, SAMPLE, owner);
+    expect((await sync(ws, name)).code).toBe(0);
+    rmSync(remoteDir, { recursive: true });
+    const before = treeObject(local);
+    const r = await ws.cli(["sync", name]);
+    expect(r.code).toBe(3);
+    expect(treeObject(local)).toEqual(before);
+  });
+
+  it("two-way: propagates both sides, and keeps both versions of a conflict", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way", delete: "tracked" });
+    writeTree(local, { "shared.txt": "v1", "only-local.txt": "L" });
+    writeTree(remoteDir, { "only-remote.txt": "R" }, owner);
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+    expect(Object.keys(treeObject(local)).sort()).toEqual(["only-local.txt", "only-remote.txt", "shared.txt"]);
+
+    edit(local, "shared.txt", "local edit");
+    writeTree(remoteDir, { "shared.txt": "remote edit!" }, owner, new Date(Date.now() + 7200_000));
+    const r = await sync(ws, name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary.conflicts).toBe(1);
+    const files = treeObject(local);
+    expect(files).toEqual(treeObject(remoteDir));
+    const copy = Object.keys(files).find((f) => /^shared\.conflict-\d{8}T\d{6}-remote\.txt$/.test(f));
+    expect(copy, JSON.stringify(files)).toBeDefined();
+    expect(readFileSync(join(local, "shared.txt"), "utf8")).toBe("local edit");
+    expect(readFileSync(join(local, copy!), "utf8")).toBe("remote edit!");
+
+    // a delete on one side propagates under "tracked"; nothing else moves
+    unlinkSync(join(local, "only-local.txt"));
+    const del = await sync(ws, name);
+    expect(del.summary.deletedRemote).toBe(1);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+  });
+});
