@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { loadConfig, resolveConfigPath } from "../config/load.js";
 import type { AgentConfig } from "../config/types.js";
 import { createLogger, registerSecret, type Logger, type LogLevel } from "../log.js";
@@ -34,4 +35,18 @@ export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocal
       logger.close();
     },
   };
+}
+
+/** Runs a command with the config loaded, sets the exit code from its result, and closes up. */
+export async function withApp(
+  program: Command,
+  load: { jobs?: string[]; checkLocalFolders?: boolean },
+  fn: (app: AppContext) => Promise<number>,
+): Promise<void> {
+  const app = loadApp(program.opts<GlobalOptions>(), load);
+  try {
+    process.exitCode = await fn(app);
+  } finally {
+    app.close();
+  }
 }

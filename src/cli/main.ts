@@ -3,22 +3,14 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { AgentError, ExitCode, SafetyGuardError } from "../errors.js";
 import { redact } from "../log.js";
+import { registerAgentCommands } from "./commands/agent-commands.js";
 import { checkCommand } from "./commands/check.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
+import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
-import { loadApp, type GlobalOptions } from "./context.js";
+import { withApp } from "./context.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-
-/** Runs a command with the config loaded, and turns the outcome into an exit code. */
-async function withApp(program: Command, load: { jobs?: string[] }, fn: (app: ReturnType<typeof loadApp>) => Promise<number>): Promise<void> {
-  const app = loadApp(program.opts<GlobalOptions>(), load);
-  try {
-    process.exitCode = await fn(app);
-  } finally {
-    app.close();
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -63,6 +55,8 @@ export function buildProgram(): Command {
       withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json })),
     );
 
+  registerAgentCommands(program);
+  registerOnboardingCommands(program);
   return program;
 }
 
