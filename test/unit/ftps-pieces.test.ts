@@ -1,0 +1,119 @@
+import { FTPError } from "basic-ftp";
+import { describe, expect, it } from "vitest";
+import { parseCapabilities } from "../../src/ftps/capabilities.js";
+import { classify } from "../../src/ftps/classify.js";
+import { fingerprintOfDer, normalizeFingerprint } from "../../src/ftps/fingerprint.js";
+import { FtpsError } from "../../src/errors.js";
+import { parseDosListTime, parseUnixListTime } from "../../src/remote/list-times.js";
+import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
+import { backoffDelay } from "../../src/remote/retry.js";
+
+const ftpErr = (code: number) => new FTPError({ code, message: `${code} reply` });
+
+describe("error classification", () => {
+  it.each([
+    [421, "transient", false],
+    [425, "transient", false],
+    [426, "transient", false],
+    [450, "transient", false],
+    [451, "transient", false],
+    [452, "permanent", true],
+    [552, "permanent", true],
+    [530, "permanent", true],
+    [550, "permanent", false],
+    [553, "permanent", false],
+  ] as const)("reply %i is %s (stops the job: %s)", (code, cls, stops) => {
+    expect(classify(ftpErr(code))).toMatchObject({ errorClass: cls, stopsJob: stops, code });
+  });
+
+  it.each([
+    [{ code: "ECONNRESET", message: "reset" }, "transient"],
+    [{ code: "ETIMEDOUT", message: "t" }, "transient"],
+    [new Error("Timeout (data socket)"), "transient"],
+    [{ code: "ERR_TLS_CERT_ALTNAME_INVALID", message: "bad name" }, "permanent"],
+    [{ code: "DEPTH_ZERO_SELF_SIGNED_CERT", message: "self signed" }, "permanent"],
+    [new TypeError("x is undefined"), "permanent"],
+  ])("%o is %s", (err, cls) => {
+    expect(classify(err).errorClass).toBe(cls);
+  });
+
+  it("keeps the class an FtpsError already carries", () => {
+    expect(classify(new FtpsError("pin", { errorClass: "permanent", phase: "connect", stopsJob: true }))).toMatchObject({ errorClass: "permanent", stopsJob: true });
+  });
+});
+
+describe("capabilities from FEAT", () => {
+  it("reads vsftpd's LIST-only feature set", () => {
+    const c = parseCapabilities(new Map([["EPRT", ""], ["EPSV", ""], ["MDTM", ""], ["PASV", ""], ["PBSZ", ""], ["PROT", ""], ["REST", "STREAM"], ["SIZE", ""], ["TVFS", ""]]));
+    expect(c).toMatchObject({ mlsd: false, mfmt: false, mdtm: true, size: true, restStream: true, utf8: false, hash: [] });
+  });
+  it("reads MLST, MFMT, UTF8 and HASH algorithms", () => {
+    const c = parseCapabilities(new Map([["MLST", "type*;size*;modify*;"], ["MFMT", ""], ["UTF8", ""], ["HASH", "SHA-256*;SHA-1;MD5;CRC32"]]));
+    expect(c).toMatchObject({ mlsd: true, mfmt: true, utf8: true, hash: ["SHA-256", "SHA-1", "MD5", "CRC32"] });
+  });
+});
+
+describe("fingerprints", () => {
+  it("formats SHA-256 of the DER as openssl prints it, with a sha256: prefix", () => {
+    const fp = fingerprintOfDer(Buffer.from("abc"));
+    expect(fp).toBe("sha256:BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD");
+  });
+  it.each([
+    ["sha256:ba:78:16:bf:8f:01:cf:ea:41:41:40:de:5d:ae:22:23:b0:03:61:a3:96:17:7a:9c:b4:10:ff:61:f2:00:15:ad"],
+    ["BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"],
+  ])("normalises %s", (input) => {
+    expect(normalizeFingerprint(input)).toBe(fingerprintOfDer(Buffer.from("abc")));
+  });
+  it("rejects a short fingerprint", () => {
+    expect(normalizeFingerprint("sha256:AB:CD")).toBeUndefined();
+  });
+});
+
+describe("names from a server are hostile until checked", () => {
+  it.each([
+    ["../../etc/passwd", "contains /"],
+    ["..", '".." segment'],
+    [".", '"." segment'],
+    ["a\\..\\b", "contains \\"],
+    ["evil\0name", "contains NUL"],
+    ["two\r\nlines", "contains CR or LF"],
+    ["", "empty name"],
+  ])("refuses %j (%s)", (name, why) => {
+    expect(unsafeNameReason(name)).toBe(why);
+  });
+  it.each([["report.pdf"], [".hidden"], ["name with spaces"], ["café"], ["..double-dot-prefix"]])("accepts %j", (name) => {
+    expect(unsafeNameReason(name)).toBeUndefined();
+  });
+  it("refuses a relative path that leaves the job folder", () => {
+    expect(() => localPathInside("/srv/job", "a/../../etc/passwd")).toThrow(/outside the job folder/);
+    expect(localPathInside("/srv/job", "a/b.txt")).toBe("/srv/job/a/b.txt");
+  });
+});
+
+describe("LIST times", () => {
+  const now = new Date(Date.UTC(2026, 10, 24, 2, 0));
+  it("reads a recent Unix time with minute precision in the current year", () => {
+    expect(parseUnixListTime("Nov 24 01:59", now)).toEqual({ modifyMs: Date.UTC(2026, 10, 24, 1, 59), precision: "minute" });
+  });
+  it("puts a date more than a day ahead in the previous year", () => {
+    expect(parseUnixListTime("Dec 25 10:00", now)?.modifyMs).toBe(Date.UTC(2025, 11, 25, 10, 0));
+  });
+  it("reads an old Unix date with day precision", () => {
+    expect(parseUnixListTime("Jan  2  2020", now)).toEqual({ modifyMs: Date.UTC(2020, 0, 2), precision: "day" });
+  });
+  it("reads DOS times, 12-hour and 24-hour", () => {
+    expect(parseDosListTime("11-24-26 02:07PM")).toEqual({ modifyMs: Date.UTC(2026, 10, 24, 14, 7), precision: "minute" });
+    expect(parseDosListTime("11-24-2026 00:07")).toEqual({ modifyMs: Date.UTC(2026, 10, 24, 0, 7), precision: "minute" });
+    expect(parseDosListTime("11-24-26 12:07AM")?.modifyMs).toBe(Date.UTC(2026, 10, 24, 0, 7));
+  });
+});
+
+describe("retry backoff", () => {
+  const policy = { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 };
+  it("grows exponentially with jitter inside [cap/2, cap], capped at maxDelay", () => {
+    expect(backoffDelay(1, policy, () => 0)).toBe(500);
+    expect(backoffDelay(1, policy, () => 1)).toBe(1000);
+    expect(backoffDelay(3, policy, () => 1)).toBe(4000);
+    expect(backoffDelay(20, policy, () => 1)).toBe(60_000);
+  });
+});

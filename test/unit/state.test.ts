@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { openState } from "../../src/state/index.js";
+import { MIGRATIONS_DIR, migrate, readMigrations } from "../../src/state/migrate.js";
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), "ftps-sync-state-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("state store", () => {
+  it("creates the database in WAL mode with every migration recorded", () => {
+    const s = openState(tmp());
+    expect(s.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const versions = (s.db.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[]).map((r) => r.version);
+    expect(versions).toEqual(readMigrations().map((m) => m.version));
+    s.close();
+  });
+
+  it("reopens an existing database without applying migrations twice", () => {
+    const dir = tmp();
+    openState(dir).close();
+    const s = openState(dir);
+    const n = (s.db.prepare("SELECT COUNT(*) AS n FROM schema_version").get() as { n: number }).n;
+    expect(n).toBe(readMigrations().length);
+    s.close();
+  });
+
+  it("refuses a database written by a newer version, with a clear message", () => {
+    const dir = tmp();
+    openState(dir).close();
+    const db = new Database(join(dir, "ftps-sync.db"));
+    db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (999, '999-future.sql', 0)").run();
+    db.close();
+    expect(() => openState(dir)).toThrow(/schema version 999.*newer ftps-sync/);
+  });
+
+  it("applies each migration in its own transaction: a failing one leaves the earlier ones applied and itself not recorded", () => {
+    const mdir = tmp();
+    cpSync(join(MIGRATIONS_DIR, "001-init.sql"), join(mdir, "001-init.sql"));
+    writeFileSync(join(mdir, "002-broken.sql"), "CREATE TABLE ok_table (x INTEGER); THIS IS NOT SQL;");
+    const db = new Database(":memory:");
+    expect(() => migrate(db, readMigrations(mdir))).toThrow();
+    const versions = (db.prepare("SELECT version FROM schema_version").all() as { version: number }[]).map((r) => r.version);
+    expect(versions).toEqual([1]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'ok_table'").get()).toBeUndefined();
+  });
+
+  it("round-trips entries, runs and capabilities", () => {
+    const s = openState(tmp());
+    s.entries.put("j", { path: "a/b.txt", type: "file", localSize: 3, localMtimeMs: 1700000000123, remoteSize: 3, remotePrecision: "pending", placedRemote: true, placedLocal: false });
+    expect(s.entries.load("j").get("a/b.txt")).toMatchObject({ localSize: 3, localMtimeMs: 1700000000123, remotePrecision: "pending", placedRemote: true, remoteModifyMs: undefined });
+    expect(s.entries.trackedFileCount("j")).toBe(1);
+    expect(s.entries.load("other").size).toBe(0);
+    const id = s.runs.start("j", "cli", false);
+    s.runs.finish(id, "ok", { uploaded: 1, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 3 });
+    expect(s.runs.last("j")).toMatchObject({ status: "ok", uploaded: 1, bytes: 3 });
+    s.capabilities.save({ remote: "r", host: "h", port: 21, features: { MLST: "type*;" }, probedAt: 1 });
+    expect(s.capabilities.get("r")?.features).toEqual({ MLST: "type*;" });
+    s.close();
+  });
+
+  it("marks runs of dead processes interrupted", () => {
+    const s = openState(tmp());
+    s.runs.start("j", "cli", false);
+    expect(s.runs.markInterrupted(() => false)).toEqual(["j"]);
+    expect(s.runs.last("j")?.status).toBe("interrupted");
+    s.close();
+  });
+});
