@@ -82,7 +82,10 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   if (flags.dryRun && !flags.json) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
     const { plan, ...rest } = summary;
-    const out = flags.dryRun ? { ...rest, plan: plan.map(({ kind, path, reason }) => ({ kind, path, reason })) } : rest;
+    // Peak resident memory of this process (maxRSS is in KiB): lets tests and the benchmark
+    // check that memory stays flat whatever the file sizes.
+    const measured = { ...rest, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    const out = flags.dryRun ? { ...measured, plan: plan.map(({ kind, path, reason }) => ({ kind, path, reason })) } : measured;
     process.stdout.write(JSON.stringify(out) + "\n");
   } else {
     process.stdout.write(formatSummary(summary));
