@@ -22,11 +22,22 @@ export interface StartOptions {
   cert?: "self-signed" | "ca-signed";
   /** SAN names, default ["localhost", "127.0.0.1"] */
   certHosts?: string[];
+  /**
+   * Loopback address the server binds (control and passive ports), default 127.0.0.1. With
+   * 127.0.0.2 a test proxy can listen on the same port numbers on 127.0.0.1 (test/faults/proxy.ts).
+   */
+  listenAddress?: string;
+  /** Address the server advertises in PASV replies, default 127.0.0.1. */
+  pasvAddress?: string;
+  /** Extra configuration lines appended to vsftpd.conf / proftpd.conf (e.g. "max_per_ip=2"). */
+  extraConfig?: string[];
 }
 
 export interface RunningServer {
   kind: ServerKind;
   host: "127.0.0.1";
+  /** where the server itself listens (differs from host when a test proxy sits in front) */
+  listenAddress: string;
   port: number;
   tls: TlsMode;
   user: string;
@@ -45,6 +56,8 @@ export interface RunningServer {
   dir: string;
   pid: number;
   logTail(): Promise<string>;
+  /** Kills the server (and every session) by PID, waits `downMs`, starts it again on the same ports. */
+  restart(downMs?: number): Promise<void>;
   /** kill by PID, wait for exit, remove temp dirs */
   stop(): Promise<void>;
 }
@@ -231,12 +244,12 @@ function release(ports: number[]): void {
 // ---------------------------------------------------------------- readiness
 
 /** Connects and reads the "220 " greeting (through TLS for implicit mode). */
-function readBanner(port: number, implicit: boolean, timeoutMs: number): Promise<string> {
+function readBanner(host: string, port: number, implicit: boolean, timeoutMs: number): Promise<string> {
   return new Promise((res, rej) => {
     let buf = "";
     const sock: net.Socket = implicit
-      ? tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false, servername: "localhost" })
-      : net.connect({ host: "127.0.0.1", port });
+      ? tls.connect({ host, port, rejectUnauthorized: false, servername: "localhost" })
+      : net.connect({ host, port });
     const timer = setTimeout(() => {
       sock.destroy();
       rej(new Error(`no greeting within ${timeoutMs} ms (got ${JSON.stringify(buf)})`));
@@ -301,6 +314,9 @@ interface Ctx {
   uid: number;
   gid: number;
   cert: { certPath: string; keyPath: string; bundlePath: string };
+  listen: string;
+  pasvAddress: string;
+  extra: string[];
 }
 
 async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
@@ -310,7 +326,7 @@ async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
   const conf = [
     "listen=YES",
     "listen_ipv6=NO",
-    "listen_address=127.0.0.1",
+    `listen_address=${c.listen}`,
     `listen_port=${c.port}`,
     "background=NO",
     "seccomp_sandbox=NO",
@@ -330,7 +346,7 @@ async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
     "dirmessage_enable=NO",
     "connect_from_port_20=NO",
     "pasv_enable=YES",
-    "pasv_address=127.0.0.1",
+    `pasv_address=${c.pasvAddress}`,
     `pasv_min_port=${c.pasv[0]}`,
     `pasv_max_port=${c.pasv[1]}`,
     "ssl_enable=YES",
@@ -349,6 +365,7 @@ async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
     "xferlog_std_format=NO",
     "log_ftp_protocol=YES",
     `vsftpd_log_file=${join(c.dir, "vsftpd.log")}`,
+    ...c.extra,
     "",
   ].join("\n");
   const file = join(c.dir, "vsftpd.conf");
@@ -373,7 +390,8 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
   const conf = [
     'ServerName "ftps-sync test"',
     "ServerType standalone",
-    "DefaultAddress 127.0.0.1",
+    `DefaultAddress ${c.listen}`,
+    c.pasvAddress !== c.listen ? `MasqueradeAddress ${c.pasvAddress}` : "",
     `Port ${c.port}`,
     "UseIPv6 off",
     "SocketBindTight on",
@@ -417,6 +435,7 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     "  TLSRenegotiate none",
     c.tls === "implicit" ? "  TLSOptions UseImplicitSSL" : "",
     "</IfModule>",
+    ...c.extra,
     "",
   ].join("\n");
   const file = join(c.dir, "proftpd.conf");
@@ -438,7 +457,7 @@ async function pureftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }>
     throw new Error(`pure-pw mkdb failed: ${(e as { stderr?: string }).stderr || (e as Error).message}`);
   }
   const args = [
-    "-S", `127.0.0.1,${c.port}`,
+    "-S", `${c.listen},${c.port}`,
     "-4",
     "-l", `puredb:${pdb}`,
     "-E", // no anonymous
@@ -447,7 +466,7 @@ async function pureftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }>
     "-j", // create home dir if missing
     "-U", "133:022",
     "-p", `${c.pasv[0]}:${c.pasv[1]}`,
-    "-P", "127.0.0.1",
+    "-P", c.pasvAddress,
     "-c", "50",
     "-C", "50",
     "-u", "1",
@@ -512,7 +531,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   });
   const port = await freePort();
   const pasv = await freePortRange(20);
-  const ctx: Ctx = { dir, root, port, pasv, tls: tlsMode, uid, gid, cert };
+  const listen = opts.listenAddress ?? "127.0.0.1";
+  const ctx: Ctx = {
+    dir, root, port, pasv, tls: tlsMode, uid, gid, cert,
+    listen, pasvAddress: opts.pasvAddress ?? "127.0.0.1", extra: opts.extraConfig ?? [],
+  };
   const ports = [port];
   for (let p = pasv[0]; p <= pasv[1]; p++) ports.push(p);
 
@@ -524,48 +547,68 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   try {
     const { cmd, args } =
       kind === "vsftpd" ? await vsftpdCommand(ctx) : kind === "proftpd" ? await proftpdCommand(ctx) : await pureftpdCommand(ctx);
-    const outFd = openSync(join(dir, "stdout.log"), "a");
-    try {
-      // setpriv --pdeathsig: the kernel SIGKILLs the server when the spawning test process
-      // (or worker thread) dies without running its exit hooks (vitest kills its workers).
-      const [exe, argv] = HAVE_SETPRIV ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", cmd, ...args]] : [cmd, args];
-      child = spawn(exe, argv, { cwd: dir, stdio: ["ignore", outFd, outFd], detached: true });
-    } finally {
-      closeSync(outFd);
-    }
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not spawn ${cmd}`);
-    trackPid(pid);
+    let pid = 0;
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    const exitPromise = new Promise<void>((res) => {
-      child!.once("exit", (code, signal) => {
-        exited = { code, signal };
-        livePids.delete(pid);
-        res();
-      });
-      child!.once("error", () => res());
-    });
-
-    // readiness: the 220 greeting
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (exited) {
-        throw new Error(`${kind} exited early (code ${exited.code}, signal ${exited.signal})`);
-      }
+    let exitPromise: Promise<void> = Promise.resolve();
+    /** Spawns the server and waits for its greeting (also used by restart()). */
+    const launch = async () => {
+      const outFd = openSync(join(dir, "stdout.log"), "a");
       try {
-        await readBanner(port, tlsMode === "implicit", Math.max(500, deadline - Date.now()));
-        break;
-      } catch (e) {
-        if (Date.now() >= deadline) throw new Error(`${kind} not ready after 10 s: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 100));
+        // setpriv --pdeathsig: the kernel SIGKILLs the server when the spawning test process
+        // (or worker thread) dies without running its exit hooks (vitest kills its workers).
+        const [exe, argv] = HAVE_SETPRIV ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", cmd, ...args]] : [cmd, args];
+        child = spawn(exe, argv, { cwd: dir, stdio: ["ignore", outFd, outFd], detached: true });
+      } finally {
+        closeSync(outFd);
       }
-    }
+      const proc = child;
+      proc.unref();
+      if (proc.pid === undefined) throw new Error(`could not spawn ${cmd}`);
+      const thisPid = proc.pid;
+      pid = thisPid;
+      trackPid(thisPid);
+      exited = undefined;
+      exitPromise = new Promise<void>((res) => {
+        proc.once("exit", (code, signal) => {
+          exited = { code, signal };
+          livePids.delete(thisPid);
+          res();
+        });
+        proc.once("error", () => res());
+      });
+
+      // readiness: the 220 greeting
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        if (exited) {
+          throw new Error(`${kind} exited early (code ${exited.code}, signal ${exited.signal})`);
+        }
+        try {
+          await readBanner(listen, port, tlsMode === "implicit", Math.max(500, deadline - Date.now()));
+          break;
+        } catch (e) {
+          if (Date.now() >= deadline) throw new Error(`${kind} not ready after 10 s: ${(e as Error).message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    const kill = async () => {
+      if (!exited) {
+        killGroup(pid, "SIGTERM");
+        const t = setTimeout(() => killGroup(pid, "SIGKILL"), 3000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      killGroup(pid, "SIGKILL"); // leftover session processes of the group
+      livePids.delete(pid);
+    };
+    await launch();
 
     let stopped: Promise<void> | undefined;
     const server: RunningServer = {
       kind,
       host: "127.0.0.1",
+      listenAddress: listen,
       port,
       tls: tlsMode,
       user: TEST_USER,
@@ -577,18 +620,18 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
       fingerprint: cert.fingerprint,
       passivePorts: pasv,
       dir,
-      pid,
+      get pid() {
+        return pid;
+      },
       logTail: () => tailOfDir(dir),
+      restart: async (downMs = 0) => {
+        await kill();
+        if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+        await launch();
+      },
       stop: () =>
         (stopped ??= (async () => {
-          if (!exited) {
-            killGroup(pid, "SIGTERM");
-            const t = setTimeout(() => killGroup(pid, "SIGKILL"), 3000);
-            await exitPromise;
-            clearTimeout(t);
-          }
-          killGroup(pid, "SIGKILL"); // leftover session processes of the group
-          livePids.delete(pid);
+          await kill();
           await cleanupDir();
         })()),
     };
