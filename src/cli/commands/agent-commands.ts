@@ -1,4 +1,91 @@
 import type { Command } from "commander";
+import { runDaemon } from "../../agent/daemon.js";
+import { collectStatus, type AgentStatus } from "../../agent/status.js";
+import { loadConfig, resolveConfigPath } from "../../config/load.js";
+import { ConfigError, ExitCode } from "../../errors.js";
+import { registerSecret } from "../../log.js";
+import type { RunRecord } from "../../state/runs.js";
+import { withApp, type GlobalOptions } from "../context.js";
+import { humanBytes, humanDuration } from "../format.js";
 
-/** Registers the daemon's commands (run, status, history). Filled in by the agent daemon work. */
-export function registerAgentCommands(_program: Command): void {}
+const iso = (ms?: number) => (ms === undefined ? "-" : new Date(ms).toISOString().replace(/\.\d+Z$/, "Z"));
+
+function runLine(r: RunRecord): string {
+  const took = r.endedAt ? humanDuration(r.endedAt - r.startedAt) : "-";
+  return (
+    `${iso(r.startedAt)}  ${r.status.padEnd(11)} ${took.padStart(10)}  up ${r.uploaded}, down ${r.downloaded}, ` +
+    `del ${r.deletedLocal + r.deletedRemote}, conflicts ${r.conflicts}, failed ${r.failed}, ${humanBytes(r.bytes)}  [${r.trigger}]` +
+    (r.error ? `  ${r.error}` : "")
+  );
+}
+
+function formatStatus(s: AgentStatus): string {
+  const lines: string[] = [];
+  lines.push(
+    s.agents.length
+      ? s.agents.map((a) => `agent: running (pid ${a.pid} on ${a.host}, since ${iso(a.startedAt)}, heartbeat ${iso(a.heartbeatAt)})`).join("\n")
+      : "agent: not running",
+  );
+  lines.push(`health: ${s.healthy ? "ok" : "UNHEALTHY"}`);
+  for (const j of s.jobs) {
+    lines.push("");
+    lines.push(`${j.job} (${j.direction}; ${j.triggers.join(", ") || "manual only"})`);
+    lines.push(`  now:      ${j.running ? `running (pid ${j.running.pid}, since ${iso(j.running.acquiredAt)})` : "idle"}${j.queued ? ", a run is queued" : ""}`);
+    lines.push(`  last run: ${j.lastRun ? runLine(j.lastRun) : "never"}`);
+    lines.push(`  last ok:  ${iso(j.lastSuccessAt)}`);
+    if (j.nextRunAt) lines.push(`  next:     ${iso(j.nextRunAt)}`);
+    if (j.problem) lines.push(`  problem:  ${j.problem}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Registers the daemon's commands: run, status, history. */
+export function registerAgentCommands(program: Command): void {
+  program
+    .command("run")
+    .description("run as an agent: every job on its schedule, watcher and poll, until SIGTERM/SIGINT (SIGHUP reloads)")
+    .action(async () =>
+      withApp(program, {}, (app) => {
+        const configPath = resolveConfigPath(program.opts<GlobalOptions>().config);
+        const reload = () => {
+          const { config, warnings } = loadConfig(configPath);
+          for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
+          for (const w of warnings) app.logger.warn(w);
+          return config;
+        };
+        return runDaemon({ config: app.config, state: app.state(), logger: app.logger, reload });
+      }),
+    );
+
+  program
+    .command("status")
+    .description("each job's last run, next scheduled time, whether it is running or queued, and whether an agent runs")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) =>
+      withApp(program, {}, async (app) => {
+        const s = collectStatus(app.config, app.state());
+        process.stdout.write(flags.json ? JSON.stringify(s) + "\n" : formatStatus(s));
+        return ExitCode.Ok;
+      }),
+    );
+
+  program
+    .command("history [job]")
+    .description("past runs from the state store, newest first")
+    .option("-n, --limit <n>", "how many runs", "20")
+    .option("--json", "print JSON")
+    .action(async (job: string | undefined, flags: { limit: string; json?: boolean }) =>
+      withApp(program, {}, async (app) => {
+        const limit = Number(flags.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`--limit must be a whole number ≥ 1, got "${flags.limit}"`);
+        if (job && !app.config.jobs[job]) {
+          throw new ConfigError(`unknown job "${job}"; known jobs: ${Object.keys(app.config.jobs).join(", ") || "(none)"}`);
+        }
+        const runs = app.state().runs.history(job, limit);
+        if (flags.json) process.stdout.write(JSON.stringify(runs) + "\n");
+        else if (runs.length === 0) process.stdout.write("no runs yet\n");
+        else process.stdout.write(runs.map((r) => `${r.job.padEnd(16)} ${runLine(r)}`).join("\n") + "\n");
+        return ExitCode.Ok;
+      }),
+    );
+}

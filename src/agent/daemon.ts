@@ -1,0 +1,132 @@
+import type { Server } from "node:http";
+import type { AgentConfig } from "../config/types.js";
+import type { Logger } from "../log.js";
+import type { StateStore } from "../state/index.js";
+import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
+import { startHttp } from "./http.js";
+import { JobLocks } from "./job-lock.js";
+import { AgentMetrics } from "./metrics.js";
+import { pidAlive } from "./pid.js";
+import { RunQueue } from "./queue.js";
+import { Runner } from "./runner.js";
+import { collectStatus } from "./status.js";
+import { startTriggers, type Triggers } from "./triggers.js";
+
+export interface DaemonOptions {
+  config: AgentConfig;
+  state: StateStore;
+  logger: Logger;
+  /** Reads the configuration again (SIGHUP); throws ConfigError when it is invalid. */
+  reload: () => AgentConfig;
+}
+
+/**
+ * Work left by a previous process that died (kill -9, power loss): runs still "running" are
+ * marked interrupted, stale locks cleared, and their jobs queued again.
+ */
+function recover(config: AgentConfig, state: StateStore, queue: RunQueue, logger: Logger): void {
+  const interrupted = state.runs.markInterrupted(pidAlive);
+  const stale = new JobLocks(state.db).clearStale();
+  for (const job of new Set([...interrupted, ...stale])) {
+    if (!config.jobs[job]) continue;
+    logger.warn("a run of this job was cut short by a process that died; queued again", { job });
+    queue.request(job, "recovered");
+  }
+  // Watched and polled jobs may have changed while no agent was watching.
+  for (const job of Object.values(config.jobs)) {
+    if (job.watch || (job.pollMs !== undefined && job.direction !== "upload")) queue.request(job.name, "startup");
+  }
+}
+
+/**
+ * `ftps-sync run`: triggers, queue, runner, heartbeat and the optional HTTP listener, until
+ * SIGTERM or SIGINT. Resolves with the exit code (0 after a graceful stop).
+ */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { state, logger } = opts;
+  let config = opts.config;
+  const queue = new RunQueue(state.db);
+  const agents = new AgentRegistry(state.db);
+  const metrics = new AgentMetrics(state, () => Object.keys(config.jobs));
+  const startedAt = Date.now();
+
+  recover(config, state, queue, logger);
+  agents.register();
+  const heartbeat = setInterval(() => {
+    try {
+      agents.heartbeat();
+    } catch (err) {
+      logger.warn(`heartbeat: ${(err as Error).message}`);
+    }
+  }, HEARTBEAT_MS);
+
+  const runner = new Runner({ state, logger, metrics, config: () => config });
+  let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+
+  let http: Server | undefined;
+  if (config.http) {
+    try {
+      http = await startHttp(config.http, {
+        logger,
+        metrics,
+        status: () => collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j) }),
+      });
+    } catch (err) {
+      logger.error(`cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`);
+    }
+  }
+  logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);
+  runner.wake();
+
+  let reloading = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      let next: AgentConfig;
+      try {
+        next = opts.reload();
+      } catch (err) {
+        logger.error(`reload failed, keeping the current configuration: ${(err as Error).message}`);
+        return;
+      }
+      if (next.stateDir !== config.stateDir) logger.warn("stateDir changed: takes effect at the next start");
+      if (JSON.stringify(next.http) !== JSON.stringify(config.http)) logger.warn("http.listen changed: takes effect at the next start");
+      await triggers.stop();
+      config = next;
+      // Queued work stays queued: it lives in the state store, not in the triggers.
+      triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+      logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
+      runner.wake();
+    });
+  };
+
+  const stopped = new Promise<string>((resolve) => {
+    let signals = 0;
+    const onStop = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) resolve(signal);
+      else {
+        logger.warn(`${signal} again: cutting transfers in flight now`);
+        runner.hardStop();
+      }
+    };
+    process.on("SIGTERM", onStop);
+    process.on("SIGINT", onStop);
+    process.on("SIGHUP", onHup);
+  });
+
+  const signal = await stopped;
+  logger.info(`${signal}: stopping; no new runs start`);
+  await reloading;
+  await triggers.stop();
+  await runner.stop(config.shutdownGraceSeconds * 1000);
+  clearInterval(heartbeat);
+  await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+  http?.closeAllConnections();
+  agents.unregister();
+  process.off("SIGHUP", onHup);
+  logger.info("agent stopped");
+  // Anything still holding the event loop open (a socket being torn down) must not keep a
+  // stopped agent alive: the state store is consistent at this point.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
+  return 0;
+}

@@ -1,0 +1,87 @@
+import type { AgentConfig, JobConfig } from "../config/types.js";
+import type { StateStore } from "../state/index.js";
+import type { RunRecord } from "../state/runs.js";
+import { AgentRegistry, type AgentRecord } from "./agents.js";
+import { JobLocks, type LockHolder } from "./job-lock.js";
+import { RunQueue } from "./queue.js";
+import { nextCronTime } from "./scheduler.js";
+
+export interface JobStatus {
+  job: string;
+  direction: JobConfig["direction"];
+  triggers: string[];
+  lastRun?: RunRecord;
+  lastSuccessAt?: number;
+  nextRunAt?: number;
+  running?: LockHolder;
+  queued: boolean;
+  healthy: boolean;
+  problem?: string;
+}
+
+export interface AgentStatus {
+  agents: AgentRecord[];
+  healthy: boolean;
+  jobs: JobStatus[];
+}
+
+function triggersOf(job: JobConfig): string[] {
+  const t: string[] = [];
+  if (job.schedule) t.push(`schedule ${job.schedule}${job.timezone ? ` (${job.timezone})` : ""}`);
+  if (job.watch) t.push("watch");
+  if (job.pollMs !== undefined && job.direction !== "upload") t.push(`poll every ${job.pollMs} ms`);
+  return t;
+}
+
+/**
+ * Is the job healthy? Unhealthy when its last run failed (or was stopped by a guard), or when it
+ * has `maxAgeMs` and no successful run that recent (counted from `since` when it never succeeded).
+ */
+export function jobHealth(job: JobConfig, last: RunRecord | undefined, lastSuccessAt: number | undefined, now: number, since: number): string | undefined {
+  if (last && (last.status === "failed" || last.status === "aborted")) {
+    return `last run ${last.status}${last.error ? `: ${last.error}` : ""}`;
+  }
+  if (job.maxAgeMs !== undefined) {
+    const ref = lastSuccessAt ?? since;
+    if (now - ref > job.maxAgeMs) {
+      return lastSuccessAt
+        ? `no successful run for ${Math.round((now - lastSuccessAt) / 1000)} s (maxAge ${Math.round(job.maxAgeMs / 1000)} s)`
+        : `no successful run yet (maxAge ${Math.round(job.maxAgeMs / 1000)} s)`;
+    }
+  }
+  return undefined;
+}
+
+/** What `status` and `/healthz` report: read from the state store, so any process can ask. */
+export function collectStatus(
+  config: AgentConfig,
+  state: StateStore,
+  opts: { now?: number; since?: number; nextRun?: (job: string) => Date | undefined } = {},
+): AgentStatus {
+  const now = opts.now ?? Date.now();
+  const agents = new AgentRegistry(state.db).live(now);
+  const since = opts.since ?? Math.min(now, ...agents.map((a) => a.startedAt));
+  const locks = new JobLocks(state.db);
+  const queue = new RunQueue(state.db);
+  const jobs = Object.values(config.jobs)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((job): JobStatus => {
+      const lastRun = state.runs.history(job.name, 5).find((r) => !r.dryRun && r.status !== "running");
+      const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
+      const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
+      const problem = jobHealth(job, lastRun, lastSuccessAt, now, since);
+      return {
+        job: job.name,
+        direction: job.direction,
+        triggers: triggersOf(job),
+        lastRun,
+        lastSuccessAt,
+        nextRunAt: next?.getTime(),
+        running: locks.holder(job.name),
+        queued: queue.isPending(job.name),
+        healthy: problem === undefined,
+        problem,
+      };
+    });
+  return { agents, healthy: jobs.every((j) => j.healthy), jobs };
+}

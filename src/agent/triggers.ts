@@ -1,0 +1,35 @@
+import type { ScheduledTask } from "node-cron";
+import type { AgentConfig } from "../config/types.js";
+import type { Logger } from "../log.js";
+import { pollJob } from "./poller.js";
+import { scheduleJob, type RequestRun } from "./scheduler.js";
+import { watchJob, type JobWatcher } from "./watcher.js";
+
+export interface Triggers {
+  /** Next cron time per scheduled job. */
+  nextRun(job: string): Date | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts every job's cron, watcher and poller. They only request runs; the runner runs them. */
+export function startTriggers(config: AgentConfig, request: RequestRun, logger: Logger): Triggers {
+  const tasks = new Map<string, ScheduledTask>();
+  const watchers: JobWatcher[] = [];
+  const pollers: { stop(): void }[] = [];
+  for (const job of Object.values(config.jobs)) {
+    const task = scheduleJob(job, request);
+    if (task) tasks.set(job.name, task);
+    const w = watchJob(job, request, logger);
+    if (w) watchers.push(w);
+    const p = pollJob(job, request);
+    if (p) pollers.push(p);
+  }
+  return {
+    nextRun: (job) => tasks.get(job)?.getNextRun() ?? undefined,
+    stop: async () => {
+      for (const t of tasks.values()) await t.destroy();
+      for (const p of pollers) p.stop();
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
+}
