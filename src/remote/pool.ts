@@ -14,6 +14,8 @@ type Connector = (remote: RemoteConfig, logger?: Logger) => Promise<FtpsConnecti
 export class FtpsPool {
   private readonly idle: FtpsConnection[] = [];
   private readonly waiters: ((c: FtpsConnection | undefined) => void)[] = [];
+  /** Connections handed out and not yet returned, so that destroy() can cut them too. */
+  private readonly busy = new Set<FtpsConnection>();
   private open = 0;
   private opening = 0;
   private limit: number;
@@ -56,12 +58,23 @@ export class FtpsPool {
   }
 
   private async acquire(): Promise<FtpsConnection> {
+    const c = await this.acquireAny();
+    if (this.closed) {
+      // destroy() ran while this connection was being opened or handed over.
+      c.close();
+      throw new Error("connection pool is closed");
+    }
+    this.busy.add(c);
+    return c;
+  }
+
+  private async acquireAny(): Promise<FtpsConnection> {
     if (this.closed) throw new Error("connection pool is closed");
     const ready = this.idle.pop();
     if (ready) return ready;
     if (this.open + this.opening < this.limit) return this.openOne();
     const c = await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve));
-    return c ?? this.acquire();
+    return c ?? this.acquireAny();
   }
 
   private async openOne(): Promise<FtpsConnection> {
@@ -86,12 +99,14 @@ export class FtpsPool {
   }
 
   private release(c: FtpsConnection): void {
+    this.busy.delete(c);
     const waiter = this.waiters.shift();
     if (waiter) waiter(c);
     else this.idle.push(c);
   }
 
   private discard(c: FtpsConnection): void {
+    this.busy.delete(c);
     c.close();
     this.open--;
     // A waiter can now open a fresh connection in the freed slot.
@@ -110,6 +125,18 @@ export class FtpsPool {
       }
       c.close();
     }
+    this.open = 0;
+  }
+
+  /**
+   * Hard stop: closes every connection now, idle and busy, without QUIT. Transfers in flight
+   * fail (they write to temporary names, so nothing half-written appears under a real name).
+   */
+  destroy(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w(undefined);
+    for (const c of [...this.idle.splice(0), ...this.busy]) c.close();
+    this.busy.clear();
     this.open = 0;
   }
 }

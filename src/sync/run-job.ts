@@ -44,6 +44,8 @@ export interface RunOptions {
   force?: boolean;
   trigger?: string;
   signal?: AbortSignal;
+  /** Abandon the run now: closes every connection of the pool, transfers in flight included. */
+  hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** Injected for tests; defaults to a real FTPS pool. */
   pool?: FtpsPool;
@@ -95,6 +97,9 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
   };
 
   const pool = opts.pool ?? new FtpsPool(remoteConfig, logger);
+  const onHardStop = () => pool.destroy();
+  if (opts.hardStop?.aborted) onHardStop();
+  opts.hardStop?.addEventListener("abort", onHardStop, { once: true });
   try {
     const first = await pool.start();
     state.capabilities.save({
@@ -280,7 +285,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     }
     opts.signal?.removeEventListener("abort", onAbort);
     progress({ phase: "done", done: total, total });
-    if (opts.signal?.aborted) return finish("failed", "stopped before the run finished");
+    if (opts.signal?.aborted || opts.hardStop?.aborted) return finish("failed", "stopped before the run finished");
     return finish(counts.failed > 0 ? "failed" : "ok", errors[0]);
   } catch (err) {
     if (err instanceof SafetyGuardError) {
@@ -296,6 +301,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     logger.error(`run failed: ${(err as Error).message}`);
     return finish("failed", (err as Error).message);
   } finally {
+    opts.hardStop?.removeEventListener("abort", onHardStop);
     if (!opts.pool) await pool.close();
   }
 }
