@@ -1,4 +1,5 @@
-import { ExitCode } from "../../errors.js";
+import { JobLocks } from "../../agent/job-lock.js";
+import { AgentError, ExitCode } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
@@ -72,13 +73,22 @@ export function exitCodeOf(s: RunSummary): number {
 }
 
 export async function syncCommand(app: AppContext, jobName: string, flags: SyncFlags): Promise<number> {
-  const summary = await runJob(app.config, app.state(), jobName, {
-    logger: app.logger,
-    dryRun: flags.dryRun,
-    force: flags.force,
-    trigger: "cli",
-    onProgress: flags.json ? undefined : progressPrinter(),
-  });
+  // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
+  const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().db);
+  const lock = locks?.tryAcquire(jobName, "cli");
+  if (lock && !lock.ok) throw new AgentError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`, ExitCode.Failures);
+  let summary: RunSummary;
+  try {
+    summary = await runJob(app.config, app.state(), jobName, {
+      logger: app.logger,
+      dryRun: flags.dryRun,
+      force: flags.force,
+      trigger: "cli",
+      onProgress: flags.json ? undefined : progressPrinter(),
+    });
+  } finally {
+    locks?.release(jobName);
+  }
   if (flags.dryRun && !flags.json) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
     const { plan, ...rest } = summary;
