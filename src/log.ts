@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import winston from "winston";
+import DailyRotateFile from "winston-daily-rotate-file";
 
 export type Logger = winston.Logger;
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -58,9 +59,18 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   }
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
+    // Rotated daily (and at 50 MB), 14 days kept: "agent.log" is written as agent-YYYY-MM-DD.log
+    // beside it, so a long-running agent never fills the disk.
+    const ext = extname(opts.file);
+    const base = basename(opts.file, ext);
     transports.push(
-      new winston.transports.File({
-        filename: opts.file,
+      new DailyRotateFile({
+        dirname: dirname(opts.file),
+        filename: `${base}-%DATE%${ext}`,
+        datePattern: "YYYY-MM-DD",
+        maxSize: "50m",
+        maxFiles: "14d",
+        auditFile: join(dirname(opts.file), `.${base}-audit.json`),
         format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       }),
     );
