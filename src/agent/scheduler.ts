@@ -18,7 +18,8 @@ export function scheduleJob(job: JobConfig, request: RequestRun): ScheduledTask 
 export function nextCronTime(expression: string, timezone?: string): Date | undefined {
   const task = cron.createTask(expression, () => undefined, { timezone });
   try {
-    return task.getNextRun() ?? undefined;
+    // getNextRun() answers null for a task that was never started; getNextRuns() does not care.
+    return task.getNextRuns(1)[0];
   } finally {
     void task.destroy();
   }
