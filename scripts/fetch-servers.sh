@@ -102,6 +102,9 @@ if [ "${#still[@]}" -gt 0 ]; then
   exit 1
 fi
 
+# ProFTPD has one ModulePath: put mod_digest (HASH, from proftpd-core) beside mod_tls.
+ln -sf "$SERVERS/proftpd-core/usr/lib/proftpd/mod_digest.so" "$SERVERS/proftpd-mod-crypto/usr/lib/proftpd/mod_digest.so"
+
 echo "vsftpd:    $SERVERS/vsftpd/usr/sbin/vsftpd"
 echo "proftpd:   $SERVERS/proftpd-core/usr/sbin/proftpd (modules: $SERVERS/proftpd-core/usr/lib/proftpd, mod_tls: $SERVERS/proftpd-mod-crypto/usr/lib/proftpd)"
 echo "pure-ftpd: $SERVERS/pure-ftpd/usr/sbin/pure-ftpd (pure-pw: $SERVERS/pure-ftpd/usr/bin/pure-pw)"

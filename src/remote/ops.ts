@@ -60,7 +60,9 @@ export async function remoteHash(c: FtpsConnection, path: string, algo: string):
   if (!c.capabilities.hash.includes(algo)) return undefined;
   await c.client.send(`OPTS HASH ${algo}`);
   const res = await c.client.send(`HASH ${path}`);
-  const m = /^\S+\s+\S+\s+([0-9a-fA-F]+)/.exec(res.message.replace(/^213[ -]/, ""));
+  // ProFTPD answers multi-line ("213-Computing SHA-256 digest" first): the result is the last line.
+  const last = res.message.trim().split(/\r?\n/).at(-1) ?? "";
+  const m = /^213 \S+\s+\S+\s+([0-9a-fA-F]+)/.exec(last);
   return m?.[1].toLowerCase();
 }
 

@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { treeObject, writeTree } from "../helpers/trees.js";
+
+const available = serversAvailable();
+if (!available.proftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+
+interface Summary {
+  status: string;
+  uploaded: number;
+  bytes: number;
+  durationMs: number;
+}
+
+describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_digest for HASH)", () => {
+  let server: RunningServer;
+  let ws: Workspace;
+  let n = 0;
+  const job = (opts: Record<string, unknown>) => {
+    n++;
+    const local = ws.folder(`opt${n}`);
+    ws.writeJob(`opt${n}`, { remote: "srv", remotePath: `/opt${n}`, local, direction: "upload", ...opts });
+    return { name: `opt${n}`, local, remoteDir: join(server.root, `opt${n}`) };
+  };
+  const sync = async (name: string) => {
+    const r = await ws.cli(["sync", name, "--json", "-v"]);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    return { summary: JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary, stderr: r.stderr };
+  };
+
+  beforeAll(async () => {
+    server = await startServer("proftpd", {
+      tls: "explicit",
+      extraConfig: ["<IfModule mod_dso.c>", "  LoadModule mod_digest.c", "</IfModule>", "DigestEngine on", "DigestAlgorithms all"],
+    });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("verifies uploads with the server's HASH when verify is \"hash\"", async () => {
+    const { name, local, remoteDir } = job({ verify: "hash" });
+    writeTree(local, { "a.txt": "hash me", "b/c.bin": Buffer.alloc(100_000, 7) });
+    const { stderr } = await sync(name);
+    expect(stderr).toMatch(/HASH \/opt\d+\/\.ftps-sync\.a\.txt\./);
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+  });
+
+  it("uploads only what include and exclude select", async () => {
+    const { name, local, remoteDir } = job({ include: ["**/*.csv", "docs/**"], exclude: ["**/*.tmp", "docs/private/**"] });
+    writeTree(local, { "a.csv": "1", "b.txt": "no", "x/y.csv": "2", "docs/readme.md": "r", "docs/z.tmp": "t", "docs/private/k.md": "p" });
+    await sync(name);
+    expect(Object.keys(treeObject(remoteDir)).sort()).toEqual(["a.csv", "docs/readme.md", "x/y.csv"]);
+  });
+
+  it("uploads the done marker last, only after a run that changed something", async () => {
+    const { name, local, remoteDir } = job({ doneMarker: "_DONE" });
+    writeTree(local, { "batch/1.csv": "1", "batch/2.csv": "2" });
+    await sync(name);
+    const marker = JSON.parse(readFileSync(join(remoteDir, "_DONE"), "utf8")) as { job: string; uploaded: number };
+    expect(marker).toMatchObject({ job: name, uploaded: 2 });
+    writeFileSync(join(remoteDir, "_DONE"), "old marker");
+    await sync(name);
+    expect(readFileSync(join(remoteDir, "_DONE"), "utf8")).toBe("old marker");
+  });
+
+  it("keeps to bandwidthLimit", async () => {
+    const { name, local } = job({ bandwidthLimit: 1024 * 1024 });
+    writeTree(local, { "two-mib.bin": Buffer.alloc(2 * 1024 * 1024, 1) });
+    const { summary } = await sync(name);
+    expect(summary.bytes).toBe(2 * 1024 * 1024);
+    // 2 MiB at 1 MiB/s, minus the allowed quarter-second burst.
+    expect(summary.durationMs).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("does not follow symlinks unless told, and never out of the job folder", async () => {
+    const outside = ws.folder("outside");
+    writeFileSync(join(outside, "secret.txt"), "not for the partner");
+    const { name, local, remoteDir } = job({});
+    writeTree(local, { "real/file.txt": "f" });
+    symlinkSync(join(outside, "secret.txt"), join(local, "link-out.txt"));
+    symlinkSync(join(local, "real"), join(local, "link-in"));
+    await sync(name);
+    expect(Object.keys(treeObject(remoteDir)).sort()).toEqual(["real/file.txt"]);
+
+    const follow = job({ followSymlinks: true });
+    writeTree(follow.local, { "real/file.txt": "f" });
+    symlinkSync(join(outside, "secret.txt"), join(follow.local, "link-out.txt"));
+    symlinkSync(join(follow.local, "real"), join(follow.local, "link-in"));
+    await sync(follow.name);
+    expect(Object.keys(treeObject(follow.remoteDir)).sort()).toEqual(["link-in/file.txt", "real/file.txt"]);
+    expect(existsSync(join(follow.remoteDir, "link-out.txt"))).toBe(false);
+  });
+
+  it("refuses a job whose local folder is missing, with exit 2 naming the file and field", async () => {
+    ws.writeJob("broken", { remote: "srv", remotePath: "/x", local: "/nonexistent/folder", direction: "upload" });
+    const r = await ws.cli(["sync", "broken"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/broken\.json.*local/);
+    mkdirSync(ws.folder("fixed"), { recursive: true });
+    ws.writeJob("broken", { remote: "srv", remotePath: "/x", local: ws.folder("fixed"), direction: "upload" });
+  });
+});
