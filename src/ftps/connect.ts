@@ -29,6 +29,9 @@ export interface FtpsConnection {
   close(): void;
 }
 
+/** Largest listing of one folder we accept (about 400 000 entries). */
+export const MAX_LISTING_BYTES = 40 * 1024 * 1024;
+
 function is2xx(code: number): boolean {
   return code >= 200 && code < 300;
 }
@@ -98,7 +101,11 @@ function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
  *   `access()` ignores that refusal, which is why we do the steps ourselves).
  */
 export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promise<FtpsConnection> {
-  const client = new Client(remote.timeoutMs);
+  // Stated, not left to basic-ftp's defaults (test/integration/hostile.test.ts proves both):
+  // a PASV reply naming another host is refused (no FTP bounce, no connection to a host we were
+  // not configured with), and one folder's listing is buffered up to a cap, so a hostile or
+  // broken server sending an endless listing fails that folder instead of exhausting memory.
+  const client = new Client(remote.timeoutMs, { allowSeparateTransferHost: false, maxListingBytes: MAX_LISTING_BYTES });
   if (logger?.isDebugEnabled()) {
     client.ftp.verbose = true;
     client.ftp.log = (message: string) => logger.debug(`[ftp ${remote.name}] ${message}`);

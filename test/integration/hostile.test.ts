@@ -1,0 +1,249 @@
+// The agent against a hostile FTPS server: names that try to leave the job folder or smuggle
+// commands, an endless listing, a PASV reply that points at another host, injected error codes.
+// Every test proves what reached the wire (the server records each command line as received).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../helpers/cli.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { generateCert, type GeneratedCert } from "../servers/certs.js";
+import { startHostileServer, type HostileOptions, type HostileServer } from "../servers/hostile-ftps.js";
+
+const T = "modify=20240101120000";
+const HOSTILE_NAMES = ["../../etc/passwd", "a/../../b", "/abs", "evil\rDELE /job/good.txt", "nul\0name", "back\\slash", "crlf\r"];
+
+/** Commands the agent may send, nothing else; a CR, LF or NUL inside a command is never allowed. */
+const ALLOWED = /^(AUTH TLS|USER \S+|PASS .+|FEAT|TYPE I|OPTS .+|PBSZ 0|PROT P|PWD|CWD \/\S*|EPSV|PASV|MLSD \/\S*|LIST( -a)?( \/\S*)?|RETR \/.+|SIZE \/.+|MDTM \/.+|STOR \/.+|APPE \/.+|RNFR \/.+|RNTO \/.+|DELE \/.+|MKD \/.+|RMD \/.+|MFMT \d+ \/.+|REST \d+|NOOP|QUIT)$/;
+
+function sha(p: string): string {
+  return createHash("sha256").update(readFileSync(p)).digest("hex");
+}
+
+/** rel path -> size of every file and folder under dir (to prove nothing appeared elsewhere). */
+function snapshot(dir: string, skip: (rel: string) => boolean): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const n of readdirSync(d)) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (skip(r)) continue;
+      out.push(r);
+      if (statSync(join(d, n)).isDirectory()) walk(join(d, n), r);
+    }
+  };
+  walk(dir, "");
+  return out.sort();
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  peakRssKb: number;
+}
+
+/** Runs the CLI and samples its resident memory from /proc every 50 ms. */
+function runMeasured(ws: Workspace, args: string[], timeoutMs = 90_000): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, ...args], {
+      env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let peakRssKb = 0;
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const sample = setInterval(() => {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        if (m) peakRssKb = Math.max(peakRssKb, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }, 50);
+    const hard = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearInterval(sample);
+      clearTimeout(hard);
+      resolve({ code, stdout, stderr, ms: Date.now() - started, peakRssKb });
+    });
+  });
+}
+
+describe("against a hostile FTPS server", () => {
+  let cert: GeneratedCert;
+  const open: { s: HostileServer; ws: Workspace }[] = [];
+  beforeAll(async () => {
+    cert = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-hostile-certs-")), { name: "hostile" });
+  });
+  afterAll(async () => {
+    for (const { s, ws } of open) {
+      ws.cleanup();
+      await s.stop();
+    }
+  });
+
+  const setup = async (opts: Omit<HostileOptions, "cert" | "key">, job: Record<string, unknown>, remote: Record<string, unknown> = {}, password = "hostile-pw-4Kd") => {
+    const s = await startHostileServer({ cert: cert.certPem, key: cert.keyPem, ...opts });
+    const ws = makeWorkspace({ host: "127.0.0.1", port: s.port, user: "alice", password }, { fingerprint: cert.fingerprint, timeoutSeconds: 5, maxConnections: 2, ...remote });
+    open.push({ s, ws });
+    const local = ws.folder("local");
+    ws.writeJob("job", { remote: "srv", remotePath: "/job", local, retries: { attempts: 3, initialDelay: "50ms", maxDelay: "200ms" }, ...job });
+    return { s, ws, local };
+  };
+
+  const expectCleanWire = (s: HostileServer) => {
+    for (const c of s.commands) {
+      expect(c, JSON.stringify(c)).toMatch(ALLOWED);
+      expect(/[\r\n\0]/.test(c), JSON.stringify(c)).toBe(false);
+    }
+  };
+
+  it.each(["download", "two-way"] as const)("%s: refuses names that leave the folder or smuggle commands, writes only inside the job folder", async (direction) => {
+    const body = (names: string[], good: string[], dirs: string[] = []) =>
+      [...good.map((n) => `type=file;size=5;${T}; ${n}`), ...names.map((n) => `type=file;size=5;${T}; ${n}`), ...dirs.map((d) => `type=dir;${T}; ${d}`)].join("\r\n") + "\r\n";
+    const { s, ws, local } = await setup(
+      {
+        listings: {
+          "/job": body(HOSTILE_NAMES, ["good.txt"], ["..", ".", "sub", "../up"]),
+          "/job/sub": body(["../../../escape.txt", "../../job2/x"], ["ok.txt"]),
+        },
+        files: { "/job/good.txt": "hello", "/job/sub/ok.txt": "ok!!!" },
+        defaultContent: "PWNED",
+      },
+      { direction, delete: "mirror", maxDelete: 100 },
+    );
+    if (direction === "two-way") writeFileSync(join(local, "mine.txt"), "local");
+    const passwdBefore = sha("/etc/passwd");
+    const outside = dirname(ws.dir);
+    const outsideBefore = readdirSync(outside).filter((n) => !n.startsWith("ftps-sync-") && !n.startsWith("vitest"));
+    const wsBefore = snapshot(ws.dir, (r) => r.startsWith("local") || r.startsWith("state") || r.startsWith("logs"));
+
+    const r = await runMeasured(ws, ["sync", "job", "--json", "-v"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // exactly the good files, nothing else, inside the job folder
+    const expected = direction === "two-way" ? ["good.txt", "mine.txt", "sub", "sub/ok.txt"] : ["good.txt", "sub", "sub/ok.txt"];
+    expect(snapshot(local, () => false)).toEqual(expected);
+    expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+    expect(snapshot(ws.dir, (r2) => r2.startsWith("local") || r2.startsWith("state") || r2.startsWith("logs"))).toEqual(wsBefore);
+    expect(sha("/etc/passwd")).toBe(passwdBefore);
+    expect(existsSync("/abs")).toBe(false);
+    const outsideAfter = readdirSync(outside).filter((n) => !n.startsWith("ftps-sync-") && !n.startsWith("vitest"));
+    expect(outsideAfter.filter((n) => !outsideBefore.includes(n) && /^(b|escape\.txt|x|job2|up|passwd)$/.test(n))).toEqual([]);
+    // the refusals are logged
+    expect(r.stderr).toMatch(/refused a remote name/);
+    // on the wire: only well-formed commands, never a hostile name, never a DELE
+    expectCleanWire(s);
+    const retrs = s.commands.filter((c) => c.startsWith("RETR")).sort();
+    expect(retrs).toEqual(["RETR /job/good.txt", "RETR /job/sub/ok.txt"]);
+    expect(s.commands.filter((c) => /^(DELE|RMD|RNFR|RNTO)/.test(c) && !/\.ftps-sync\.|mine\.txt/.test(c))).toEqual([]);
+  });
+
+  it("an endless listing fails that folder in bounded time and memory, and deletes nothing", async () => {
+    const { s, ws, local } = await setup({ listings: { "/job": "endless" } }, { direction: "download", delete: "mirror", maxDelete: 100 });
+    writeFileSync(join(local, "keep.txt"), "mine");
+    const r = await runMeasured(ws, ["sync", "job", "--json"], 120_000);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/cannot list remote folder/);
+    expect(r.ms).toBeLessThan(60_000);
+    // basic-ftp's listing buffer is capped (maxListingBytes, set in src/ftps/connect.ts)
+    expect(r.peakRssKb, `peak RSS ${r.peakRssKb} kB, ${s.endlessBytes} bytes sent`).toBeLessThan(400 * 1024);
+    expect(s.endlessBytes).toBeLessThan(400 * 1024 * 1024);
+    expect(readFileSync(join(local, "keep.txt"), "utf8")).toBe("mine");
+    expectCleanWire(s);
+  });
+
+  it("a PASV reply naming another loopback host: the data connection goes to the control host only", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, pasvHost: "127.0.0.3" },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(s.commands).toContain("PASV");
+    expect(s.decoyConnections).toBe(0);
+    expect(s.dataConnections).toBeGreaterThan(0);
+    expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+  });
+
+  it("a PASV reply naming a foreign host: refused, no data connection anywhere", async () => {
+    const { s, ws } = await setup(
+      { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, pasvHost: "198.51.100.7" },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json", "-v"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/PASV returned another host/);
+    expect(s.dataConnections).toBe(0);
+  });
+
+  it("a wrong password: one USER, one PASS, exit 4, a clear message", async () => {
+    const { s, ws } = await setup({ listings: { "/job": "" }, password: "the-right-one" }, { direction: "download" });
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code).toBe(4);
+    expect(r.stdout + r.stderr).toMatch(/login refused for user "alice" \(530\)/);
+    expect(s.commands.filter((c) => c.startsWith("USER"))).toHaveLength(1);
+    expect(s.commands.filter((c) => c.startsWith("PASS"))).toHaveLength(1);
+  });
+
+  it("451 twice on RETR: retried, then the file arrives whole", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, failures: [{ verb: "RETR", code: 451, times: 2 }] },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(s.commands.filter((c) => c.startsWith("RETR"))).toHaveLength(3);
+    expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+  });
+
+  it("450 on every RETR: bounded retries (no storm), failure reported, no file under the final name", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, failures: [{ verb: "RETR", code: 450, times: 1000 }] },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code).toBe(1);
+    expect(s.commands.filter((c) => c.startsWith("RETR"))).toHaveLength(3); // retries.attempts
+    expect(readdirSync(local)).toEqual([]);
+  });
+
+  it("552 (out of space) on STOR stops the job at the first file", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": "" }, failures: [{ verb: "STOR", code: 552, times: 1000 }] },
+      { direction: "upload" },
+      { maxConnections: 1 },
+    );
+    for (let i = 0; i < 5; i++) writeFileSync(join(local, `f${i}.txt`), `file ${i}`);
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code).toBe(1);
+    expect(s.commands.filter((c) => c.startsWith("STOR"))).toHaveLength(1);
+    expect(s.commands.some((c) => c.startsWith("RNTO"))).toBe(false);
+  });
+
+  it("425/426 on data commands are retried", async () => {
+    const { s, ws, local } = await setup(
+      {
+        listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` },
+        files: { "/job/good.txt": "hello" },
+        failures: [
+          { verb: "MLSD", code: 425, times: 1 },
+          { verb: "RETR", code: 426, times: 1 },
+        ],
+      },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // the failed MLSD is followed by another listing attempt (basic-ftp falls back to LIST)
+    expect(s.commands.filter((c) => /^(MLSD|LIST)/.test(c)).length).toBeGreaterThanOrEqual(2);
+    expect(s.commands.filter((c) => c.startsWith("RETR"))).toHaveLength(2);
+    expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+  });
+});

@@ -1,0 +1,291 @@
+// A hostile FTPS server for tests (explicit TLS, PROT P): it lists whatever names it is given
+// (../../etc/passwd, names with CR or NUL...), can send an endless listing, can point PASV at
+// another host, can fail chosen commands with chosen codes, and can refuse the password. It
+// records every command line exactly as received (inside TLS too), the data connections, and
+// connections to a decoy listener on the PASV host it advertises.
+import net from "node:net";
+import tls from "node:tls";
+
+export interface HostileOptions {
+  cert: string;
+  key: string;
+  /** MLSD bodies by folder path as sent by the client ("/job"), or "endless" */
+  listings: Record<string, string | "endless">;
+  /** RETR contents by path; anything else gets `defaultContent` */
+  files?: Record<string, Buffer | string>;
+  defaultContent?: string;
+  /** Advertise this host in PASV replies (EPSV is then refused so the client must use PASV). */
+  pasvHost?: string;
+  /** The password to accept (default: any); anything else gets 530. */
+  password?: string;
+  /** Fail the first `times` commands of `verb` with `code`. */
+  failures?: { verb: string; code: number; times: number }[];
+  /** Stop an endless listing after this many bytes (a bound for the test itself). Default 2 GB. */
+  endlessLimitBytes?: number;
+}
+
+export interface HostileServer {
+  port: number;
+  /** every command line as received, with any CR/NUL inside it kept */
+  commands: string[];
+  readonly dataConnections: number;
+  /** connections that arrived at the decoy listener on pasvHost (should stay 0) */
+  readonly decoyConnections: number;
+  /** bytes of endless listing written so far */
+  readonly endlessBytes: number;
+  uploads: Map<string, Buffer>;
+  stop(): Promise<void>;
+}
+
+export async function startHostileServer(opts: HostileOptions): Promise<HostileServer> {
+  const secureContext = tls.createSecureContext({ cert: opts.cert, key: opts.key });
+  const commands: string[] = [];
+  const uploads = new Map<string, Buffer>();
+  const failures = (opts.failures ?? []).map((f) => ({ ...f }));
+  const limit = opts.endlessLimitBytes ?? 2 * 1024 ** 3;
+  let dataConnections = 0;
+  let decoyConnections = 0;
+  let endlessBytes = 0;
+  const sockets = new Set<net.Socket>();
+  const servers = new Set<net.Server>();
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+  };
+  const listen = (srv: net.Server, host: string, port = 0) =>
+    new Promise<number>((resolve, reject) => {
+      servers.add(srv);
+      srv.on("close", () => servers.delete(srv));
+      srv.once("error", reject);
+      srv.listen(port, host, () => resolve((srv.address() as net.AddressInfo).port));
+    });
+
+  const onControl = (raw: net.Socket) => {
+    track(raw);
+    let sock: net.Socket = raw;
+    let secure = false;
+    let protP = false;
+    let user = "";
+    let renameFrom = "";
+    let buf = Buffer.alloc(0);
+    let dataSocket: Promise<net.Socket> | undefined;
+    let dataServer: net.Server | undefined;
+    let decoy: net.Server | undefined;
+    const reply = (text: string) => {
+      if (!sock.destroyed) sock.write(text + "\r\n");
+    };
+
+    const openPassive = async (): Promise<number> => {
+      dataServer?.close();
+      decoy?.close();
+      let resolveSock!: (s: net.Socket) => void;
+      dataSocket = new Promise<net.Socket>((r) => (resolveSock = r));
+      const useTls = protP;
+      const srv = net.createServer((d) => {
+        dataConnections++;
+        track(d);
+        srv.close();
+        if (useTls) {
+          const t = new tls.TLSSocket(d, { isServer: true, secureContext });
+          track(t);
+          t.once("secure", () => resolveSock(t));
+        } else resolveSock(d);
+      });
+      dataServer = srv;
+      const port = await listen(srv, "127.0.0.1");
+      if (opts.pasvHost && /^127\./.test(opts.pasvHost) && opts.pasvHost !== "127.0.0.1") {
+        const d = net.createServer((s) => {
+          decoyConnections++;
+          s.destroy();
+        });
+        decoy = d;
+        await listen(d, opts.pasvHost, port).catch(() => undefined);
+      }
+      return port;
+    };
+
+    const withData = async (fn: (d: net.Socket) => Promise<void>) => {
+      if (!dataSocket) return reply("425 Use PASV or EPSV first");
+      const pending = dataSocket;
+      dataSocket = undefined;
+      reply("150 Opening data connection");
+      const d = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      if (!d) return reply("425 No data connection");
+      await fn(d);
+      reply("226 Transfer complete");
+    };
+    const sendOnData = (body: string | Buffer) =>
+      withData(
+        (d) =>
+          new Promise<void>((r) => {
+            d.end(body, () => r());
+            d.once("close", () => r());
+          }),
+      );
+    const sendEndless = () =>
+      withData(
+        (d) =>
+          new Promise<void>((r) => {
+            let i = 0;
+            const chunk = () => {
+              let s = "";
+              for (let k = 0; k < 500; k++, i++) s += `type=file;size=${i};modify=20240101120000; endless-${i}-${"x".repeat(40)}.txt\r\n`;
+              return s;
+            };
+            const pump = () => {
+              while (!d.destroyed && endlessBytes < limit) {
+                const c = chunk();
+                endlessBytes += c.length;
+                if (!d.write(c)) return d.once("drain", pump);
+              }
+              d.end();
+            };
+            d.once("close", () => r());
+            pump();
+          }),
+      );
+
+    const handle = async (line: string): Promise<void> => {
+      commands.push(line);
+      const sp = line.indexOf(" ");
+      const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+      const arg = sp < 0 ? "" : line.slice(sp + 1);
+      const f = failures.find((x) => x.verb === verb && x.times > 0);
+      if (f) {
+        f.times--;
+        return reply(`${f.code} injected failure`);
+      }
+      switch (verb) {
+        case "AUTH": {
+          if (secure) return reply("503 Already secure");
+          reply("234 AUTH TLS successful");
+          raw.removeAllListeners("data");
+          const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
+          track(t);
+          sock = t;
+          secure = true;
+          attach(t);
+          return;
+        }
+        case "USER":
+          user = arg;
+          return reply("331 Password required");
+        case "PASS":
+          if (!user) return reply("503 USER first");
+          if (opts.password !== undefined && arg !== opts.password) return reply("530 Login incorrect");
+          return reply("230 Logged in");
+        case "FEAT":
+          return reply(["211-Features:", " UTF8", " SIZE", " MDTM", " REST STREAM", " MLST type*;size*;modify*;", " EPSV", " PASV", " AUTH TLS", " PBSZ", " PROT", "211 End"].join("\r\n"));
+        case "SYST":
+          return reply("215 UNIX Type: L8");
+        case "TYPE":
+        case "OPTS":
+        case "NOOP":
+          return reply("200 OK");
+        case "PBSZ":
+          return reply("200 PBSZ=0");
+        case "PROT":
+          protP = arg.trim().toUpperCase() === "P";
+          return reply("200 Protection level set");
+        case "PWD":
+          return reply('257 "/" is the current directory');
+        case "CWD":
+          return opts.listings[arg] !== undefined || arg === "/" ? reply("250 Directory changed") : reply("550 No such folder");
+        case "EPSV":
+          if (opts.pasvHost) return reply("500 EPSV not understood");
+          return reply(`229 Entering Extended Passive Mode (|||${await openPassive()}|)`);
+        case "PASV": {
+          const port = await openPassive();
+          const host = (opts.pasvHost ?? "127.0.0.1").split(".").join(",");
+          return reply(`227 Entering Passive Mode (${host},${port >> 8},${port & 255})`);
+        }
+        case "MLSD":
+        case "LIST": {
+          const body = opts.listings[arg || "/"];
+          if (body === undefined) return reply("550 No such folder");
+          if (body === "endless") return sendEndless();
+          return sendOnData(body);
+        }
+        case "RNFR":
+          renameFrom = arg;
+          return uploads.has(arg) ? reply("350 Ready") : reply("550 No such file");
+        case "RNTO": {
+          const c = uploads.get(renameFrom);
+          if (!c) return reply("503 RNFR first");
+          uploads.delete(renameFrom);
+          uploads.set(arg, c);
+          return reply("250 Renamed");
+        }
+        case "SIZE": {
+          const c = uploads.get(arg) ?? opts.files?.[arg];
+          return c === undefined ? reply("550 No such file") : reply(`213 ${Buffer.byteLength(c)}`);
+        }
+        case "RETR":
+          return sendOnData(opts.files?.[arg] ?? opts.defaultContent ?? "");
+        case "STOR":
+          return withData(
+            (d) =>
+              new Promise<void>((r) => {
+                const chunks: Buffer[] = [];
+                d.on("data", (c: Buffer) => chunks.push(c));
+                d.once("end", () => {
+                  uploads.set(arg, Buffer.concat(chunks));
+                  r();
+                });
+                d.once("close", () => r());
+              }),
+          );
+        case "QUIT":
+          reply("221 Goodbye");
+          sock.end();
+          return;
+        default:
+          return reply("502 Command not implemented");
+      }
+    };
+
+    let chain = Promise.resolve();
+    const attach = (s: net.Socket) => {
+      s.on("data", (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        let i: number;
+        while ((i = buf.indexOf(0x0a)) >= 0) {
+          // keep every byte but the line's final CRLF: a CR or NUL inside a line is evidence
+          const line = buf.subarray(0, i).toString("utf8").replace(/\r$/, "");
+          buf = buf.subarray(i + 1);
+          const isAuth = /^AUTH /i.test(line);
+          chain = chain.then(() => handle(line)).catch(() => sock.destroy());
+          if (isAuth) break;
+        }
+      });
+      s.on("close", () => {
+        dataServer?.close();
+        decoy?.close();
+      });
+    };
+    attach(sock);
+    reply("220 hostile test server");
+  };
+
+  const control = net.createServer((s) => onControl(s));
+  const port = await listen(control, "127.0.0.1");
+  return {
+    port,
+    commands,
+    get dataConnections() {
+      return dataConnections;
+    },
+    get decoyConnections() {
+      return decoyConnections;
+    },
+    get endlessBytes() {
+      return endlessBytes;
+    },
+    uploads,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([...servers].map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
+    },
+  };
+}
