@@ -58,7 +58,10 @@ const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal
 function remoteFromState(state: Map<string, StateEntry>): RemoteListing {
   const entries = new Map<string, RemoteEntry>();
   for (const s of state.values()) {
-    entries.set(s.path, { path: s.path, type: s.type, size: s.remoteSize, modifyMs: s.remoteModifyMs, precision: s.remotePrecision });
+    // "pending" would make every trusted run adopt the entry again (there is no listing to learn
+    // the server's time from): size alone is the signature here.
+    const precision = s.remotePrecision === "pending" ? "none" : s.remotePrecision;
+    entries.set(s.path, { path: s.path, type: s.type, size: s.remoteSize, modifyMs: s.remoteModifyMs, precision });
   }
   return { entries, complete: true, failedDirs: [] };
 }
