@@ -276,7 +276,11 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       for (const a of forgets) state.entries.delete(job.name, a.path);
     });
 
-    await transfers.cleanupPartials(new Set()).catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
+    // A stopped run keeps its partial transfers for the next run to resume (and a destroyed
+    // pool could not remove them anyway: their rows must not be dropped).
+    if (!stop.signal.aborted && !opts.hardStop?.aborted) {
+      await transfers.cleanupPartials(new Set()).catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
+    }
 
     const changed = counts.uploaded + counts.downloaded + counts.deletedLocal + counts.deletedRemote + counts.conflicts > 0;
     if (job.doneMarker && changed && counts.failed === 0 && job.direction !== "download" && !stop.signal.aborted) {
