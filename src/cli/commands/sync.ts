@@ -3,7 +3,7 @@ import { AgentError, ExitCode } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
-import { humanBytes, humanDuration } from "../format.js";
+import { humanBytes, humanDuration, planTable, progressLine } from "../format.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
@@ -11,31 +11,9 @@ export interface SyncFlags {
   json?: boolean;
 }
 
-const LABEL: Record<Action["kind"], string> = {
-  "mkdir-remote": "mkdir remote",
-  "mkdir-local": "mkdir local",
-  upload: "upload",
-  download: "download",
-  "delete-local": "delete local",
-  "delete-remote": "delete remote",
-  conflict: "conflict",
-  adopt: "in sync",
-  forget: "forget",
-};
-
-/** The plan as a compact table: action, path, reason. */
+/** The plan as a compact table: action, path, size, reason; then the totals (see planTable). */
 export function formatPlan(plan: Action[]): string {
-  const shown = plan.filter((a) => a.kind !== "adopt" && a.kind !== "forget");
-  if (shown.length === 0) return "nothing to do: both sides agree\n";
-  const width = Math.max(...shown.map((a) => LABEL[a.kind].length));
-  return (
-    shown
-      .map((a) => {
-        const extra = a.kind === "conflict" ? ` -> ${a.resolution}${a.conflictName ? ` (remote copy kept as ${a.conflictName})` : ""}` : "";
-        return `${LABEL[a.kind].padEnd(width)}  ${a.path}  (${a.reason}${extra})`;
-      })
-      .join("\n") + `\n${shown.length} action(s)\n`
-  );
+  return planTable(plan, process.stdout.columns ?? 120);
 }
 
 function formatSummary(s: RunSummary): string {
@@ -51,19 +29,17 @@ function formatSummary(s: RunSummary): string {
   return lines.join("\n") + "\n";
 }
 
+/** A live progress line (bar, counts, bytes, rate) on stderr when it is a terminal; nothing otherwise. */
 function progressPrinter(): ((p: Progress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
+  const started = Date.now();
   let last = 0;
   return (p) => {
+    if (p.phase === "done") return void process.stderr.write("\r\x1b[2K");
     const now = Date.now();
-    if (p.phase !== "done" && now - last < 100) return;
+    if (now - last < 100) return;
     last = now;
-    const text =
-      p.phase === "listing" || p.phase === "planning"
-        ? `${p.phase}...`
-        : `${p.phase} ${p.done}/${p.total} ${humanBytes(p.bytes)} ${p.current ?? ""}`;
-    process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`);
-    if (p.phase === "done") process.stderr.write("\r\x1b[2K");
+    process.stderr.write(`\r\x1b[2K${progressLine(p, process.stderr.columns ?? 80, now - started)}`);
   };
 }
 
@@ -78,16 +54,19 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   const lock = locks?.tryAcquire(jobName, "cli");
   if (lock && !lock.ok) throw new AgentError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`, ExitCode.Failures);
   let summary: RunSummary;
+  const onProgress = flags.json ? undefined : progressPrinter();
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
       dryRun: flags.dryRun,
       force: flags.force,
       trigger: "cli",
-      onProgress: flags.json ? undefined : progressPrinter(),
+      onProgress,
     });
   } finally {
     locks?.release(jobName);
+    // A dry run or a failed run ends without a "done" step: clear the progress line anyway.
+    onProgress?.({ phase: "done", done: 0, total: 0, bytes: 0 });
   }
   if (flags.dryRun && !flags.json) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
