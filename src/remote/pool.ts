@@ -117,14 +117,22 @@ export class FtpsPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w(undefined);
-    for (const c of this.idle.splice(0)) {
-      try {
-        await Promise.race([c.client.send("QUIT"), new Promise((r) => setTimeout(r, 500))]);
-      } catch {
-        // closing anyway
-      }
-      c.close();
-    }
+    // QUIT all idle connections at once, waiting at most 500 ms; the timer is cleared so that
+    // it does not keep the process alive after the replies came (it used to add 500 ms to every
+    // CLI run).
+    await Promise.all(
+      this.idle.splice(0).map(async (c) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([c.client.send("QUIT"), new Promise((r) => (timer = setTimeout(r, 500)))]);
+        } catch {
+          // closing anyway
+        } finally {
+          clearTimeout(timer);
+        }
+        c.close();
+      }),
+    );
     this.open = 0;
   }
 
