@@ -201,8 +201,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
 
     // Folders first, parents before children (the plan is ordered).
     for (const a of plan) {
-      if (a.kind === "mkdir-remote") await step(a, () => transfers.mkdirRemote(a.path));
-      else if (a.kind === "mkdir-local") await step(a, () => transfers.mkdirLocal(a.path));
+      if (a.kind === "mkdir-remote") await step(a, () => transfers.mkdirRemote(a.path, local.get(a.path)?.diskPath));
+      else if (a.kind === "mkdir-local") await step(a, () => transfers.mkdirLocal(a.path, remote.entries.get(a.path)?.serverPath));
     }
 
     const adopts = transferring.filter((a) => a.kind === "adopt") as Extract<Action, { kind: "adopt" }>[];

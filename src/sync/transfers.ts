@@ -139,9 +139,11 @@ export class Transfers {
     const job = this.job;
     const localPath = this.localAbs(local.diskPath ?? rel);
     const before = await stat(localPath);
-    const remoteDirRel = parentOf(remote?.serverPath ?? targetRel);
+    // A new remote file keeps the local spelling (NFD names from macOS stay NFD).
+    const spelled = remote?.serverPath ?? (targetRel === rel ? local.diskPath : undefined) ?? targetRel;
+    const remoteDirRel = parentOf(spelled);
     await this.ensureRemoteDir(remoteDirRel);
-    const target = this.remoteAbs(remote?.serverPath ?? targetRel);
+    const target = this.remoteAbs(spelled);
 
     // Resume an interrupted upload of the same source version into its temporary file.
     const partial = state.partials.get(job.name, targetRel, "upload");
@@ -209,7 +211,7 @@ export class Transfers {
   async download(rel: string, remote: RemoteEntry, local: LocalEntry | undefined, placedLocal: boolean, targetRel = rel): Promise<number> {
     const { state } = this.ctx;
     const job = this.job;
-    const target = this.localAbs(local?.diskPath ?? targetRel);
+    const target = this.localAbs(local?.diskPath ?? (targetRel === rel ? remote.serverPath : undefined) ?? targetRel);
     const source = this.remoteAbs(remote.serverPath ?? rel);
     await ensureLocalParent(job.local, target);
 
@@ -282,13 +284,13 @@ export class Transfers {
     return bytes;
   }
 
-  async mkdirRemote(rel: string): Promise<void> {
-    await this.ensureRemoteDir(rel);
+  async mkdirRemote(rel: string, spelled = rel): Promise<void> {
+    await this.ensureRemoteDir(spelled);
     this.recordDir(rel);
   }
 
-  async mkdirLocal(rel: string): Promise<void> {
-    const abs = this.localAbs(rel);
+  async mkdirLocal(rel: string, spelled = rel): Promise<void> {
+    const abs = this.localAbs(spelled);
     await ensureLocalParent(this.job.local, join(abs, ".probe"));
     await mkdir(abs, { recursive: true });
     this.recordDir(rel);

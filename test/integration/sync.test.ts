@@ -89,6 +89,18 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     expect(third.summary).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
   });
 
+  it("treats NFD and NFC spellings of a name as the same file, keeping the spelling on disk", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    const nfd = "cafe\u0301 na\u0308ive.txt";
+    writeTree(local, { [nfd]: "decomposed on disk", [`${nfd.slice(0, 5)}-dir/inner.txt`]: "in an NFD folder" });
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    expect(readdirSync(remoteDir).sort()).toEqual([nfd, `${nfd.slice(0, 5)}-dir`].sort());
+    expect(readdirSync(join(remoteDir, `${nfd.slice(0, 5)}-dir`))).toEqual(["inner.txt"]);
+    const second = await sync(ws, name);
+    expect(second.summary).toMatchObject({ uploaded: 0, downloaded: 0, conflicts: 0 });
+  });
+
   it("uploads an edit and leaves no temporary file behind", async () => {
     const { name, local, remoteDir } = fresh({ direction: "upload" });
     writeTree(local, SAMPLE);
