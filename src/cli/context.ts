@@ -24,7 +24,9 @@ export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocal
   for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
   const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
   const logger = createLogger({ level, file: config.log.file });
-  for (const w of warnings) logger.warn(w);
+  // Commands that name their jobs (sync, plan) only care about those jobs' warnings.
+  const relevant = load.jobs ? warnings.filter((w) => !/\.json: job "/.test(w) || load.jobs!.some((j) => w.includes(`job "${j}"`) && !w.includes("only runs when started by hand"))) : warnings;
+  for (const w of relevant) logger.warn(w);
   let state: StateStore | undefined;
   return {
     config,
