@@ -11,6 +11,28 @@ export interface PartialTransfer {
   startedAt: number;
 }
 
+interface PartialRow {
+  job: string;
+  path: string;
+  direction: "upload" | "download";
+  temp_path: string;
+  source_size: number;
+  source_mtime: number | null;
+  started_at: number;
+}
+
+function toPartial(row: PartialRow): PartialTransfer {
+  return {
+    job: row.job,
+    path: row.path,
+    direction: row.direction,
+    tempPath: row.temp_path,
+    sourceSize: row.source_size,
+    sourceMtime: row.source_mtime ?? undefined,
+    startedAt: row.started_at,
+  };
+}
+
 /**
  * Transfers written to a temporary name and not yet renamed into place. Recorded before the
  * first byte, removed after the rename, so a crash leaves a row that the next run resumes or
@@ -30,18 +52,12 @@ export class PartialStore {
   get(job: string, path: string, direction: "upload" | "download"): PartialTransfer | undefined {
     const row = this.db
       .prepare("SELECT * FROM partials WHERE job = ? AND path = ? AND direction = ?")
-      .get(job, path, direction) as
-      | { job: string; path: string; direction: "upload" | "download"; temp_path: string; source_size: number; source_mtime: number | null; started_at: number }
-      | undefined;
-    return row
-      ? { job: row.job, path: row.path, direction: row.direction, tempPath: row.temp_path, sourceSize: row.source_size, sourceMtime: row.source_mtime ?? undefined, startedAt: row.started_at }
-      : undefined;
+      .get(job, path, direction) as PartialRow | undefined;
+    return row ? toPartial(row) : undefined;
   }
 
   list(job: string): PartialTransfer[] {
-    return (this.db.prepare("SELECT * FROM partials WHERE job = ?").all(job) as {
-      job: string; path: string; direction: "upload" | "download"; temp_path: string; source_size: number; source_mtime: number | null; started_at: number;
-    }[]).map((row) => ({ job: row.job, path: row.path, direction: row.direction, tempPath: row.temp_path, sourceSize: row.source_size, sourceMtime: row.source_mtime ?? undefined, startedAt: row.started_at }));
+    return (this.db.prepare("SELECT * FROM partials WHERE job = ?").all(job) as PartialRow[]).map(toPartial);
   }
 
   end(job: string, path: string, direction: "upload" | "download"): void {
