@@ -91,7 +91,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (next.stateDir !== config.stateDir) logger.warn("stateDir changed: takes effect at the next start");
       if (JSON.stringify(next.http) !== JSON.stringify(config.http)) logger.warn("http.listen changed: takes effect at the next start");
       await triggers.stop();
+      const added = Object.values(next.jobs).filter((j) => !config.jobs[j.name]);
       config = next;
+      // A job added by the reload is new to its folder: look once, as at start-up.
+      for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.
       triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
       logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
