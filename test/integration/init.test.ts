@@ -1,0 +1,165 @@
+// `ftps-sync init` in flags mode writes a config that the loader validates and `check` accepts,
+// against the embedded server and a real ProFTPD; it never writes a password and never
+// overwrites without --force.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
+import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
+import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
+import { runCli } from "../helpers/cli.js";
+import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+
+const PASSWORD = "init-test-Pw-8q";
+const ENV = "INIT_TEST_FTP_PASSWORD";
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+describe("ftps-sync init against the embedded server", () => {
+  let root: string;
+  let base: string;
+  let server: DemoServer;
+  const cert = makeSelfSignedCertificate();
+  const flags = (dir: string, extra: string[] = []) => [
+    "init", "--dir", dir, "--host", "127.0.0.1", "--port", String(server.port), "--tls", "explicit", "--user", "demo",
+    "--password-env", ENV, "--local", join(dir, "outbox"), "--remote-path", "/incoming", "--direction", "upload",
+    "--schedule", "0 2 * * *", "--job", "nightly", ...extra,
+  ];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "ftps-sync-init-root-"));
+    base = mkdtempSync(join(tmpdir(), "ftps-sync-init-"));
+    server = await startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it("writes a config that pins the untrusted certificate, validates, and passes check", async () => {
+    const dir = join(base, "a");
+    const r = await runCli(flags(dir), { env: { [ENV]: PASSWORD } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("result:       ok");
+    expect(r.stderr).toContain("certificate pinned");
+
+    const config = JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8"));
+    expect(config.remotes["127.0.0.1"]).toMatchObject({
+      host: "127.0.0.1", port: server.port, tls: "explicit", user: "demo", password: { env: ENV }, fingerprint: cert.fingerprint,
+    });
+    const job = JSON.parse(readFileSync(join(dir, "jobs", "nightly.json"), "utf8"));
+    expect(job).toMatchObject({ remote: "127.0.0.1", remotePath: "/incoming", local: "./outbox", direction: "upload", schedule: "0 2 * * *" });
+    expect(existsSync(join(dir, "outbox"))).toBe(true);
+
+    // The agent's loader accepts it as written.
+    const { config: loaded } = loadConfig(join(dir, "agent.config.json"), { env: { [ENV]: PASSWORD } });
+    expect(loaded.jobs.nightly.local).toBe(join(dir, "outbox"));
+
+    // No password in any file written.
+    for (const f of allFiles(dir)) expect(readFileSync(f, "utf8")).not.toContain(PASSWORD);
+
+    const check = await runCli(["--config", join(dir, "agent.config.json"), "check"], { env: { [ENV]: PASSWORD } });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain("trusted by:   pinned fingerprint");
+  });
+
+  it("refuses to overwrite an existing config without --force", async () => {
+    const dir = join(base, "b");
+    expect((await runCli(flags(dir), { env: { [ENV]: PASSWORD } })).code).toBe(0);
+    const before = readFileSync(join(dir, "agent.config.json"), "utf8");
+    const again = await runCli(flags(dir), { env: { [ENV]: PASSWORD } });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("already exists; use --force");
+    expect(readFileSync(join(dir, "agent.config.json"), "utf8")).toBe(before);
+    const forced = await runCli(flags(dir, ["--force", "--no-check"]), { env: { [ENV]: PASSWORD } });
+    expect(forced.code, forced.stderr).toBe(0);
+  });
+
+  it("without the password variable set: writes, validates, and says what to do next", async () => {
+    const dir = join(base, "c");
+    const r = await runCli(flags(dir), { env: { [ENV]: "" } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`export ${ENV}=`);
+    expect(r.stderr).toContain(`--config ${join(dir, "agent.config.json")} check`);
+    expect(() => loadConfig(join(dir, "agent.config.json"), { env: { [ENV]: "x" } })).not.toThrow();
+  });
+
+  it("with --password-file: stores the path relative to the config, never the password", async () => {
+    const dir = join(base, "d");
+    const r0 = await runCli(["init", "--dir", dir, "--host", "127.0.0.1", "--port", String(server.port), "--user", "demo",
+      "--password-file", join(dir, "secrets", "ftp.pass"), "--local", join(dir, "in"), "--remote-path", "/", "--direction", "download"]);
+    expect(r0.code).toBe(2);
+    expect(r0.stderr).toContain("does not exist");
+    expect(existsSync(join(dir, "agent.config.json"))).toBe(false);
+
+    const secretDir = join(dir, "secrets");
+    rmSync(secretDir, { recursive: true, force: true });
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(join(secretDir, "ftp.pass"), PASSWORD + "\n", { mode: 0o600 });
+    const r = await runCli(["init", "--dir", dir, "--host", "127.0.0.1", "--port", String(server.port), "--user", "demo",
+      "--password-file", join(dir, "secrets", "ftp.pass"), "--local", join(dir, "in"), "--remote-path", "/", "--direction", "download"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8"));
+    expect(config.remotes["127.0.0.1"].password).toEqual({ file: "./secrets/ftp.pass" });
+    expect(existsSync(join(dir, "jobs", "download-in.json"))).toBe(true);
+    expect(readFileSync(join(dir, "agent.config.json"), "utf8")).not.toContain(PASSWORD);
+  });
+
+  it("--no-pin on an untrusted certificate: written unpinned, and check refuses it (exit 4)", async () => {
+    const dir = join(base, "e");
+    const r = await runCli(flags(dir, ["--no-pin"]), { env: { [ENV]: PASSWORD } });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("not pinned and not trusted");
+    expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes["127.0.0.1"].fingerprint).toBeUndefined();
+  });
+
+  it("names the missing flags when stdin is not a terminal, and writes nothing", async () => {
+    const dir = join(base, "f");
+    const r = await runCli(["init", "--dir", dir, "--host", "127.0.0.1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/missing --user, .*--local, --remote-path/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("rejects a bad schedule with the loader's own message, before connecting", async () => {
+    const dir = join(base, "g");
+    const r = await runCli(flags(dir).map((a) => (a === "0 2 * * *" ? "every night" : a)), { env: { [ENV]: PASSWORD } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('field "schedule"');
+    expect(existsSync(join(dir, "agent.config.json"))).toBe(false);
+  });
+});
+
+const available = serversAvailable();
+describe.skipIf(!available.proftpd)("ftps-sync init against ProFTPD", () => {
+  let server: RunningServer;
+  let base: string;
+  beforeAll(async () => {
+    await ensureTestUser();
+    server = await startServer("proftpd", { tls: "explicit" });
+    base = mkdtempSync(join(tmpdir(), "ftps-sync-init-proftpd-"));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it("writes a pinned config that check accepts", async () => {
+    const dir = join(base, "a");
+    const r = await runCli(
+      ["init", "--dir", dir, "--host", server.host, "--port", String(server.port), "--user", server.user, "--password-env", ENV,
+        "--local", join(dir, "outbox"), "--remote-path", "/", "--direction", "upload", "--pin"],
+      { env: { [ENV]: server.password } },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes[server.host].fingerprint).toBe(server.fingerprint);
+    const check = await runCli(["--config", join(dir, "agent.config.json"), "check"], { env: { [ENV]: server.password } });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  });
+});
