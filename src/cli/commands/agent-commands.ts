@@ -62,7 +62,8 @@ export function registerAgentCommands(program: Command): void {
     .description("each job's last run, next scheduled time, whether it is running or queued, and whether an agent runs")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) =>
-      withApp(program, {}, async (app) => {
+      // Read-only: a job whose local folder is missing on this machine must still be reported.
+      withApp(program, { jobs: [] }, async (app) => {
         const s = collectStatus(app.config, app.state());
         process.stdout.write(flags.json ? JSON.stringify(s) + "\n" : formatStatus(s));
         return ExitCode.Ok;
@@ -75,7 +76,8 @@ export function registerAgentCommands(program: Command): void {
     .option("-n, --limit <n>", "how many runs", "20")
     .option("--json", "print JSON")
     .action(async (job: string | undefined, flags: { limit: string; json?: boolean }) =>
-      withApp(program, {}, async (app) => {
+      // Read-only: a job whose local folder is missing on this machine must still be reported.
+      withApp(program, { jobs: [] }, async (app) => {
         const limit = Number(flags.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`--limit must be a whole number ≥ 1, got "${flags.limit}"`);
         if (job && !app.config.jobs[job]) {
