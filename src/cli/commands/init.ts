@@ -91,7 +91,7 @@ async function gather(flags: InitFlags, io: Required<Pick<InitIO, "out">> & Init
     if (flag !== undefined && flag !== "") return flag;
     if (interactive) {
       for (;;) {
-        const a = (await ask(`${question}${def !== undefined ? ` [${def}]` : ""}: `)).trim();
+        const a = (await ask(`${question}${def !== undefined ? ` [${def === "" ? "none" : def}]` : ""}: `)).trim();
         if (a !== "") return a;
         if (def !== undefined) return def === "" ? undefined : def;
       }
