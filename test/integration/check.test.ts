@@ -63,6 +63,20 @@ describe.skipIf(!allThere)("ftps-sync check against real FTPS servers", () => {
     });
   });
 
+  it("works over TLS 1.2 too, with the data connection resuming the session (ProFTPD limited to TLS 1.2)", async () => {
+    const server = await startServer("proftpd", { tls: "explicit", tlsProtocols: "TLSv1.2" });
+    try {
+      const ws = makeWorkspace(server, { fingerprint: server.fingerprint });
+      const r = await ws.cli(["check"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/TLS:\s+TLSv1\.2/);
+      expect(r.stdout).toContain("data channel: protected (PROT P)");
+      ws.cleanup();
+    } finally {
+      await server.stop();
+    }
+  });
+
   describe("refusals by real servers", () => {
     it("exits 4 against a self-signed server with neither CA nor pin", async () => {
       const server = await startServer("proftpd", { tls: "explicit" });

@@ -31,6 +31,8 @@ export interface StartOptions {
   pasvAddress?: string;
   /** Extra configuration lines appended to vsftpd.conf / proftpd.conf (e.g. "max_per_ip=2"). */
   extraConfig?: string[];
+  /** ProFTPD only: the TLSProtocol value, default "TLSv1.2 TLSv1.3". */
+  tlsProtocols?: string;
 }
 
 export interface RunningServer {
@@ -317,6 +319,7 @@ interface Ctx {
   listen: string;
   pasvAddress: string;
   extra: string[];
+  tlsProtocols?: string;
 }
 
 async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
@@ -428,7 +431,7 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     "  TLSEngine on",
     `  TLSLog ${join(c.dir, "tls.log")}`,
     "  TLSRequired on",
-    "  TLSProtocol TLSv1.2 TLSv1.3",
+    `  TLSProtocol ${c.tlsProtocols ?? "TLSv1.2 TLSv1.3"}`,
     `  TLSRSACertificateFile ${c.cert.certPath}`,
     `  TLSRSACertificateKeyFile ${c.cert.keyPath}`,
     "  TLSVerifyClient off",
@@ -534,7 +537,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   const listen = opts.listenAddress ?? "127.0.0.1";
   const ctx: Ctx = {
     dir, root, port, pasv, tls: tlsMode, uid, gid, cert,
-    listen, pasvAddress: opts.pasvAddress ?? "127.0.0.1", extra: opts.extraConfig ?? [],
+    listen, pasvAddress: opts.pasvAddress ?? "127.0.0.1", extra: opts.extraConfig ?? [], tlsProtocols: opts.tlsProtocols,
   };
   const ports = [port];
   for (let p = pasv[0]; p <= pasv[1]; p++) ports.push(p);
