@@ -104,11 +104,19 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
   if (opts.hardStop?.aborted) onHardStop();
   opts.hardStop?.addEventListener("abort", onHardStop, { once: true });
   try {
-    const first = await pool.start();
-    state.capabilities.save({
-      remote: remoteConfig.name, host: remoteConfig.host, port: remoteConfig.port, features: first.capabilities.features,
-      tlsVersion: first.tls.protocol, cipher: first.tls.cipher, fingerprint: first.tls.fingerprint, probedAt: Date.now(),
-    });
+    // The first connection fails fast (exit 4) and records the server's capabilities. It is
+    // opened before the remote listing, or, in a trustRemote run (no listing), only once the
+    // plan has something to do on the server: an unchanged trusted tree never connects.
+    let connected = false;
+    const connect = async () => {
+      if (connected) return;
+      connected = true;
+      const first = await pool.start();
+      state.capabilities.save({
+        remote: remoteConfig.name, host: remoteConfig.host, port: remoteConfig.port, features: first.capabilities.features,
+        tlsVersion: first.tls.protocol, cipher: first.tls.cipher, fingerprint: first.tls.fingerprint, probedAt: Date.now(),
+      });
+    };
 
     const transfers = new Transfers({
       job, state, pool, logger, signal: opts.signal,
@@ -123,6 +131,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const acceptJob = (path: string, type: "file" | "dir") => !isMarker(path) && accept(path, type);
     const stateEntries = state.entries.load(job.name);
     const trusted = job.trustRemote && job.direction === "upload" && stateEntries.size > 0;
+    if (!trusted) await connect();
 
     const [localScan, remote] = await Promise.all([
       scanLocal(job.local, { accept: acceptJob, followSymlinks: job.followSymlinks, logger }),
@@ -166,6 +175,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       logger.warn(w);
     }
     if (opts.dryRun) return finish("ok");
+    // adopt and forget only write the state; leftover partial transfers need the server.
+    if (plan.some((a) => a.kind !== "adopt" && a.kind !== "forget") || state.partials.list(job.name).length > 0) await connect();
 
     // --- carry out -------------------------------------------------------------------------
     const transferring = plan.filter((a) => !isDelete(a) && a.kind !== "forget" && !a.kind.startsWith("mkdir"));
