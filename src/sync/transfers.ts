@@ -1,3 +1,4 @@
+import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
@@ -340,8 +341,19 @@ export class Transfers {
   async cleanupPartials(keep: Set<string>): Promise<void> {
     for (const p of this.ctx.state.partials.list(this.job.name)) {
       if (keep.has(p.path)) continue;
-      if (p.direction === "download") await unlinkQuiet(p.tempPath);
-      else await this.ctx.pool.use((c) => removeRemoteFile(c, p.tempPath)).catch(() => undefined);
+      if (p.direction === "download") {
+        await unlinkQuiet(p.tempPath);
+      } else {
+        try {
+          await this.ctx.pool.use((c) => removeRemoteFile(c, p.tempPath));
+        } catch (err) {
+          // 550: already gone. Anything else: keep the row, so a later run removes the file.
+          if (!(err instanceof FTPError && err.code === 550)) {
+            this.ctx.logger.warn(`could not remove temporary file ${p.tempPath}: ${(err as Error).message}; will retry next run`);
+            continue;
+          }
+        }
+      }
       this.ctx.state.partials.end(this.job.name, p.path, p.direction);
     }
   }
