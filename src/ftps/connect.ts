@@ -1,11 +1,12 @@
 import { Client, FTPError } from "basic-ftp";
-import { TLSSocket } from "node:tls";
+import { createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext } from "node:tls";
 import type { RemoteConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "./capabilities.js";
 import { classify } from "./classify.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
+import { refuseFailedListings } from "./listing-guard.js";
 import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
 
 export interface TlsInfo {
@@ -93,6 +94,21 @@ function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
 }
 
 /**
+ * One TLS context per remote, shared by its control connections and every data connection
+ * (basic-ftp reuses the control connection's options for each data connection). Without it each
+ * data connection built its own context, CA list included: about 0.4 ms of CPU per file.
+ */
+const sharedContexts = new WeakMap<RemoteConfig, SecureContext>();
+function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): ConnectionOptions {
+  let secureContext = sharedContexts.get(remote);
+  if (!secureContext) {
+    secureContext = createSecureContext({ ca: options.ca, minVersion: options.minVersion, maxVersion: options.maxVersion });
+    sharedContexts.set(remote, secureContext);
+  }
+  return { ...options, secureContext };
+}
+
+/**
  * Opens a control connection that is encrypted before anything secret crosses it and whose data
  * channel is protected (PROT P), or fails. Never falls back to plaintext:
  * - explicit: a refused AUTH TLS closes the connection before USER is sent;
@@ -106,12 +122,13 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
   // not configured with), and one folder's listing is buffered up to a cap, so a hostile or
   // broken server sending an endless listing fails that folder instead of exhausting memory.
   const client = new Client(remote.timeoutMs, { allowSeparateTransferHost: false, maxListingBytes: MAX_LISTING_BYTES });
+  refuseFailedListings(client);
   if (logger?.isDebugEnabled()) {
     client.ftp.verbose = true;
     client.ftp.log = (message: string) => logger.debug(`[ftp ${remote.name}] ${message}`);
   }
   try {
-    const options = tlsOptionsFor(remote);
+    const options = withSharedContext(remote, tlsOptionsFor(remote));
     if (remote.tls === "implicit") {
       await client.connectImplicitTLS(remote.host, remote.port, options);
     } else {

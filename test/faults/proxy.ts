@@ -15,7 +15,10 @@ export type Fault =
   | { kind: "cut"; afterBytes: number }
   /** forward N bytes, then reset both sides (RST) */
   | { kind: "reset"; afterBytes: number }
-  /** forward N bytes, then forward nothing more while keeping both sockets open */
+  /**
+   * forward N bytes, then forward nothing more while keeping both sockets open; when the agent
+   * closes its side, the server side is reset (so the server learns it, as after its own timeout)
+   */
   | { kind: "stall"; afterBytes: number }
   /** forward at most this many bytes per second in each direction */
   | { kind: "slow"; bytesPerSecond: number }
@@ -178,9 +181,9 @@ export class FaultProxy {
         }
       }
       if (after === "stall") {
+        // Nothing is forwarded any more, but both sockets are still read (and what arrives is
+        // dropped) so that the proxy notices when the agent gives up and closes.
         pair.stalled = true;
-        from.pause();
-        to.pause();
       } else if (after) {
         // let the partial write leave first
         setImmediate(() => this.kill(pair, after === "cut" ? "cut" : "reset"));

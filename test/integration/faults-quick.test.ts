@@ -1,0 +1,220 @@
+// The quick subset of the fault suite (the long mode is `npm run test:faults`): a real vsftpd
+// behind the fault proxy (test/faults/proxy.ts), connections cut at random points, the agent
+// killed, stalls, server-side errors, full disks on either side, a listing failing half-way.
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serversAvailable, startServer } from "../servers/real-servers.js";
+import { makeWorkspace } from "../helpers/workspace.js";
+import { hashTree, put, randomBytesFrom, prng, runSync, startRig, tempFiles, type Rig } from "../faults/harness.js";
+import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "../faults/scenarios.js";
+
+const available = serversAvailable();
+if (!available.vsftpd && process.env.CI) throw new Error(`vsftpd missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
+
+const SEED = Number(process.env.FTPS_SYNC_FAULTS_SEED ?? 20240601);
+
+function expectClean(r: ScenarioResult): void {
+  expect({ lost: r.lost, half: r.half, failures: r.failures, notes: r.notes }).toEqual({ lost: 0, half: 0, failures: 0, notes: [] });
+  expect(r.faultsHit).toBeGreaterThan(0);
+}
+
+function mountTmpfs(dir: string, size: string): () => void {
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", dir]);
+  return () => {
+    try {
+      execFileSync("umount", [dir]);
+    } catch {
+      execFileSync("umount", ["-l", dir]);
+    }
+  };
+}
+
+describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind a fault proxy", () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ timeoutSeconds: 2 });
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  it("connections cut at random points while uploading and downloading many files: nothing lost, no half file", async () => {
+    expectClean(await cutsManyFiles(rig, "upload", { iterations: 2, seed: SEED, files: 120 }));
+    expectClean(await cutsManyFiles(rig, "download", { iterations: 2, seed: SEED + 1, files: 120 }));
+  }, 180_000);
+
+  it("connections cut at a random byte of a big file, both directions: resumed, never half", async () => {
+    expectClean(await cutsBigFile(rig, "upload", { iterations: 2, seed: SEED + 2, bigBytes: 8 * 1024 * 1024 }));
+    expectClean(await cutsBigFile(rig, "download", { iterations: 2, seed: SEED + 3, bigBytes: 8 * 1024 * 1024 }));
+  }, 180_000);
+
+  it.each(["upload", "download", "two-way"] as const)("the agent SIGKILLed mid-run (%s): the next run converges, nothing lost or duplicated, no temporary file", async (direction) => {
+    const r = await sigkill(rig, direction, { iterations: 2, seed: SEED + 4, files: 80, bigBytes: 3 * 1024 * 1024 });
+    expect({ lost: r.lost, half: r.half, failures: r.failures, notes: r.notes }).toEqual({ lost: 0, half: 0, failures: 0, notes: [] });
+  }, 180_000);
+
+  it("a stalled data connection is detected by the timeout and retried, never a hang", async () => {
+    const j = rig.job("stall", { direction: "upload" });
+    for (let i = 0; i < 6; i++) put(j.local, `f${i}.txt`, `file ${i} `.repeat(1000));
+    // the 2nd and 3rd data connections stall: one after a few bytes, one before any byte
+    const base = rig.proxy.stats.data;
+    rig.proxy.faultFor = (c) => (c.kind === "data" && (c.index === base + 1 || c.index === base + 2) ? { kind: "stall", afterBytes: c.index === base + 1 ? 2000 : 0 } : undefined);
+    const r = await rig.sync("stall", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.signal).toBeNull();
+    expect(r.code, JSON.stringify(r.summary) + r.stderr.slice(-3000)).toBe(0);
+    expect(r.ms).toBeLessThan(30_000);
+    expect(r.stderr).toMatch(/timeout/i);
+    expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
+  }, 90_000);
+
+  it("a stalled control connection mid-run is detected and the run still completes", async () => {
+    const j = rig.job("stall-control", { direction: "upload" });
+    for (let i = 0; i < 20; i++) put(j.local, `f${i}.txt`, `file ${i} `.repeat(500));
+    const base = rig.proxy.stats.control;
+    rig.proxy.faultFor = (c) => (c.kind === "control" && c.index === base + 1 ? { kind: "stall", afterBytes: 9000 } : undefined);
+    const r = await rig.sync("stall-control", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.signal).toBeNull();
+    expect(r.ms).toBeLessThan(40_000);
+    if (r.code !== 0) expect((await rig.sync("stall-control")).code).toBe(0);
+    expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
+  }, 120_000);
+
+  it("a slow link completes (and stays under the timeout while bytes flow)", async () => {
+    const j = rig.job("slow", { direction: "download" });
+    put(j.remoteDir, "slow.bin", randomBytesFrom(prng(SEED), 300_000), rig.owner);
+    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "slow", bytesPerSecond: 200_000 } : undefined);
+    const r = await rig.sync("slow", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    expect(hashTree(j.local)).toEqual(hashTree(j.remoteDir));
+  }, 90_000);
+
+  it("the server restarted mid-run: the run completes or reports failure, the next one converges", async () => {
+    const j = rig.job("restart", { direction: "upload" });
+    const rnd = prng(SEED + 9);
+    for (let i = 0; i < 150; i++) put(j.local, `r${i % 9}/f${i}.dat`, randomBytesFrom(rnd, 2000 + (i % 13) * 500));
+    const run = rig.sync("restart", { timeoutMs: 90_000 });
+    await new Promise((r) => setTimeout(r, 1200));
+    await rig.server.restart(500);
+    const r = await run;
+    expect(r.signal).toBeNull();
+    expect([0, 1]).toContain(r.code);
+    const again = await rig.sync("restart");
+    expect(again.code, again.stderr.slice(-1500)).toBe(0);
+    expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
+  }, 120_000);
+
+  it("a listing failing half-way (data connections reset after the first): no local file is deleted", async () => {
+    const j = rig.job("halflist", { direction: "download", delete: "mirror", maxDelete: "100%" });
+    for (let i = 0; i < 12; i++) put(j.remoteDir, `sub${i % 4}/f${i}.txt`, `remote ${i}`, rig.owner);
+    expect((await rig.sync("halflist")).code).toBe(0);
+    const before = hashTree(j.local);
+    const base = rig.proxy.stats.data;
+    rig.proxy.faultFor = (c) => (c.kind === "data" && c.index > base ? { kind: "reset", afterBytes: 0 } : undefined);
+    const r = await rig.sync("halflist", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.code).toBe(1);
+    expect(r.summary?.errors?.join("\n")).toMatch(/cannot list remote folder/);
+    expect(r.summary?.deletedLocal).toBe(0);
+    expect(hashTree(j.local)).toEqual(before);
+  }, 90_000);
+
+  it("a remote folder the server cannot read: no local file below it is deleted", async () => {
+    const j = rig.job("unreadable", { direction: "download", delete: "mirror", maxDelete: "100%" });
+    for (let i = 0; i < 6; i++) put(j.remoteDir, `locked/f${i}.txt`, `remote ${i}`, rig.owner);
+    put(j.remoteDir, "open.txt", "open", rig.owner);
+    expect((await rig.sync("unreadable")).code).toBe(0);
+    const before = hashTree(j.local);
+    execFileSync("chmod", ["000", join(j.remoteDir, "locked")]);
+    try {
+      const r = await rig.sync("unreadable");
+      expect(r.summary?.deletedLocal, r.stdout).toBe(0);
+      expect(hashTree(j.local)).toEqual(before);
+    } finally {
+      execFileSync("chmod", ["755", join(j.remoteDir, "locked")]);
+    }
+  }, 60_000);
+
+  it("the server's disk is full (tmpfs of 2 MB): a clear failure, no half file under its final name", async () => {
+    const j = rig.job("remotefull", { direction: "upload" });
+    const unmount = mountTmpfs(j.remoteDir, "2m");
+    try {
+      chownSync(j.remoteDir, rig.owner.uid, rig.owner.gid);
+      put(j.local, "small.txt", "fits");
+      put(j.local, "huge.bin", randomBytesFrom(prng(SEED), 3 * 1024 * 1024));
+      const r = await rig.sync("remotefull", { timeoutMs: 60_000 });
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(1);
+      expect(r.summary?.errors?.join("\n")).toMatch(/huge\.bin/);
+      expect(existsSync(join(j.remoteDir, "huge.bin"))).toBe(false);
+      const small = join(j.remoteDir, "small.txt");
+      if (existsSync(small)) expect(readFileSync(small, "utf8")).toBe("fits");
+    } finally {
+      unmount();
+    }
+  }, 90_000);
+
+  it("the local disk is full during a download (tmpfs of 2 MB): the old local version stays intact, a clear error", async () => {
+    const j = rig.job("localfull", { direction: "download" });
+    const unmount = mountTmpfs(j.local, "2m");
+    try {
+      const v1 = randomBytesFrom(prng(SEED + 1), 1024 * 1024);
+      put(j.remoteDir, "doc.bin", v1, rig.owner, Date.now() - 3_600_000);
+      expect((await rig.sync("localfull")).code).toBe(0);
+      put(j.remoteDir, "doc.bin", randomBytesFrom(prng(SEED + 2), 1536 * 1024), rig.owner, Date.now());
+      const r = await rig.sync("localfull", { timeoutMs: 60_000 });
+      expect(r.code).toBe(1);
+      expect(r.summary?.errors?.join("\n")).toMatch(/ENOSPC|no space/i);
+      expect(readFileSync(join(j.local, "doc.bin")).equals(v1)).toBe(true);
+      expect(tempFiles(j.local)).toEqual([]);
+    } finally {
+      unmount();
+    }
+  }, 90_000);
+});
+
+describe.skipIf(!available.vsftpd)("server-side refusals by a real vsftpd", () => {
+  it("421 too many connections (max_per_ip=2, maxConnections 4): the pool shrinks and the run completes", async () => {
+    const server = await startServer("vsftpd", { tls: "explicit", extraConfig: ["max_per_ip=2"] });
+    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 4, timeoutSeconds: 5 });
+    try {
+      const { uid, gid } = statSync(server.root);
+      const remoteDir = join(server.root, "j");
+      execFileSync("mkdir", [remoteDir]);
+      chownSync(remoteDir, uid, gid);
+      const local = ws.folder("local");
+      for (let i = 0; i < 30; i++) put(local, `f${i}.txt`, `file ${i}`);
+      ws.writeJob("j", { remote: "srv", remotePath: "/j", local, direction: "upload", retries: { attempts: 4, initialDelay: "100ms", maxDelay: "500ms" } });
+      const r = await runSync(ws, "j");
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
+      expect(r.stderr).toMatch(/421|pool shrunk/);
+      expect(hashTree(remoteDir)).toEqual(hashTree(local));
+    } finally {
+      ws.cleanup();
+      await server.stop();
+    }
+  }, 90_000);
+
+  it("530 wrong password: exit 4, one clear message, exactly one login attempt in the server's log", async () => {
+    const server = await startServer("vsftpd", { tls: "explicit" });
+    const ws = makeWorkspace({ ...server, password: "not-the-password" }, { fingerprint: server.fingerprint });
+    try {
+      const local = ws.folder("local");
+      ws.writeJob("j", { remote: "srv", remotePath: "/", local, direction: "download" });
+      const r = await runSync(ws, "j");
+      expect(r.code).toBe(4);
+      expect(r.stdout + r.stderr).toMatch(/login refused for user "ftpsynctest" \(530\)/);
+      const log = readFileSync(join(server.dir, "vsftpd.log"), "utf8");
+      expect(log.match(/"PASS /g) ?? []).toHaveLength(1);
+      expect(log.match(/FAIL LOGIN/g) ?? []).toHaveLength(1);
+      expect(readdirSync(local)).toEqual([]);
+    } finally {
+      ws.cleanup();
+      await server.stop();
+    }
+  }, 60_000);
+});
