@@ -11,6 +11,8 @@ import { CLI } from "../helpers/cli.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
 import { startHostileServer, type HostileOptions, type HostileServer } from "../servers/hostile-ftps.js";
+import { startScriptedServer } from "../servers/scripted-ftps.js";
+import { execFileSync } from "node:child_process";
 
 const T = "modify=20240101120000";
 const HOSTILE_NAMES = ["../../etc/passwd", "a/../../b", "/abs", "evil\rDELE /job/good.txt", "nul\0name", "back\\slash", "crlf\r"];
@@ -245,5 +247,63 @@ describe("against a hostile FTPS server", () => {
     expect(s.commands.filter((c) => /^(MLSD|LIST)/.test(c)).length).toBeGreaterThanOrEqual(2);
     expect(s.commands.filter((c) => c.startsWith("RETR"))).toHaveLength(2);
     expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+  });
+});
+
+/** A certificate signed by a fresh CA, valid only in January 2020 (openssl ca -startdate/-enddate). */
+function expiredCert(dir: string): { certPem: string; keyPem: string; caPath: string } {
+  const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  o(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ftps-sync expired-test CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.crt"]);
+  o(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "s.key", "-out", "s.csr"]);
+  writeFileSync(join(dir, "index.txt"), "");
+  writeFileSync(join(dir, "serial"), "01\n");
+  writeFileSync(join(dir, "ca.cnf"), [
+    "[ca]", "default_ca = d", "[d]", "database = index.txt", "new_certs_dir = .", "serial = serial", "default_md = sha256",
+    "policy = p", "x509_extensions = ext", "[p]", "commonName = supplied", "[ext]", "basicConstraints = CA:FALSE",
+    "subjectAltName = DNS:localhost,IP:127.0.0.1", "extendedKeyUsage = serverAuth", "",
+  ].join("\n"));
+  o(["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", "s.csr", "-out", "s.crt",
+    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext"]);
+  return { certPem: readFileSync(join(dir, "s.crt"), "utf8"), keyPem: readFileSync(join(dir, "s.key"), "utf8"), caPath: join(dir, "ca.crt") };
+}
+
+// The refusals check.test.ts does not already prove on the wire.
+describe("TLS refusals: the password is never sent", () => {
+  const wire = async (opts: Parameters<typeof startScriptedServer>[0], remote: Record<string, unknown>) => {
+    const s = await startScriptedServer(opts);
+    const ws = makeWorkspace({ host: "127.0.0.1", port: s.port, user: "alice", password: "wire-secret-Zq81" }, remote);
+    try {
+      return { r: await ws.cli(["check"]), s };
+    } finally {
+      ws.cleanup();
+      await s.stop();
+    }
+  };
+
+  it("an expired certificate, even from a trusted CA", async () => {
+    const c = expiredCert(mkdtempSync(join(tmpdir(), "ftps-sync-expired-")));
+    const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem }, { ca: c.caPath, host: "localhost" });
+    expect(r.code).toBe(4);
+    expect(r.stdout + r.stderr).toMatch(/CERT_HAS_EXPIRED|expired/i);
+    expect(s.passwordSeen()).toBe(false);
+    expect(s.commands.some((x) => x.startsWith("USER"))).toBe(false);
+  });
+
+  it("an untrusted self-signed certificate without a pin", async () => {
+    const c = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-selfsigned-")), { name: "selfsigned" });
+    const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem }, {});
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/certificate not trusted/);
+    expect(s.passwordSeen()).toBe(false);
+  });
+
+  it("AUTH TLS refused (534): closed before USER", async () => {
+    const c = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-refuse-")), { name: "refuse" });
+    const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem, refuseAuthTls: true }, { fingerprint: c.fingerprint });
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/refused AUTH TLS/);
+    // nothing but AUTH TLS (and possibly a plaintext QUIT) crossed the unencrypted connection
+    expect(s.commands.filter((x) => x !== "AUTH TLS" && x !== "QUIT")).toEqual([]);
   });
 });
