@@ -4,7 +4,10 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CLI } from "../helpers/cli.js";
+import { CLI as BUILT_CLI } from "../helpers/cli.js";
+
+/** The long runner builds a private copy (other engineers rebuild dist/ while it runs). */
+const CLI = process.env.FTPS_SYNC_FAULTS_CLI ?? BUILT_CLI;
 import { makeWorkspace, PASSWORD_ENV, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { FaultProxy } from "./proxy.js";
