@@ -82,13 +82,18 @@ function emptyUploadSource(): Readable {
 export interface StreamOptions {
   /** The source has no bytes (see emptyUploadSource). */
   empty?: boolean;
+  /** Upload: the source's size when the transfer began. */
+  size?: number;
   startAt?: number;
   throttle?: () => Transform;
 }
 
 /** STOR (or APPE to resume) from a local file. The read stream is the only buffer: memory stays flat. */
 export async function uploadFile(c: FtpsConnection, localPath: string, remotePath: string, opts: StreamOptions = {}): Promise<void> {
-  let source: Readable = createReadStream(localPath, { start: opts.startAt ?? 0, highWaterMark: 256 * 1024 });
+  // Read no further than the size the file had when the transfer was planned: a file that grows
+  // meanwhile is caught by the caller's stat-after-transfer check, not sent half-updated.
+  const end = opts.size !== undefined && opts.size > 0 ? opts.size - 1 : undefined;
+  let source: Readable = createReadStream(localPath, { start: opts.startAt ?? 0, end, highWaterMark: 256 * 1024 });
   if (opts.empty) source = emptyUploadSource();
   if (opts.throttle) source = source.pipe(opts.throttle());
   if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);

@@ -156,6 +156,10 @@ export class Transfers {
     }
 
     let firstTry = !resumable;
+    const dropTemp = async () => {
+      await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
+      state.partials.end(job.name, targetRel, "upload");
+    };
     await this.retry(`upload ${target}`, () =>
       this.ctx.pool.use(async (c) => {
         let startAt = 0;
@@ -166,20 +170,25 @@ export class Transfers {
         firstTry = false;
         if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
         if (startAt < before.size || before.size === 0) {
-          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle(), empty: before.size === 0 });
+          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle(), empty: before.size === 0, size: before.size });
         }
         const size = await remoteSize(c, temp);
         if (size !== before.size) {
+          // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
+          const now = await stat(localPath).catch(() => undefined);
+          if (!now || !sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
           throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
         }
       }),
-    );
+    ).catch(async (err) => {
+      if (err instanceof SourceChanged) await dropTemp();
+      throw err;
+    });
     await this.verifyHash(temp, localPath);
 
     const after = await stat(localPath);
     if (!sameSignature(after, before)) {
-      await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
-      state.partials.end(job.name, targetRel, "upload");
+      await dropTemp();
       throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
     }
     const mtimeSet = await this.ctx.pool.use(async (c) => {

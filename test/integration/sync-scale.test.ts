@@ -135,4 +135,43 @@ describe.skipIf(!available.pureftpd)("sync at scale against Pure-FTPd", () => {
     expect(await sha256File(join(local, "part.bin"))).toBe(await sha256File(join(src, "part.bin")));
     expect(readdirSync(local).filter((n) => n.startsWith(".ftps-sync."))).toEqual([]);
   }, 120_000);
+
+  it("resumes an interrupted upload of its temporary file with APPE", async () => {
+    const local = ws.folder("resume-up");
+    writeBigFile(join(local, "up.bin"), 64 * MiB);
+    ws.writeJob("resumeup", { remote: "srv", remotePath: "/resumeup", local, direction: "upload", bandwidthLimit: 8 * MiB });
+    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "sync", "resumeup"], { env: { ...process.env, ...ws.env }, stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("close", r));
+    const remoteDir = join(server.root, "resumeup");
+    expect(readdirSync(remoteDir)).not.toContain("up.bin"); // a partner never sees a half file
+    expect(readdirSync(remoteDir).filter((n) => n.startsWith(".ftps-sync.")).length).toBe(1);
+
+    ws.writeJob("resumeup", { remote: "srv", remotePath: "/resumeup", local, direction: "upload" });
+    const r = await ws.cli(["sync", "resumeup", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming upload of \/resumeup\/up\.bin at byte [1-9]\d*/);
+    expect(await sha256File(join(remoteDir, "up.bin"))).toBe(await sha256File(join(local, "up.bin")));
+    expect(readdirSync(remoteDir)).toEqual(["up.bin"]);
+  }, 120_000);
+
+  it("does not record a file that changed while it was being sent, and sends it again next run", async () => {
+    const local = ws.folder("moving");
+    writeBigFile(join(local, "growing.log"), 24 * MiB);
+    // 24 MiB at 4 MiB/s: about 6 s of transfer; the file grows 3 s after the start.
+    ws.writeJob("moving", { remote: "srv", remotePath: "/moving", local, direction: "upload", bandwidthLimit: 4 * MiB });
+    const run = ws.cli(["sync", "moving", "--json"]);
+    await new Promise((r) => setTimeout(r, 3000));
+    const { appendFileSync } = await import("node:fs");
+    appendFileSync(join(local, "growing.log"), "one more line\n");
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    const first = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary & { deferred: number };
+    expect(first).toMatchObject({ uploaded: 0, deferred: 1 });
+    expect(readdirSync(join(server.root, "moving"))).toEqual([]); // neither the file nor its temporary copy
+    const second = await syncJson(ws, "moving");
+    expect(second.uploaded).toBe(1);
+    expect(await sha256File(join(server.root, "moving", "growing.log"))).toBe(await sha256File(join(local, "growing.log")));
+  }, 120_000);
 });
