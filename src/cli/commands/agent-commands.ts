@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runDaemon } from "../../agent/daemon.js";
 import { collectStatus, type AgentStatus } from "../../agent/status.js";
 import { loadConfig, resolveConfigPath } from "../../config/load.js";
 import { ConfigError, ExitCode } from "../../errors.js";
@@ -45,7 +44,10 @@ export function registerAgentCommands(program: Command): void {
     .command("run")
     .description("run as an agent: every job on its schedule, watcher and poll, until SIGTERM/SIGINT (SIGHUP reloads)")
     .action(async () =>
-      withApp(program, {}, (app) => {
+      withApp(program, {}, async (app) => {
+        // Loaded only for `run`: the daemon's modules (metrics, HTTP, watcher) cost ~100 ms of
+        // start-up that a one-off `sync` does not need.
+        const { runDaemon } = await import("../../agent/daemon.js");
         const configPath = resolveConfigPath(program.opts<GlobalOptions>().config);
         const reload = () => {
           const { config, warnings } = loadConfig(configPath);
