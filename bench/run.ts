@@ -1,0 +1,726 @@
+// ftps-sync benchmark: the agent side by side with lftp, rclone and curl against one real
+// vsftpd 3.0.3 (explicit TLS, require_ssl_reuse=YES) on 127.0.0.1, in one run.
+//
+//   npm run bench                      # full sizes, 3 runs each, rewrites README's table
+//   npm run bench -- --quick           # small sizes, 1 run, README untouched
+//   npm run bench -- --runs 5 --only small-2k,big --no-readme
+//
+// Needs (installs nothing by itself):
+//   - root, and vsftpd unpacked by `bash scripts/fetch-servers.sh` (the test harness starts it);
+//   - the peers from Debian's packages: `bash scripts/fetch-bench-tools.sh`
+//     (= apt-get install -y lftp rclone curl). A missing peer's column is skipped with a note;
+//     `--require-peers` makes that an error (exit 2) instead.
+//   - the agent built (`npm run bench` runs tsc first).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync, utimesSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// ------------------------------------------------------------------------------------ setup
+
+function findRepo(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "ftps-sync") return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the ftps-sync repository above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+const REPO = findRepo();
+// The harness finds the servers relative to its own file, which is compiled elsewhere.
+process.env.FTPS_SYNC_SERVERS_DIR ??= join(REPO, ".cache", "servers");
+const { startServer, serversAvailable, ensureTestUser } = await import("../test/servers/real-servers.js");
+type RunningServer = Awaited<ReturnType<typeof startServer>>;
+const CLI = join(REPO, "dist", "cli", "main.js");
+const PASSWORD_ENV = "FTPS_SYNC_BENCH_PASSWORD";
+
+interface Args {
+  runs: number;
+  quick: boolean;
+  only?: Set<string>;
+  readme: boolean;
+  requirePeers: boolean;
+  keep: boolean;
+  json?: string;
+  bigMemGiB: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4 };
+  let runsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    const next = () => {
+      const x = argv[++i];
+      if (x === undefined) usage(`${v} needs a value`);
+      return x;
+    };
+    if (v === "--runs") (a.runs = Number(next())), (runsGiven = true);
+    else if (v === "--quick") a.quick = true;
+    else if (v === "--only") a.only = new Set(next().split(","));
+    else if (v === "--no-readme") a.readme = false;
+    else if (v === "--require-peers") a.requirePeers = true;
+    else if (v === "--keep") a.keep = true;
+    else if (v === "--json") a.json = next();
+    else if (v === "--big-mem-gib") a.bigMemGiB = Number(next());
+    else if (v === "--help" || v === "-h") usage();
+    else usage(`unknown option ${v}`);
+  }
+  if (!Number.isInteger(a.runs) || a.runs < 1) usage("--runs must be a whole number >= 1");
+  if (a.quick) {
+    if (!runsGiven) a.runs = 1;
+    a.readme = false;
+  }
+  if (a.only) a.readme = false;
+  return a;
+}
+
+function usage(err?: string): never {
+  if (err) process.stderr.write(`bench: ${err}\n`);
+  process.stderr.write(
+    [
+      "usage: npm run bench -- [--runs N] [--quick] [--only W1,W2] [--no-readme] [--require-peers] [--keep] [--json FILE] [--big-mem-gib N]",
+      "  workloads: small-2k, small-20k, tree-100k, big",
+      "  --quick      small sizes, 1 run, README untouched",
+      "  --no-readme  do not rewrite the table in README.md (a full run without --only does)",
+      "",
+    ].join("\n"),
+  );
+  process.exit(err ? 2 : 0);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const Q = args.quick;
+const SIZES = {
+  small2k: Q ? { files: 200, dirs: 4, bytes: 4096 } : { files: 2000, dirs: 20, bytes: 4096 },
+  small20k: Q ? { files: 2000, dirs: 20, bytes: 100 } : { files: 20000, dirs: 200, bytes: 100 },
+  tree100k: Q ? { files: 5000, dirs: 50, bytes: 100 } : { files: 100000, dirs: 1000, bytes: 100 },
+  bigBytes: Q ? 64 * 2 ** 20 : 2 ** 30,
+  bigMemBytes: Q ? 256 * 2 ** 20 : args.bigMemGiB * 2 ** 30,
+};
+const TIMEOUT_MS = 15 * 60_000;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function which(cmd: string): string | undefined {
+  for (const d of (process.env.PATH ?? "/usr/bin:/bin").split(":")) if (d && existsSync(join(d, cmd))) return join(d, cmd);
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------ processes
+
+interface ProcResult {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Peak RSS seen in /proc/<pid>/status (VmHWM), polled every 20 ms. */
+  hwmBytes: number;
+}
+
+/** Runs a command, timing it from spawn to exit; kills it (by PID) after TIMEOUT_MS. */
+function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, cwd = REPO): Promise<ProcResult> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let hwm = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+      } catch {
+        /* exited */
+      }
+    }, 20);
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
+    child.on("error", (e) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      rej(e);
+    });
+    child.on("close", (code) => {
+      const ms = performance.now() - t0;
+      clearInterval(poll);
+      clearTimeout(timer);
+      res({ ms, code, stdout, stderr, hwmBytes: hwm });
+    });
+  });
+}
+
+function must(r: ProcResult, what: string): ProcResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+// ------------------------------------------------------------------------------------ files
+
+/** `files` files of `bytes` bytes each (random content), spread evenly over `dirs` folders. */
+function makeTree(root: string, spec: { files: number; dirs: number; bytes: number }): void {
+  mkdirSync(root, { recursive: true });
+  const per = Math.ceil(spec.files / spec.dirs);
+  const pool = randomBytes(spec.bytes + 4096);
+  for (let d = 0; d < spec.dirs; d++) {
+    const dir = join(root, `d${String(d).padStart(4, "0")}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < per && d * per + f < spec.files; f++) {
+      const off = (d * per + f) % 4096;
+      writeFileSync(join(dir, `f${String(f).padStart(5, "0")}.bin`), pool.subarray(off, off + spec.bytes));
+    }
+  }
+}
+
+/** A file of random bytes (written in 4 MiB blocks: the bench's own memory stays small). */
+function makeBigFile(path: string, bytes: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, "w");
+  const block = randomBytes(4 * 2 ** 20);
+  for (let done = 0; done < bytes; ) {
+    const n = Math.min(block.length, bytes - done);
+    writeSync(fd, block, 0, n);
+    block[(done / block.length) % block.length | 0] ^= 0xff; // blocks differ a little
+    done += n;
+  }
+  closeSync(fd);
+}
+
+/** A sparse file: reads as zeros, costs no disk on the source side. */
+function makeSparseFile(path: string, bytes: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, "w");
+  ftruncateSync(fd, bytes);
+  closeSync(fd);
+}
+
+async function run(cmd: string, argv: string[]): Promise<void> {
+  must(await runProc(cmd, argv), `${cmd} ${argv.join(" ")}`);
+}
+
+// ------------------------------------------------------------------------------------ tools
+
+interface Ctx {
+  server: RunningServer;
+  work: string;
+  owner: { uid: number; gid: number };
+}
+
+/** The agent: a config with one remote (pinned, 4 connections) and a job per folder pair. */
+class Agent {
+  readonly dir: string;
+  readonly configPath: string;
+  private jobs = 0;
+  constructor(private readonly ctx: Ctx, name: string) {
+    this.dir = join(ctx.work, `agent-${name}`);
+    mkdirSync(join(this.dir, "jobs"), { recursive: true });
+    this.configPath = join(this.dir, "agent.config.json");
+    const s = ctx.server;
+    writeFileSync(
+      this.configPath,
+      JSON.stringify(
+        {
+          stateDir: "./state",
+          jobsDir: "./jobs",
+          log: { level: "info", file: "./logs/agent.log" },
+          remotes: {
+            bench: { host: s.host, port: s.port, tls: "explicit", user: s.user, password: { env: PASSWORD_ENV }, fingerprint: s.fingerprint, maxConnections: 4 },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+  }
+  writeJob(name: string, job: Record<string, unknown>): void {
+    this.jobs++;
+    writeFileSync(join(this.dir, "jobs", `${name}.json`), JSON.stringify({ remote: "bench", ...job }, null, 2));
+  }
+  resetState(): void {
+    rmSync(join(this.dir, "state"), { recursive: true, force: true });
+  }
+  async sync(job: string): Promise<Sample> {
+    const r = must(await runProc(process.execPath, [CLI, "--config", this.configPath, "-q", "sync", job, "--json"], { [PASSWORD_ENV]: this.ctx.server.password }), `ftps-sync sync ${job}`);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { status: string; uploaded: number; downloaded: number; failed: number; peakRssBytes?: number };
+    if (summary.status !== "ok") throw new Error(`ftps-sync sync ${job}: ${r.stdout}`);
+    return { ms: r.ms, rss: summary.peakRssBytes ?? r.hwmBytes, note: `up ${summary.uploaded} down ${summary.downloaded}` };
+  }
+}
+
+interface Sample {
+  ms: number;
+  rss: number;
+  note?: string;
+}
+
+class Lftp {
+  private readonly script: string;
+  constructor(private readonly ctx: Ctx) {
+    this.script = join(ctx.work, "lftp.rc");
+    const s = ctx.server;
+    // Without ssl-force and ssl-protect-data lftp would quietly fall back to plaintext.
+    writeFileSync(
+      this.script,
+      [
+        "set ftp:ssl-force true",
+        "set ftp:ssl-protect-data true",
+        `set ssl:ca-file ${s.certPath}`,
+        "set ssl:verify-certificate true",
+        "set net:max-retries 2",
+        "set net:timeout 60",
+        "set cmd:fail-exit true",
+        `open -u ${s.user},${s.password} -p ${s.port} ${s.host}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+  }
+  async do(command: string): Promise<Sample> {
+    const r = must(await runProc("lftp", ["-c", `source ${this.script}; ${command}`]), `lftp ${command}`);
+    return { ms: r.ms, rss: r.hwmBytes };
+  }
+}
+
+class Rclone {
+  private readonly config: string;
+  constructor(private readonly ctx: Ctx, obscured: string) {
+    this.config = join(ctx.work, "rclone.conf");
+    const s = ctx.server;
+    // rclone 1.60's --ca-cert does not reach the FTP backend, so it cannot verify this
+    // self-signed certificate: no_check_certificate (loopback only). disable_tls13: rclone 1.60
+    // against vsftpd 3.0.3 fails with "tls: illegal parameter" over TLS 1.3.
+    writeFileSync(
+      this.config,
+      ["[bench]", "type = ftp", `host = ${s.host}`, `port = ${s.port}`, `user = ${s.user}`, `pass = ${obscured}`, "explicit_tls = true", "no_check_certificate = true", "disable_tls13 = true", ""].join("\n"),
+      { mode: 0o600 },
+    );
+  }
+  static async obscure(password: string): Promise<string> {
+    return must(await runProc("rclone", ["obscure", password]), "rclone obscure").stdout.trim();
+  }
+  async do(argv: string[]): Promise<Sample> {
+    const r = must(await runProc("rclone", ["--config", this.config, "-q", ...argv]), `rclone ${argv.join(" ")}`);
+    return { ms: r.ms, rss: r.hwmBytes };
+  }
+}
+
+class Curl {
+  private readonly netrc: string;
+  constructor(private readonly ctx: Ctx) {
+    this.netrc = join(ctx.work, "curl.netrc");
+    writeFileSync(this.netrc, `machine ${ctx.server.host} login ${ctx.server.user} password ${ctx.server.password}\n`, { mode: 0o600 });
+  }
+  private base(): string[] {
+    return ["-sS", "--fail", "--ssl-reqd", "--cacert", this.ctx.server.certPath, "--netrc-file", this.netrc];
+  }
+  private url(path: string): string {
+    return `ftp://${this.ctx.server.host}:${this.ctx.server.port}${path}`;
+  }
+  async upload(file: string, remoteDir: string): Promise<Sample> {
+    const r = must(await runProc("curl", [...this.base(), "--ftp-create-dirs", "-T", file, this.url(remoteDir + "/")]), "curl upload");
+    return { ms: r.ms, rss: r.hwmBytes };
+  }
+  async download(remotePath: string, file: string): Promise<Sample> {
+    const r = must(await runProc("curl", [...this.base(), "-o", file, this.url(remotePath)]), "curl download");
+    return { ms: r.ms, rss: r.hwmBytes };
+  }
+}
+
+// ------------------------------------------------------------------------------------ results
+
+type Peer = "lftp" | "rclone" | "curl";
+const PEERS: Peer[] = ["lftp", "rclone", "curl"];
+
+interface Row {
+  id: string;
+  label: string;
+  /** files or bytes, for throughput */
+  agent: Sample[];
+  agentLabel?: string;
+  /** a second agent variant (trustRemote) */
+  agentTrust?: Sample[];
+  peers: Partial<Record<Peer, Sample[]>>;
+  target?: { text: string; check: (r: Row) => boolean | undefined };
+  notes?: string[];
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const available: Record<Peer, boolean> = { lftp: !!which("lftp"), rclone: !!which("rclone"), curl: !!which("curl") };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+const med = (s?: Sample[]) => (s && s.length ? median(s.map((x) => x.ms)) : undefined);
+const maxRss = (s?: Sample[]) => (s && s.length ? Math.max(...s.map((x) => x.rss)) : undefined);
+const secs = (ms?: number) => (ms === undefined ? "-" : ms < 10_000 ? (ms / 1000).toFixed(2) + " s" : (ms / 1000).toFixed(1) + " s");
+const mib = (b?: number) => (b === undefined ? "-" : `${Math.round(b / 2 ** 20)} MiB`);
+
+/** The agent's time vs a peer's: >1 means the agent is faster. */
+function ratio(agentMs: number | undefined, peerMs: number | undefined): number | undefined {
+  return agentMs && peerMs ? peerMs / agentMs : undefined;
+}
+
+function cell(row: Row, peer: Peer): string {
+  const p = med(row.peers[peer]);
+  if (p === undefined) return available[peer] ? "-" : "not installed";
+  const r = ratio(med(row.agent), p);
+  return `${secs(p)} (${r!.toFixed(2)}x)`;
+}
+
+function table(): string {
+  const lines = [
+    "| workload | ftps-sync | ftps-sync, trustRemote | lftp `mirror -P4` | rclone `--transfers 4` | curl | ftps-sync peak RSS | target | met |",
+    "|---|---:|---:|---:|---:|---:|---:|---|:-:|",
+  ];
+  for (const r of rows) {
+    const met = r.target?.check(r);
+    lines.push(
+      `| ${r.label} | ${secs(med(r.agent))} | ${r.agentTrust ? secs(med(r.agentTrust)) : "-"} | ${cell(r, "lftp")} | ${cell(r, "rclone")} | ${cell(r, "curl")} | ${mib(Math.max(maxRss(r.agent) ?? 0, maxRss(r.agentTrust) ?? 0) || undefined)} | ${r.target?.text ?? ""} | ${met === undefined ? "" : met ? "yes" : "**no**"} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  let os = "Linux";
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? os;
+  } catch {
+    /* keep */
+  }
+  return `${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${os}, Node ${process.version}`;
+}
+
+// ------------------------------------------------------------------------------------ workloads
+
+async function rmRemote(ctx: Ctx, rel: string): Promise<void> {
+  rmSync(join(ctx.server.root, rel), { recursive: true, force: true });
+}
+
+/** Copies a local tree into the server's folder as the FTP user (seeding, not timed). */
+async function seedRemote(ctx: Ctx, from: string, rel: string): Promise<void> {
+  const to = join(ctx.server.root, rel);
+  rmSync(to, { recursive: true, force: true });
+  await run("cp", ["-a", from, to]);
+  await run("chown", ["-R", `${ctx.owner.uid}:${ctx.owner.gid}`, to]);
+}
+
+interface Tools {
+  lftp?: Lftp;
+  rclone?: Rclone;
+  curl?: Curl;
+}
+
+async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: number; dirs: number; bytes: number }): Promise<void> {
+  const what = `${spec.files.toLocaleString("en")} files of ${spec.bytes >= 1024 ? spec.bytes / 1024 + " KiB" : spec.bytes + " B"} in ${spec.dirs} folders`;
+  log(`${id}: making ${what}`);
+  const local = join(ctx.work, `${id}-src`);
+  makeTree(local, spec);
+  const agent = new Agent(ctx, id);
+  agent.writeJob("up", { remotePath: `/agent-${id}`, local, direction: "upload" });
+
+  const first: Row = {
+    id: `${id}-first`,
+    label: `first upload, ${what}`,
+    agent: [],
+    peers: {},
+    target: { text: "≥ 1.3x lftp", check: (r) => (ratio(med(r.agent), med(r.peers.lftp)) ?? NaN) >= 1.3 || (med(r.peers.lftp) === undefined ? undefined : false) },
+  };
+  rows.push(first);
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: first upload, run ${i}/${args.runs}`);
+    await rmRemote(ctx, `agent-${id}`);
+    agent.resetState();
+    first.agent.push(await agent.sync("up"));
+    if (tools.lftp) {
+      await rmRemote(ctx, `lftp-${id}`);
+      (first.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`));
+    }
+    if (tools.rclone) {
+      await rmRemote(ctx, `rclone-${id}`);
+      (first.peers.rclone ??= []).push(await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]));
+    }
+  }
+
+  const again: Row = {
+    id: `${id}-rerun`,
+    label: `re-run, nothing changed, ${spec.files.toLocaleString("en")} files`,
+    agent: [],
+    agentTrust: [],
+    peers: {},
+    target: { text: "≤ rclone's time", check: (r) => (med(r.peers.rclone) === undefined ? undefined : med(r.agent)! <= med(r.peers.rclone)!) },
+  };
+  rows.push(again);
+  agent.writeJob("up-trust", { remotePath: `/agent-${id}`, local, direction: "upload", trustRemote: true });
+  await agent.sync("up-trust"); // first run of this job: lists once to fill its state (not timed)
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: re-run, run ${i}/${args.runs}`);
+    again.agent.push(await agent.sync("up"));
+    again.agentTrust!.push(await agent.sync("up-trust"));
+    if (tools.lftp) (again.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`));
+    if (tools.rclone) (again.peers.rclone ??= []).push(await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]));
+  }
+  for (const s of again.agent.concat(again.agentTrust!)) if (!/^up 0 /.test(s.note ?? "")) notes.push(`${again.label}: the agent transferred something (${s.note})`);
+}
+
+async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
+  const spec = SIZES.tree100k;
+  const id = "tree-100k";
+  const what = `${spec.files.toLocaleString("en")} files`;
+  log(`${id}: making ${what} of ${spec.bytes} B in ${spec.dirs} folders`);
+  const local = join(ctx.work, `${id}-src`);
+  makeTree(local, spec);
+  // The remote copies are made on the server's disk (cp -a keeps the times), not uploaded:
+  // the first upload of this tree is not what these rows measure.
+  log(`${id}: seeding the remote folders`);
+  await seedRemote(ctx, local, `agent-${id}`);
+  if (tools.lftp) await seedRemote(ctx, local, `lftp-${id}`);
+  if (tools.rclone) await seedRemote(ctx, local, `rclone-${id}`);
+  const agent = new Agent(ctx, id);
+  agent.writeJob("up", { remotePath: `/agent-${id}`, local, direction: "upload" });
+  agent.writeJob("up-trust", { remotePath: `/agent-${id}`, local, direction: "upload", trustRemote: true });
+  log(`${id}: first agent runs (fill the state, not timed)`);
+  await agent.sync("up");
+  await agent.sync("up-trust");
+  // lftp and rclone: one untimed pass each, so that the timed ones compare like with like.
+  if (tools.lftp) await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`);
+  if (tools.rclone) await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]);
+
+  const same: Row = {
+    id: `${id}-rerun`,
+    label: `re-run, nothing changed, ${what}`,
+    agent: [],
+    agentTrust: [],
+    peers: {},
+    target: { text: "trustRemote < 1 s, RSS < 200 MiB", check: (r) => med(r.agentTrust)! < 1000 && Math.max(maxRss(r.agent)!, maxRss(r.agentTrust)!) < 200 * 2 ** 20 },
+  };
+  const one: Row = {
+    id: `${id}-one`,
+    label: `re-run, 1 file changed among ${what}`,
+    agent: [],
+    agentTrust: [],
+    peers: {},
+    target: { text: "RSS < 200 MiB", check: (r) => Math.max(maxRss(r.agent)!, maxRss(r.agentTrust)!) < 200 * 2 ** 20 },
+  };
+  rows.push(same, one);
+  const lftpCmd = `mirror -R -P4 ${local} /lftp-${id}`;
+  const rcloneArgs = ["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"];
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: nothing changed, run ${i}/${args.runs}`);
+    same.agent.push(await agent.sync("up"));
+    same.agentTrust!.push(await agent.sync("up-trust"));
+    if (tools.lftp) (same.peers.lftp ??= []).push(await tools.lftp.do(lftpCmd));
+    if (tools.rclone) (same.peers.rclone ??= []).push(await tools.rclone.do(rcloneArgs));
+  }
+  // One changed file: a different file for each tool and run, rewritten (new size and time)
+  // just before that tool runs.
+  let k = 0;
+  const touch = () => {
+    const p = join(local, "d0000", `f${String(k++ % 100).padStart(5, "0")}.bin`);
+    writeFileSync(p, randomBytes(spec.bytes + 1 + (k % 50)));
+    const t = new Date(Date.now() + k * 60_000);
+    utimesSync(p, t, t);
+  };
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: one file changed, run ${i}/${args.runs}`);
+    touch();
+    one.agent.push(await agent.sync("up"));
+    touch();
+    one.agentTrust!.push(await agent.sync("up-trust"));
+    // full-listing job: it sees the trusted job's change too next time; both jobs share the remote
+    touch();
+    if (tools.lftp) (one.peers.lftp ??= []).push(await tools.lftp.do(lftpCmd));
+    touch();
+    if (tools.rclone) (one.peers.rclone ??= []).push(await tools.rclone.do(rcloneArgs));
+  }
+}
+
+async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
+  const id = "big";
+  const bytes = SIZES.bigBytes;
+  const label = bytes >= 2 ** 30 ? `${bytes / 2 ** 30} GiB` : `${bytes / 2 ** 20} MiB`;
+  log(`${id}: making one file of ${label}`);
+  const srcDir = join(ctx.work, "big-src");
+  const src = join(srcDir, "big.bin");
+  makeBigFile(src, bytes);
+  const agent = new Agent(ctx, id);
+  agent.writeJob("up", { remotePath: "/agent-big-up", local: srcDir, direction: "upload" });
+
+  const up: Row = {
+    id: "big-up",
+    label: `one ${label} file, upload`,
+    agent: [],
+    peers: {},
+    target: { text: "≥ 0.95x curl's speed", check: (r) => (med(r.peers.curl) === undefined ? undefined : ratio(med(r.agent), med(r.peers.curl))! >= 0.95) },
+  };
+  rows.push(up);
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: upload, run ${i}/${args.runs}`);
+    await rmRemote(ctx, "agent-big-up");
+    agent.resetState();
+    up.agent.push(await agent.sync("up"));
+    if (tools.curl) {
+      await rmRemote(ctx, "curl-big-up");
+      (up.peers.curl ??= []).push(await tools.curl.upload(src, "/curl-big-up"));
+    }
+    if (tools.lftp) {
+      await rmRemote(ctx, "lftp-big-up");
+      (up.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${srcDir} /lftp-big-up`));
+    }
+    if (tools.rclone) {
+      await rmRemote(ctx, "rclone-big-up");
+      (up.peers.rclone ??= []).push(await tools.rclone.do(["sync", srcDir, "bench:/rclone-big-up", "--transfers", "4", "--checkers", "4"]));
+    }
+  }
+  for (const t of ["lftp", "rclone", "curl"]) await rmRemote(ctx, `${t}-big-up`);
+
+  // Download: the agent's uploaded copy is the source for everyone.
+  const down: Row = {
+    id: "big-down",
+    label: `one ${label} file, download`,
+    agent: [],
+    peers: {},
+    target: { text: "≥ 0.95x curl's speed", check: (r) => (med(r.peers.curl) === undefined ? undefined : ratio(med(r.agent), med(r.peers.curl))! >= 0.95) },
+  };
+  rows.push(down);
+  const dl = join(ctx.work, "big-down");
+  agent.writeJob("down", { remotePath: "/agent-big-up", local: join(dl, "agent"), direction: "download" });
+  for (let i = 1; i <= args.runs; i++) {
+    log(`${id}: download, run ${i}/${args.runs}`);
+    rmSync(dl, { recursive: true, force: true });
+    for (const t of ["agent", "lftp", "rclone", "curl"]) mkdirSync(join(dl, t), { recursive: true });
+    agent.resetState();
+    down.agent.push(await agent.sync("down"));
+    if (statSync(join(dl, "agent", "big.bin")).size !== bytes) throw new Error("agent download: wrong size");
+    rmSync(join(dl, "agent"), { recursive: true, force: true });
+    if (tools.curl) (down.peers.curl ??= []).push(await tools.curl.download("/agent-big-up/big.bin", join(dl, "curl", "big.bin")));
+    rmSync(join(dl, "curl"), { recursive: true, force: true });
+    if (tools.lftp) (down.peers.lftp ??= []).push(await tools.lftp.do(`get /agent-big-up/big.bin -o ${join(dl, "lftp", "big.bin")}`));
+    rmSync(join(dl, "lftp"), { recursive: true, force: true });
+    if (tools.rclone) (down.peers.rclone ??= []).push(await tools.rclone.do(["copy", "bench:/agent-big-up", join(dl, "rclone"), "--transfers", "4", "--checkers", "4"]));
+    rmSync(join(dl, "rclone"), { recursive: true, force: true });
+  }
+  rmSync(dl, { recursive: true, force: true });
+  rmSync(srcDir, { recursive: true, force: true });
+  await rmRemote(ctx, "agent-big-up");
+
+  // Memory stays flat with the file's size: a much larger (sparse) file, uploaded once.
+  const memLabel = SIZES.bigMemBytes >= 2 ** 30 ? `${SIZES.bigMemBytes / 2 ** 30} GiB` : `${SIZES.bigMemBytes / 2 ** 20} MiB`;
+  log(`${id}: memory check with a ${memLabel} file`);
+  const memDir = join(ctx.work, "big-mem");
+  makeSparseFile(join(memDir, "huge.bin"), SIZES.bigMemBytes);
+  agent.writeJob("mem", { remotePath: "/agent-big-mem", local: memDir, direction: "upload" });
+  const mem: Row = {
+    id: "big-mem",
+    label: `one ${memLabel} file, upload (memory check, 1 run)`,
+    agent: [await agent.sync("mem")],
+    peers: {},
+    target: {
+      text: `peak RSS within 10% of the ${label} upload`,
+      check: (r) => maxRss(r.agent)! <= 1.1 * maxRss(up.agent)!,
+    },
+  };
+  rows.push(mem);
+  rmSync(memDir, { recursive: true, force: true });
+  await rmRemote(ctx, "agent-big-mem");
+}
+
+// ------------------------------------------------------------------------------------ README
+
+function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
+  const path = join(REPO, "README.md");
+  const text = readFileSync(path, "utf8");
+  const start = "<!-- bench:start -->";
+  const end = "<!-- bench:end -->";
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) {
+    log(`README.md has no ${start} ... ${end} markers: table not written`);
+    return;
+  }
+  const body = [
+    start,
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench\` (${runs} runs each, medians; the whole run took ${Math.round(elapsedS / 60)} min) on ${machine()}; ` +
+      `${vsftpdInfo} on 127.0.0.1, 4 connections for every tool. In brackets: the peer's time divided by ftps-sync's (above 1: ftps-sync is faster).`,
+    "",
+    table(),
+    "",
+    ...(notes.length ? ["Notes from this run:", "", ...notes.map((n) => `- ${n}`), ""] : []),
+    end,
+  ].join("\n");
+  writeFileSync(path, text.slice(0, a) + body + text.slice(b + end.length));
+  log("README.md: table rewritten");
+}
+
+// ------------------------------------------------------------------------------------ main
+
+async function main(): Promise<number> {
+  const avail = serversAvailable();
+  if (!avail.vsftpd) {
+    log(`vsftpd is not available: ${avail.reason}. Run: bash scripts/fetch-servers.sh (as root)`);
+    return 2;
+  }
+  if (!existsSync(CLI)) {
+    log(`the agent is not built (${CLI} missing): run npm run build`);
+    return 2;
+  }
+  const missing = PEERS.filter((p) => !available[p]);
+  if (missing.length) {
+    log(`missing peers: ${missing.join(", ")}. Install them with: apt-get install -y lftp rclone curl   (or: bash scripts/fetch-bench-tools.sh)`);
+    if (args.requirePeers) return 2;
+    log(`their columns are left out ("not installed"); --require-peers makes this an error`);
+    notes.push(`not installed, so not measured: ${missing.join(", ")}`);
+  }
+  const started = performance.now();
+  const owner = await ensureTestUser();
+  const server = await startServer("vsftpd", { tls: "explicit" });
+  const work = mkdtempSync(join(tmpdir(), "ftps-sync-bench-"));
+  chmodSync(work, 0o755);
+  const ctx: Ctx = { server, work, owner };
+  const stop = async () => {
+    await server.stop().catch(() => undefined);
+    if (!args.keep) rmSync(work, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    const tools: Tools = {
+      lftp: available.lftp ? new Lftp(ctx) : undefined,
+      rclone: available.rclone ? new Rclone(ctx, await Rclone.obscure(server.password)) : undefined,
+      curl: available.curl ? new Curl(ctx) : undefined,
+    };
+    log(`vsftpd on 127.0.0.1:${server.port}; work folder ${work}; ${args.runs} run(s) per workload${Q ? " (quick sizes)" : ""}`);
+    const want = (w: string) => !args.only || args.only.has(w);
+    if (want("small-2k")) await smallFiles(ctx, tools, "small-2k", SIZES.small2k);
+    if (want("small-20k")) await smallFiles(ctx, tools, "small-20k", SIZES.small20k);
+    if (want("tree-100k")) await tree100k(ctx, tools);
+    if (want("big")) await bigFile(ctx, tools);
+  } finally {
+    await stop();
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const out = [`\nftps-sync benchmark: ${machine()}; vsftpd 3.0.3 explicit TLS on loopback; ${args.runs} run(s) each, medians`, "", table(), ""];
+  if (notes.length) out.push(...notes.map((n) => `note: ${n}`), "");
+  process.stdout.write(out.join("\n") + "\n");
+  if (args.json) writeFileSync(args.json, JSON.stringify({ machine: machine(), runs: args.runs, quick: Q, rows: rows.map(({ target, ...r }) => ({ ...r, met: target?.check({ ...r, target } as Row) })), notes }, null, 2));
+  if (args.readme) writeReadme(args.runs, elapsed, "vsftpd 3.0.3 with explicit TLS (require_ssl_reuse=YES)");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
