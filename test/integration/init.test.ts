@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initCommand } from "../../src/cli/commands/init.js";
 import { loadConfig } from "../../src/config/load.js";
 import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
 import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
@@ -125,6 +126,44 @@ describe("ftps-sync init against the embedded server", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing --user, .*--local, --remote-path/);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("asks for what the flags do not give when stdin is a terminal, and never for a password", async () => {
+    const dir = join(base, "h");
+    const script: Array<[string, string]> = [
+      ["host", "127.0.0.1"],
+      ["TLS mode", ""],
+      ["Port [21]", String(server.port)],
+      ["User name", "demo"],
+      ["environment variable (env) or a file", ""],
+      ["Name of the environment variable [FTP_PASSWORD]", ENV],
+      ["Local folder", join(dir, "shared")],
+      ["Folder on the server", "/exchange"],
+      ["Direction", "two-way"],
+      ["Cron schedule", ""],
+      ["Pin this fingerprint", ""],
+    ];
+    const asked: string[] = [];
+    const code = await initCommand(
+      { dir, check: false },
+      {
+        interactive: true,
+        out: () => {},
+        ask: async (q) => {
+          asked.push(q);
+          const next = script[asked.length - 1];
+          if (!next || !q.includes(next[0])) throw new Error(`unexpected question ${JSON.stringify(q)}`);
+          return next[1];
+        },
+      },
+    );
+    expect(code).toBe(0);
+    expect(asked).toHaveLength(script.length);
+    expect(asked.join("\n")).not.toMatch(/password:/i);
+    const config = JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8"));
+    expect(config.remotes["127.0.0.1"]).toMatchObject({ tls: "explicit", password: { env: ENV }, fingerprint: cert.fingerprint });
+    const job = JSON.parse(readFileSync(join(dir, "jobs", "two-way-shared.json"), "utf8"));
+    expect(job).toEqual({ remote: "127.0.0.1", remotePath: "/exchange", local: "./shared", direction: "two-way", delete: "never" });
   });
 
   it("rejects a bad schedule with the loader's own message, before connecting", async () => {
