@@ -2,6 +2,7 @@ import { FileType, FTPError, type FileInfo } from "basic-ftp";
 import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
+import { isTempName } from "../local/temp-names.js";
 import { remoteTimeOf } from "./list-times.js";
 import { remoteJoin, unsafeNameReason } from "./names.js";
 import type { FtpsPool } from "./pool.js";
@@ -94,6 +95,9 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
 
   function toEntry(dir: string, info: FileInfo): RemoteEntry | undefined {
     if (info.name === "." || info.name === "..") return undefined;
+    // Our own transfers in progress (or left by a crash, resumed or removed through the partials
+    // table): never part of the synced tree, or a two-way job would copy them back.
+    if (isTempName(info.name)) return undefined;
     const why = unsafeNameReason(info.name);
     if (why) {
       opts.logger?.warn(`refused a remote name in ${remoteJoin(root, dir) || "/"}: ${JSON.stringify(info.name)} (${why})`);

@@ -101,6 +101,17 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     expect(second.summary).toMatchObject({ uploaded: 0, downloaded: 0, conflicts: 0 });
   });
 
+  it("never copies the agent's own temporary files, on either side", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    writeTree(local, { "a.txt": "a", ".ftps-sync.b.txt.0123abcd.part": "half of b" });
+    writeTree(remoteDir, { "c.txt": "c", ".ftps-sync.d.txt.89abcdef.part": "half of d" }, owner);
+    const r = await sync(ws, name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ uploaded: 1, downloaded: 1 });
+    expect(existsSync(join(local, ".ftps-sync.d.txt.89abcdef.part"))).toBe(false);
+    expect(existsSync(join(remoteDir, ".ftps-sync.b.txt.0123abcd.part"))).toBe(false);
+  });
+
   it("uploads an edit and leaves no temporary file behind", async () => {
     const { name, local, remoteDir } = fresh({ direction: "upload" });
     writeTree(local, SAMPLE);
