@@ -191,7 +191,12 @@ function twoWay(c: PathCase, ctx: Ctx): Action | undefined {
         ? adopt(c, "same size and time on both sides (first sync)")
         : conflict(c, "different on both sides (first sync)", ctx);
     }
-    if (lc && rc) return conflict(c, "changed on both sides since last sync", ctx);
+    if (lc && rc) {
+      // Same size and same time on both sides: the last run copied the file and was stopped
+      // before it recorded that. Adopting avoids a needless conflict copy of identical files.
+      if (sameAcrossSides(c.l, c.r)) return adopt(c, "changed on both sides to the same size and time (an earlier run copied it)");
+      return conflict(c, "changed on both sides since last sync", ctx);
+    }
     if (lc) return transferTo("remote", c, "changed on local since last sync");
     if (rc) return transferTo("local", c, "changed on remote since last sync");
     return isPendingAdopt(c) ? adopt(c, "uploaded last run; recording the server's time") : undefined;

@@ -111,6 +111,28 @@ function single(direction: Direction, del: DeletePolicy, l: LocalNow, r: RemoteN
   return plan.filter((a) => a.path === "f.txt");
 }
 
+describe("diff after an interrupted copy", () => {
+  it("adopts a file changed on both sides to the same size and time instead of inventing a conflict", () => {
+    const plan = run({
+      local: [file("f.txt", 20, T + 100_000)],
+      remote: [rfile("f.txt", 20, T + 100_000, "second")],
+      state: [st("f.txt")],
+      direction: "two-way",
+    });
+    expect(summary(plan)).toEqual(["adopt f.txt"]);
+  });
+
+  it("still calls it a conflict when the times differ", () => {
+    const plan = run({
+      local: [file("f.txt", 20, T + 100_000)],
+      remote: [rfile("f.txt", 20, T + 400_000, "second")],
+      state: [st("f.txt")],
+      direction: "two-way",
+    });
+    expect(summary(plan)).toEqual(["conflict f.txt"]);
+  });
+});
+
 describe("diff of one file", () => {
   it.each<Row>([
     // upload
