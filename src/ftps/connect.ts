@@ -184,7 +184,10 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
         { code: prot.code, errorClass: "permanent", phase: "connect", stopsJob: true },
       );
     }
-    client.availableListCommands = capabilities.mlsd ? ["MLSD", "LIST -a", "LIST"] : ["LIST -a", "LIST"];
+    // One listing command per connection, no fallback: basic-ftp would otherwise retreat to a
+    // plain LIST after any error reply (a transient 451 included), and plain LIST hides dotfiles
+    // on most servers, which would look like deleted files.
+    client.availableListCommands = capabilities.mlsd ? ["MLSD"] : ["LIST -a"];
     return { client, remote, capabilities, tls, close: () => client.close() };
   } catch (err) {
     client.close();
