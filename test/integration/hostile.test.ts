@@ -205,6 +205,18 @@ describe("against a hostile FTPS server", () => {
     expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
   });
 
+  it("a 451 on MLSD is retried as MLSD, never by falling back to a plain LIST that hides dotfiles", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": `type=file;size=5;${T}; .env\r\ntype=file;size=5;${T}; good.txt\r\n` }, files: { "/job/.env": "dots!", "/job/good.txt": "hello" }, failures: [{ verb: "MLSD", code: 451, times: 1 }] },
+      { direction: "download" },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(s.commands.filter((c) => c.startsWith("LIST"))).toEqual([]);
+    expect(s.commands.filter((c) => c.startsWith("MLSD"))).toHaveLength(2);
+    expect(readdirSync(local).sort()).toEqual([".env", "good.txt"]);
+  });
+
   it("450 on every RETR: bounded retries (no storm), failure reported, no file under the final name", async () => {
     const { s, ws, local } = await setup(
       { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, failures: [{ verb: "RETR", code: 450, times: 1000 }] },
