@@ -17,6 +17,9 @@ export interface ListTreeOptions {
   now?: Date;
 }
 
+const MAX_DEPTH = 200;
+const MAX_ENTRIES = 2_000_000;
+
 export class RemoteRootMissing extends FtpsError {
   constructor(message: string) {
     super(message, { code: 550, errorClass: "permanent", phase: "operation" });
@@ -80,6 +83,9 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   });
 
   async function listOne(dir: string): Promise<string[]> {
+    // Bounds against a server that invents folders without end (each listing is capped on its own).
+    if (dir.split("/").length > MAX_DEPTH) throw new Error(`more than ${MAX_DEPTH} folder levels: not listed`);
+    if (entries.size > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries in the tree: not listed`);
     const serverDir = dir === "" ? root : remoteJoin(root, dirServerPath.get(dir) ?? dir);
     const infos = await withRetry(() => pool.use((c) => c.client.list(serverDir)), opts.retry, { signal: opts.signal });
     const subdirs: string[] = [];
