@@ -184,6 +184,9 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/--force/);
     expect(treeObject(local)).toEqual(before);
+    const j = await sync(ws, name);
+    expect(j.code).toBe(3);
+    expect(j.summary).toMatchObject({ job: name, status: "aborted", deletedLocal: 0 });
   });
 
   it("stops with exit 3 when the remote folder was renamed away", async () => {

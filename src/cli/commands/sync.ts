@@ -1,5 +1,5 @@
 import { JobLocks } from "../../agent/job-lock.js";
-import { AgentError, ExitCode } from "../../errors.js";
+import { AgentError, ExitCode, FtpsError, SafetyGuardError } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
@@ -55,6 +55,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   if (lock && !lock.ok) throw new AgentError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`, ExitCode.Failures);
   let summary: RunSummary;
   const onProgress = flags.json ? undefined : progressPrinter();
+  const started = Date.now();
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
@@ -63,6 +64,15 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       trigger: "cli",
       onProgress,
     });
+  } catch (err) {
+    // A guard stop (exit 3) or a failed connection (exit 4) still ends with the JSON line that
+    // scripts read; the error itself goes to stderr as usual.
+    if (flags.json && (err instanceof SafetyGuardError || err instanceof FtpsError)) {
+      const status = err instanceof SafetyGuardError ? "aborted" : "failed";
+      const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
+      process.stdout.write(JSON.stringify({ job: jobName, status, ...zero, durationMs: Date.now() - started, error: err.message }) + "\n");
+    }
+    throw err;
   } finally {
     locks?.release(jobName);
     // A dry run or a failed run ends without a "done" step: clear the progress line anyway.
