@@ -1,8 +1,12 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+// The long fault mode is its own command (`npm run test:faults`), not a skipped part of `npm test`.
+const longFaults = !!process.env.FTPS_SYNC_FAULTS_LONG;
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: longFaults ? configDefaults.exclude : [...configDefaults.exclude, "test/faults/long.test.ts"],
     globalSetup: ["test/helpers/build-once.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
