@@ -176,6 +176,7 @@ describe("ftps-sync init against the embedded server", () => {
 });
 
 const available = serversAvailable();
+if (!available.proftpd && process.env.CI) throw new Error("ProFTPD missing in CI: run scripts/fetch-servers.sh");
 describe.skipIf(!available.proftpd)("ftps-sync init against ProFTPD", () => {
   let server: RunningServer;
   let base: string;
