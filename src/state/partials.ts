@@ -1,4 +1,7 @@
+import type Database from "better-sqlite3";
 import type { Db } from "./db.js";
+
+type Statement = Database.Statement;
 
 export interface PartialTransfer {
   job: string;
@@ -39,28 +42,40 @@ function toPartial(row: PartialRow): PartialTransfer {
  * cleans up: no orphaned temporary file is forgotten.
  */
 export class PartialStore {
+  /** Statements prepared once: preparing three per transferred file cost ~0.1 ms of CPU each time. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
 
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   begin(p: PartialTransfer): void {
-    this.db
-      .prepare(`INSERT INTO partials (job, path, direction, temp_path, source_size, source_mtime, started_at)
+    this
+      .stmt(`INSERT INTO partials (job, path, direction, temp_path, source_size, source_mtime, started_at)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, path, direction) DO UPDATE SET temp_path = excluded.temp_path,
         source_size = excluded.source_size, source_mtime = excluded.source_mtime, started_at = excluded.started_at`)
       .run(p.job, p.path, p.direction, p.tempPath, p.sourceSize, p.sourceMtime ?? null, p.startedAt);
   }
 
   get(job: string, path: string, direction: "upload" | "download"): PartialTransfer | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM partials WHERE job = ? AND path = ? AND direction = ?")
+    const row = this
+      .stmt("SELECT * FROM partials WHERE job = ? AND path = ? AND direction = ?")
       .get(job, path, direction) as PartialRow | undefined;
     return row ? toPartial(row) : undefined;
   }
 
   list(job: string): PartialTransfer[] {
-    return (this.db.prepare("SELECT * FROM partials WHERE job = ?").all(job) as PartialRow[]).map(toPartial);
+    return (this.stmt("SELECT * FROM partials WHERE job = ?").all(job) as PartialRow[]).map(toPartial);
   }
 
   end(job: string, path: string, direction: "upload" | "download"): void {
-    this.db.prepare("DELETE FROM partials WHERE job = ? AND path = ? AND direction = ?").run(job, path, direction);
+    this.stmt("DELETE FROM partials WHERE job = ? AND path = ? AND direction = ?").run(job, path, direction);
   }
 }
