@@ -1,5 +1,5 @@
 import { FTPError } from "basic-ftp";
-import { createReadStream, createWriteStream } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
 
@@ -88,12 +88,31 @@ export interface StreamOptions {
   throttle?: () => Transform;
 }
 
+/** Files up to this size are read in one synchronous call: a read stream costs four thread-pool round trips. */
+const SMALL_FILE = 64 * 1024;
+
+/** At most `max` bytes from the start of a file (fewer if it shrank meanwhile). */
+function readPrefixSync(path: string, max: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(max);
+    let got = 0;
+    for (let n = 1; got < max && n > 0; got += n) n = readSync(fd, buf, got, max - got, got);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** STOR (or APPE to resume) from a local file. The read stream is the only buffer: memory stays flat. */
 export async function uploadFile(c: FtpsConnection, localPath: string, remotePath: string, opts: StreamOptions = {}): Promise<void> {
   // Read no further than the size the file had when the transfer was planned: a file that grows
   // meanwhile is caught by the caller's stat-after-transfer check, not sent half-updated.
   const end = opts.size !== undefined && opts.size > 0 ? opts.size - 1 : undefined;
-  let source: Readable = createReadStream(localPath, { start: opts.startAt ?? 0, end, highWaterMark: 256 * 1024 });
+  let source: Readable =
+    end !== undefined && end < SMALL_FILE && !opts.startAt
+      ? Readable.from([readPrefixSync(localPath, end + 1)])
+      : createReadStream(localPath, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
   if (opts.empty) source = emptyUploadSource();
   if (opts.throttle) source = source.pipe(opts.throttle());
   if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
@@ -103,7 +122,7 @@ export async function uploadFile(c: FtpsConnection, localPath: string, remotePat
 /** RETR (with REST to resume) into a local file, appending when resuming. */
 export async function downloadFile(c: FtpsConnection, remotePath: string, localPath: string, opts: StreamOptions = {}): Promise<void> {
   const startAt = opts.startAt ?? 0;
-  const file = createWriteStream(localPath, { flags: startAt > 0 ? "r+" : "w", start: startAt, highWaterMark: 256 * 1024 });
+  const file = createWriteStream(localPath, { flags: startAt > 0 ? "r+" : "w", start: startAt, highWaterMark: 1024 * 1024 });
   let sink: Writable = file;
   if (opts.throttle) {
     const t = opts.throttle();
