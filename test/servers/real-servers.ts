@@ -583,8 +583,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
       // readiness: the 220 greeting
       const deadline = Date.now() + 10_000;
       for (;;) {
-        if (exited) {
-          throw new Error(`${kind} exited early (code ${exited.code}, signal ${exited.signal})`);
+        // (read through a cast: TypeScript narrowed `exited` to undefined at the assignment above,
+        // not seeing that the exit handler sets it meanwhile)
+        const ended = exited as typeof exited | { code: number | null; signal: NodeJS.Signals | null };
+        if (ended) {
+          throw new Error(`${kind} exited early (code ${ended.code}, signal ${ended.signal})`);
         }
         try {
           await readBanner(listen, port, tlsMode === "implicit", Math.max(500, deadline - Date.now()));
