@@ -114,9 +114,16 @@ export async function uploadFile(c: FtpsConnection, localPath: string, remotePat
       ? Readable.from([readPrefixSync(localPath, end + 1)])
       : createReadStream(localPath, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
   if (opts.empty) source = emptyUploadSource();
+  const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());
-  if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
-  else await c.client.uploadFrom(source, remotePath);
+  try {
+    if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
+    else await c.client.uploadFrom(source, remotePath);
+  } finally {
+    // A cut transfer leaves the source streams paused, not closed: close them (file handle, throttle timers).
+    source.destroy();
+    file.destroy();
+  }
 }
 
 /** RETR (with REST to resume) into a local file, appending when resuming. */
@@ -129,9 +136,16 @@ export async function downloadFile(c: FtpsConnection, remotePath: string, localP
     t.pipe(file);
     sink = t;
   }
+  const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
   try {
     await c.client.downloadTo(sink, remotePath, startAt);
-  } finally {
-    await new Promise<void>((resolve) => (file.closed ? resolve() : file.once("close", () => resolve()).end()));
+  } catch (err) {
+    sink.destroy();
+    file.destroy();
+    await closed;
+    throw err;
   }
+  // The file is ended by the pipe once the last byte is written (through the throttle's delays,
+  // when there is one); ending it here could cut those last bytes off.
+  await closed;
 }

@@ -1,5 +1,8 @@
 import { Transform, type TransformCallback } from "node:stream";
 
+/** Largest piece let through at once: keeps each wait short and the rate smooth with big read buffers. */
+const SLICE = 64 * 1024;
+
 /**
  * A token bucket shared by all transfers of a job, so `bandwidthLimit` caps the job's total
  * rate whatever the number of connections.
@@ -22,12 +25,30 @@ export class Bandwidth {
   }
 
   stream(): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _enc, done: TransformCallback) => {
-        const wait = this.take(chunk.length);
-        if (wait === 0) done(null, chunk);
-        else setTimeout(() => done(null, chunk), wait);
+    let timer: NodeJS.Timeout | undefined;
+    const bandwidth = this;
+    const stream: Transform = new Transform({
+      transform(chunk: Buffer, _enc, done: TransformCallback) {
+        let offset = 0;
+        const next = () => {
+          timer = undefined;
+          if (stream.destroyed) return;
+          if (offset >= chunk.length) return done();
+          const piece = chunk.subarray(offset, offset + SLICE);
+          offset += piece.length;
+          const wait = bandwidth.take(piece.length);
+          stream.push(piece);
+          if (wait === 0) next();
+          else timer = setTimeout(next, wait);
+        };
+        next();
+      },
+      // A transfer cut short (shutdown, error) must not leave a timer holding the process open.
+      destroy(err, callback) {
+        if (timer) clearTimeout(timer);
+        callback(err);
       },
     });
+    return stream;
   }
 }

@@ -1,23 +1,18 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
+import { lastJsonLine } from "../helpers/sync-json.js";
 
 const available = serversAvailable();
 if (!available.proftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
 
-interface Summary {
-  status: string;
-  uploaded: number;
-  bytes: number;
-  durationMs: number;
-}
-
 describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_digest for HASH)", () => {
   let server: RunningServer;
   let ws: Workspace;
+  let owner: { uid: number; gid: number };
   let n = 0;
   const job = (opts: Record<string, unknown>) => {
     n++;
@@ -28,10 +23,11 @@ describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_diges
   const sync = async (name: string) => {
     const r = await ws.cli(["sync", name, "--json", "-v"]);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    return { summary: JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary, stderr: r.stderr };
+    return { summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
   };
 
   beforeAll(async () => {
+    owner = await ensureTestUser();
     server = await startServer("proftpd", {
       tls: "explicit",
       extraConfig: ["<IfModule mod_dso.c>", "  LoadModule mod_digest.c", "</IfModule>", "DigestEngine on", "DigestAlgorithms all"],
@@ -76,6 +72,17 @@ describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_diges
     expect(summary.bytes).toBe(2 * 1024 * 1024);
     // 2 MiB at 1 MiB/s, minus the allowed quarter-second burst.
     expect(summary.durationMs).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("keeps to bandwidthLimit on downloads too, and the file arrives whole", async () => {
+    const { name, local, remoteDir } = job({ direction: "download", bandwidthLimit: 1024 * 1024 });
+    const content = Buffer.alloc(2 * 1024 * 1024 + 12345);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 31) % 251;
+    writeTree(server.root, { [`${name}/two-mib.bin`]: content }, owner);
+    const { summary } = await sync(name);
+    expect(summary.downloaded).toBe(1);
+    expect(summary.durationMs).toBeGreaterThanOrEqual(1500);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
   });
 
   it("does not follow symlinks unless told, and never out of the job folder", async () => {
