@@ -197,19 +197,18 @@ export class Transfers {
       await renameOver(c, temp, target);
       return ok;
     });
-    const prev = state.entries.load1(job.name, targetRel);
-    state.entries.put(job.name, {
-      path: targetRel,
-      type: "file",
-      localSize: before.size,
-      localMtimeMs: Math.floor(before.mtimeMs),
-      remoteSize: before.size,
-      remoteModifyMs: mtimeSet ? Math.floor(before.mtimeMs / 1000) * 1000 : undefined,
-      remotePrecision: mtimeSet ? "second" : "pending",
-      placedRemote: placedRemote || (prev?.placedRemote ?? false),
-      placedLocal: prev?.placedLocal ?? false,
-    });
-    state.partials.end(job.name, targetRel, "upload");
+    this.recordSynced(
+      targetRel,
+      {
+        localSize: before.size,
+        localMtimeMs: Math.floor(before.mtimeMs),
+        remoteSize: before.size,
+        remoteModifyMs: mtimeSet ? Math.floor(before.mtimeMs / 1000) * 1000 : undefined,
+        remotePrecision: mtimeSet ? "second" : "pending",
+      },
+      { remote: placedRemote },
+      "upload",
+    );
     this.ctx.onBytes?.(before.size);
     return before.size;
   }
@@ -265,21 +264,36 @@ export class Transfers {
     }
     await publish(temp, target);
     const st = await stat(target);
-    const prev = state.entries.load1(job.name, targetRel);
-    state.entries.put(job.name, {
-      path: targetRel,
-      type: "file",
-      localSize: st.size,
-      localMtimeMs: Math.floor(st.mtimeMs),
-      remoteSize: remote.size,
-      remoteModifyMs: remote.modifyMs,
-      remotePrecision: remote.precision,
-      placedRemote: prev?.placedRemote ?? false,
-      placedLocal: placedLocal || (prev?.placedLocal ?? false),
-    });
-    state.partials.end(job.name, targetRel, "download");
+    this.recordSynced(
+      targetRel,
+      { localSize: st.size, localMtimeMs: Math.floor(st.mtimeMs), remoteSize: remote.size, remoteModifyMs: remote.modifyMs, remotePrecision: remote.precision },
+      { local: placedLocal },
+      "download",
+    );
     this.ctx.onBytes?.(remote.size);
     return remote.size;
+  }
+
+  /**
+   * Records both sides' signatures of a file just synced (the "placed by this job" flags only ever
+   * turn on) and closes its partial-transfer row.
+   */
+  private recordSynced(
+    rel: string,
+    sig: Pick<StateEntry, "localSize" | "localMtimeMs" | "remoteSize" | "remoteModifyMs" | "remotePrecision">,
+    placed: { remote?: boolean; local?: boolean },
+    direction: "upload" | "download",
+  ): void {
+    const { state } = this.ctx;
+    const prev = state.entries.load1(this.job.name, rel);
+    state.entries.put(this.job.name, {
+      path: rel,
+      type: "file",
+      ...sig,
+      placedRemote: !!placed.remote || (prev?.placedRemote ?? false),
+      placedLocal: !!placed.local || (prev?.placedLocal ?? false),
+    });
+    state.partials.end(this.job.name, rel, direction);
   }
 
   /** keep-both: the remote version moves aside on the server, the local one takes the name, both sides get both. */
