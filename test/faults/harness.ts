@@ -11,6 +11,7 @@ const CLI = process.env.FTPS_SYNC_FAULTS_CLI ?? BUILT_CLI;
 import { makeWorkspace, PASSWORD_ENV, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { FaultProxy } from "./proxy.js";
+import type { SyncJson } from "../helpers/sync-json.js";
 
 /** mulberry32: small, fast, seeded. */
 export function prng(seed: number): () => number {
@@ -26,17 +27,7 @@ export function prng(seed: number): () => number {
 
 export const int = (rnd: () => number, lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 
-export interface SyncSummary {
-  status: string;
-  uploaded: number;
-  downloaded: number;
-  deletedLocal: number;
-  deletedRemote: number;
-  conflicts: number;
-  failed: number;
-  errors?: string[];
-  warnings?: string[];
-}
+export type SyncSummary = SyncJson;
 
 export interface SyncResult {
   code: number | null;

@@ -13,30 +13,16 @@ import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js"
 import { runCli } from "../helpers/cli.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 
 const PASSWORD = "demo-test-Pw-3x";
 const cert = makeSelfSignedCertificate();
 
-interface JsonSummary {
-  status: string;
-  uploaded: number;
-  downloaded: number;
-  deletedLocal: number;
-  deletedRemote: number;
-  conflicts: number;
-  failed: number;
-}
-
-async function sync(ws: Workspace, job: string): Promise<JsonSummary> {
+async function sync(ws: Workspace, job: string): Promise<SyncJson> {
   const r = await ws.cli(["sync", job, "--json"]);
-  const last = r.stdout.trim().split("\n").at(-1) ?? "";
-  try {
-    const s = JSON.parse(last) as JsonSummary;
-    expect(r.code, r.stderr).toBe(s.status === "ok" ? 0 : 1);
-    return s;
-  } catch (err) {
-    throw new Error(`no JSON summary (exit ${r.code}):\n${r.stdout}\n${r.stderr}\n${String(err)}`);
-  }
+  const s = lastJsonLine(r.stdout, r.stderr);
+  expect(r.code, r.stderr).toBe(s.status === "ok" ? 0 : 1);
+  return s;
 }
 
 async function login(server: DemoServer): Promise<Client> {

@@ -6,6 +6,7 @@ import { ensureTestUser, serversAvailable, startServer, type RunningServer } fro
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { spawn } from "node:child_process";
 import { CLI } from "../helpers/cli.js";
+import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 
 const available = serversAvailable();
 if (!available.pureftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
@@ -35,18 +36,10 @@ function writeBigFile(path: string, size: number): void {
   closeSync(fd);
 }
 
-interface Summary {
-  status: string;
-  uploaded: number;
-  downloaded: number;
-  bytes: number;
-  peakRssBytes: number;
-}
-
-async function syncJson(ws: Workspace, job: string): Promise<Summary> {
+async function syncJson(ws: Workspace, job: string): Promise<SyncJson> {
   const r = await ws.cli(["sync", job, "--json"]);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary;
+  return lastJsonLine(r.stdout, r.stderr);
 }
 
 describe.skipIf(!available.pureftpd)("sync at scale against Pure-FTPd", () => {
@@ -130,7 +123,7 @@ describe.skipIf(!available.pureftpd)("sync at scale against Pure-FTPd", () => {
     const r = await ws.cli(["sync", "resume", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming download of \/resume\/part\.bin at byte \d+/);
-    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary;
+    const summary = lastJsonLine(r.stdout, r.stderr);
     expect(summary.bytes).toBe(64 * MiB);
     expect(await sha256File(join(local, "part.bin"))).toBe(await sha256File(join(src, "part.bin")));
     expect(readdirSync(local).filter((n) => n.startsWith(".ftps-sync."))).toEqual([]);
@@ -167,7 +160,7 @@ describe.skipIf(!available.pureftpd)("sync at scale against Pure-FTPd", () => {
     appendFileSync(join(local, "growing.log"), "one more line\n");
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
-    const first = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Summary & { deferred: number };
+    const first = lastJsonLine(r.stdout, r.stderr);
     expect(first).toMatchObject({ uploaded: 0, deferred: 1 });
     expect(readdirSync(join(server.root, "moving"))).toEqual([]); // neither the file nor its temporary copy
     const second = await syncJson(ws, "moving");

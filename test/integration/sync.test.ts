@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
+import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 
 const available = serversAvailable();
 const allThere = available.vsftpd && available.proftpd && available.pureftpd;
@@ -18,30 +19,9 @@ const SAMPLE: Record<string, string> = {
   "empty.txt": "",
 };
 
-interface JsonSummary {
-  job: string;
-  status: string;
-  uploaded: number;
-  downloaded: number;
-  deletedLocal: number;
-  deletedRemote: number;
-  conflicts: number;
-  failed: number;
-  bytes: number;
-  durationMs: number;
-  plan?: { kind: string; path: string; reason: string }[];
-}
-
-async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: JsonSummary; stderr: string }> {
+async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
   const r = await ws.cli(["sync", job, "--json", ...flags]);
-  const last = r.stdout.trim().split("\n").at(-1) ?? "";
-  let summary: JsonSummary;
-  try {
-    summary = JSON.parse(last) as JsonSummary;
-  } catch {
-    throw new Error(`no JSON summary (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-  return { code: r.code, summary, stderr: r.stderr };
+  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
 }
 
 const noTemp = (rel: string) => rel.split("/").some((s) => s.startsWith(".ftps-sync."));

@@ -1,0 +1,24 @@
+import type { RunCounts } from "../../src/state/runs.js";
+
+/** The JSON line `ftps-sync sync --json` ends its output with. */
+export interface SyncJson extends RunCounts {
+  job: string;
+  status: "ok" | "failed" | "aborted";
+  durationMs: number;
+  deferred?: number;
+  skippedDeletes?: number;
+  peakRssBytes: number;
+  errors?: string[];
+  warnings?: string[];
+  plan?: { kind: string; path: string; reason: string }[];
+}
+
+/** Parses the last line of a `sync --json` run's stdout, with the whole output in the error if it is not JSON. */
+export function lastJsonLine(stdout: string, stderr = ""): SyncJson {
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return JSON.parse(last) as SyncJson;
+  } catch {
+    throw new Error(`no JSON summary on the last line:\n${stdout}\n${stderr}`);
+  }
+}
