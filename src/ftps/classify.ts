@@ -41,11 +41,3 @@ export function classify(err: unknown): Classification {
   // Anything else (a local I/O error, a bug) would fail the same way again.
   return { errorClass: "permanent", stopsJob: false };
 }
-
-/** Wraps any failure as an FtpsError carrying its class, for callers that want one type. */
-export function toFtpsError(err: unknown, phase: "connect" | "operation", context: string): FtpsError {
-  if (err instanceof FtpsError) return err;
-  const c = classify(err);
-  const msg = err instanceof Error ? err.message : String(err);
-  return new FtpsError(`${context}: ${msg}`, { code: c.code, errorClass: c.errorClass, phase, stopsJob: c.stopsJob, cause: err });
-}

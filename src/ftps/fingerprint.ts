@@ -13,10 +13,3 @@ export function fingerprintOfDer(der: Buffer): string {
 export function fingerprintOfPeer(cert: PeerCertificate): string | undefined {
   return cert && cert.raw ? fingerprintOfDer(cert.raw) : undefined;
 }
-
-/** Accepts "sha256:AB:CD..", "AB:CD..", or bare hex, any case; undefined when malformed. */
-export function normalizeFingerprint(input: string): string | undefined {
-  const hex = input.trim().replace(/^sha256:/i, "").replace(/:/g, "");
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return undefined;
-  return "sha256:" + hex.toUpperCase().match(/../g)!.join(":");
-}

@@ -290,7 +290,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     // A stopped run keeps its partial transfers for the next run to resume (and a destroyed
     // pool could not remove them anyway: their rows must not be dropped).
     if (!stop.signal.aborted && !opts.hardStop?.aborted) {
-      await transfers.cleanupPartials(new Set()).catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
+      await transfers.cleanupPartials().catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
     }
 
     const changed = counts.uploaded + counts.downloaded + counts.deletedLocal + counts.deletedRemote + counts.conflicts > 0;

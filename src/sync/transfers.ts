@@ -110,10 +110,6 @@ export class Transfers {
     }
   }
 
-  markRemoteDir(rel: string): void {
-    this.remoteDirs.add(rel);
-  }
-
   private async verifyHash(remotePath: string, localPath: string): Promise<void> {
     if (this.job.verify !== "hash") return;
     const caps = this.ctx.pool.first?.capabilities;
@@ -361,9 +357,8 @@ export class Transfers {
   }
 
   /** Removes temporary files of transfers that this run did not resume. */
-  async cleanupPartials(keep: Set<string>): Promise<void> {
+  async cleanupPartials(): Promise<void> {
     for (const p of this.ctx.state.partials.list(this.job.name)) {
-      if (keep.has(p.path)) continue;
       if (p.direction === "download") {
         await unlinkQuiet(p.tempPath);
       } else {

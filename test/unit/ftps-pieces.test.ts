@@ -2,7 +2,7 @@ import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { parseCapabilities } from "../../src/ftps/capabilities.js";
 import { classify } from "../../src/ftps/classify.js";
-import { fingerprintOfDer, normalizeFingerprint } from "../../src/ftps/fingerprint.js";
+import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
 import { FtpsError } from "../../src/errors.js";
 import { parseDosListTime, parseUnixListTime } from "../../src/remote/list-times.js";
 import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
@@ -57,15 +57,6 @@ describe("fingerprints", () => {
   it("formats SHA-256 of the DER as openssl prints it, with a sha256: prefix", () => {
     const fp = fingerprintOfDer(Buffer.from("abc"));
     expect(fp).toBe("sha256:BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD");
-  });
-  it.each([
-    ["sha256:ba:78:16:bf:8f:01:cf:ea:41:41:40:de:5d:ae:22:23:b0:03:61:a3:96:17:7a:9c:b4:10:ff:61:f2:00:15:ad"],
-    ["BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"],
-  ])("normalises %s", (input) => {
-    expect(normalizeFingerprint(input)).toBe(fingerprintOfDer(Buffer.from("abc")));
-  });
-  it("rejects a short fingerprint", () => {
-    expect(normalizeFingerprint("sha256:AB:CD")).toBeUndefined();
   });
 });
 
