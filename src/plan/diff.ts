@@ -32,16 +32,16 @@ interface PathCase {
 /** Everything the rules need to know about the whole job. */
 interface Ctx {
   policy: DiffPolicy;
-  localView: Map<string, LocalEntry>;
-  remoteView: Map<string, RemoteEntry>;
+  localView: SideView<LocalEntry>;
+  remoteView: SideView<RemoteEntry>;
   failedDirs: string[];
   stamp: string;
   usedNames: Set<string>;
 }
 
 export function diff(input: DiffInput): Action[] {
-  const localView = withParentDirs<LocalEntry>(input.local, (path) => ({ path, type: "dir", size: 0, mtimeMs: 0 }));
-  const remoteView = withParentDirs<RemoteEntry>(input.remote.entries, (path) => ({ path, type: "dir", size: 0, precision: "none" }));
+  const localView = new SideView<LocalEntry>(input.local, (path) => ({ path, type: "dir", size: 0, mtimeMs: 0 }));
+  const remoteView = new SideView<RemoteEntry>(input.remote.entries, (path) => ({ path, type: "dir", size: 0, precision: "none" }));
   const ctx: Ctx = {
     policy: input.policy,
     localView,
@@ -51,13 +51,11 @@ export function diff(input: DiffInput): Action[] {
     usedNames: new Set(),
   };
 
-  const paths = [...new Set([...localView.keys(), ...remoteView.keys(), ...input.state.keys()])].sort(byPath);
-  const caseOf = (path: string): PathCase => ({
-    path,
-    l: localView.get(path),
-    r: remoteView.get(path),
-    s: input.state.get(path),
-  });
+  // Sorted by UTF-16 code units (the default sort): a folder comes before everything below it.
+  const all = new Set<string>(localView.keys());
+  for (const path of remoteView.keys()) all.add(path);
+  for (const path of input.state.keys()) all.add(path);
+  const paths = Array.from(all).sort();
 
   const mkdirs: Action[] = [];
   const transfers: Action[] = [];
@@ -65,22 +63,26 @@ export function diff(input: DiffInput): Action[] {
   const dirDeletes: Action[] = [];
   const forgets: Action[] = [];
   const deleted: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
-
-  // A type mismatch freezes the path and everything below it: nothing there is touched.
-  const mismatches = paths.filter((p) => !isBelowAny(p, ctx.failedDirs)).map(caseOf).filter(isTypeMismatch);
-  const frozen = mismatches.map((c) => c.path);
-  for (const c of mismatches) transfers.push(typeMismatchConflict(c, ctx));
+  /** Roots of type mismatches: nothing at or below them is touched. */
+  const frozen: string[] = [];
 
   const dirCases: PathCase[] = [];
   for (const path of paths) {
     // Below a folder whose listing failed we do not know what the server holds: act on nothing.
-    if (isBelowAny(path, ctx.failedDirs)) continue;
-    const c = caseOf(path);
+    if (ctx.failedDirs.length > 0 && isBelowAny(path, ctx.failedDirs)) continue;
+    const c: PathCase = { path, l: localView.get(path), r: remoteView.get(path), s: input.state.get(path) };
     if (!c.l && !c.r) {
       if (c.s) forgets.push({ kind: "forget", path, reason: "gone from both sides" });
       continue;
     }
-    if (frozen.some((root) => path === root || isBelow(path, root))) continue;
+    if (frozen.length > 0 && isBelowAny(path, frozen)) continue;
+    // A file on one side, a folder on the other: reported, and the path is frozen (paths are
+    // sorted, so everything below it comes later and is skipped above).
+    if (isTypeMismatch(c)) {
+      transfers.push(typeMismatchConflict(c, ctx));
+      frozen.push(path);
+      continue;
+    }
     if (c.l?.type === "dir" || c.r?.type === "dir") {
       dirCases.push(c);
       continue;
@@ -361,16 +363,40 @@ function adopt(c: PathCase, reason: string): Action {
 // ---------------------------------------------------------------------------------------------
 // Paths
 
-/** The map plus a folder entry for every folder a listed path lives in. */
-function withParentDirs<E extends { path: string }>(entries: Map<string, E>, makeDir: (path: string) => E): Map<string, E> {
-  const out = new Map(entries);
-  for (const path of entries.keys()) {
-    for (let i = path.indexOf("/"); i !== -1; i = path.indexOf("/", i + 1)) {
-      const dir = path.slice(0, i);
-      if (!out.has(dir)) out.set(dir, makeDir(dir));
+/**
+ * One side's entries plus a folder entry for every folder a listed path lives in. The listed map
+ * is not copied (100 000 entries): the implied folders are kept beside it.
+ */
+class SideView<E extends { path: string }> {
+  private readonly implied = new Map<string, E>();
+
+  constructor(
+    private readonly listed: Map<string, E>,
+    makeDir: (path: string) => E,
+  ) {
+    for (const path of listed.keys()) {
+      // Walk up until a folder we already know: its own parents are (or will be) added from it.
+      for (let dir = parentPath(path); dir !== "" && !this.has(dir); dir = parentPath(dir)) this.implied.set(dir, makeDir(dir));
     }
   }
-  return out;
+
+  get(path: string): E | undefined {
+    return this.listed.get(path) ?? this.implied.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.listed.has(path) || this.implied.has(path);
+  }
+
+  *keys(): IterableIterator<string> {
+    yield* this.listed.keys();
+    yield* this.implied.keys();
+  }
+}
+
+function parentPath(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
 }
 
 /** folder -> its direct entries. */

@@ -1,29 +1,34 @@
 import type { StateEntry, TimePrecision } from "../plan/types.js";
 import type { Db } from "./db.js";
 
-interface EntryRow {
-  path: string;
-  type: "file" | "dir";
-  local_size: number;
-  local_mtime_ms: number;
-  remote_size: number;
-  remote_modify_ms: number | null;
-  remote_precision: TimePrecision;
-  placed_remote: number;
-  placed_local: number;
-}
+const COLUMNS = "path, type, local_size, local_mtime_ms, remote_size, remote_modify_ms, remote_precision, placed_remote, placed_local";
 
-function toEntry(row: EntryRow): StateEntry {
+/** The rows of the selects below, as arrays (`raw`): COLUMNS in order. */
+type RawEntryRow = [
+  path: string,
+  type: "file" | "dir",
+  localSize: number,
+  localMtimeMs: number,
+  remoteSize: number,
+  remoteModifyMs: number | null,
+  remotePrecision: TimePrecision,
+  placedRemote: number,
+  placedLocal: number,
+];
+
+const PAGE = 8192;
+
+function fromRow(r: RawEntryRow): StateEntry {
   return {
-    path: row.path,
-    type: row.type,
-    localSize: row.local_size,
-    localMtimeMs: row.local_mtime_ms,
-    remoteSize: row.remote_size,
-    remoteModifyMs: row.remote_modify_ms ?? undefined,
-    remotePrecision: row.remote_precision,
-    placedRemote: row.placed_remote === 1,
-    placedLocal: row.placed_local === 1,
+    path: r[0],
+    type: r[1],
+    localSize: r[2],
+    localMtimeMs: r[3],
+    remoteSize: r[4],
+    remoteModifyMs: r[5] ?? undefined,
+    remotePrecision: r[6],
+    placedRemote: r[7] === 1,
+    placedLocal: r[8] === 1,
   };
 }
 
@@ -36,8 +41,8 @@ export class EntryStore {
   private readonly countFiles;
 
   constructor(private readonly db: Db) {
-    this.selectAll = db.prepare("SELECT * FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT 4096");
-    this.selectOne = db.prepare("SELECT * FROM entries WHERE job = ? AND path = ?");
+    this.selectAll = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT ${PAGE}`).raw(true);
+    this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path = ?`).raw(true);
     this.upsert = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
         remote_modify_ms, remote_precision, placed_remote, placed_local, synced_at)
       VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
@@ -52,20 +57,20 @@ export class EntryStore {
 
   load(job: string): Map<string, StateEntry> {
     const map = new Map<string, StateEntry>();
-    // Pages of all() rather than iterate(): one call into SQLite per 4096 rows instead of one per
-    // row (100 000 rows: ~3x faster), without holding every raw row at once (peak memory).
+    // Pages of raw rows (arrays) rather than iterate() or row objects: one call into
+    // SQLite per page, and no row object built only to be copied. 100 000 rows: about 2x faster.
     for (let after = ""; ; ) {
-      const rows = this.selectAll.all(job, after) as EntryRow[];
-      for (const row of rows) map.set(row.path, toEntry(row));
-      if (rows.length < 4096) break;
-      after = rows[rows.length - 1].path;
+      const rows = this.selectAll.all(job, after) as RawEntryRow[];
+      for (const r of rows) map.set(r[0], fromRow(r));
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1][0];
     }
     return map;
   }
 
   load1(job: string, path: string): StateEntry | undefined {
-    const row = this.selectOne.get(job, path) as EntryRow | undefined;
-    return row ? toEntry(row) : undefined;
+    const row = this.selectOne.get(job, path) as RawEntryRow | undefined;
+    return row ? fromRow(row) : undefined;
   }
 
   put(job: string, e: StateEntry): void {
