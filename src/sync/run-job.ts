@@ -129,7 +129,15 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const accept = makePathFilter(job.include, job.exclude);
     const isMarker = (path: string) => job.doneMarker !== undefined && path === job.doneMarker;
     const acceptJob = (path: string, type: "file" | "dir") => !isMarker(path) && accept(path, type);
+    let mark = performance.now();
+    // Phase timings at debug level: where a slow run spends its time.
+    const lap = (what: string) => {
+      const now = performance.now();
+      logger.debug(`${what} in ${Math.round(now - mark)} ms`);
+      mark = now;
+    };
     const stateEntries = state.entries.load(job.name);
+    lap(`loaded ${stateEntries.size} state rows`);
     const trusted = job.trustRemote && job.direction === "upload" && stateEntries.size > 0;
     if (!trusted) await connect();
 
@@ -155,6 +163,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
             throw err;
           }),
     ]);
+    lap(`scanned ${localScan.entries.size} local entries${trusted ? "" : ` and listed ${remote.entries.size} remote ones`}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
 
     // --- plan and guard -----------------------------------------------------------------------
@@ -169,6 +178,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const raw = diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
     const guarded = checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
     plan = guarded.plan;
+    lap(`planned ${plan.length} actions`);
     skippedDeletes = guarded.skippedDeletes;
     for (const w of guarded.warnings) {
       warnings.push(w);
