@@ -35,7 +35,7 @@ const REPO = findRepo();
 process.env.FTPS_SYNC_SERVERS_DIR ??= join(REPO, ".cache", "servers");
 const { startServer, serversAvailable, ensureTestUser } = await import("../test/servers/real-servers.js");
 type RunningServer = Awaited<ReturnType<typeof startServer>>;
-const CLI = join(REPO, "dist", "cli", "main.js");
+const CLI = join(REPO, "dist", "bin", "ftps-sync.js");
 const PASSWORD_ENV = "FTPS_SYNC_BENCH_PASSWORD";
 
 interface Args {

@@ -105,7 +105,7 @@ function prepareWorkspace(dir: string | undefined): string {
 
 /** How to start this CLI from a shell, for the closing instructions. */
 function cliInvocation(): string {
-  const main = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+  const main = fileURLToPath(new URL("../bin/ftps-sync.js", import.meta.url));
   const rel = relative(process.cwd(), main);
   return `node ${rel.startsWith("..") ? main : rel}`;
 }

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The CLI tests run the built `dist/` as users do: build it once before the suite. */
+/** The CLI tests run the built CLI as users do: build it once (tsc, then the bundle) before the suite. */
 export default function setup(): void {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-  execFileSync(process.execPath, [resolve(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
+  execFileSync(process.execPath, [resolve(repo, "scripts/build.mjs")], { cwd: repo, stdio: "inherit" });
 }

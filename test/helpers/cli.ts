@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI = resolve(REPO, "dist/cli/main.js");
+export const CLI = resolve(REPO, "dist/bin/ftps-sync.js");
 
 export interface CliResult {
   code: number | null;

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Build: tsc compiles src/ to dist/ (type checks included), then esbuild bundles the CLI and its
+// JavaScript dependencies into dist/bin/ftps-sync.js. Why: Node 20's ESM loader spent about 0.3 s
+// resolving and compiling some 400 module files before every command, as much as a whole re-run
+// of 2 000 unchanged files. The bundle loads in about a third of that. better-sqlite3 stays
+// outside (a native addon). The daemon and the demo are split into chunks loaded only when used.
+// The bundle sits two folders deep, like the modules it replaces, so their paths relative to
+// import.meta.url (../../package.json, ../../migrations/) still hold.
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(repo, "dist", "bin");
+execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", ...process.argv.slice(2)], { cwd: repo, stdio: "inherit" });
+
+const { build } = await import("esbuild");
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  absWorkingDir: repo,
+  entryPoints: { "ftps-sync": "dist/cli/main.js" },
+  outdir,
+  bundle: true,
+  splitting: true,
+  chunkNames: "[name]-[hash]",
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["better-sqlite3"],
+  sourcemap: true,
+  logLevel: "warning",
+  // CommonJS dependencies (winston, basic-ftp...) call require() for Node's own modules.
+  banner: { js: "import { createRequire as __ftpsSyncRequire } from 'node:module'; const require = __ftpsSyncRequire(import.meta.url);" },
+});
