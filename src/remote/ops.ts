@@ -1,7 +1,8 @@
 import { FTPError } from "basic-ftp";
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
+import { FileSink } from "../local/file-sink.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
 
@@ -129,7 +130,7 @@ export async function uploadFile(c: FtpsConnection, localPath: string, remotePat
 /** RETR (with REST to resume) into a local file, appending when resuming. */
 export async function downloadFile(c: FtpsConnection, remotePath: string, localPath: string, opts: StreamOptions = {}): Promise<void> {
   const startAt = opts.startAt ?? 0;
-  const file = createWriteStream(localPath, { flags: startAt > 0 ? "r+" : "w", start: startAt, highWaterMark: 1024 * 1024 });
+  const file = new FileSink(localPath, startAt);
   let sink: Writable = file;
   if (opts.throttle) {
     const t = opts.throttle();

@@ -1,0 +1,49 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { FileSink } from "../../src/local/file-sink.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempFile(): string {
+  const d = mkdtempSync(join(tmpdir(), "ftps-sync-sink-"));
+  dirs.push(d);
+  return join(d, "f.part");
+}
+const openFds = () => readdirSync("/proc/self/fd").length;
+
+describe("FileSink", () => {
+  it("writes every chunk in order, across the background flush, and closes its descriptor", async () => {
+    const path = tempFile();
+    const fdsBefore = openFds();
+    // 40 MiB in uneven chunks: crosses the 32 MiB flush point once.
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < 41; i++) chunks.push(Buffer.alloc(1024 * 1024 - (i % 3), i & 0xff));
+    await pipeline(Readable.from(chunks), new FileSink(path));
+    expect(readFileSync(path).equals(Buffer.concat(chunks))).toBe(true);
+    expect(openFds()).toBe(fdsBefore);
+  });
+
+  it("resumes at an offset: keeps the bytes before it and overwrites from there", async () => {
+    const path = tempFile();
+    writeFileSync(path, "hello, wrong tail");
+    await pipeline(Readable.from([Buffer.from("world")]), new FileSink(path, 7));
+    expect(readFileSync(path, "utf8")).toBe("hello, world tail");
+  });
+
+  it("starts a fresh file from nothing when not resuming", async () => {
+    const path = tempFile();
+    writeFileSync(path, "old contents that must go");
+    await pipeline(Readable.from([Buffer.from("new")]), new FileSink(path));
+    expect(readFileSync(path, "utf8")).toBe("new");
+  });
+
+  it("fails the pipeline when the file cannot be opened", () => {
+    expect(() => new FileSink(join(tempFile(), "no-such-dir", "x"))).toThrow(/ENOENT|ENOTDIR/);
+  });
+});
