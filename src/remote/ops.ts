@@ -23,18 +23,58 @@ export async function setRemoteMtime(c: FtpsConnection, path: string, ms: number
   return res.code >= 200 && res.code < 300;
 }
 
+/** RNTO refused after RNFR was accepted: the server would not rename onto an existing file. */
+class RenameTargetRefused extends Error {
+  constructor(readonly reply: FTPError) {
+    super(reply.message);
+  }
+}
+
+/**
+ * RNFR and RNTO sent together: one round trip per renamed file instead of two (RFC 959 lets a
+ * client send commands before the previous reply; the three servers tested all take it). Both
+ * replies are read before this returns, so the connection stays in step.
+ */
+function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<void> {
+  const ftp = c.client.ftp;
+  let rnfr: FTPError | { code: number } | undefined;
+  const done = ftp.handle(`RNFR ${from}`, (res, task) => {
+    if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
+    if (rnfr === undefined) {
+      rnfr = res;
+      return;
+    }
+    // RNTO's reply. After a refused RNFR it is only "503 RNFR first": report the RNFR reply.
+    if (rnfr instanceof FTPError) return task.reject(rnfr);
+    if (res instanceof FTPError) return task.reject(new RenameTargetRefused(res));
+    task.resolve(res);
+  }) as Promise<unknown>;
+  // send() refuses CR, LF and NUL itself; if it throws, RNFR's task is still waiting for two
+  // replies, so the connection is closed (the pool replaces it).
+  try {
+    ftp.send(`RNTO ${to}`);
+  } catch (err) {
+    done.catch(() => undefined);
+    c.close();
+    throw err;
+  }
+  return done.then(() => undefined);
+}
+
 /**
  * Renames `from` onto `to`. Servers differ on renaming onto an existing file (ProFTPD without
- * AllowOverwrite, Pure-FTPd) so on refusal the old file is removed first and the rename retried:
- * for that short moment the name is absent, but never half-written.
+ * AllowOverwrite, Pure-FTPd) so when RNTO alone is refused, the old file is removed first and the
+ * rename retried: for that short moment the name is absent, but never half-written. A refused
+ * RNFR (the source is missing) never touches the target.
  */
 export async function renameOver(c: FtpsConnection, from: string, to: string): Promise<void> {
   try {
-    await c.client.rename(from, to);
+    await renamePipelined(c, from, to);
   } catch (err) {
-    if (!(err instanceof FTPError) || err.code < 500) throw err;
+    if (!(err instanceof RenameTargetRefused)) throw err;
+    if (err.reply.code < 500) throw err.reply;
     const removed = await c.client.sendIgnoringError("DELE " + to);
-    if (removed.code >= 300) throw err;
+    if (removed.code >= 300) throw err.reply;
     await c.client.rename(from, to);
   }
 }
