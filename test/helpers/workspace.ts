@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, type CliResult } from "./cli.js";
+import { testTempDir } from "./temp-dir.js";
 
 export const PASSWORD_ENV = "FTPS_SYNC_TEST_PASSWORD";
 
@@ -31,7 +31,7 @@ export interface Workspace {
  * password passed the way users must pass it, through an environment variable.
  */
 export function makeWorkspace(server: ServerLike, remote: Record<string, unknown> = {}, agent: Record<string, unknown> = {}): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), "ftps-sync-ws-"));
+  const dir = testTempDir("ws");
   mkdirSync(join(dir, "jobs"));
   const configPath = join(dir, "agent.config.json");
   const config = {

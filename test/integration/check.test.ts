@@ -4,9 +4,8 @@ import { serversAvailable, startServer, type RunningServer, type ServerKind } fr
 import { startScriptedServer } from "../servers/scripted-ftps.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { runCli } from "../helpers/cli.js";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testTempDir } from "../helpers/temp-dir.js";
 
 const available = serversAvailable();
 const allThere = available.vsftpd && available.proftpd && available.pureftpd;
@@ -139,7 +138,7 @@ describe("refusals proven on the wire (scripted server records every command)", 
   let cert: Awaited<ReturnType<typeof generateCert>>;
   let other: Awaited<ReturnType<typeof generateCert>>;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ftps-sync-certs-"));
+    const dir = testTempDir("certs");
     cert = await generateCert(dir, { name: "good" });
     other = await generateCert(dir, { name: "other", mode: "ca-signed", hosts: ["other.example"] });
   });

@@ -3,8 +3,7 @@
 // Every test proves what reached the wire (the server records each command line as received).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
@@ -13,6 +12,7 @@ import { generateCert, type GeneratedCert } from "../servers/certs.js";
 import { startHostileServer, type HostileOptions, type HostileServer } from "../servers/hostile-ftps.js";
 import { startScriptedServer } from "../servers/scripted-ftps.js";
 import { execFileSync } from "node:child_process";
+import { testTempDir } from "../helpers/temp-dir.js";
 
 const T = "modify=20240101120000";
 const HOSTILE_NAMES = ["../../etc/passwd", "a/../../b", "/abs", "evil\rDELE /job/good.txt", "nul\0name", "back\\slash", "crlf\r"];
@@ -82,7 +82,7 @@ describe("against a hostile FTPS server", () => {
   let cert: GeneratedCert;
   const open: { s: HostileServer; ws: Workspace }[] = [];
   beforeAll(async () => {
-    cert = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-hostile-certs-")), { name: "hostile" });
+    cert = await generateCert(testTempDir("hostile-certs"), { name: "hostile" });
   });
   afterAll(async () => {
     for (const { s, ws } of open) {
@@ -294,7 +294,7 @@ describe("TLS refusals: the password is never sent", () => {
   };
 
   it("an expired certificate, even from a trusted CA", async () => {
-    const c = expiredCert(mkdtempSync(join(tmpdir(), "ftps-sync-expired-")));
+    const c = expiredCert(testTempDir("expired"));
     const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem }, { ca: c.caPath, host: "localhost" });
     expect(r.code).toBe(4);
     expect(r.stdout + r.stderr).toMatch(/CERT_HAS_EXPIRED|expired/i);
@@ -303,7 +303,7 @@ describe("TLS refusals: the password is never sent", () => {
   });
 
   it("an untrusted self-signed certificate without a pin", async () => {
-    const c = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-selfsigned-")), { name: "selfsigned" });
+    const c = await generateCert(testTempDir("selfsigned"), { name: "selfsigned" });
     const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem }, {});
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/certificate not trusted/);
@@ -311,7 +311,7 @@ describe("TLS refusals: the password is never sent", () => {
   });
 
   it("AUTH TLS refused (534): closed before USER", async () => {
-    const c = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-refuse-")), { name: "refuse" });
+    const c = await generateCert(testTempDir("refuse"), { name: "refuse" });
     const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem, refuseAuthTls: true }, { fingerprint: c.fingerprint });
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/refused AUTH TLS/);

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
 import { startScriptedServer, type ScriptedServer } from "../servers/scripted-ftps.js";
 import { makeWorkspace } from "../helpers/workspace.js";
+import { testTempDir } from "../helpers/temp-dir.js";
 
 const PASSWORD = "log-audit-Pw-4471";
 
@@ -21,7 +21,7 @@ describe("logging", () => {
   let cert: GeneratedCert;
   let server: ScriptedServer;
   beforeAll(async () => {
-    cert = await generateCert(mkdtempSync(join(tmpdir(), "ftps-sync-logcert-")));
+    cert = await generateCert(testTempDir("logcert"));
     server = await startScriptedServer({ mode: "explicit", cert: cert.certPem, key: cert.keyPem });
   });
   afterAll(async () => {
