@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadConfig, resolveConfigPath } from "../config/load.js";
+import { loadConfig, resolveConfigPath, warningsFor } from "../config/load.js";
 import type { AgentConfig } from "../config/types.js";
 import { createLogger, registerSecret, type Logger, type LogLevel } from "../log.js";
 import { openState, type StateStore } from "../state/index.js";
@@ -24,9 +24,7 @@ export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocal
   for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
   const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
   const logger = createLogger({ level, file: config.log.file });
-  // Commands that name their jobs (sync, plan) only care about those jobs' warnings.
-  const relevant = load.jobs ? warnings.filter((w) => !/\.json: job "/.test(w) || load.jobs!.some((j) => w.includes(`job "${j}"`) && !w.includes("only runs when started by hand"))) : warnings;
-  for (const w of relevant) logger.warn(w);
+  for (const w of warningsFor(warnings, load.jobs)) logger.warn(w.message);
   let state: StateStore | undefined;
   return {
     config,

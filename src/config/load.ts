@@ -34,9 +34,27 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Something in the configuration that works but is probably not what was meant. */
+export interface ConfigWarning {
+  message: string;
+  /** The job it is about, when it is about one: `sync JOB` shows only its own jobs' warnings. */
+  job?: string;
+  /** Only matters to the agent (`run`): a job that no trigger starts is fine to run by hand. */
+  agentOnly?: boolean;
+}
+
+/**
+ * The warnings worth showing to a command. Commands that name their jobs (sync, plan) see the
+ * warnings about those jobs and about no job in particular; the agent (no names) sees all.
+ */
+export function warningsFor(warnings: ConfigWarning[], jobs?: string[]): ConfigWarning[] {
+  if (!jobs) return warnings;
+  return warnings.filter((w) => !w.agentOnly && (w.job === undefined || jobs.includes(w.job)));
+}
+
 export interface LoadResult {
   config: AgentConfig;
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 /** --config, else $FTPS_SYNC_CONFIG, else ./agent.config.json; always absolute. */
@@ -48,7 +66,7 @@ export function resolveConfigPath(cliPath?: string, env: NodeJS.ProcessEnv = pro
 export function loadConfig(configPath: string, opts: LoadOptions = {}): LoadResult {
   const file = resolve(configPath);
   const baseDir = dirname(file);
-  const warnings: string[] = [];
+  const warnings: ConfigWarning[] = [];
   const raw = parseWithSchema(agentConfigSchema, readJsonFile(file, "config file"), file);
 
   const remotes: Record<string, RemoteConfig> = {};
@@ -99,7 +117,7 @@ interface RemoteContext {
   file: string;
   baseDir: string;
   env?: NodeJS.ProcessEnv;
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteConfig {
@@ -112,7 +130,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     field: field("password"),
     env: ctx.env,
   });
-  if (warning) ctx.warnings.push(warning);
+  if (warning) ctx.warnings.push({ message: warning });
 
   const remote: RemoteConfig = {
     name,
@@ -179,7 +197,7 @@ interface JobContext {
   baseDir: string;
   remotes: Record<string, RemoteConfig>;
   checkLocal: boolean;
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
@@ -190,10 +208,10 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
   const local = resolve(ctx.baseDir, raw.local);
   if (ctx.checkLocal) checkLocalFolder(local, file);
   if (raw.schedule === undefined && !raw.watch && raw.poll === undefined) {
-    ctx.warnings.push(`${file}: job "${name}" has no "schedule", "watch" or "poll": it only runs when started by hand`);
+    ctx.warnings.push({ message: `${file}: job "${name}" has no "schedule", "watch" or "poll": it only runs when started by hand`, job: name, agentOnly: true });
   }
   if (raw.timezone !== undefined && raw.schedule === undefined) {
-    ctx.warnings.push(`${file}: field "timezone" has no effect without "schedule"`);
+    ctx.warnings.push({ message: `${file}: field "timezone" has no effect without "schedule"`, job: name });
   }
   return toJobConfig(name, file, local, raw);
 }

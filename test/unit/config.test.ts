@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseDuration } from "../../src/config/duration.js";
-import { loadConfig, resolveConfigPath, type LoadOptions } from "../../src/config/load.js";
+import { loadConfig, resolveConfigPath, warningsFor, type LoadOptions } from "../../src/config/load.js";
 import { parseSize } from "../../src/config/size.js";
 import { ConfigError } from "../../src/errors.js";
 
@@ -221,7 +221,26 @@ describe("loadConfig with a valid config", () => {
   it("warns about a job that has neither schedule, watch nor poll", () => {
     const { schedule: _, ...manual } = baseJob();
     const { warnings } = load(baseConfig(), { manual });
-    expect(warnings).toEqual([`${jobFile("manual")}: job "manual" has no "schedule", "watch" or "poll": it only runs when started by hand`]);
+    expect(warnings).toEqual([
+      { message: `${jobFile("manual")}: job "manual" has no "schedule", "watch" or "poll": it only runs when started by hand`, job: "manual", agentOnly: true },
+    ]);
+  });
+
+  it("shows a command naming jobs only those jobs' warnings, and not 'runs only by hand'", () => {
+    const { schedule: _, ...manual } = baseJob();
+    const pass = write("partner.pass", SECRET);
+    chmodSync(pass, 0o644);
+    const { warnings } = load(withRemote({ password: { file: "./partner.pass" } }), {
+      manual,
+      zoned: { ...manual, timezone: "Europe/Paris" },
+    });
+    const text = (ws: { message: string }[]) => ws.map((w) => w.message);
+    expect(text(warningsFor(warnings))).toHaveLength(4); // the agent sees all
+    const forZoned = text(warningsFor(warnings, ["zoned"]));
+    expect(forZoned).toHaveLength(2);
+    expect(forZoned[0]).toContain("is readable by other users"); // about no job in particular: always shown
+    expect(forZoned[1]).toBe(`${jobFile("zoned")}: field "timezone" has no effect without "schedule"`);
+    expect(text(warningsFor(warnings, ["manual"]))).toEqual([forZoned[0]]);
   });
 
   it("warns when the secret file can be read by other users, without printing the secret", () => {
@@ -229,8 +248,8 @@ describe("loadConfig with a valid config", () => {
     chmodSync(pass, 0o644);
     const { warnings } = load(withRemote({ password: { file: "./partner.pass" } }));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`${configFile}: field "remotes.partner.password": secret file ${pass} is readable by other users`);
-    expect(warnings[0]).not.toContain(SECRET);
+    expect(warnings[0].message).toContain(`${configFile}: field "remotes.partner.password": secret file ${pass} is readable by other users`);
+    expect(warnings[0].message).not.toContain(SECRET);
   });
 
   it("skips the local folder check when checkLocalFolders is false", () => {
@@ -595,7 +614,7 @@ describe("secrets never appear in messages", () => {
     let thrown: unknown;
     try {
       const { warnings } = loadConfig(configFile, { env: ENV });
-      for (const w of warnings) expect(w).not.toContain(SECRET);
+      for (const w of warnings) expect(w.message).not.toContain(SECRET);
     } catch (err) {
       thrown = err;
     }

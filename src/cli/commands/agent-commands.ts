@@ -52,7 +52,7 @@ export function registerAgentCommands(program: Command): void {
         const reload = () => {
           const { config, warnings } = loadConfig(configPath);
           for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
-          for (const w of warnings) app.logger.warn(w);
+          for (const w of warnings) app.logger.warn(w.message);
           return config;
         };
         return runDaemon({ config: app.config, state: app.state(), logger: app.logger, reload });
