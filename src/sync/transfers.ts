@@ -21,6 +21,7 @@ import {
   setRemoteMtime,
   uploadFile,
 } from "../remote/ops.js";
+import type { FtpsConnection } from "../ftps/connect.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
 import type { StateStore } from "../state/index.js";
@@ -146,19 +147,30 @@ export class Transfers {
     // Resume an interrupted upload of the same source version into its temporary file.
     const partial = state.partials.get(job.name, targetRel, "upload");
     const resumable = partial && partial.sourceSize === before.size && partial.sourceMtime === Math.floor(before.mtimeMs);
-    const temp = resumable ? partial.tempPath : remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
+    const newTemp = () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
+    const recordTemp = (tempPath: string) =>
+      state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
+    let temp = resumable ? partial.tempPath : newTemp();
     if (!resumable) {
       if (partial) await this.ctx.pool.use((c) => removeRemoteFile(c, partial.tempPath)).catch(() => undefined);
-      state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath: temp, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
+      recordTemp(temp);
     }
 
     let firstTry = !resumable;
+    let lastTimedOut = false;
     const dropTemp = async () => {
       await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
       state.partials.end(job.name, targetRel, "upload");
     };
     await this.retry(`upload ${target}`, () =>
       this.ctx.pool.use(async (c) => {
+        if (lastTimedOut) {
+          // The server may never have noticed the connection that went silent, and still hold
+          // that session's lock on the temporary file (vsftpd's lock_upload_files): writing it
+          // again would wait on the lock until the server's own timeout. Start a fresh name.
+          lastTimedOut = false;
+          temp = await this.replaceTemp(c, temp, newTemp(), recordTemp);
+        }
         let startAt = 0;
         if (!firstTry && c.capabilities.size) {
           const have = await remoteSize(c, temp).catch(() => 0);
@@ -176,6 +188,9 @@ export class Transfers {
           if (!now || !sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
           throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
         }
+      }).catch((err) => {
+        lastTimedOut = /timeout/i.test((err as Error).message ?? "");
+        throw err;
       }),
     ).catch(async (err) => {
       if (err instanceof SourceChanged) await dropTemp();
@@ -208,6 +223,20 @@ export class Transfers {
     );
     this.ctx.onBytes?.(before.size);
     return before.size;
+  }
+
+  /**
+   * Removes the old temporary file and records a new name in its place. If the old file cannot
+   * be removed (other than "not there"), its name is kept: a temporary file is never forgotten.
+   */
+  private async replaceTemp(c: FtpsConnection, old: string, fresh: string, record: (tempPath: string) => void): Promise<string> {
+    try {
+      await removeRemoteFile(c, old);
+    } catch (err) {
+      if (!(err instanceof FTPError && err.code === 550)) return old;
+    }
+    record(fresh);
+    return fresh;
   }
 
   /**

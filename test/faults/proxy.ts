@@ -17,9 +17,11 @@ export type Fault =
   | { kind: "reset"; afterBytes: number }
   /**
    * forward N bytes, then forward nothing more while keeping both sockets open; when the agent
-   * closes its side, the server side is reset (so the server learns it, as after its own timeout)
+   * closes its side, the server side is reset (so the server learns it, as after its own timeout),
+   * unless `serverNeverLearns`: then the server side stays open and silent until the proxy stops
+   * (a network path that drops packets, where only the server's own timeout would end it)
    */
-  | { kind: "stall"; afterBytes: number }
+  | { kind: "stall"; afterBytes: number; serverNeverLearns?: boolean }
   /** forward at most this many bytes per second in each direction */
   | { kind: "slow"; bytesPerSecond: number }
   /** accept, then reset at once without connecting to the server */
@@ -154,7 +156,8 @@ export class FaultProxy {
   private closeSide(pair: Pair, other: net.Socket): void {
     if (pair.stalled) {
       // a stalled connection stays silent; once the agent gives up (closes), drop the server side too
-      if (other === pair.upstream) this.kill(pair, "reset");
+      const keep = pair.fault?.kind === "stall" && pair.fault.serverNeverLearns;
+      if (other === pair.upstream && !keep) this.kill(pair, "reset");
       return;
     }
     if (!other.destroyed) other.end();

@@ -70,6 +70,25 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
     expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
   }, 90_000);
 
+  it("a data connection that goes silent without the server noticing: the retry does not wait on the server's lock on the old temporary file", async () => {
+    // vsftpd (lock_upload_files, the default) holds a write lock on a file being uploaded until
+    // that session ends; here the session never learns that the agent gave up. A retry into the
+    // same temporary name would wait on that lock until the server's own timeout (minutes).
+    const j = rig.job("stale-lock", { direction: "upload" });
+    put(j.local, "big.bin", randomBytesFrom(prng(SEED + 20), 400_000));
+    const base = rig.proxy.stats.data;
+    // data connections: the listing (a few bytes: the stall never triggers), then the upload
+    rig.proxy.faultFor = (c) => (c.kind === "data" && c.index <= base + 1 ? { kind: "stall", afterBytes: 60_000, serverNeverLearns: true } : undefined);
+    const r = await rig.sync("stale-lock", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.code, JSON.stringify(r.summary) + r.stderr.slice(-3000)).toBe(0);
+    expect(r.ms).toBeLessThan(30_000);
+    expect(r.stderr).toMatch(/timeout/i);
+    expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
+    // the abandoned temporary file was removed, not left beside the real one
+    expect(tempFiles(j.remoteDir)).toEqual([]);
+  }, 90_000);
+
   it("a stalled control connection mid-run is detected and the run still completes", async () => {
     const j = rig.job("stall-control", { direction: "upload" });
     for (let i = 0; i < 20; i++) put(j.local, `f${i}.txt`, `file ${i} `.repeat(500));
