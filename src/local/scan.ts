@@ -1,6 +1,6 @@
 import { lstatSync, type Stats } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { relative, sep } from "node:path";
 import type { Logger } from "../log.js";
 import type { LocalEntry } from "../plan/types.js";
 import { unsafeNameReason } from "../remote/names.js";
@@ -54,7 +54,9 @@ export async function scanLocal(root: string, opts: ScanOptions): Promise<LocalS
         opts.logger?.warn(`skipped local name ${JSON.stringify(name)} in ${dirAbs}: ${why}`);
         continue;
       }
-      const abs = join(dirAbs, name);
+      // dirAbs is already normalised and `name` holds no "/": plain concatenation (path.join
+      // normalises again, a visible cost at 100 000 names).
+      const abs = dirAbs.endsWith(sep) ? dirAbs + name : dirAbs + sep + name;
       const diskRel = dirRel ? dirRel + "/" + name : name;
       let st: Stats;
       try {
