@@ -5,6 +5,7 @@
 // connections to a decoy listener on the PASV host it advertises.
 import net from "node:net";
 import tls from "node:tls";
+import { CommandReader, Connections, PassiveData } from "./test-ftp-session.js";
 
 export interface HostileOptions {
   cert: string;
@@ -46,85 +47,38 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   let dataConnections = 0;
   let decoyConnections = 0;
   let endlessBytes = 0;
-  const sockets = new Set<net.Socket>();
-  const servers = new Set<net.Server>();
-  const track = (s: net.Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-  };
-  const listen = (srv: net.Server, host: string, port = 0) =>
-    new Promise<number>((resolve, reject) => {
-      servers.add(srv);
-      srv.on("close", () => servers.delete(srv));
-      srv.once("error", reject);
-      srv.listen(port, host, () => resolve((srv.address() as net.AddressInfo).port));
-    });
+  const conns = new Connections();
 
   const onControl = (raw: net.Socket) => {
-    track(raw);
+    conns.track(raw);
     let sock: net.Socket = raw;
     let secure = false;
     let protP = false;
     let user = "";
     let renameFrom = "";
-    let buf = Buffer.alloc(0);
-    let dataSocket: Promise<net.Socket> | undefined;
-    let dataServer: net.Server | undefined;
     let decoy: net.Server | undefined;
     const reply = (text: string) => {
       if (!sock.destroyed) sock.write(text + "\r\n");
     };
+    const data = new PassiveData(conns, secureContext, reply, () => dataConnections++);
 
     const openPassive = async (): Promise<number> => {
-      dataServer?.close();
       decoy?.close();
-      let resolveSock!: (s: net.Socket) => void;
-      dataSocket = new Promise<net.Socket>((r) => (resolveSock = r));
-      const useTls = protP;
-      const srv = net.createServer((d) => {
-        dataConnections++;
-        track(d);
-        srv.close();
-        if (useTls) {
-          const t = new tls.TLSSocket(d, { isServer: true, secureContext });
-          track(t);
-          t.once("secure", () => resolveSock(t));
-        } else resolveSock(d);
-      });
-      dataServer = srv;
-      const port = await listen(srv, "127.0.0.1");
+      const port = await data.open(protP);
+      // A listener on the advertised PASV host counts a client that follows it (it must not).
       if (opts.pasvHost && /^127\./.test(opts.pasvHost) && opts.pasvHost !== "127.0.0.1") {
         const d = net.createServer((s) => {
           decoyConnections++;
           s.destroy();
         });
         decoy = d;
-        await listen(d, opts.pasvHost, port).catch(() => undefined);
+        await conns.listen(d, opts.pasvHost, port).catch(() => undefined);
       }
       return port;
     };
 
-    const withData = async (fn: (d: net.Socket) => Promise<void>) => {
-      if (!dataSocket) return reply("425 Use PASV or EPSV first");
-      const pending = dataSocket;
-      dataSocket = undefined;
-      reply("150 Opening data connection");
-      const d = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
-      if (!d) return reply("425 No data connection");
-      await fn(d);
-      reply("226 Transfer complete");
-    };
-    const sendOnData = (body: string | Buffer) =>
-      withData(
-        (d) =>
-          new Promise<void>((r) => {
-            d.end(body, () => r());
-            d.once("close", () => r());
-          }),
-      );
     const sendEndless = () =>
-      withData(
+      data.transfer(
         (d) =>
           new Promise<void>((r) => {
             let i = 0;
@@ -162,10 +116,10 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           reply("234 AUTH TLS successful");
           raw.removeAllListeners("data");
           const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
-          track(t);
+          conns.track(t);
           sock = t;
           secure = true;
-          attach(t);
+          reader.attach(t);
           return;
         }
         case "USER":
@@ -205,7 +159,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           const body = opts.listings[arg || "/"];
           if (body === undefined) return reply("550 No such folder");
           if (body === "endless") return sendEndless();
-          return sendOnData(body);
+          return data.send(body);
         }
         case "RNFR":
           renameFrom = arg;
@@ -222,20 +176,9 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           return c === undefined ? reply("550 No such file") : reply(`213 ${Buffer.byteLength(c)}`);
         }
         case "RETR":
-          return sendOnData(opts.files?.[arg] ?? opts.defaultContent ?? "");
+          return data.send(opts.files?.[arg] ?? opts.defaultContent ?? "");
         case "STOR":
-          return withData(
-            (d) =>
-              new Promise<void>((r) => {
-                const chunks: Buffer[] = [];
-                d.on("data", (c: Buffer) => chunks.push(c));
-                d.once("end", () => {
-                  uploads.set(arg, Buffer.concat(chunks));
-                  r();
-                });
-                d.once("close", () => r());
-              }),
-          );
+          return data.receive((bytes) => uploads.set(arg, bytes));
         case "QUIT":
           reply("221 Goodbye");
           sock.end();
@@ -245,31 +188,17 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       }
     };
 
-    let chain = Promise.resolve();
-    const attach = (s: net.Socket) => {
-      s.on("data", (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        let i: number;
-        while ((i = buf.indexOf(0x0a)) >= 0) {
-          // keep every byte but the line's final CRLF: a CR or NUL inside a line is evidence
-          const line = buf.subarray(0, i).toString("utf8").replace(/\r$/, "");
-          buf = buf.subarray(i + 1);
-          const isAuth = /^AUTH /i.test(line);
-          chain = chain.then(() => handle(line)).catch(() => sock.destroy());
-          if (isAuth) break;
-        }
-      });
-      s.on("close", () => {
-        dataServer?.close();
-        decoy?.close();
-      });
-    };
-    attach(sock);
+    const reader = new CommandReader(handle, () => sock.destroy());
+    raw.on("close", () => {
+      data.close();
+      decoy?.close();
+    });
+    reader.attach(sock);
     reply("220 hostile test server");
   };
 
   const control = net.createServer((s) => onControl(s));
-  const port = await listen(control, "127.0.0.1");
+  const port = await conns.listen(control, "127.0.0.1");
   return {
     port,
     commands,
@@ -283,9 +212,6 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       return endlessBytes;
     },
     uploads,
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await Promise.all([...servers].map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
-    },
+    stop: () => conns.stopAll(),
   };
 }

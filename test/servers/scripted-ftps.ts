@@ -4,6 +4,7 @@
 // It records every command (also those sent inside TLS) and counts data connections.
 import net from "node:net";
 import tls from "node:tls";
+import { CommandReader, Connections, PassiveData } from "./test-ftp-session.js";
 
 export interface ScriptedOptions {
   mode: "explicit" | "implicit";
@@ -52,74 +53,17 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
   const commands: string[] = [];
   const uploads = new Map<string, Buffer>();
   let dataConnections = 0;
-  const sockets = new Set<net.Socket>();
-  const servers = new Set<net.Server>();
-
-  const track = (s: net.Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-  };
+  const conns = new Connections();
 
   const onControl = (raw: net.Socket, startsSecure: boolean) => {
-    track(raw);
+    conns.track(raw);
     let sock: net.Socket = raw;
     let secure = startsSecure;
     let protP = false;
-    let buf = "";
-    // pending passive data connection
-    let dataServer: net.Server | undefined;
-    let dataSocket: Promise<net.Socket> | undefined;
-
     const reply = (text: string) => {
       if (!sock.destroyed) sock.write(text + "\r\n");
     };
-
-    const openPassive = async (): Promise<number> => {
-      dataServer?.close();
-      const useTls = protP;
-      let resolveSock!: (s: net.Socket) => void;
-      dataSocket = new Promise<net.Socket>((r) => (resolveSock = r));
-      const srv = net.createServer((d) => {
-        dataConnections++;
-        track(d);
-        srv.close();
-        if (useTls) {
-          const t = new tls.TLSSocket(d, { isServer: true, secureContext });
-          track(t);
-          t.once("secure", () => resolveSock(t));
-        } else {
-          resolveSock(d);
-        }
-      });
-      servers.add(srv);
-      srv.on("close", () => servers.delete(srv));
-      dataServer = srv;
-      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-      return (srv.address() as net.AddressInfo).port;
-    };
-
-    const withData = async (fn: (d: net.Socket) => Promise<void>) => {
-      if (!dataSocket) {
-        reply("425 Use PASV or EPSV first");
-        return;
-      }
-      const pending = dataSocket;
-      dataSocket = undefined;
-      reply("150 Opening data connection");
-      const d = await pending;
-      await fn(d);
-      reply("226 Transfer complete");
-    };
-
-    const sendOnData = (text: string) =>
-      withData(
-        (d) =>
-          new Promise<void>((r) => {
-            d.end(text, () => r());
-            d.once("close", () => r());
-          }),
-      );
+    const data = new PassiveData(conns, secureContext, reply, () => dataConnections++);
 
     const handle = async (line: string): Promise<void> => {
       commands.push(line);
@@ -134,10 +78,10 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
           reply("234 AUTH TLS successful");
           raw.removeAllListeners("data");
           const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
-          track(t);
+          conns.track(t);
           sock = t;
           secure = true;
-          attach(t);
+          reader.attach(t);
           return;
         }
         case "USER":
@@ -185,41 +129,24 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
         case "CDUP":
           return reply("250 Directory changed");
         case "EPSV": {
-          const port = await openPassive();
+          const port = await data.open(protP);
           return reply(`229 Entering Extended Passive Mode (|||${port}|)`);
         }
         case "PASV": {
-          const port = await openPassive();
+          const port = await data.open(protP);
           return reply(`227 Entering Passive Mode (127,0,0,1,${port >> 8},${port & 255})`);
         }
         case "MLSD":
         case "LIST":
         case "NLST":
-          return sendOnData(LISTING[verb]);
+          return data.send(LISTING[verb]);
         case "RETR": {
           const content = uploads.get(arg) ?? (arg.endsWith("hello.txt") ? Buffer.from("hello") : undefined);
           if (!content) return reply("550 No such file");
-          return withData(
-            (d) =>
-              new Promise<void>((r) => {
-                d.end(content, () => r());
-                d.once("close", () => r());
-              }),
-          );
+          return data.send(content);
         }
         case "STOR":
-          return withData(
-            (d) =>
-              new Promise<void>((r) => {
-                const chunks: Buffer[] = [];
-                d.on("data", (c: Buffer) => chunks.push(c));
-                d.once("end", () => {
-                  uploads.set(arg, Buffer.concat(chunks));
-                  r();
-                });
-                d.once("close", () => r());
-              }),
-          );
+          return data.receive((bytes) => uploads.set(arg, bytes));
         case "QUIT":
           reply("221 Goodbye");
           sock.end();
@@ -229,26 +156,9 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
       }
     };
 
-    // commands are handled one at a time, in order
-    let chain = Promise.resolve();
-    const attach = (s: net.Socket) => {
-      s.on("data", (chunk: Buffer) => {
-        buf += chunk.toString("utf8");
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i).replace(/\r$/, "");
-          buf = buf.slice(i + 1);
-          const isAuth = /^AUTH /i.test(line);
-          chain = chain.then(() => handle(line)).catch(() => {
-            sock.destroy();
-          });
-          // AUTH TLS must swap sockets before any more bytes are read as plain text
-          if (isAuth) break;
-        }
-      });
-      s.on("close", () => dataServer?.close());
-    };
-    attach(sock);
+    const reader = new CommandReader(handle, () => sock.destroy());
+    raw.on("close", () => data.close());
+    reader.attach(sock);
     reply(`220 ${opts.banner ?? "scripted FTPS test server ready"}`);
   };
 
@@ -257,9 +167,7 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
       ? tls.createServer({ cert: opts.cert, key: opts.key }, (s) => onControl(s, true))
       : net.createServer((s) => onControl(s, false));
   control.on("tlsClientError", () => {});
-  servers.add(control);
-  await new Promise<void>((r) => control.listen(0, "127.0.0.1", () => r()));
-  const port = (control.address() as net.AddressInfo).port;
+  const port = await conns.listen(control, "127.0.0.1");
 
   return {
     port,
@@ -269,11 +177,6 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
     },
     passwordSeen: () => commands.some((c) => /^PASS( |$)/i.test(c)),
     uploads,
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await Promise.all(
-        [...servers].map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))),
-      );
-    },
+    stop: () => conns.stopAll(),
   };
 }
