@@ -11,15 +11,18 @@ import { rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+// `--out DIR`: build into DIR/dist instead (the fault suite's long mode keeps a private build).
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const outdir = join(repo, "dist", "bin");
-execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", ...process.argv.slice(2)], { cwd: repo, stdio: "inherit" });
+const outArg = process.argv.indexOf("--out");
+const dist = outArg > 0 ? join(resolve(process.argv[outArg + 1]), "dist") : join(repo, "dist");
+const outdir = join(dist, "bin");
+execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", "--outDir", dist], { cwd: repo, stdio: "inherit" });
 
 const { build } = await import("esbuild");
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: repo,
-  entryPoints: { "ftps-sync": "dist/cli/main.js" },
+  entryPoints: { "ftps-sync": join(dist, "cli", "main.js") },
   outdir,
   bundle: true,
   splitting: true,
@@ -28,6 +31,8 @@ await build({
   platform: "node",
   target: "node20",
   external: ["better-sqlite3"],
+  // An --out build may sit outside the repository: dependencies still come from here.
+  nodePaths: [join(repo, "node_modules")],
   sourcemap: true,
   logLevel: "warning",
   // CommonJS dependencies (winston, basic-ftp...) call require() for Node's own modules.

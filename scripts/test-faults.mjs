@@ -19,7 +19,7 @@ const opt = (name, def) => {
 const iterations = opt("iterations", "100");
 const build = join(repo, ".cache", "faults-build");
 rmSync(build, { recursive: true, force: true });
-execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", "--outDir", join(build, "dist")], { cwd: repo, stdio: "inherit" });
+execFileSync(process.execPath, [join(repo, "scripts", "build.mjs"), "--out", build], { cwd: repo, stdio: "inherit" });
 cpSync(join(repo, "migrations"), join(build, "migrations"), { recursive: true });
 cpSync(join(repo, "package.json"), join(build, "package.json"));
 
@@ -28,7 +28,7 @@ const report = join(reportDir, "report.json");
 const env = {
   ...process.env,
   FTPS_SYNC_FAULTS_LONG: "1",
-  FTPS_SYNC_FAULTS_CLI: join(build, "dist", "cli", "main.js"),
+  FTPS_SYNC_FAULTS_CLI: join(build, "dist", "bin", "ftps-sync.js"),
   FTPS_SYNC_FAULTS_REPORT: report,
   FTPS_SYNC_FAULTS_ITERATIONS: iterations,
   FTPS_SYNC_FAULTS_KILL_ITERATIONS: opt("kill-iterations", String(Math.min(Number(iterations), 20))),
