@@ -10,15 +10,25 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
  * Every secret value the process has read. The redacting format replaces them wherever they
  * appear, as a last line of defence behind the Secret wrapper.
  */
-const secretValues = new Set<string>();
+const secretValues = new Map<string, RegExp>();
 
+/** Shorter secrets are redacted only where they stand alone (see registerSecret). */
+const SHORT_SECRET = 8;
+
+/**
+ * A secret shorter than SHORT_SECRET characters is replaced only where it is not part of a
+ * longer word: replacing "x" inside "explicit" would print "e[redacted]plicit", which both garbles
+ * the message and tells the reader the password.
+ */
 export function registerSecret(value: string): void {
-  if (value.length >= 1) secretValues.add(value);
+  if (value.length === 0 || secretValues.has(value)) return;
+  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  secretValues.set(value, new RegExp(value.length < SHORT_SECRET ? `(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])` : escaped, "gu"));
 }
 
 export function redact(text: string): string {
   let out = text;
-  for (const s of secretValues) if (out.includes(s)) out = out.split(s).join("[redacted]");
+  for (const [s, re] of secretValues) if (out.includes(s)) out = out.replace(re, "[redacted]");
   return out;
 }
 
