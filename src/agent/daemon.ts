@@ -9,6 +9,7 @@ import { AgentMetrics } from "./metrics.js";
 import { pidAlive } from "./pid.js";
 import { RunQueue } from "./queue.js";
 import { Runner } from "./runner.js";
+import { WarmPools } from "./warm-pools.js";
 import { collectStatus } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
 
@@ -60,7 +61,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }, HEARTBEAT_MS);
 
-  const runner = new Runner({ state, logger, metrics, config: () => config });
+  const runner = new Runner({ state, logger, metrics, config: () => config, pools: new WarmPools(logger) });
   let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
 
   let http: Server | undefined;

@@ -6,6 +6,7 @@ import { runJob, type RunSummary } from "../sync/run-job.js";
 import { JobLocks } from "./job-lock.js";
 import type { AgentMetrics } from "./metrics.js";
 import { RunQueue } from "./queue.js";
+import type { WarmPools } from "./warm-pools.js";
 
 type RunFn = typeof runJob;
 
@@ -19,6 +20,8 @@ export interface RunnerDeps {
   run?: RunFn;
   /** How often to look at the queue without being woken (requests from other processes, locks freed by them). */
   tickMs?: number;
+  /** Connections kept open between a job's runs (the agent); without it each run opens its own. */
+  pools?: WarmPools;
 }
 
 interface ActiveRun {
@@ -96,7 +99,9 @@ export class Runner {
     const started = Date.now();
     const trigger = triggers.join(",");
     logger.info(`run started (${trigger})`, { job });
-    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal })
+    const remote = config.remotes[config.jobs[job].remote];
+    const pool = remote ? this.deps.pools?.take(job, remote) : undefined;
+    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, pool })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);
@@ -113,6 +118,7 @@ export class Runner {
         logger.error(`run did not complete: ${(err as Error).message}`, { job });
       })
       .finally(() => {
+        this.deps.pools?.release(job);
         this.locks.release(job);
         this.active.delete(job);
         this.wake();
@@ -143,14 +149,16 @@ export class Runner {
     clearInterval(this.ticker);
     for (const a of this.active.values()) a.soft.abort(new Error("agent stopping"));
     const all = Promise.allSettled([...this.active.values()].map((a) => a.done));
-    if (this.active.size === 0) return;
-    this.deps.logger.info(`waiting up to ${Math.round(graceMs / 1000)} s for ${this.active.size} run(s) to finish their transfers`);
-    if ((await Promise.race([all, timeout(graceMs)])) === "timeout") {
-      this.hardStop();
-      if ((await Promise.race([all, timeout(abandonMs)])) === "timeout") {
-        this.deps.logger.warn(`abandoning ${this.active.size} run(s) that did not end; the next start resumes them`);
+    if (this.active.size > 0) {
+      this.deps.logger.info(`waiting up to ${Math.round(graceMs / 1000)} s for ${this.active.size} run(s) to finish their transfers`);
+      if ((await Promise.race([all, timeout(graceMs)])) === "timeout") {
+        this.hardStop();
+        if ((await Promise.race([all, timeout(abandonMs)])) === "timeout") {
+          this.deps.logger.warn(`abandoning ${this.active.size} run(s) that did not end; the next start resumes them`);
+        }
       }
     }
+    await this.deps.pools?.closeAll();
   }
 
   /** Cuts every connection of every run now (grace expired, or a second signal). */

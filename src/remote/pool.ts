@@ -19,7 +19,7 @@ export class FtpsPool {
   private open = 0;
   private opening = 0;
   private limit: number;
-  private closed = false;
+  private shut = false;
   /** Capabilities of the first connection, for planning. */
   first?: FtpsConnection;
 
@@ -33,6 +33,11 @@ export class FtpsPool {
 
   get size(): number {
     return this.limit;
+  }
+
+  /** After close() or destroy(): the pool hands out nothing more. */
+  get closed(): boolean {
+    return this.shut;
   }
 
   /** Opens the first connection: fails fast (exit 4) when the remote is unreachable. */
@@ -59,7 +64,7 @@ export class FtpsPool {
 
   private async acquire(): Promise<FtpsConnection> {
     const c = await this.acquireAny();
-    if (this.closed) {
+    if (this.shut) {
       // destroy() ran while this connection was being opened or handed over.
       c.close();
       throw new Error("connection pool is closed");
@@ -69,9 +74,14 @@ export class FtpsPool {
   }
 
   private async acquireAny(): Promise<FtpsConnection> {
-    if (this.closed) throw new Error("connection pool is closed");
-    const ready = this.idle.pop();
-    if (ready) return ready;
+    if (this.shut) throw new Error("connection pool is closed");
+    // An idle connection the server closed meanwhile (the agent keeps pools between runs) is
+    // dropped, and its slot reused.
+    for (let ready = this.idle.pop(); ready; ready = this.idle.pop()) {
+      if (!ready.client.closed) return ready;
+      this.open--;
+      ready.close();
+    }
     if (this.open + this.opening < this.limit) return this.openOne();
     const c = await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve));
     return c ?? this.acquireAny();
@@ -115,7 +125,7 @@ export class FtpsPool {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.shut = true;
     for (const w of this.waiters.splice(0)) w(undefined);
     // QUIT all idle connections at once, waiting at most 500 ms; the timer is cleared so that
     // it does not keep the process alive after the replies came (it used to add 500 ms to every
@@ -141,7 +151,7 @@ export class FtpsPool {
    * fail (they write to temporary names, so nothing half-written appears under a real name).
    */
   destroy(): void {
-    this.closed = true;
+    this.shut = true;
     for (const w of this.waiters.splice(0)) w(undefined);
     for (const c of [...this.idle.splice(0), ...this.busy]) c.close();
     this.busy.clear();

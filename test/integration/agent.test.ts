@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -123,6 +123,8 @@ describe.skipIf(!available.vsftpd)("agent daemon against vsftpd", () => {
   it("watch: uploads a new file within 3 s, folds a burst of 200 writes into a few runs, and reports it", async () => {
     const port = await freePort();
     const { ws, name, local, remoteDir } = setup({ watch: true, maxAge: "1h" }, { http: { listen: `127.0.0.1:${port}` } });
+    const logins = () => (readFileSync(join(server.dir, "vsftpd.log"), "utf8").match(/OK LOGIN/g) ?? []).length;
+    const loginsBefore = logins();
     const d = startDaemon(ws);
     await waitFor("the start-up run", () => settled(ws, name), 20_000, 250).catch((err: Error) => {
       throw new Error(`${err.message}\n${d.log()}`);
@@ -146,6 +148,9 @@ describe.skipIf(!available.vsftpd)("agent daemon against vsftpd", () => {
     expect(burstRuns).toBeGreaterThanOrEqual(1);
     expect(burstRuns).toBeLessThanOrEqual(5);
     expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    // The runs reuse the connections the first one opened (kept warm between runs): at most the
+    // job's maxConnections logins for all of them, where each run used to log in afresh.
+    expect(logins() - loginsBefore).toBeLessThanOrEqual(2);
 
     const s = await status(ws);
     expect(s.agents.map((a) => a.pid)).toContain(d.pid);

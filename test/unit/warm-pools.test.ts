@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { WarmPools } from "../../src/agent/warm-pools.js";
+import type { RemoteConfig } from "../../src/config/types.js";
+import type { FtpsConnection } from "../../src/ftps/connect.js";
+import { silentLogger } from "../../src/log.js";
+import { FtpsPool } from "../../src/remote/pool.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const remote = (name = "srv") => ({ name, maxConnections: 2 }) as unknown as RemoteConfig;
+
+/** A connector that counts logins and hands out fake connections that can be "closed by the server". */
+function fakeConnector() {
+  const made: { closed: boolean }[] = [];
+  const connect = async (): Promise<FtpsConnection> => {
+    const client = { closed: false, send: async () => ({ code: 221, message: "bye" }) };
+    made.push(client);
+    return { client, close: () => (client.closed = true) } as unknown as FtpsConnection;
+  };
+  return { made, connect };
+}
+
+describe("FtpsPool", () => {
+  it("reuses an idle connection, and drops one the server closed meanwhile", async () => {
+    const f = fakeConnector();
+    const pool = new FtpsPool(remote(), undefined, f.connect);
+    await pool.use(async () => undefined);
+    await pool.use(async () => undefined);
+    expect(f.made).toHaveLength(1);
+    f.made[0].closed = true; // the server ended the idle session
+    await pool.use(async (c) => expect(c.client.closed).toBe(false));
+    expect(f.made).toHaveLength(2);
+    // the dropped one gave its slot back: both slots are still usable at once
+    await Promise.all([pool.use(() => sleep(5)), pool.use(() => sleep(5))]);
+    expect(f.made).toHaveLength(3);
+  });
+});
+
+describe("WarmPools", () => {
+  it("hands a job the same pool from run to run, and a new one after a reload changed its remote", () => {
+    const pools = new WarmPools(silentLogger(), 1000);
+    const r = remote();
+    const first = pools.take("job", r);
+    pools.release("job");
+    expect(pools.take("job", r)).toBe(first);
+    pools.release("job");
+    const reloaded = pools.take("job", remote());
+    expect(reloaded).not.toBe(first);
+    expect(first.closed).toBe(true);
+    expect(pools.take("other", r)).not.toBe(reloaded); // one pool per job
+    void pools.closeAll();
+  });
+
+  it("closes a pool left idle, and replaces one a hard stop destroyed", async () => {
+    const pools = new WarmPools(silentLogger(), 20);
+    const r = remote();
+    const a = pools.take("job", r);
+    pools.release("job");
+    await sleep(60);
+    expect(a.closed).toBe(true);
+    const b = pools.take("job", r);
+    expect(b).not.toBe(a);
+    b.destroy();
+    pools.release("job");
+    const c = pools.take("job", r);
+    expect(c).not.toBe(b);
+    expect(c.closed).toBe(false);
+    await pools.closeAll();
+    expect(c.closed).toBe(true);
+  });
+});
