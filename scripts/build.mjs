@@ -34,6 +34,10 @@ await build({
   // An --out build may sit outside the repository: dependencies still come from here.
   nodePaths: [join(repo, "node_modules")],
   sourcemap: true,
+  // Less source for V8 to parse at each start (about 30 ms here); names are kept, so stack
+  // traces still read, and the source maps map them back.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
   // CommonJS dependencies (winston, basic-ftp...) call require() for Node's own modules.
   banner: { js: "import { createRequire as __ftpsSyncRequire } from 'node:module'; const require = __ftpsSyncRequire(import.meta.url);" },
