@@ -1,6 +1,20 @@
 import { closeSync, fdatasync, openSync, writeSync } from "node:fs";
 import { Writable } from "node:stream";
 
+/** The sink took every byte up to its `limit`: not a failure, the range is complete. */
+export class RangeComplete extends Error {
+  constructor() {
+    super("range complete");
+  }
+}
+
+export interface FileSinkOptions {
+  /** Write into the existing file from `startAt` (resume, or one range of a segmented download). */
+  existing?: boolean;
+  /** Stop at this offset: the bytes up to it are written, then the sink fails with RangeComplete. */
+  limit?: number;
+}
+
 /** While a download runs, what is written is flushed to disk every this many bytes. */
 const FLUSH_EVERY = 32 * 2 ** 20;
 
@@ -16,22 +30,30 @@ const FLUSH_EVERY = 32 * 2 ** 20;
  */
 export class FileSink extends Writable {
   private readonly fd: number;
+  private readonly limit?: number;
   private position: number;
   private flushedUpTo = 0;
   private flushing?: Promise<void>;
 
-  /** `startAt` > 0: resume, writing from that offset into the existing file. */
-  constructor(path: string, startAt = 0) {
+  /** `startAt` > 0 (or `existing`): write from that offset into the existing file; else a new, empty file. */
+  constructor(path: string, startAt = 0, opts: FileSinkOptions = {}) {
     super({ highWaterMark: 1024 * 1024 });
-    this.fd = openSync(path, startAt > 0 ? "r+" : "w");
+    this.fd = openSync(path, startAt > 0 || opts.existing ? "r+" : "w");
     this.position = startAt;
     this.flushedUpTo = startAt;
+    this.limit = opts.limit;
+  }
+
+  /** The offset the next byte would go to: the end of what was written. */
+  get writtenUpTo(): number {
+    return this.position;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const take = this.limit === undefined ? chunk.length : Math.min(chunk.length, this.limit - this.position);
     try {
-      for (let off = 0; off < chunk.length; ) {
-        const n = writeSync(this.fd, chunk, off, chunk.length - off, this.position);
+      for (let off = 0; off < take; ) {
+        const n = writeSync(this.fd, chunk, off, take - off, this.position);
         off += n;
         this.position += n;
       }
@@ -40,7 +62,7 @@ export class FileSink extends Writable {
       return;
     }
     if (!this.flushing && this.position - this.flushedUpTo >= FLUSH_EVERY) this.flushInBackground();
-    callback();
+    callback(this.limit !== undefined && this.position >= this.limit ? new RangeComplete() : undefined);
   }
 
   private flushInBackground(): void {

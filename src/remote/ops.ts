@@ -2,7 +2,8 @@ import { FTPError } from "basic-ftp";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
-import { FileSink } from "../local/file-sink.js";
+import { FileSink, RangeComplete } from "../local/file-sink.js";
+import { FtpsError } from "../errors.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
 
@@ -190,3 +191,37 @@ export async function downloadFile(c: FtpsConnection, remotePath: string, localP
   // when there is one); ending it here could cut those last bytes off.
   await closed;
 }
+
+/** A byte range of a segmented download: `pos` is how far it got, `end` where it stops (exclusive). */
+export interface ByteRange {
+  pos: number;
+  end: number;
+}
+
+/**
+ * One range of a segmented download: RETR from `range.pos` (REST) into the existing file at the
+ * same offset, up to `range.end`. Ranges other than the last stop early: the connection is then
+ * mid-transfer, so it is closed here (the pool replaces it). `range.pos` is moved to what was
+ * written, also when the transfer fails, so a retry continues the range instead of starting over.
+ * Returns only when the whole range is in: a range cut short must not leave a hole in the file.
+ */
+export async function downloadRange(c: FtpsConnection, remotePath: string, localPath: string, range: ByteRange, isLast: boolean): Promise<void> {
+  const start = range.pos;
+  const file = new FileSink(localPath, start, { existing: true, limit: isLast ? undefined : range.end });
+  const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
+  try {
+    await c.client.downloadTo(file, remotePath, start);
+  } catch (err) {
+    file.destroy();
+    await closed;
+    range.pos = Math.min(file.writtenUpTo, range.end);
+    if (!(err instanceof RangeComplete) && file.writtenUpTo < range.end) throw err;
+    c.close();
+  }
+  await closed;
+  range.pos = Math.min(file.writtenUpTo, range.end);
+  if (file.writtenUpTo !== range.end) {
+    throw new FtpsError(`${remotePath}: bytes ${start}-${range.end} of a segmented download ended at ${file.writtenUpTo}`, { errorClass: "transient", phase: "operation" });
+  }
+}
+

@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, statSync } from "node:fs";
 import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { JobConfig } from "../config/types.js";
@@ -12,6 +12,8 @@ import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names.js";
 import {
   downloadFile,
+  downloadRange,
+  type ByteRange,
   ensureRemoteDir,
   remoteHash,
   remoteSize,
@@ -38,6 +40,19 @@ export interface TransferContext {
   bandwidth?: Bandwidth;
   signal?: AbortSignal;
   onBytes?: (n: number) => void;
+}
+
+/** Files at least this big are downloaded in ranges over several connections at once. */
+const SEGMENT_MIN_BYTES = 64 * 2 ** 20;
+const MAX_SEGMENTS = 4;
+
+/** An empty file and `count` equal ranges covering `size` bytes. */
+function startSegments(temp: string, size: number, count: number): ByteRange[] {
+  closeSync(openSync(temp, "w"));
+  const step = Math.ceil(size / count);
+  const ranges: ByteRange[] = [];
+  for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step) });
+  return ranges;
 }
 
 const HASH_PREFERENCE: [ftpName: string, nodeName: string][] = [
@@ -253,13 +268,18 @@ export class Transfers {
     const partial = state.partials.get(job.name, targetRel, "download");
     const resumable = partial && partial.sourceSize === remote.size && partial.sourceMtime === remote.modifyMs && dirname(partial.tempPath) === dirname(target);
     const temp = resumable ? partial.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
+    const segments = resumable ? 1 : this.segmentsFor(remote.size);
     if (!resumable) {
       if (partial) await unlinkQuiet(partial.tempPath);
-      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: remote.modifyMs, startedAt: Date.now() });
+      // A segmented download's file has holes until every range is in: recorded with size -1,
+      // which no listing matches, so a later run starts it again instead of resuming it.
+      const sourceSize = segments > 1 ? -1 : remote.size;
+      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize, sourceMtime: remote.modifyMs, startedAt: Date.now() });
     }
 
+    const ranges = segments > 1 ? startSegments(temp, remote.size, segments) : [];
     await this.retry(`download ${source}`, () =>
-      this.ctx.pool.use(async (c) => {
+      segments > 1 ? this.downloadSegments(source, temp, ranges) : this.ctx.pool.use(async (c) => {
         const have = (await sizeOrUndefined(temp)) ?? 0;
         const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
         if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
@@ -298,6 +318,27 @@ export class Transfers {
     );
     this.ctx.onBytes?.(remote.size);
     return remote.size;
+  }
+
+  /** How many ranges to fetch `size` bytes in: several connections at once for big files. */
+  private segmentsFor(size: number): number {
+    const caps = this.ctx.pool.first?.capabilities;
+    if (size < SEGMENT_MIN_BYTES || !caps?.restStream || this.ctx.bandwidth) return 1;
+    return Math.min(MAX_SEGMENTS, this.ctx.pool.size);
+  }
+
+  /**
+   * Fetches the unfinished ranges at once, each over its own connection (REST), into one file.
+   * All of them end before this returns or throws, so a retry never races a range still writing;
+   * a retry continues each range where it stopped.
+   */
+  private async downloadSegments(source: string, temp: string, ranges: ByteRange[]): Promise<void> {
+    const last = ranges[ranges.length - 1];
+    const results = await Promise.allSettled(
+      ranges.filter((r) => r.pos < r.end).map((r) => this.ctx.pool.use((c) => downloadRange(c, source, temp, r, r === last))),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /**

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serversAvailable, startServer } from "../servers/real-servers.js";
 import { makeWorkspace } from "../helpers/workspace.js";
-import { hashTree, put, randomBytesFrom, prng, runSync, startRig, tempFiles, type Rig } from "../faults/harness.js";
+import { hashTree, put, randomBytesFrom, prng, runSync, sha, startRig, tempFiles, type Rig } from "../faults/harness.js";
 import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "../faults/scenarios.js";
 
 const available = serversAvailable();
@@ -88,6 +88,46 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
     // the abandoned temporary file was removed, not left beside the real one
     expect(tempFiles(j.remoteDir)).toEqual([]);
   }, 90_000);
+
+  it("a big file downloads in ranges over several connections; a range cut mid-way is continued, not restarted, and the file arrives whole", async () => {
+    const j = rig.job("segments", { direction: "download" });
+    const bytes = 80 * 1024 * 1024; // above the 64 MiB from which downloads are segmented
+    const content = randomBytesFrom(prng(SEED + 21), bytes);
+    put(j.remoteDir, "big.bin", content, rig.owner);
+    const logLines = () => readFileSync(join(rig.server.dir, "vsftpd.log"), "utf8").split("\n");
+    const seen = logLines().length;
+    const base = rig.proxy.stats.data;
+    // data connections: the listing (small: the cut never triggers), then the ranges
+    rig.proxy.faultFor = (c) => (c.kind === "data" && c.index <= base + 2 ? { kind: "cut", afterBytes: 5_000_000 } : undefined);
+    const r = await rig.sync("segments", { timeoutMs: 120_000 });
+    rig.proxy.disarm();
+    expect(r.code, JSON.stringify(r.summary) + r.stderr.slice(-3000)).toBe(0);
+    expect(r.stderr).toMatch(/retrying/);
+    expect(sha(readFileSync(join(j.local, "big.bin")))).toBe(sha(content));
+    expect(tempFiles(j.local)).toEqual([]);
+    // three ranges (maxConnections 3) from 0, 1/3 and 2/3 of the file; a cut range resumed at its own offset
+    const rests = logLines().slice(seen).map((l) => /"REST (\d+)"/.exec(l)?.[1]).filter((x): x is string => !!x).map(Number);
+    const step = Math.ceil(bytes / 3);
+    expect(rests).toEqual(expect.arrayContaining([step, 2 * step]));
+    expect(rests.some((n) => n % step !== 0)).toBe(true);
+  }, 180_000);
+
+  it("a segmented download killed mid-way: its file with holes is never published nor resumed; the next run fetches it whole", async () => {
+    const j = rig.job("segments-kill", { direction: "download" });
+    const content = randomBytesFrom(prng(SEED + 22), 80 * 1024 * 1024);
+    put(j.remoteDir, "big.bin", content, rig.owner);
+    // slow the ranges down so that the kill lands mid-transfer
+    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "slow", bytesPerSecond: 20_000_000 } : undefined);
+    const killed = await rig.sync("segments-kill", { killAfterMs: 1500 });
+    rig.proxy.disarm();
+    expect(killed.signal).toBe("SIGKILL");
+    expect(existsSync(join(j.local, "big.bin"))).toBe(false);
+    expect(tempFiles(j.local).length).toBe(1);
+    const r = await rig.sync("segments-kill");
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(sha(readFileSync(join(j.local, "big.bin")))).toBe(sha(content));
+    expect(tempFiles(j.local)).toEqual([]);
+  }, 180_000);
 
   it("a stalled control connection mid-run is detected and the run still completes", async () => {
     const j = rig.job("stall-control", { direction: "upload" });

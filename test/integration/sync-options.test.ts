@@ -85,6 +85,23 @@ describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_diges
     expect(treeObject(local)).toEqual(treeObject(remoteDir));
   });
 
+  it("downloads a big file in ranges over its 4 connections (REST at each quarter) and it arrives whole", async () => {
+    const { name, local, remoteDir } = job({ direction: "download" });
+    const size = 72 * 1024 * 1024 + 7; // above the segmenting threshold, not a multiple of 4
+    const content = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) content.writeUInt32LE((i * 2654435761) >>> 0, i);
+    writeTree(server.root, { [`${name}/big.bin`]: content }, owner);
+    const commands = () => readFileSync(join(server.dir, "commands.log"), "utf8").split("\n");
+    const seen = commands().length;
+    const { summary } = await sync(name);
+    expect(summary.downloaded).toBe(1);
+    expect(readFileSync(join(local, "big.bin")).equals(content)).toBe(true);
+    const quarter = Math.ceil(size / 4);
+    const rests = commands().slice(seen).filter((l) => l.startsWith("REST ")).map((l) => Number(l.split(" ")[1]));
+    expect(rests.sort((a, b) => a - b)).toEqual([quarter, 2 * quarter, 3 * quarter]);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+  });
+
   it("does not follow symlinks unless told, and never out of the job folder", async () => {
     const outside = ws.folder("outside");
     writeFileSync(join(outside, "secret.txt"), "not for the partner");

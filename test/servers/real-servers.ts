@@ -408,6 +408,9 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     `ScoreboardFile ${join(c.dir, "proftpd.scoreboard")}`,
     `SystemLog ${join(c.dir, "proftpd.log")}`,
     `TransferLog ${join(c.dir, "xfer.log")}`,
+    // every command as received (tests read it to see what the agent sent)
+    'LogFormat commands "%m %J"',
+    `ExtendedLog ${join(c.dir, "commands.log")} ALL commands`,
     "WtmpLog off",
     "DelayTable none",
     "UseReverseDNS off",

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileSink } from "../../src/local/file-sink.js";
+import { FileSink, RangeComplete } from "../../src/local/file-sink.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -41,6 +41,16 @@ describe("FileSink", () => {
     writeFileSync(path, "old contents that must go");
     await pipeline(Readable.from([Buffer.from("new")]), new FileSink(path));
     expect(readFileSync(path, "utf8")).toBe("new");
+  });
+
+  it("with a limit: writes up to it, leaves the rest of the file alone, and ends with RangeComplete", async () => {
+    const path = tempFile();
+    writeFileSync(path, Buffer.alloc(20, "."));
+    const sink = new FileSink(path, 5, { existing: true, limit: 12 });
+    const err = await pipeline(Readable.from([Buffer.from("abcd"), Buffer.from("efghijkl")]), sink).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeComplete);
+    expect(sink.writtenUpTo).toBe(12);
+    expect(readFileSync(path, "utf8")).toBe(".....abcdefg........");
   });
 
   it("fails the pipeline when the file cannot be opened", () => {
