@@ -27,14 +27,15 @@ describe.skipIf(!LONG)("fault suite, long mode", () => {
     await rig?.stop();
   });
 
+  // The SIGKILL scenarios' big file (80 MiB) is above the size from which downloads are segmented.
   const scenarios: [string, () => Promise<ScenarioResult>][] = [
     ["cuts-files-upload", () => cutsManyFiles(rig, "upload", { iterations: N, seed: SEED, files: FILES, log })],
     ["cuts-files-download", () => cutsManyFiles(rig, "download", { iterations: N, seed: SEED + 1, files: FILES, log })],
     ["cuts-big-upload", () => cutsBigFile(rig, "upload", { iterations: N, seed: SEED + 2, bigBytes: BIG, log })],
     ["cuts-big-download", () => cutsBigFile(rig, "download", { iterations: N, seed: SEED + 3, bigBytes: BIG, log })],
-    ["sigkill-upload", () => sigkill(rig, "upload", { iterations: KILL_N, seed: SEED + 4, files: 500, bigBytes: 50 * 1024 * 1024, log })],
-    ["sigkill-download", () => sigkill(rig, "download", { iterations: KILL_N, seed: SEED + 5, files: 500, bigBytes: 50 * 1024 * 1024, log })],
-    ["sigkill-two-way", () => sigkill(rig, "two-way", { iterations: KILL_N, seed: SEED + 6, files: 500, bigBytes: 50 * 1024 * 1024, log })],
+    ["sigkill-upload", () => sigkill(rig, "upload", { iterations: KILL_N, seed: SEED + 4, files: 500, bigBytes: 80 * 1024 * 1024, log })],
+    ["sigkill-download", () => sigkill(rig, "download", { iterations: KILL_N, seed: SEED + 5, files: 500, bigBytes: 80 * 1024 * 1024, log })],
+    ["sigkill-two-way", () => sigkill(rig, "two-way", { iterations: KILL_N, seed: SEED + 6, files: 500, bigBytes: 80 * 1024 * 1024, log })],
   ];
   for (const [id, run] of scenarios) {
     it.skipIf(ONLY !== "" && !id.includes(ONLY))(id, async () => {
