@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Long mode of the fault suite: `npm run test:faults -- --iterations 100 [--seed 1] [--files 2000]
-// [--big-mb 200] [--kill-iterations 20] [--only cuts-big]`. Builds a private copy of the agent
+// [--big-mb 200] [--kill-iterations 20] [--only cuts-big,sigkill]`. Builds a private copy of the agent
 // (so that a rebuild of dist/ by someone else cannot change it mid-run), runs test/faults/long.test.ts
 // against a real vsftpd behind the fault proxy, and prints one line per scenario. Exit 1 when a
 // file was lost, a half file was seen, or an iteration failed its checks. Needs root (servers).

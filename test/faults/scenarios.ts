@@ -91,8 +91,10 @@ export async function cutsManyFiles(rig: Rig, direction: "upload" | "download", 
   const owner = direction === "download" ? rig.owner : undefined;
   const versions = new Versions();
   const expected = new Map<string, string>();
+  const sizeOf = new Map<string, number>();
   const write = (rel: string, content: Buffer, mtimeMs?: number) => {
     put(source, rel, content, owner, mtimeMs);
+    sizeOf.set(rel, content.length);
     versions.add(rel, content);
     expected.set(rel, createHash("sha256").update(content).digest("hex"));
   };
@@ -113,7 +115,11 @@ export async function cutsManyFiles(rig: Rig, direction: "upload" | "download", 
     let bytes = 0;
     for (let c = 0; c < k; c++) {
       const rel = paths[int(rnd, 0, paths.length - 1)];
-      const content = randomBytesFrom(rnd, int(rnd, 1, 20_000));
+      // Never the size the file has now: a LIST-only server (vsftpd) shows future-dated files to
+      // the day, so a same-size rewrite is invisible to any client (README: LIST-only servers).
+      let size = int(rnd, 1, 20_000);
+      if (size === sizeOf.get(rel)) size++;
+      const content = randomBytesFrom(rnd, size);
       bytes += content.length;
       write(rel, content, Date.now() + (it + 1) * 120_000);
     }
