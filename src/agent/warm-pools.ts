@@ -33,6 +33,11 @@ export class WarmPools {
 
   /** The pool for a run of `job` against `remote`: the warm one when it is still usable. */
   take(job: string, remote: RemoteConfig): FtpsPool {
+    // Idle pools of other jobs on the same server are closed first: a server that limits
+    // connections per client (vsftpd max_per_ip) must not see more than before they were kept.
+    for (const [other, w] of this.pools) {
+      if (other !== job && w.idle && w.remote.host === remote.host && w.remote.port === remote.port) this.drop(other, w);
+    }
     const warm = this.pools.get(job);
     if (warm) {
       clearTimeout(warm.idle);
@@ -53,11 +58,15 @@ export class WarmPools {
     if (!warm) return;
     clearTimeout(warm.idle);
     warm.idle = setTimeout(() => {
-      if (this.pools.get(job) !== warm) return;
-      this.pools.delete(job);
-      void warm.pool.close();
+      if (this.pools.get(job) === warm) this.drop(job, warm);
     }, this.idleMs);
     warm.idle.unref();
+  }
+
+  private drop(job: string, warm: Warm): void {
+    clearTimeout(warm.idle);
+    this.pools.delete(job);
+    void warm.pool.close();
   }
 
   async closeAll(): Promise<void> {

@@ -50,6 +50,22 @@ describe("WarmPools", () => {
     void pools.closeAll();
   });
 
+  it("closes other jobs' idle pools on the same server before a run, never a running one", () => {
+    const pools = new WarmPools(silentLogger(), 60_000);
+    const server = { name: "srv", host: "h", port: 21, maxConnections: 2 } as unknown as RemoteConfig;
+    const elsewhere = { name: "other", host: "h2", port: 21, maxConnections: 2 } as unknown as RemoteConfig;
+    const a = pools.take("a", server);
+    pools.release("a"); // idle
+    const c = pools.take("c", elsewhere);
+    pools.release("c"); // idle, another server
+    const running = pools.take("r", server); // not released: in use
+    expect(a.closed).toBe(true);
+    expect(c.closed).toBe(false);
+    pools.take("b", server);
+    expect(running.closed).toBe(false);
+    void pools.closeAll();
+  });
+
   it("closes a pool left idle, and replaces one a hard stop destroyed", async () => {
     const pools = new WarmPools(silentLogger(), 20);
     const r = remote();
