@@ -13,6 +13,7 @@ import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
 import { forEachLimit } from "./concurrency.js";
 import { Bandwidth } from "./throttle.js";
+import { recordLandedUploads } from "./landed-uploads.js";
 import { SourceChanged, Transfers } from "./transfers.js";
 
 export type RunStatusResult = "ok" | "failed" | "aborted";
@@ -165,6 +166,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     ]);
     lap(`scanned ${localScan.entries.size} local entries${trusted ? "" : ` and listed ${remote.entries.size} remote ones`}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
+    if (!trusted && !opts.dryRun) await recordLandedUploads({ job, state, pool, local: localScan.entries, remote, stateEntries, logger });
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { openState } from "../../src/state/index.js";
 
 const available = serversAvailable();
 const allThere = available.vsftpd && available.proftpd && available.pureftpd;
@@ -178,6 +179,38 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     const r = await ws.cli(["sync", name]);
     expect(r.code).toBe(3);
     expect(treeObject(local)).toEqual(before);
+  });
+
+  it("two-way: an upload renamed into place but not recorded (the agent died in between) is recorded, not made a conflict", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    writeTree(local, { "doc.txt": "version 1" });
+    expect((await sync(ws, name)).code).toBe(0);
+    // What a run killed right after its rename leaves: the new version on both sides, the old
+    // record, and the partial row of the upload (its temporary file already renamed away).
+    writeTree(local, { "doc.txt": "version 2, longer" });
+    // edited an hour ago; the server's copy has the time of the upload (no MFMT on vsftpd)
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(join(local, "doc.txt"), hourAgo, hourAgo);
+    writeTree(remoteDir, { "doc.txt": "version 2, longer" }, owner);
+    const st = statSync(join(local, "doc.txt"));
+    const state = openState(join(ws.dir, "state"));
+    state.partials.begin({
+      job: name, path: "doc.txt", direction: "upload", tempPath: `/${name}/.ftps-sync.doc.txt.0badf00d.part`,
+      sourceSize: st.size, sourceMtime: Math.floor(st.mtimeMs), startedAt: Date.now(),
+    });
+    state.close();
+    const { code, summary } = await sync(ws, name);
+    expect(code).toBe(0);
+    expect(summary.conflicts).toBe(0);
+    expect(summary.uploaded + summary.downloaded).toBe(0);
+    // no conflict copy on either side, the same content on both
+    expect(readdirSync(local)).toEqual(["doc.txt"]);
+    expect(readdirSync(remoteDir)).toEqual(["doc.txt"]);
+    expect(readFileSync(join(local, "doc.txt"), "utf8")).toBe("version 2, longer");
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    // and the record holds: nothing to do next time
+    const again = await sync(ws, name);
+    expect(again.summary.uploaded + again.summary.downloaded + again.summary.conflicts).toBe(0);
   });
 
   it("two-way: propagates both sides, and keeps both versions of a conflict", async () => {

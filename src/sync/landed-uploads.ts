@@ -1,0 +1,63 @@
+import { FTPError } from "basic-ftp";
+import type { JobConfig } from "../config/types.js";
+import type { Logger } from "../log.js";
+import { remoteChanged } from "../plan/signatures.js";
+import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
+import type { FtpsPool } from "../remote/pool.js";
+import { remoteSize } from "../remote/ops.js";
+import type { StateStore } from "../state/index.js";
+
+/**
+ * Uploads that were renamed into place but never recorded: the process died between the rename
+ * and the state commit. Without a server that sets times (MFMT), the file then looks changed on
+ * both sides, and a two-way job would keep both as a conflict copy of identical files.
+ *
+ * The upload's partial row says which local version was being sent. When that version is still
+ * the local file, the server's file under the real name changed since the last record and has its
+ * size, and the temporary file is gone (SIZE answers 550), the upload landed: its record is
+ * written now, as the stopped run would have. Anything less certain is left to the plan.
+ */
+export async function recordLandedUploads(o: {
+  job: JobConfig;
+  state: StateStore;
+  pool: FtpsPool;
+  local: Map<string, LocalEntry>;
+  remote: RemoteListing;
+  stateEntries: Map<string, StateEntry>;
+  logger: Logger;
+}): Promise<void> {
+  for (const p of o.state.partials.list(o.job.name)) {
+    if (p.direction !== "upload") continue;
+    const l = o.local.get(p.path);
+    const r = o.remote.entries.get(p.path);
+    if (l?.type !== "file" || r?.type !== "file") continue;
+    if (l.size !== p.sourceSize || l.mtimeMs !== p.sourceMtime || r.size !== l.size) continue;
+    // The server's file must have changed since the last record: not an old version of that size.
+    const prev = o.stateEntries.get(p.path);
+    if (prev && !remoteChanged(r, prev)) continue;
+    const tempGone = await o.pool
+      .use((c) => remoteSize(c, p.tempPath))
+      .then(
+        () => false,
+        (err: unknown) => err instanceof FTPError && err.code === 550,
+      );
+    if (!tempGone) continue;
+    const entry: StateEntry = {
+      path: p.path,
+      type: "file",
+      localSize: l.size,
+      localMtimeMs: l.mtimeMs,
+      remoteSize: r.size,
+      remoteModifyMs: r.modifyMs,
+      remotePrecision: r.precision,
+      placedRemote: true,
+      placedLocal: prev?.placedLocal ?? false,
+    };
+    o.state.entries.batch(() => {
+      o.state.entries.put(o.job.name, entry);
+      o.state.partials.end(o.job.name, p.path, "upload");
+    });
+    o.stateEntries.set(p.path, entry);
+    o.logger.info(`${p.path}: its upload was renamed into place before the last run stopped; recorded now`);
+  }
+}
