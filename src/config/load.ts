@@ -142,6 +142,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     password: secret,
     maxConnections: raw.maxConnections,
     timeoutMs: Math.round(raw.timeoutSeconds * 1000),
+    maxTlsVersion: raw.maxTlsVersion,
   };
   if (raw.fingerprint !== undefined) remote.fingerprint = raw.fingerprint;
   if (raw.ca !== undefined) {

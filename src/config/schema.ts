@@ -183,6 +183,7 @@ export const remoteSchema = z.strictObject({
   fingerprint: z.string().transform(via(normaliseFingerprint)).optional(),
   maxConnections: z.number().int().min(1).max(16).default(4),
   timeoutSeconds: z.number().positive().default(30),
+  maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
 });
 export type RawRemote = z.output<typeof remoteSchema>;
 

@@ -19,6 +19,11 @@ export interface RemoteConfig {
   maxConnections: number;
   /** Control and data socket timeout. Default 30 000 ms. */
   timeoutMs: number;
+  /**
+   * Highest TLS version offered. Default "1.3". "1.2" makes each data connection cheaper for
+   * both ends (a resumed TLS 1.2 session skips the key exchange and TLS 1.3's key schedule).
+   */
+  maxTlsVersion: "1.2" | "1.3";
 }
 
 export type Direction = "upload" | "download" | "two-way";

@@ -10,13 +10,14 @@ import { fingerprintOfPeer } from "./fingerprint.js";
  * the name against `host`. With a pin: only the pin counts (checked by `verifyPin`), so a
  * self-signed certificate or one for another name is accepted when, and only when, it matches.
  */
-export function tlsOptionsFor(remote: Pick<RemoteConfig, "host" | "ca" | "fingerprint">): ConnectionOptions {
+export function tlsOptionsFor(remote: Pick<RemoteConfig, "host" | "ca" | "fingerprint" | "maxTlsVersion">): ConnectionOptions {
   return {
     // `host` is also the identity under which the TLS session is cached and resumed by the data
     // connections (servers such as vsftpd with require_ssl_reuse refuse a fresh session).
     host: remote.host,
     servername: isIP(remote.host) ? undefined : remote.host,
     minVersion: "TLSv1.2",
+    maxVersion: remote.maxTlsVersion === "1.2" ? "TLSv1.2" : "TLSv1.3",
     ca: remote.ca ? [...rootCertificates, remote.ca] : undefined,
     rejectUnauthorized: !remote.fingerprint,
   };

@@ -76,6 +76,24 @@ describe.skipIf(!allThere)("ftps-sync check against real FTPS servers", () => {
     }
   });
 
+  it("offers TLS 1.2 at most with maxTlsVersion 1.2, to a server that would take 1.3 (vsftpd)", async () => {
+    const server = await startServer("vsftpd", { tls: "explicit" });
+    try {
+      const ws = makeWorkspace(server, { fingerprint: server.fingerprint });
+      const by13 = await ws.cli(["check"]);
+      expect(by13.stdout).toMatch(/TLS:\s+TLSv1\.3/);
+      ws.cleanup();
+      const ws12 = makeWorkspace(server, { fingerprint: server.fingerprint, maxTlsVersion: "1.2" });
+      const r = await ws12.cli(["check"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/TLS:\s+TLSv1\.2/);
+      expect(r.stdout).toContain("data channel: protected (PROT P)");
+      ws12.cleanup();
+    } finally {
+      await server.stop();
+    }
+  });
+
   describe("refusals by real servers", () => {
     it("exits 4 against a self-signed server with neither CA nor pin", async () => {
       const server = await startServer("proftpd", { tls: "explicit" });

@@ -120,6 +120,7 @@ describe("loadConfig with a valid config", () => {
       user: "sync",
       maxConnections: 4,
       timeoutMs: 30_000,
+      maxTlsVersion: "1.3",
     });
     expect(config.remotes.partner.password.reveal()).toBe(SECRET);
     expect(config.jobs.nightly).toEqual({
@@ -142,6 +143,12 @@ describe("loadConfig with a valid config", () => {
       trustRemote: false,
       retries: { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 },
     });
+  });
+
+  it("takes maxTlsVersion 1.2 and refuses versions it does not know", () => {
+    expect(load(withRemote({ maxTlsVersion: "1.2" })).config.remotes.partner.maxTlsVersion).toBe("1.2");
+    expect(errorOf(() => load(withRemote({ maxTlsVersion: "1.1" })))).toMatch(/maxTlsVersion.*must be one of "1.2", "1.3" \(got "1.1"\)/);
+    expect(errorOf(() => load(withRemote({ maxTlsVersion: 1.2 })))).toMatch(/maxTlsVersion/);
   });
 
   it("defaults the port to 990 for implicit TLS", () => {
