@@ -1,7 +1,6 @@
 import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { relative, sep } from "node:path";
-import type { Logger } from "../log.js";
 import type { LocalEntry } from "../plan/types.js";
 import { unsafeNameReason } from "../remote/names.js";
 import { isTempName } from "./temp-names.js";
@@ -12,7 +11,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export interface ScanOptions {
   accept: (path: string, type: "file" | "dir") => boolean;
   followSymlinks: boolean;
-  logger?: Logger;
+  /** Where skipped names and unreadable folders are reported (a Logger, or a collector). */
+  logger?: { warn(message: string): unknown };
   /** Extra names to skip at the top level (e.g. the done marker). */
   skipNames?: Set<string>;
 }

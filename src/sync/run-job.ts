@@ -8,6 +8,7 @@ import { makePathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
+import { localMatchesState, remoteFromState } from "../plan/trusted-remote.js";
 import { FtpsPool } from "../remote/pool.js";
 import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
@@ -54,18 +55,6 @@ export interface RunOptions {
 }
 
 const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 });
-
-/** The job's last-seen remote side, for upload jobs that trust the remote to be theirs alone. */
-function remoteFromState(state: Map<string, StateEntry>): RemoteListing {
-  const entries = new Map<string, RemoteEntry>();
-  for (const s of state.values()) {
-    // "pending" would make every trusted run adopt the entry again (there is no listing to learn
-    // the server's time from): size alone is the signature here.
-    const precision = s.remotePrecision === "pending" ? "none" : s.remotePrecision;
-    entries.set(s.path, { path: s.path, type: s.type, size: s.remoteSize, modifyMs: s.remoteModifyMs, precision });
-  }
-  return { entries, complete: true, failedDirs: [] };
-}
 
 function countTrackedFiles(state: Map<string, StateEntry>): number {
   let n = 0;
@@ -142,10 +131,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const trusted = job.trustRemote && job.direction === "upload" && stateEntries.size > 0;
     if (!trusted) await connect();
 
-    const [localScan, remote] = await Promise.all([
+    const [localScan, listed] = await Promise.all([
       scanLocal(job.local, { accept: acceptJob, followSymlinks: job.followSymlinks, logger }),
       trusted
-        ? Promise.resolve(remoteFromState(stateEntries))
+        ? Promise.resolve(undefined) // built below, and only when the local tree differs from the state
         : listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal }).catch(async (err) => {
             if (!(err instanceof RemoteRootMissing)) throw err;
             if (job.direction === "upload" && !opts.dryRun) {
@@ -164,21 +153,26 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
             throw err;
           }),
     ]);
-    lap(`scanned ${localScan.entries.size} local entries${trusted ? "" : ` and listed ${remote.entries.size} remote ones`}`);
+    lap(`scanned ${localScan.entries.size} local entries${listed ? ` and listed ${listed.entries.size} remote ones` : ""}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
-    if (!trusted && !opts.dryRun) await recordLandedUploads({ job, state, pool, local: localScan.entries, remote, stateEntries, logger });
+    if (listed && !opts.dryRun) await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });
     const local = localScan.entries;
+    // A trusted run over a local tree that matches the state has an empty plan: no diff needed.
+    const unchanged = trusted && localScan.failedDirs.length === 0 && localMatchesState(local, stateEntries);
+    const remote: RemoteListing = listed ?? (unchanged ? { entries: new Map(), complete: true, failedDirs: [] } : remoteFromState(stateEntries));
     for (const dir of [...remote.failedDirs.map((d) => `remote folder ${d || "/"}`), ...localScan.failedDirs.map((d) => `local folder ${d}`)]) {
       counts.failed++;
       errors.push(`cannot list ${dir}: nothing below it was synced or deleted`);
     }
     // A local folder that could not be read looks like deleted files: treat like an incomplete listing.
     const listing: RemoteListing = localScan.failedDirs.length > 0 ? { ...remote, complete: false } : remote;
-    const raw = diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
-    const guarded = checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
+    const raw = unchanged ? [] : diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
+    const guarded = unchanged
+      ? { plan: raw, skippedDeletes: 0, warnings: [] }
+      : checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
     plan = guarded.plan;
     lap(`planned ${plan.length} actions`);
     skippedDeletes = guarded.skippedDeletes;

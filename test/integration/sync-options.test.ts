@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
@@ -100,6 +100,37 @@ describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_diges
     const rests = commands().slice(seen).filter((l) => l.startsWith("REST ")).map((l) => Number(l.split(" ")[1]));
     expect(rests.sort((a, b) => a - b)).toEqual([quarter, 2 * quarter, 3 * quarter]);
     expect(treeObject(local)).toEqual(treeObject(remoteDir));
+  });
+
+  it("trustRemote: an unchanged tree never connects; changes, deletions and new folders still reach the server", async () => {
+    const { name, local, remoteDir } = job({ trustRemote: true, delete: "mirror" });
+    writeTree(local, { "a.txt": "one", "b/c.txt": "two", "d/e/f.txt": "three" });
+    const commands = () => readFileSync(join(server.dir, "commands.log"), "utf8").split("\n");
+    const logins = (from: number) => commands().slice(from).filter((l) => l.startsWith("USER ")).length;
+
+    let seen = commands().length;
+    expect((await sync(name)).summary.uploaded).toBe(3); // no state yet: a full listing
+    expect(logins(seen)).toBeGreaterThan(0);
+
+    seen = commands().length;
+    const again = await sync(name);
+    expect(again.summary).toMatchObject({ status: "ok", uploaded: 0, deletedRemote: 0 });
+    expect(logins(seen)).toBe(0);
+
+    writeFileSync(join(local, "a.txt"), "one, changed");
+    rmSync(join(local, "b"), { recursive: true });
+    mkdirSync(join(local, "g"));
+    seen = commands().length;
+    const changed = await sync(name);
+    expect(changed.summary).toMatchObject({ status: "ok", uploaded: 1, deletedRemote: 2 }); // b/c.txt and b
+    expect(logins(seen)).toBeGreaterThan(0);
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    expect(existsSync(join(remoteDir, "g"))).toBe(true);
+    expect(existsSync(join(remoteDir, "b"))).toBe(false);
+
+    seen = commands().length;
+    expect((await sync(name)).summary).toMatchObject({ status: "ok", uploaded: 0, deletedRemote: 0 });
+    expect(logins(seen)).toBe(0);
   });
 
   it("does not follow symlinks unless told, and never out of the job folder", async () => {
