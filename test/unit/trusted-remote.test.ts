@@ -3,18 +3,8 @@ import type { DeletePolicy } from "../../src/config/types.js";
 import { diff } from "../../src/plan/diff.js";
 import { localMatchesState, remoteFromState } from "../../src/plan/trusted-remote.js";
 import type { LocalEntry, StateEntry, TimePrecision } from "../../src/plan/types.js";
+import { prng as rng } from "../helpers/prng.js";
 
-/** A small deterministic generator (mulberry32), so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PRECISIONS: TimePrecision[] = ["ms", "second", "minute", "day", "none", "pending"];
 
