@@ -5,6 +5,8 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openState } from "../../src/state/index.js";
 import { MIGRATIONS_DIR, migrate, readMigrations } from "../../src/state/migrate.js";
+import type { StateEntry } from "../../src/plan/types.js";
+import { prng } from "../helpers/prng.js";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -52,6 +54,31 @@ describe("state store", () => {
     const versions = (db.prepare("SELECT version FROM schema_version").all() as { version: number }[]).map((r) => r.version);
     expect(versions).toEqual([1]);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'ok_table'").get()).toBeUndefined();
+  });
+
+  it("round-trips entries over several pages: odd paths, folders, every precision, no server time", () => {
+    const s = openState(tmp());
+    const rnd = prng(11);
+    const names = ["plain.txt", "with space.txt", "  lead and trail  ", "tab\there", "naïve café.txt", "emoji 😀 x", "a b c d e f g h", "-1 - 2", "日本語/ファイル"];
+    const precisions: StateEntry["remotePrecision"][] = ["ms", "second", "minute", "day", "none", "pending"];
+    const written = new Map<string, StateEntry>();
+    s.entries.batch(() => {
+      for (let i = 0; i < 20_000; i++) {
+        const path = `d${i % 37}/${names[i % names.length]}.${i}`;
+        const e: StateEntry = {
+          path, type: i % 11 === 0 ? "dir" : "file", localSize: Math.floor(rnd() * 1e12), localMtimeMs: Math.floor((rnd() - 0.1) * 2e12),
+          remoteSize: Math.floor(rnd() * 1e9), remoteModifyMs: i % 3 === 0 ? undefined : Math.floor(rnd() * 2e12),
+          remotePrecision: precisions[i % precisions.length], placedRemote: i % 2 === 0, placedLocal: i % 5 === 0,
+        };
+        written.set(path, e);
+        s.entries.put("j", e);
+      }
+    });
+    s.entries.put("other", { ...written.values().next().value!, path: "not this job" });
+    const loaded = s.entries.load("j");
+    expect(loaded).toEqual(written);
+    for (const e of [...written.values()].slice(0, 50)) expect(s.entries.load1("j", e.path)).toEqual(e);
+    s.close();
   });
 
   it("round-trips entries, runs and capabilities", () => {
