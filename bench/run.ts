@@ -218,7 +218,8 @@ class Agent {
   readonly dir: string;
   readonly configPath: string;
   private jobs = 0;
-  constructor(private readonly ctx: Ctx, name: string) {
+  /** `remoteExtra`: more settings for the remote (the TLS 1.2 variant). */
+  constructor(private readonly ctx: Ctx, name: string, remoteExtra: Record<string, unknown> = {}) {
     this.dir = join(ctx.work, `agent-${name}`);
     mkdirSync(join(this.dir, "jobs"), { recursive: true });
     this.configPath = join(this.dir, "agent.config.json");
@@ -231,7 +232,7 @@ class Agent {
           jobsDir: "./jobs",
           log: { level: "info", file: "./logs/agent.log" },
           remotes: {
-            bench: { host: s.host, port: s.port, tls: "explicit", user: s.user, password: { env: PASSWORD_ENV }, fingerprint: s.fingerprint, maxConnections: 4 },
+            bench: { host: s.host, port: s.port, tls: "explicit", user: s.user, password: { env: PASSWORD_ENV }, fingerprint: s.fingerprint, maxConnections: 4, ...remoteExtra },
           },
         },
         null,
@@ -346,6 +347,8 @@ interface Row {
   agentLabel?: string;
   /** a second agent variant (trustRemote) */
   agentTrust?: Sample[];
+  /** a third: the same job with `"maxTlsVersion": "1.2"` */
+  agentTls12?: Sample[];
   peers: Partial<Record<Peer, Sample[]>>;
   target?: { text: string; check: (r: Row) => boolean | undefined };
   notes?: string[];
@@ -379,13 +382,13 @@ function cell(row: Row, peer: Peer): string {
 
 function table(): string {
   const lines = [
-    "| workload | ftps-sync | ftps-sync, trustRemote | lftp `mirror -P4` | rclone `--transfers 4` | curl | ftps-sync peak RSS | target | met |",
-    "|---|---:|---:|---:|---:|---:|---:|---|:-:|",
+    "| workload | ftps-sync | ftps-sync, trustRemote | ftps-sync, TLS 1.2 | lftp `mirror -P4` | rclone `--transfers 4` | curl | ftps-sync peak RSS | target | met |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|:-:|",
   ];
   for (const r of rows) {
     const met = r.target?.check(r);
     lines.push(
-      `| ${r.label} | ${secs(med(r.agent))} | ${r.agentTrust ? secs(med(r.agentTrust)) : "-"} | ${cell(r, "lftp")} | ${cell(r, "rclone")} | ${cell(r, "curl")} | ${mib(Math.max(maxRss(r.agent) ?? 0, maxRss(r.agentTrust) ?? 0) || undefined)} | ${r.target?.text ?? ""} | ${met === undefined ? "" : met ? "yes" : "**no**"} |`,
+      `| ${r.label} | ${secs(med(r.agent))} | ${r.agentTrust ? secs(med(r.agentTrust)) : "-"} | ${r.agentTls12 ? secs(med(r.agentTls12)) : "-"} | ${cell(r, "lftp")} | ${cell(r, "rclone")} | ${cell(r, "curl")} | ${mib(Math.max(maxRss(r.agent) ?? 0, maxRss(r.agentTrust) ?? 0, maxRss(r.agentTls12) ?? 0) || undefined)} | ${r.target?.text ?? ""} | ${met === undefined ? "" : met ? "yes" : "**no**"} |`,
     );
   }
   return lines.join("\n");
@@ -429,11 +432,14 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
   makeTree(local, spec);
   const agent = new Agent(ctx, id);
   agent.writeJob("up", { remotePath: `/agent-${id}`, local, direction: "upload" });
+  const agent12 = new Agent(ctx, `${id}-tls12`, { maxTlsVersion: "1.2" });
+  agent12.writeJob("up", { remotePath: `/agent12-${id}`, local, direction: "upload" });
 
   const first: Row = {
     id: `${id}-first`,
     label: `first upload, ${what}`,
     agent: [],
+    agentTls12: [],
     peers: {},
     target: { text: "≥ 1.3x lftp", check: (r) => (ratio(med(r.agent), med(r.peers.lftp)) ?? NaN) >= 1.3 || (med(r.peers.lftp) === undefined ? undefined : false) },
   };
@@ -443,6 +449,9 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
     await rmRemote(ctx, `agent-${id}`);
     agent.resetState();
     first.agent.push(await agent.sync("up"));
+    await rmRemote(ctx, `agent12-${id}`);
+    agent12.resetState();
+    first.agentTls12!.push(await agent12.sync("up"));
     if (tools.lftp) {
       await rmRemote(ctx, `lftp-${id}`);
       (first.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`));
@@ -458,6 +467,7 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
     label: `re-run, nothing changed, ${spec.files.toLocaleString("en")} files`,
     agent: [],
     agentTrust: [],
+    agentTls12: [],
     peers: {},
     target: { text: "≤ rclone's time", check: (r) => (med(r.peers.rclone) === undefined ? undefined : med(r.agent)! <= med(r.peers.rclone)!) },
   };
@@ -468,10 +478,11 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
     log(`${id}: re-run, run ${i}/${args.runs}`);
     again.agent.push(await agent.sync("up"));
     again.agentTrust!.push(await agent.sync("up-trust"));
+    again.agentTls12!.push(await agent12.sync("up"));
     if (tools.lftp) (again.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`));
     if (tools.rclone) (again.peers.rclone ??= []).push(await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]));
   }
-  for (const s of again.agent.concat(again.agentTrust!)) if (!/^up 0 /.test(s.note ?? "")) notes.push(`${again.label}: the agent transferred something (${s.note})`);
+  for (const s of again.agent.concat(again.agentTrust!, again.agentTls12!)) if (!/^up 0 /.test(s.note ?? "")) notes.push(`${again.label}: the agent transferred something (${s.note})`);
 }
 
 async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
@@ -485,6 +496,7 @@ async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
   // the first upload of this tree is not what these rows measure.
   log(`${id}: seeding the remote folders`);
   await seedRemote(ctx, local, `agent-${id}`);
+  await seedRemote(ctx, local, `agent12-${id}`);
   if (tools.lftp) await seedRemote(ctx, local, `lftp-${id}`);
   if (tools.rclone) await seedRemote(ctx, local, `rclone-${id}`);
   const agent = new Agent(ctx, id);
@@ -493,6 +505,9 @@ async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
   log(`${id}: first agent runs (fill the state, not timed)`);
   await agent.sync("up");
   await agent.sync("up-trust");
+  const agent12 = new Agent(ctx, `${id}-tls12`, { maxTlsVersion: "1.2" });
+  agent12.writeJob("up", { remotePath: `/agent12-${id}`, local, direction: "upload" });
+  await agent12.sync("up");
   // lftp and rclone: one untimed pass each, so that the timed ones compare like with like.
   if (tools.lftp) await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`);
   if (tools.rclone) await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]);
@@ -502,8 +517,12 @@ async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
     label: `re-run, nothing changed, ${what}`,
     agent: [],
     agentTrust: [],
+    agentTls12: [],
     peers: {},
-    target: { text: "trustRemote < 1 s, RSS < 200 MiB", check: (r) => med(r.agentTrust)! < 1000 && Math.max(maxRss(r.agent)!, maxRss(r.agentTrust)!) < 200 * 2 ** 20 },
+    target: {
+      text: "trustRemote < 1 s, RSS < 200 MiB",
+      check: (r) => med(r.agentTrust)! < 1000 && Math.max(maxRss(r.agent)!, maxRss(r.agentTrust)!, maxRss(r.agentTls12)!) < 200 * 2 ** 20,
+    },
   };
   const one: Row = {
     id: `${id}-one`,
@@ -520,6 +539,7 @@ async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
     log(`${id}: nothing changed, run ${i}/${args.runs}`);
     same.agent.push(await agent.sync("up"));
     same.agentTrust!.push(await agent.sync("up-trust"));
+    same.agentTls12!.push(await agent12.sync("up"));
     if (tools.lftp) (same.peers.lftp ??= []).push(await tools.lftp.do(lftpCmd));
     if (tools.rclone) (same.peers.rclone ??= []).push(await tools.rclone.do(rcloneArgs));
   }
