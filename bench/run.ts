@@ -621,11 +621,16 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
     rmSync(dl, { recursive: true, force: true });
     for (const t of ["agent", "lftp", "rclone", "curl"]) mkdirSync(join(dl, t), { recursive: true });
     agent.resetState();
+    // Every timed download starts with no dirty pages left by the one before: the agent flushes
+    // its file to disk before the rename, and must not pay for the peers' unflushed gigabytes.
+    await run("sync", []);
     down.agent.push(await agent.sync("down"));
     if (statSync(join(dl, "agent", "big.bin")).size !== bytes) throw new Error("agent download: wrong size");
     rmSync(join(dl, "agent"), { recursive: true, force: true });
+    await run("sync", []);
     if (tools.curl) (down.peers.curl ??= []).push(await tools.curl.download("/agent-big-up/big.bin", join(dl, "curl", "big.bin")));
     rmSync(join(dl, "curl"), { recursive: true, force: true });
+    await run("sync", []);
     if (tools.lftp) (down.peers.lftp ??= []).push(await tools.lftp.do(`get /agent-big-up/big.bin -o ${join(dl, "lftp", "big.bin")}`));
     rmSync(join(dl, "lftp"), { recursive: true, force: true });
   }

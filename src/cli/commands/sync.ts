@@ -3,6 +3,7 @@ import { AgentError, ExitCode, FtpsError, SafetyGuardError } from "../../errors.
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
+import { peakRssBytes } from "../peak-rss.js";
 import { humanBytes, humanDuration, planTable, progressLine } from "../format.js";
 
 export interface SyncFlags {
@@ -81,9 +82,9 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   if (flags.dryRun && !flags.json) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
     const { plan, ...rest } = summary;
-    // Peak resident memory of this process (maxRSS is in KiB): lets tests and the benchmark
-    // check that memory stays flat whatever the file sizes.
-    const measured = { ...rest, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    // Peak resident memory of this process: lets tests and the benchmark check that memory
+    // stays flat whatever the file sizes.
+    const measured = { ...rest, peakRssBytes: peakRssBytes() };
     const out = flags.dryRun ? { ...measured, plan: plan.map(({ kind, path, reason }) => ({ kind, path, reason })) } : measured;
     process.stdout.write(JSON.stringify(out) + "\n");
   } else {
