@@ -5,7 +5,8 @@ const PRECISIONS: TimePrecision[] = ["ms", "second", "minute", "day", "none", "p
 
 /**
  * type and remote_precision come out as numbers (1 for a folder; an index into PRECISIONS): a
- * string value per column and row was about a sixth of loading 100 000 rows.
+ * string value per column and row was about a sixth of loading 100 000 rows. A precision nothing
+ * writes reads as "pending", the most cautious one (no time known: the size alone decides).
  */
 const COLUMNS = `path, type = 'dir', local_size, local_mtime_ms, remote_size, remote_modify_ms,
   CASE remote_precision ${PRECISIONS.map((p, i) => `WHEN '${p}' THEN ${i}`).join(" ")} ELSE ${PRECISIONS.indexOf("pending")} END,
