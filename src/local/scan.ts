@@ -40,7 +40,8 @@ export async function scanLocal(root: string, opts: ScanOptions): Promise<LocalS
     await new Promise<void>((resolve) => setImmediate(resolve));
     let names: string[];
     try {
-      names = readdirSync(dirAbs);
+      // Sorted: the same tree always scans in the same order (its fingerprint depends on it).
+      names = readdirSync(dirAbs).sort();
     } catch (err) {
       failedDirs.push(dirRel);
       opts.logger?.warn(`cannot read local folder ${dirAbs}: ${(err as Error).message}`);

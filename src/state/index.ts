@@ -3,6 +3,7 @@ import { CapabilityStore } from "./capabilities.js";
 import { EntryStore } from "./entries.js";
 import { PartialStore } from "./partials.js";
 import { RunStore } from "./runs.js";
+import { UnchangedScanStore } from "./unchanged-scans.js";
 
 /** Everything the agent keeps between runs, behind one handle. */
 export interface StateStore {
@@ -11,6 +12,7 @@ export interface StateStore {
   runs: RunStore;
   capabilities: CapabilityStore;
   partials: PartialStore;
+  unchangedScans: UnchangedScanStore;
   close(): void;
 }
 
@@ -22,6 +24,7 @@ export function openState(stateDir: string): StateStore {
     runs: new RunStore(db),
     capabilities: new CapabilityStore(db),
     partials: new PartialStore(db),
+    unchangedScans: new UnchangedScanStore(db),
     close: () => db.close(),
   };
 }

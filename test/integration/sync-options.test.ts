@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
@@ -129,8 +129,27 @@ describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_diges
     expect(existsSync(join(remoteDir, "b"))).toBe(false);
 
     seen = commands().length;
-    expect((await sync(name)).summary).toMatchObject({ status: "ok", uploaded: 0, deletedRemote: 0 });
+    const matched = await sync(name);
+    expect(matched.summary).toMatchObject({ status: "ok", uploaded: 0, deletedRemote: 0 });
+    expect(matched.stderr).toMatch(/loaded \d+ state rows/); // compared row by row, and remembered
     expect(logins(seen)).toBe(0);
+
+    // The same tree again, state unwritten since: not even the state is read.
+    const remembered = await sync(name);
+    expect(remembered.summary).toMatchObject({ status: "ok", uploaded: 0 });
+    expect(remembered.stderr).toMatch(/as at the last run, state unchanged since/);
+    expect(remembered.stderr).not.toMatch(/loaded \d+ state rows/);
+
+    // An mtime alone moves: seen, sent.
+    const later = new Date(Date.now() + 3_600_000);
+    utimesSync(join(local, "d/e/f.txt"), later, later);
+    seen = commands().length;
+    const touched = await sync(name);
+    expect(touched.summary).toMatchObject({ status: "ok", uploaded: 1 });
+    expect(touched.stderr).not.toMatch(/as at the last run/);
+    expect(logins(seen)).toBeGreaterThan(0);
+    expect((await sync(name)).stderr).toMatch(/loaded \d+ state rows/);
+    expect((await sync(name)).stderr).toMatch(/as at the last run, state unchanged since/);
   });
 
   it("does not follow symlinks unless told, and never out of the job folder", async () => {

@@ -81,6 +81,35 @@ describe("state store", () => {
     s.close();
   });
 
+  it("counts every write to a job's entries (insert, update, delete), job by job, and keeps a scan fingerprint only for its generation", () => {
+    const s = openState(tmp());
+    const e = (path: string, localSize = 1): StateEntry => ({ path, type: "file", localSize, localMtimeMs: 2, remoteSize: 1, remotePrecision: "ms", remoteModifyMs: 3, placedRemote: true, placedLocal: false });
+    const gen = (job: string) => s.unchangedScans.generation(job);
+    expect(gen("j")).toBe(0);
+    s.entries.put("j", e("a"));
+    expect(gen("j")).toBe(1);
+    s.unchangedScans.remember("j", gen("j"), "fp-1");
+    expect(s.unchangedScans.current("j")).toBe("fp-1");
+    s.entries.put("other", e("a"));
+    expect(gen("other")).toBe(1);
+    expect(s.unchangedScans.current("j")).toBe("fp-1"); // another job's writes do not count
+    s.entries.put("j", e("a", 5)); // update (upsert)
+    expect(gen("j")).toBe(2);
+    expect(s.unchangedScans.current("j")).toBeUndefined();
+    s.unchangedScans.remember("j", gen("j"), "fp-2");
+    s.entries.delete("j", "a");
+    expect(gen("j")).toBe(3);
+    expect(s.unchangedScans.current("j")).toBeUndefined();
+    s.unchangedScans.remember("j", gen("j"), "fp-3");
+    s.db.prepare("DELETE FROM entries WHERE job = ?").run("other"); // any writer, not only EntryStore
+    s.db.prepare("UPDATE entries SET local_size = 9 WHERE job = ?").run("j"); // no rows left: no write
+    expect(gen("other")).toBe(2);
+    expect(s.unchangedScans.current("j")).toBe("fp-3");
+    s.unchangedScans.forget("j");
+    expect(s.unchangedScans.current("j")).toBeUndefined();
+    s.close();
+  });
+
   it("round-trips entries, runs and capabilities", () => {
     const s = openState(tmp());
     s.entries.put("j", { path: "a/b.txt", type: "file", localSize: 3, localMtimeMs: 1700000000123, remoteSize: 3, remotePrecision: "pending", placedRemote: true, placedLocal: false });

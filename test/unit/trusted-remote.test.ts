@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeletePolicy } from "../../src/config/types.js";
 import { diff } from "../../src/plan/diff.js";
-import { localMatchesState, remoteFromState } from "../../src/plan/trusted-remote.js";
+import { localMatchesState, remoteFromState, scanFingerprint } from "../../src/plan/trusted-remote.js";
 import type { LocalEntry, StateEntry, TimePrecision } from "../../src/plan/types.js";
 import { prng as rng } from "../helpers/prng.js";
 
@@ -122,5 +122,31 @@ describe("trusted upload runs: a local tree that matches the state", () => {
       expect(e).toMatchObject({ type: s.type, size: s.remoteSize, modifyMs: s.remoteModifyMs });
       expect(e.precision).toBe(s.remotePrecision === "pending" ? "none" : s.remotePrecision);
     }
+  });
+});
+
+describe("scanFingerprint", () => {
+  it("is the same for the same entries and differs for any difference a diff could see", () => {
+    const state = randomState(3);
+    const local = localFrom(state, 3);
+    const fp = scanFingerprint(local);
+    expect(scanFingerprint(new Map(local))).toBe(fp);
+    const file = [...local.values()].find((e) => e.type === "file")!;
+    const variants: Record<string, (e: LocalEntry) => LocalEntry> = {
+      size: (e) => ({ ...e, size: e.size + 1 }),
+      mtime: (e) => ({ ...e, mtimeMs: e.mtimeMs + 1 }),
+      type: (e) => ({ ...e, type: "dir" }),
+      diskPath: (e) => ({ ...e, diskPath: e.path.normalize("NFD") + "x" }),
+    };
+    for (const [what, change] of Object.entries(variants)) {
+      const other = new Map(local);
+      other.set(file.path, change(file));
+      expect(scanFingerprint(other), what).not.toBe(fp);
+    }
+    const fewer = new Map(local);
+    fewer.delete(file.path);
+    expect(scanFingerprint(fewer)).not.toBe(fp);
+    const renamed = new Map([...local].map(([p, e]) => (p === file.path ? [p + "x", { ...e, path: p + "x" }] : [p, e])));
+    expect(scanFingerprint(renamed)).not.toBe(fp);
   });
 });
