@@ -615,6 +615,7 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
   };
   rows.push(down);
   const dl = join(ctx.work, "big-down");
+  const diskFloor: number[] = [];
   agent.writeJob("down", { remotePath: "/agent-big-up", local: join(dl, "agent"), direction: "download" });
   for (let i = 1; i <= args.runs; i++) {
     log(`${id}: download, run ${i}/${args.runs}`);
@@ -633,6 +634,19 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
     await run("sync", []);
     if (tools.lftp) (down.peers.lftp ??= []).push(await tools.lftp.do(`get /agent-big-up/big.bin -o ${join(dl, "lftp", "big.bin")}`));
     rmSync(join(dl, "lftp"), { recursive: true, force: true });
+    // The disk's own floor for a durable copy: writing as many bytes and flushing them (the agent
+    // flushes a download before giving it its name; curl and lftp do not), with no network at all.
+    await run("sync", []);
+    const t0 = performance.now();
+    await run("dd", ["if=/dev/zero", `of=${join(dl, "dd.bin")}`, "bs=4M", `count=${Math.ceil(bytes / (4 * 2 ** 20))}`, "conv=fdatasync", "status=none"]);
+    diskFloor.push(performance.now() - t0);
+    rmSync(join(dl, "dd.bin"), { force: true });
+  }
+  if (diskFloor.length) {
+    notes.push(
+      `${down.label}: writing ${label} to this disk and flushing it (dd conv=fdatasync, no network) took ${secs(median(diskFloor))} (median), ` +
+        `against curl's ${secs(med(down.peers.curl))} without a flush: a download made durable before it is published cannot be faster than that here.`,
+    );
   }
   if (tools.rclone) notes.push(`${down.label}: rclone not run: rclone 1.60's download from vsftpd 3.0.3 over TLS fails with "426 Failure writing network stream"`);
   rmSync(dl, { recursive: true, force: true });

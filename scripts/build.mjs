@@ -22,7 +22,8 @@ const { build } = await import("esbuild");
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: repo,
-  entryPoints: { "ftps-sync": join(dist, "cli", "main.js") },
+  // The local scan's worker thread is an entry of its own: it loads only what it needs.
+  entryPoints: { "ftps-sync": join(dist, "cli", "main.js"), "scan-worker": join(dist, "local", "scan-worker.js") },
   outdir,
   bundle: true,
   splitting: true,

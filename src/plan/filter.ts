@@ -70,3 +70,18 @@ export function makePathFilter(include: string[], exclude: string[]): PathFilter
     return isIncluded(path) || includePatterns.some((p) => couldMatchBelow(path, p));
   };
 }
+
+/** A job's paths, described as data (a worker thread rebuilds the same filter from it). */
+export interface JobPathFilterSpec {
+  include: string[];
+  exclude: string[];
+  /** Job-relative paths that are never part of the tree (the done marker). */
+  skip: string[];
+}
+
+export function makeJobPathFilter(spec: JobPathFilterSpec): PathFilter {
+  const accept = makePathFilter(spec.include, spec.exclude);
+  if (spec.skip.length === 0) return accept;
+  const skip = new Set(spec.skip);
+  return (path, type) => !skip.has(path) && accept(path, type);
+}
