@@ -205,6 +205,7 @@ export async function scanLocal(root: string, opts: ScanOptions, testing: { work
   // walk in one thread.
   let folders = await readFolder(w, top, scan);
   while (folders.length === 1) folders = await readFolder(w, folders[0], scan);
+  if (folders.length === 0) return scan;
   const next = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(workerFile, { workerData: { realRoot: w.realRoot, folders, next: next.buffer, filter: opts.filter, followSymlinks: opts.followSymlinks } satisfies ScanWorkerInput });
   // Settles with the worker's walk, or undefined if it failed (its folders are then walked here).
