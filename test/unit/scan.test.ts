@@ -117,7 +117,6 @@ describe("scanLocal split over two threads", () => {
     expectSame(one, two);
     expect(two.entries.size).toBe(2 + 300 * 41);
     expect(two.walkedByWorker).toBeGreaterThan(0);
-    expect(two.walkedByWorker).toBeLessThan(300);
     // As in a run, without waiting for the worker to start: the same result, whoever walked what.
     const { one: again, two: unsynced } = await both(root, { filter: { include: [], exclude: [], skip: [] }, followSymlinks: false }, WORKER, false);
     expectSame(again, unsynced);
