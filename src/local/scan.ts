@@ -228,7 +228,7 @@ export async function scanLocal(root: string, opts: ScanOptions, testing: { work
   const packed = mine.size === folders.length ? void (await worker.terminate()) : await fromWorker;
   const theirs = packed ? new Unpacker(packed) : undefined;
   scan.walkedByWorker = packed?.chunks.length ?? 0;
-  for (const w2 of packed?.warnings ?? []) opts.logger?.warn(w2);
+  for (const warning of packed?.warnings ?? []) opts.logger?.warn(warning);
   for (let i = 0; i < folders.length; i++) {
     const part = mine.get(i);
     if (part) {
