@@ -7,6 +7,7 @@ import { parseCapabilities, type Capabilities } from "./capabilities.js";
 import { classify } from "./classify.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { refuseFailedListings } from "./listing-guard.js";
+import { withoutPeerCertificate } from "./session-trim.js";
 import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
 
 export interface TlsInfo {
@@ -48,6 +49,28 @@ function tlsInfo(socket: TLSSocket): TlsInfo {
     validTo: cert.valid_to,
     fingerprint: fingerprintOfPeer(cert) ?? "",
     chainVerified: socket.authorized,
+  };
+}
+
+/**
+ * Data connections resume the session without the certificate in it (see session-trim.ts):
+ * basic-ftp keeps the latest session of the control and data connections in `tlsSessionStore`
+ * and falls back to the control socket's getSession().
+ */
+function trimDataSessions(client: Client, pinned: boolean): void {
+  const ctx = client.ftp as unknown as { tlsSessionStore?: Buffer<ArrayBuffer>; socket: TLSSocket };
+  const trim = (session: Buffer<ArrayBuffer>) => withoutPeerCertificate(session, pinned);
+  let store = ctx.tlsSessionStore && trim(ctx.tlsSessionStore);
+  Object.defineProperty(ctx, "tlsSessionStore", {
+    configurable: true,
+    get: () => store,
+    set: (session: Buffer<ArrayBuffer> | undefined) => void (store = session && trim(session)),
+  });
+  const socket = ctx.socket;
+  const getSession = socket.getSession.bind(socket);
+  socket.getSession = () => {
+    const session = getSession();
+    return session && trim(session);
   };
 }
 
@@ -187,6 +210,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
       });
     }
     const tls = tlsInfo(socket);
+    trimDataSessions(client, !!remote.fingerprint);
 
     await client.login(remote.user, remote.password.reveal());
     const capabilities = parseCapabilities(await client.features());
