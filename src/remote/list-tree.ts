@@ -7,6 +7,7 @@ import { remoteTimeOf } from "./list-times.js";
 import { remoteJoin, unsafeNameReason } from "./names.js";
 import type { FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
+import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export interface ListTreeOptions {
   /** Whether a relative path (and, for dirs, what is below it) is part of the job. */
@@ -15,6 +16,11 @@ export interface ListTreeOptions {
   logger?: Logger;
   signal?: AbortSignal;
   now?: Date;
+  /**
+   * Estimated STAT reply length per folder (estimateStatReplies over the state's paths). Given, a
+   * server without MLSD has the folders known to be small listed over the control connection.
+   */
+  statReplyEstimates?: Map<string, number>;
 }
 
 const MAX_DEPTH = 200;
@@ -56,6 +62,10 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     { signal: opts.signal },
   );
 
+  // STAT listings (stat-listing.ts): decided by the first folder listed both ways.
+  let statWanted = !!opts.statReplyEstimates && pool.first?.capabilities.mlsd === false;
+  let statAgreed: Promise<boolean> | undefined;
+
   const queue: string[] = [""];
   let active = 0;
   await new Promise<void>((resolve, reject) => {
@@ -87,7 +97,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     if (dir.split("/").length > MAX_DEPTH) throw new Error(`more than ${MAX_DEPTH} folder levels: not listed`);
     if (entries.size > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries in the tree: not listed`);
     const serverDir = dir === "" ? root : remoteJoin(root, dirServerPath.get(dir) ?? dir);
-    const infos = await withRetry(() => pool.use((c) => c.client.list(serverDir)), opts.retry, { signal: opts.signal });
+    const infos = await listFolder(dir, serverDir);
     const subdirs: string[] = [];
     for (const info of infos) {
       const entry = toEntry(dir, info);
@@ -97,6 +107,49 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
       if (entry.type === "dir") subdirs.push(entry.path);
     }
     return subdirs;
+  }
+
+  async function listFolder(dir: string, serverDir: string): Promise<FileInfo[]> {
+    const list = () => withRetry(() => pool.use((c) => c.client.list(serverDir)), opts.retry, { signal: opts.signal });
+    const estimate = opts.statReplyEstimates?.get(dir);
+    if (!statWanted || estimate === undefined || estimate > STAT_REPLY_BUDGET) return list();
+    if (!statAgreed) {
+      const both = Promise.all([list(), pool.use((c) => statListing(c, serverDir)).catch((err: Error) => err)]);
+      statAgreed = both.then(
+        ([listed, stated]) => {
+          const agree = !(stated instanceof Error) && sameListing(listed, stated);
+          opts.logger?.debug(`${pool.remote.name}: STAT listings ${agree ? "match LIST: used" : "do not match LIST: not used"} (${serverDir}${stated instanceof Error ? `: ${stated.message}` : ""})`);
+          return agree;
+        },
+        () => false,
+      );
+      return (await both)[0];
+    }
+    if (!(await statAgreed) || !statWanted) return list();
+    let listed: FileInfo[] | StatFolderNotOpened;
+    try {
+      listed = await pool.use(async (c) => {
+        try {
+          return await statListing(c, serverDir);
+        } catch (err) {
+          // Still in step: the connection goes on. A folder the server could not open is reported
+          // as not listed (vsftpd's LIST shows it as holding an entry of its own name); anything
+          // else unusable is listed the usual way.
+          if (err instanceof StatFolderNotOpened) return err;
+          if (err instanceof StatListingUnusable) return await c.client.list(serverDir);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      if (err instanceof StatRepliesOutOfStep && statWanted) {
+        statWanted = false;
+        opts.logger?.warn(`${pool.remote.name}: a STAT reply came back out of step (a file name with a line break in ${serverDir}?): listing over data connections for the rest of this run`);
+      }
+      return list();
+    }
+    if (listed instanceof StatFolderNotOpened) throw listed;
+    return listed;
   }
 
   function toEntry(dir: string, info: FileInfo): RemoteEntry | undefined {
@@ -130,4 +183,10 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   return { entries, complete: failedDirs.length === 0, failedDirs };
+}
+
+function sameListing(a: FileInfo[], b: FileInfo[]): boolean {
+  const key = (i: FileInfo) => `${i.name}\0${i.type}\0${i.size}\0${i.rawModifiedAt}`;
+  const keys = new Set(a.map(key));
+  return a.length === b.length && keys.size === a.length && b.every((i) => keys.has(key(i)));
 }

@@ -1,4 +1,5 @@
 import { FTPError } from "basic-ftp";
+import { pipelined } from "./pipelined.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
@@ -31,39 +32,22 @@ class RenameTargetRefused extends Error {
   }
 }
 
-/**
- * RNFR and RNTO sent together: one round trip per renamed file instead of two (RFC 959 lets a
- * client send commands before the previous reply; the three servers tested all take it). Both
- * replies are read before this returns, so the connection stays in step.
- */
+/** RNFR and RNTO sent together: one round trip per renamed file instead of two. */
 function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<void> {
-  const ftp = c.client.ftp;
   let rnfr: FTPError | { code: number } | undefined;
-  // Corked: both commands leave in one TLS record and one write(2), not two.
-  ftp.socket.cork();
-  const done = ftp.handle(`RNFR ${from}`, (res, task) => {
-    if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
-    if (rnfr === undefined) {
-      rnfr = res;
-      return;
-    }
-    // RNTO's reply. After a refused RNFR it is only "503 RNFR first": report the RNFR reply.
-    if (rnfr instanceof FTPError) return task.reject(rnfr);
-    if (res instanceof FTPError) return task.reject(new RenameTargetRefused(res));
-    task.resolve(res);
-  }) as Promise<unknown>;
-  // send() refuses CR, LF and NUL itself; if it throws, RNFR's task is still waiting for two
-  // replies, so the connection is closed (the pool replaces it).
-  try {
-    ftp.send(`RNTO ${to}`);
-  } catch (err) {
-    done.catch(() => undefined);
-    c.close();
-    throw err;
-  } finally {
-    ftp.socket.uncork();
-  }
-  return done.then(() => undefined);
+  const done = () =>
+    c.client.ftp.handle(`RNFR ${from}`, (res, task) => {
+      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
+      if (rnfr === undefined) {
+        rnfr = res;
+        return;
+      }
+      // RNTO's reply. After a refused RNFR it is only "503 RNFR first": report the RNFR reply.
+      if (rnfr instanceof FTPError) return task.reject(rnfr);
+      if (res instanceof FTPError) return task.reject(new RenameTargetRefused(res));
+      task.resolve(res);
+    }) as Promise<unknown>;
+  return pipelined(c, done, [`RNTO ${to}`]).then(() => undefined);
 }
 
 /**

@@ -8,6 +8,7 @@ import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
+import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
 import { FtpsPool } from "../remote/pool.js";
 import type { StateStore } from "../state/index.js";
@@ -158,7 +159,13 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       earlyScan ?? scan(),
       trusted
         ? Promise.resolve(undefined) // built below, and only when the local tree differs from the state
-        : listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal }).catch(async (err) => {
+        : listTree(pool, job.remotePath, {
+            accept: acceptJob,
+            retry: job.retries,
+            logger,
+            signal: opts.signal,
+            statReplyEstimates: stateEntries.size > 0 ? estimateStatReplies(stateEntries) : undefined,
+          }).catch(async (err) => {
             if (!(err instanceof RemoteRootMissing)) throw err;
             if (job.direction === "upload" && !opts.dryRun) {
               await transfers.ensureRemoteRoot();

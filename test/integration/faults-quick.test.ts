@@ -167,13 +167,15 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
     expect(hashTree(j.remoteDir)).toEqual(hashTree(j.local));
   }, 120_000);
 
-  it("a listing failing half-way (data connections reset after the first): no local file is deleted", async () => {
+  it("a listing failing half-way (data and control connections reset after the first): no local file is deleted", async () => {
     const j = rig.job("halflist", { direction: "download", delete: "mirror", maxDelete: "100%" });
     for (let i = 0; i < 12; i++) put(j.remoteDir, `sub${i % 4}/f${i}.txt`, `remote ${i}`, rig.owner);
     expect((await rig.sync("halflist")).code).toBe(0);
     const before = hashTree(j.local);
-    const base = rig.proxy.stats.data;
-    rig.proxy.faultFor = (c) => (c.kind === "data" && c.index > base ? { kind: "reset", afterBytes: 0 } : undefined);
+    // Folders come over data connections (LIST) or, on a re-run, over control connections (STAT):
+    // both kinds fail after the first.
+    const base = { data: rig.proxy.stats.data, control: rig.proxy.stats.control };
+    rig.proxy.faultFor = (c) => (c.index > base[c.kind] ? { kind: "reset", afterBytes: 0 } : undefined);
     const r = await rig.sync("halflist", { timeoutMs: 60_000 });
     rig.proxy.disarm();
     expect(r.code).toBe(1);

@@ -1,0 +1,92 @@
+import { randomInt } from "node:crypto";
+import { FTPError, type FileInfo } from "basic-ftp";
+import { parseLine, testLine } from "basic-ftp/dist/parseListUnix.js";
+import type { FtpsConnection } from "../ftps/connect.js";
+import { pipelined } from "./pipelined.js";
+
+/**
+ * Folder listings over the control connection: `STAT -a <folder>` (RFC 959 STAT with a path) for
+ * servers without MLSD. A LIST needs a data connection per folder (EPSV, a TCP connect and a TLS
+ * handshake on both sides); the same listing in the STAT reply costs one round trip. 200 folders
+ * of 100 files on vsftpd: 0.1 s instead of 0.8 s.
+ *
+ * Only as good as its checks, which the caller relies on:
+ * - basic-ftp closes a connection whose reply passes 64 KiB, so only folders the state knows to be
+ *   small are listed this way (estimateStatReplies);
+ * - a file name with a line break can end the reply early and leave the rest to be read as the
+ *   reply to the next command. Two REST commands go with the STAT in the same write: the first
+ *   carries a random number that the server echoes ("350 Restart position accepted (n)"), which
+ *   no file name can know, so a reply out of step is caught; the second puts the restart offset
+ *   back to 0 for the next transfer;
+ * - a folder that cannot be opened comes back as a listing of the folder's own entry in its parent
+ *   or as nothing at all: a listing counts only with its "." and ".." entries, and every line must
+ *   parse;
+ * - the caller compares one folder's STAT listing with its LIST before trusting STAT on a server.
+ */
+
+/** Replies are kept well under basic-ftp's 64 KiB, leaving room for a folder that grew. */
+export const STAT_REPLY_BUDGET = 32 * 1024;
+/** A listing line without its name, generously: "-rw-r--r--    1 owner    group    <size> Nov 24 12:24 ". */
+const LINE_WITHOUT_NAME = 80;
+
+/** The reply was not a listing that can be used; the connection is still in step. */
+export class StatListingUnusable extends Error {}
+
+/** A listing without "." and "..": the server could not open the folder. */
+export class StatFolderNotOpened extends StatListingUnusable {}
+
+/** The replies did not come back in step: the connection has been closed. */
+export class StatRepliesOutOfStep extends Error {}
+
+/**
+ * Estimated length of a STAT reply for each folder, from the paths the state knows (the folder
+ * itself, "." and "..", and a line per name below it). Folders the state does not know are absent.
+ */
+export function estimateStatReplies(paths: Iterable<[string, { type: "file" | "dir" }]>): Map<string, number> {
+  const chars = new Map<string, number>([["", 3 * LINE_WITHOUT_NAME]]);
+  for (const [path, { type }] of paths) {
+    const slash = path.lastIndexOf("/");
+    const parent = slash < 0 ? "" : path.slice(0, slash);
+    chars.set(parent, (chars.get(parent) ?? 3 * LINE_WITHOUT_NAME) + LINE_WITHOUT_NAME + path.length - slash - 1);
+    if (type === "dir" && !chars.has(path)) chars.set(path, 3 * LINE_WITHOUT_NAME);
+  }
+  return chars;
+}
+
+export async function statListing(c: FtpsConnection, serverDir: string, nonce = randomInt(1, 2 ** 47)): Promise<FileInfo[]> {
+  const replies: { code: number; message: string }[] = [];
+  const stat = () =>
+    c.client.ftp.handle(`STAT -a ${serverDir}`, (res, task) => {
+      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // closed, timeout, reply too long
+      replies.push(res instanceof FTPError ? { code: res.code, message: res.message } : res);
+      if (replies.length < 3) return;
+      const [listing, echo, reset] = replies;
+      if (echo.code !== 350 || !echo.message.includes(`(${nonce})`) || reset.code !== 350) {
+        // Rejected first: closing would reject the task with a plain "closed" error instead.
+        task.reject(new StatRepliesOutOfStep(`STAT ${serverDir}: replies out of step`));
+        return c.close();
+      }
+      task.resolve(listing);
+    }) as Promise<{ code: number; message: string }>;
+  const done = pipelined(c, stat, [`REST ${nonce}`, "REST 0"]);
+  const reply = await done;
+  return parseStatListing(serverDir, reply.code, reply.message);
+}
+
+/** The entries of a `STAT -a` reply ("." and ".." left out), or StatListingUnusable. */
+export function parseStatListing(serverDir: string, code: number, message: string): FileInfo[] {
+  const unusable = (why: string) => new StatListingUnusable(`STAT ${serverDir}: ${why}`);
+  const lines = message.split("\n");
+  if (code < 211 || code > 213 || lines.length < 2 || !/^21[123]-/.test(lines[0])) throw unusable(`not a listing (${code})`);
+  const infos: FileInfo[] = [];
+  const dots = new Set<string>();
+  for (const line of lines.slice(1, -1)) {
+    const info = parseLine(line);
+    if (info) infos.push(info);
+    // parseLine leaves out exactly the lines whose name is "." or "..".
+    else if (testLine(line) && line.startsWith("d") && / \.\.?$/.test(line)) dots.add(line.endsWith("..") ? ".." : ".");
+    else throw unusable("a line that is not a listing entry");
+  }
+  if (dots.size !== 2) throw new StatFolderNotOpened(`the server could not open the folder ${serverDir} (no . and .. in its STAT listing)`);
+  return infos;
+}

@@ -1,0 +1,162 @@
+import { chmodSync, mkdirSync, chownSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectFtps } from "../../src/ftps/connect.js";
+import type { Logger } from "../../src/log.js";
+import { listTree } from "../../src/remote/list-tree.js";
+import { FtpsPool } from "../../src/remote/pool.js";
+import { estimateStatReplies } from "../../src/remote/stat-listing.js";
+import { Secret } from "../../src/secret.js";
+import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { writeTree } from "../helpers/trees.js";
+
+const avail = serversAvailable();
+
+/**
+ * Folder listings over the control connection (STAT -a) against vsftpd, which has no MLSD: the
+ * listing must be the one LIST gives, and a reply that cannot be trusted must fall back to LIST
+ * without leaving the connection out of step.
+ */
+describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () => {
+  let vsftpd: RunningServer;
+  let owner: { uid: number; gid: number };
+  beforeAll(async () => {
+    owner = await ensureTestUser();
+    vsftpd = await startServer("vsftpd", { tls: "explicit" });
+  });
+  afterAll(async () => {
+    await vsftpd?.stop();
+  });
+
+  /** A pool whose connections record every command sent, and a logger that keeps its messages. */
+  function setup() {
+    const sent: string[] = [];
+    const logged: string[] = [];
+    const log = (m: string) => void logged.push(m);
+    const logger = { warn: log, debug: log, info: log } as unknown as Logger;
+    const remote = {
+      name: "srv", host: "localhost", port: vsftpd.port, tls: "explicit" as const, user: vsftpd.user,
+      password: new Secret(vsftpd.password), ca: vsftpd.certPem, maxConnections: 2, timeoutMs: 15_000, maxTlsVersion: "1.3" as const,
+    };
+    const pool = new FtpsPool(remote, logger, async (r) => {
+      const c = await connectFtps(r);
+      const send = c.client.ftp.send.bind(c.client.ftp);
+      c.client.ftp.send = (command: string) => {
+        sent.push(command);
+        send(command);
+      };
+      return c;
+    });
+    const list = async (root: string, statReplyEstimates?: Map<string, number>) => {
+      const listed = await listTree(pool, root, {
+        accept: () => true,
+        retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10 },
+        logger,
+        statReplyEstimates,
+      });
+      return { ...listed, entries: [...listed.entries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+    };
+    return { pool, sent, logged, list };
+  }
+
+  const tree = (files: Record<string, string>) => writeTree(vsftpd.root, files, owner);
+  const dir = (rel: string) => {
+    mkdirSync(join(vsftpd.root, rel), { recursive: true });
+    chownSync(join(vsftpd.root, rel), owner.uid, owner.gid);
+  };
+
+  it("lists a tree exactly as LIST does, with STAT for every folder after the first", async () => {
+    tree({
+      "same/.dot": "d",
+      "same/top.txt": "t",
+      "same/sp ace/f 1.txt": "s",
+      "same/ünï/ß.txt": "u",
+      "same/cafe\u0301/nfd.txt": "n",
+      "same/[x]*?/g.txt": "g",
+      "same/a/b/c/deep.txt": "deep",
+      "same/-dash/x": "x",
+    });
+    dir("same/empty");
+    const { pool, sent, logged, list } = setup();
+    try {
+      const byList = await list("/same");
+      expect(byList.entries.map((e) => e.path)).toContain("a/b/c/deep.txt");
+      sent.length = 0;
+      const byStat = await list("/same", estimateStatReplies(new Map(byList.entries.map((e) => [e.path, e]))));
+      expect(byStat).toEqual(byList);
+      expect(logged.join("\n")).toMatch(/STAT listings match LIST: used/);
+      // One folder listed both ways to compare, every other one by STAT alone.
+      const folders = 1 + byList.entries.filter((e) => e.type === "dir").length;
+      expect(sent.filter((c) => c.startsWith("LIST"))).toHaveLength(1);
+      expect(sent.filter((c) => c.startsWith("STAT -a "))).toHaveLength(folders);
+      // Each STAT went with the two REST commands, and the restart offset was put back to 0.
+      expect(sent.filter((c) => c === "REST 0")).toHaveLength(folders);
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("falls back to LIST when a file name with a line break ends a STAT reply early, and the connections stay in step", async () => {
+    tree({ "hostile/ok/one.txt": "1", "hostile/evil/good.txt": "2", "hostile/evil/z.txt": "3" });
+    // vsftpd writes names as they are: this one ends the STAT reply in the middle of the listing.
+    writeFileSync(join(vsftpd.root, "hostile/evil", "a\r\n213 End of status\r\n200 NOOP ok."), "x");
+    const { pool, sent, logged, list } = setup();
+    try {
+      const byList = await list("/hostile");
+      sent.length = 0;
+      const estimates = new Map([["", 1000], ["ok", 1000], ["evil", 1000]]);
+      const byStat = await list("/hostile", estimates);
+      expect(byStat).toEqual(byList);
+      expect(sent).toContain("STAT -a /hostile/evil");
+      expect(sent).toContain("LIST -a /hostile/evil");
+      expect(logged.join("\n")).toMatch(/out of step/);
+      // Every connection the pool hands out now answers its own command.
+      for (let i = 0; i < 6; i++) {
+        const [pwd, type] = await Promise.all([pool.use((c) => c.client.send("PWD")), pool.use((c) => c.client.send("TYPE I"))]);
+        expect(pwd.code).toBe(257);
+        expect(type.code).toBe(200);
+      }
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("falls back to LIST when a folder grew past what a control reply may hold", async () => {
+    const files: Record<string, string> = { "grew/small/a.txt": "a" };
+    for (let i = 0; i < 1200; i++) files[`grew/big/${"long-file-name-for-a-long-listing-".repeat(2)}${i}.txt`] = "";
+    tree(files);
+    const { pool, sent, list } = setup();
+    try {
+      const byList = await list("/grew");
+      sent.length = 0;
+      // The state remembers "big" as small: its STAT reply passes basic-ftp's 64 KiB.
+      const byStat = await list("/grew", new Map([["", 1000], ["small", 1000], ["big", 1000]]));
+      expect(byStat.entries.filter((e) => e.path.startsWith("big/"))).toHaveLength(1200);
+      expect(byStat).toEqual(byList);
+      expect(sent).toContain("STAT -a /grew/big");
+      expect(sent).toContain("LIST -a /grew/big");
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("reports a folder it cannot open as not listed, where LIST shows it holding an entry of its own name", async () => {
+    tree({ "locked/open/a.txt": "a", "locked/shut/b.txt": "b", "locked/c.txt": "c" });
+    chmodSync(join(vsftpd.root, "locked/shut"), 0o000);
+    const { pool, sent, list } = setup();
+    try {
+      const byList = await list("/locked");
+      // vsftpd takes a path it cannot open as a pattern, and lists the folder's own entry.
+      expect(byList.failedDirs).toEqual(["shut/shut"]);
+      sent.length = 0;
+      const byStat = await list("/locked", new Map([["", 1000], ["open", 1000], ["shut", 1000]]));
+      expect(sent).toContain("STAT -a /locked/shut");
+      expect(byStat.complete).toBe(false);
+      expect(byStat.failedDirs).toEqual(["shut"]);
+      expect(byStat.entries).toEqual(byList.entries.filter((e) => e.path !== "shut/shut"));
+    } finally {
+      chmodSync(join(vsftpd.root, "locked/shut"), 0o755);
+      pool.destroy();
+    }
+  });
+});
