@@ -164,7 +164,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
             retry: job.retries,
             logger,
             signal: opts.signal,
-            statReplyEstimates: stateEntries.size > 0 ? estimateStatReplies(stateEntries) : undefined,
+            statReplyEstimates: stateEntries.size > 0 && pool.first?.capabilities.mlsd === false ? estimateStatReplies(stateEntries) : undefined,
           }).catch(async (err) => {
             if (!(err instanceof RemoteRootMissing)) throw err;
             if (job.direction === "upload" && !opts.dryRun) {

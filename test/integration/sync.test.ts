@@ -70,6 +70,19 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     expect(third.summary).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
   });
 
+  it("re-runs list folders over the control connection only without MLSD (vsftpd), and still see a remote change", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "download" });
+    writeTree(remoteDir, { "a/one.txt": "1", "b/c/two.txt": "2", ".dot": "d" }, owner);
+    expect((await sync(ws, name)).code).toBe(0);
+    writeTree(remoteDir, { "b/c/three.txt": "3" }, owner);
+    const r = await ws.cli(["-v", "sync", name, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJsonLine(r.stdout, r.stderr)).toMatchObject({ downloaded: 1, deletedLocal: 0 });
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+    expect(/STAT listings match LIST: used/.test(r.stderr)).toBe(kind === "vsftpd");
+    expect(new RegExp(`> STAT -a /${name}/b/c\\b`).test(r.stderr)).toBe(kind === "vsftpd");
+  });
+
   it("treats NFD and NFC spellings of a name as the same file, keeping the spelling on disk", async () => {
     const { name, local, remoteDir } = fresh({ direction: "two-way" });
     const nfd = "cafe\u0301 na\u0308ive.txt";
