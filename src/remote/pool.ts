@@ -47,6 +47,23 @@ export class FtpsPool {
     return c;
   }
 
+  /**
+   * Opens the connections not open yet in the background, so that they are logged in by the time
+   * work arrives (a login can take the server tens of milliseconds: vsftpd hashes the password).
+   * A connection that fails here is not an error: work opens its own as usual.
+   */
+  prefill(): void {
+    for (let missing = this.limit - this.open - this.opening; missing > 0; missing--) {
+      this.openOne().then(
+        (c) => {
+          if (this.shut) c.close();
+          else this.release(c);
+        },
+        () => undefined,
+      );
+    }
+  }
+
   async use<T>(fn: (c: FtpsConnection) => Promise<T>): Promise<T> {
     const c = await this.acquire();
     let healthy = true;

@@ -150,10 +150,15 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
         return finish("ok");
       }
     }
-    const stateEntries = state.entries.load(job.name);
+    // A job that lists opens its connections while the state loads (a login takes the server a
+    // while: vsftpd hashes the password), all of them: the listing uses them all.
+    const openPool = () => connect().then(() => pool.prefill());
+    const opening = trustedJob ? undefined : openPool();
+    opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
+    const stateEntries = opening ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name);
     lap(`loaded ${stateEntries.size} state rows`);
     const trusted = trustedJob && stateEntries.size > 0;
-    if (!trusted) await connect();
+    if (!trusted) await (opening ?? openPool());
 
     const [localScan, listed] = await Promise.all([
       earlyScan ?? scan(),

@@ -56,7 +56,7 @@ describe("state store", () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'ok_table'").get()).toBeUndefined();
   });
 
-  it("round-trips entries over several pages: odd paths, folders, every precision, no server time", () => {
+  it("round-trips entries over several pages: odd paths, folders, every precision, no server time", async () => {
     const s = openState(tmp());
     const rnd = prng(11);
     const names = ["plain.txt", "with space.txt", "  lead and trail  ", "tab\there", "naïve café.txt", "emoji 😀 x", "a b c d e f g h", "-1 - 2", "日本語/ファイル"];
@@ -77,6 +77,13 @@ describe("state store", () => {
     s.entries.put("other", { ...written.values().next().value!, path: "not this job" });
     const loaded = s.entries.load("j");
     expect(loaded).toEqual(written);
+    // In turns (the event loop runs between slices of rows), with the same result and order.
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    const inTurns = await s.entries.loadInTurns("j");
+    clearInterval(ticking);
+    expect([...inTurns]).toEqual([...loaded]);
+    expect(turns).toBeGreaterThan(0);
     for (const e of [...written.values()].slice(0, 50)) expect(s.entries.load1("j", e.path)).toEqual(e);
     s.close();
   });

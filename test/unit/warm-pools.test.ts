@@ -35,6 +35,41 @@ describe("FtpsPool", () => {
   });
 });
 
+describe("FtpsPool.prefill", () => {
+  it("opens the missing connections in the background, which work then uses without opening more", async () => {
+    const f = fakeConnector();
+    const pool = new FtpsPool(remote(), undefined, f.connect);
+    await pool.start();
+    pool.prefill();
+    await sleep(5);
+    expect(f.made).toHaveLength(2);
+    pool.prefill(); // nothing missing
+    await Promise.all([pool.use(() => sleep(5)), pool.use(() => sleep(5))]);
+    expect(f.made).toHaveLength(2);
+  });
+
+  it("ignores a connection that fails to open, and closes one that arrives after the pool was destroyed", async () => {
+    let fail = true;
+    const f = fakeConnector();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const pool = new FtpsPool(remote(), undefined, async () => {
+      if (fail) throw new Error("refused");
+      await gate;
+      return f.connect();
+    });
+    pool.prefill(); // both fail: no unhandled rejection, and the slots stay free
+    await sleep(5);
+    fail = false;
+    pool.prefill();
+    pool.destroy();
+    release();
+    await sleep(5);
+    expect(f.made).toHaveLength(2);
+    expect(f.made.every((c) => c.closed)).toBe(true);
+  });
+});
+
 describe("WarmPools", () => {
   it("hands a job the same pool from run to run, and a new one after a reload changed its remote", () => {
     const pools = new WarmPools(silentLogger(), 1000);
