@@ -12,10 +12,11 @@ export function openStateDb(stateDir: string): Db {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, STATE_DB_NAME);
   const db = new Database(path);
+  // First: switching a new database to WAL takes a lock another process may hold for a moment.
+  db.pragma("busy_timeout = 5000");
   db.pragma("journal_mode = WAL");
   // NORMAL in WAL mode survives a process crash; only a power loss may lose the last commits.
   db.pragma("synchronous = NORMAL");
-  db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   try {
     migrate(db, undefined, path);

@@ -43,12 +43,16 @@ export function migrate(db: Database.Database, migrations = readMigrations(), db
     );
   }
   const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
+  const applied = db.prepare("SELECT 1 FROM schema_version WHERE version = ?");
   for (const m of migrations) {
     if (m.version <= have) continue;
+    // The write lock first (IMMEDIATE), then the check: two processes opening a new state database
+    // at once (the daemon starting while `ftps-sync status` runs) must not both apply a migration.
     db.transaction(() => {
+      if (applied.get(m.version)) return;
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
-    })();
+    }).immediate();
   }
   return latest;
 }

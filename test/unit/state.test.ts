@@ -36,6 +36,26 @@ describe("state store", () => {
     s.close();
   });
 
+  it("skips a migration another process applied after this one read the version (two processes opening a new database at once)", () => {
+    const path = join(tmp(), "race.db");
+    const a = new Database(path);
+    const b = new Database(path);
+    const all = readMigrations();
+    // B has read the version (none yet) when A applies everything: B's walk over the migrations
+    // starts only after that.
+    const raced = Object.assign([...all], {
+      *[Symbol.iterator]() {
+        migrate(a, all);
+        yield* all;
+      },
+    });
+    expect(() => migrate(b, raced)).not.toThrow();
+    const versions = b.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[];
+    expect(versions.map((v) => v.version)).toEqual(all.map((m) => m.version));
+    a.close();
+    b.close();
+  });
+
   it("refuses a database written by a newer version, with a clear message", () => {
     const dir = tmp();
     openState(dir).close();
