@@ -5,6 +5,7 @@ import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
 import { remoteTimeOf } from "./list-times.js";
 import { remoteJoin, unsafeNameReason } from "./names.js";
+import type { FtpsConnection } from "../ftps/connect.js";
 import type { FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
 import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
@@ -110,7 +111,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   async function listFolder(dir: string, serverDir: string): Promise<FileInfo[]> {
-    const list = () => withRetry(() => pool.use((c) => c.client.list(serverDir)), opts.retry, { signal: opts.signal });
+    const list = () => withRetry(() => pool.use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
     const estimate = opts.statReplyEstimates?.get(dir);
     if (!statWanted || estimate === undefined || estimate > STAT_REPLY_BUDGET) return list();
     if (!statAgreed) {
@@ -136,7 +137,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
           // as not listed (vsftpd's LIST shows it as holding an entry of its own name); anything
           // else unusable is listed the usual way.
           if (err instanceof StatFolderNotOpened) return err;
-          if (err instanceof StatListingUnusable) return await c.client.list(serverDir);
+          if (err instanceof StatListingUnusable) return await listChecked(c, serverDir);
           throw err;
         }
       });
@@ -183,6 +184,21 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   return { entries, complete: failedDirs.length === 0, failedDirs };
+}
+
+/**
+ * LIST of a folder. vsftpd takes a path it cannot open as a pattern and lists the matching entry of
+ * the parent: an unreadable folder "x" looks like a folder holding one folder "x". Such a listing
+ * is checked with CWD (a real folder of that shape can be entered; an unreadable one cannot).
+ */
+async function listChecked(c: FtpsConnection, serverDir: string): Promise<FileInfo[]> {
+  const infos = await c.client.list(serverDir);
+  const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
+  if (!c.capabilities.mlsd && infos.length === 1 && infos[0].isDirectory && infos[0].name === self) {
+    const cwd = await c.client.sendIgnoringError(`CWD ${serverDir}`);
+    if (cwd.code >= 300) throw new FTPError({ code: 550, message: `the server could not open the folder ${serverDir} (${cwd.code} to CWD)` });
+  }
+  return infos;
 }
 
 function sameListing(a: FileInfo[], b: FileInfo[]): boolean {

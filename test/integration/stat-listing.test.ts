@@ -140,20 +140,34 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
     }
   });
 
-  it("reports a folder it cannot open as not listed, where LIST shows it holding an entry of its own name", async () => {
+  it("lists a folder that holds one folder of its own name as it is", async () => {
+    tree({ "twin/twin/twin/inner.txt": "i" });
+    const { pool, sent, list } = setup();
+    try {
+      const listed = await list("/twin");
+      expect(listed.complete).toBe(true);
+      expect(listed.entries.map((e) => e.path)).toEqual(["twin", "twin/twin", "twin/twin/inner.txt"]);
+      expect(sent).toContain("CWD /twin/twin");
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("reports a folder it cannot open as not listed (vsftpd's LIST shows it holding an entry of its own name)", async () => {
     tree({ "locked/open/a.txt": "a", "locked/shut/b.txt": "b", "locked/c.txt": "c" });
     chmodSync(join(vsftpd.root, "locked/shut"), 0o000);
     const { pool, sent, list } = setup();
     try {
       const byList = await list("/locked");
-      // vsftpd takes a path it cannot open as a pattern, and lists the folder's own entry.
-      expect(byList.failedDirs).toEqual(["shut/shut"]);
+      // vsftpd takes a path it cannot open as a pattern, and lists the folder's own entry: CWD tells.
+      expect(sent).toContain("CWD /locked/shut");
+      expect(byList.complete).toBe(false);
+      expect(byList.failedDirs).toEqual(["shut"]);
+      expect(byList.entries.map((e) => e.path)).toEqual(["c.txt", "open", "open/a.txt", "shut"]);
       sent.length = 0;
       const byStat = await list("/locked", new Map([["", 1000], ["open", 1000], ["shut", 1000]]));
       expect(sent).toContain("STAT -a /locked/shut");
-      expect(byStat.complete).toBe(false);
-      expect(byStat.failedDirs).toEqual(["shut"]);
-      expect(byStat.entries).toEqual(byList.entries.filter((e) => e.path !== "shut/shut"));
+      expect(byStat).toEqual(byList);
     } finally {
       chmodSync(join(vsftpd.root, "locked/shut"), 0o755);
       pool.destroy();
