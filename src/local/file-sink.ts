@@ -13,10 +13,14 @@ export interface FileSinkOptions {
   existing?: boolean;
   /** Stop at this offset: the bytes up to it are written, then the sink fails with RangeComplete. */
   limit?: number;
+  /** Flush to disk every this many bytes (default FLUSH_EVERY). */
+  flushEvery?: number;
+  /** Called when a background flush has put every byte before `upTo` on disk. */
+  onFlushed?: (upTo: number) => void;
 }
 
 /** While a download runs, what is written is flushed to disk every this many bytes. */
-const FLUSH_EVERY = 32 * 2 ** 20;
+export const FLUSH_EVERY = 32 * 2 ** 20;
 
 /**
  * Where a download's bytes go: a file written with synchronous write(2) calls, flushed to disk
@@ -34,6 +38,8 @@ export class FileSink extends Writable {
   private position: number;
   private flushedUpTo = 0;
   private flushing?: Promise<void>;
+  private readonly flushEvery: number;
+  private readonly onFlushed?: (upTo: number) => void;
 
   /** `startAt` > 0 (or `existing`): write from that offset into the existing file; else a new, empty file. */
   constructor(path: string, startAt = 0, opts: FileSinkOptions = {}) {
@@ -42,6 +48,8 @@ export class FileSink extends Writable {
     this.position = startAt;
     this.flushedUpTo = startAt;
     this.limit = opts.limit;
+    this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
+    this.onFlushed = opts.onFlushed;
   }
 
   /** The offset the next byte would go to: the end of what was written. */
@@ -61,17 +69,18 @@ export class FileSink extends Writable {
       callback(err as Error);
       return;
     }
-    if (!this.flushing && this.position - this.flushedUpTo >= FLUSH_EVERY) this.flushInBackground();
+    if (!this.flushing && this.position - this.flushedUpTo >= this.flushEvery) this.flushInBackground();
     callback(this.limit !== undefined && this.position >= this.limit ? new RangeComplete() : undefined);
   }
 
   private flushInBackground(): void {
     const upTo = this.position;
     this.flushing = new Promise<void>((resolve) =>
-      fdatasync(this.fd, () => {
+      fdatasync(this.fd, (err) => {
         // A failed flush is not fatal here: the fsync before the rename checks again.
         this.flushedUpTo = upTo;
         this.flushing = undefined;
+        if (!err) this.onFlushed?.(upTo);
         resolve();
       }),
     );

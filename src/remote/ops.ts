@@ -3,7 +3,7 @@ import { pipelined } from "./pipelined.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
-import { FileSink, RangeComplete } from "../local/file-sink.js";
+import { FileSink, FLUSH_EVERY, RangeComplete } from "../local/file-sink.js";
 import { FtpsError } from "../errors.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
@@ -182,20 +182,40 @@ export async function downloadFile(c: FtpsConnection, remotePath: string, localP
 
 /** A byte range of a segmented download: `pos` is how far it got, `end` where it stops (exclusive). */
 export interface ByteRange {
+  /** Where the range continues: the end of what was written. */
   pos: number;
   end: number;
+  /** The end of what is on disk (flushed): where it continues after a crash. */
+  flushed: number;
 }
 
 /**
  * One range of a segmented download: RETR from `range.pos` (REST) into the existing file at the
  * same offset, up to `range.end`. Ranges other than the last stop early: the connection is then
  * mid-transfer, so it is closed here (the pool replaces it). `range.pos` is moved to what was
- * written, also when the transfer fails, so a retry continues the range instead of starting over.
+ * written, also when the transfer fails, so a retry continues the range instead of starting over;
+ * `range.flushed` follows the sink's background flushes, and `onFlushed` is told each time.
  * Returns only when the whole range is in: a range cut short must not leave a hole in the file.
  */
-export async function downloadRange(c: FtpsConnection, remotePath: string, localPath: string, range: ByteRange, isLast: boolean): Promise<void> {
+export async function downloadRange(
+  c: FtpsConnection,
+  remotePath: string,
+  localPath: string,
+  range: ByteRange,
+  isLast: boolean,
+  onFlushed?: () => void,
+): Promise<void> {
   const start = range.pos;
-  const file = new FileSink(localPath, start, { existing: true, limit: isLast ? undefined : range.end });
+  const file = new FileSink(localPath, start, {
+    existing: true,
+    limit: isLast ? undefined : range.end,
+    // A few flushes per range at least, so that a crash loses little of it.
+    flushEvery: Math.min(FLUSH_EVERY, Math.max(4 * 2 ** 20, Math.ceil((range.end - start) / 4))),
+    onFlushed: (upTo) => {
+      range.flushed = Math.max(range.flushed, Math.min(upTo, range.end));
+      onFlushed?.();
+    },
+  });
   const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
   try {
     await c.client.downloadTo(file, remotePath, start);

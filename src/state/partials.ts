@@ -12,6 +12,8 @@ export interface PartialTransfer {
   sourceSize: number;
   sourceMtime?: number;
   startedAt: number;
+  /** A segmented download: per range, [offset its bytes are flushed to disk up to, end]. */
+  ranges?: [number, number][];
 }
 
 interface PartialRow {
@@ -22,6 +24,7 @@ interface PartialRow {
   source_size: number;
   source_mtime: number | null;
   started_at: number;
+  ranges: string | null;
 }
 
 function toPartial(row: PartialRow): PartialTransfer {
@@ -33,6 +36,7 @@ function toPartial(row: PartialRow): PartialTransfer {
     sourceSize: row.source_size,
     sourceMtime: row.source_mtime ?? undefined,
     startedAt: row.started_at,
+    ...(row.ranges ? { ranges: JSON.parse(row.ranges) as [number, number][] } : {}),
   };
 }
 
@@ -58,10 +62,16 @@ export class PartialStore {
 
   begin(p: PartialTransfer): void {
     this
-      .stmt(`INSERT INTO partials (job, path, direction, temp_path, source_size, source_mtime, started_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, path, direction) DO UPDATE SET temp_path = excluded.temp_path,
-        source_size = excluded.source_size, source_mtime = excluded.source_mtime, started_at = excluded.started_at`)
-      .run(p.job, p.path, p.direction, p.tempPath, p.sourceSize, p.sourceMtime ?? null, p.startedAt);
+      .stmt(`INSERT INTO partials (job, path, direction, temp_path, source_size, source_mtime, started_at, ranges)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, path, direction) DO UPDATE SET temp_path = excluded.temp_path,
+        source_size = excluded.source_size, source_mtime = excluded.source_mtime, started_at = excluded.started_at,
+        ranges = excluded.ranges`)
+      .run(p.job, p.path, p.direction, p.tempPath, p.sourceSize, p.sourceMtime ?? null, p.startedAt, p.ranges ? JSON.stringify(p.ranges) : null);
+  }
+
+  /** A segmented download's progress on disk, kept as its ranges' flushes complete. */
+  saveRanges(job: string, path: string, ranges: [number, number][]): void {
+    this.stmt("UPDATE partials SET ranges = ? WHERE job = ? AND path = ? AND direction = 'download'").run(JSON.stringify(ranges), job, path);
   }
 
   get(job: string, path: string, direction: "upload" | "download"): PartialTransfer | undefined {

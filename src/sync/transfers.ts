@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, openSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, statSync } from "node:fs";
 import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { JobConfig } from "../config/types.js";
@@ -51,7 +51,7 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
   closeSync(openSync(temp, "w"));
   const step = Math.ceil(size / count);
   const ranges: ByteRange[] = [];
-  for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step) });
+  for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
   return ranges;
 }
 
@@ -266,20 +266,27 @@ export class Transfers {
     await ensureLocalParent(job.local, target);
 
     const partial = state.partials.get(job.name, targetRel, "download");
-    const resumable = partial && partial.sourceSize === remote.size && partial.sourceMtime === remote.modifyMs && dirname(partial.tempPath) === dirname(target);
-    const temp = resumable ? partial.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
-    const segments = resumable ? 1 : this.segmentsFor(remote.size);
-    if (!resumable) {
+    const sameSource = partial && partial.sourceSize === remote.size && partial.sourceMtime === remote.modifyMs && dirname(partial.tempPath) === dirname(target);
+    // A segmented download continues each range where its bytes were last flushed to disk (the
+    // file may have holes after that); any other continues at the file's size.
+    const resumeRanges = sameSource && partial.ranges && existsSync(partial.tempPath) ? partial.ranges : undefined;
+    const resumable = sameSource && !partial.ranges;
+    const temp = resumable || resumeRanges ? partial!.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
+    let ranges: ByteRange[] = resumeRanges?.map(([flushed, end]) => ({ pos: flushed, end, flushed })) ?? [];
+    if (resumeRanges) {
+      const left = ranges.reduce((n, r) => n + r.end - r.pos, 0);
+      this.ctx.logger.info(`resuming segmented download of ${source}: ${remote.size - left} of ${remote.size} bytes on disk`);
+    } else if (!resumable) {
       if (partial) await unlinkQuiet(partial.tempPath);
-      // A segmented download's file has holes until every range is in: recorded with size -1,
-      // which no listing matches, so a later run starts it again instead of resuming it.
-      const sourceSize = segments > 1 ? -1 : remote.size;
-      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize, sourceMtime: remote.modifyMs, startedAt: Date.now() });
+      const segments = this.segmentsFor(remote.size);
+      if (segments > 1) ranges = startSegments(temp, remote.size, segments);
+      const progress = ranges.length > 0 ? ranges.map((r): [number, number] => [r.flushed, r.end]) : undefined;
+      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: remote.modifyMs, startedAt: Date.now(), ranges: progress });
     }
+    const saveProgress = () => state.partials.saveRanges(job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
-    const ranges = segments > 1 ? startSegments(temp, remote.size, segments) : [];
     await this.retry(`download ${source}`, () =>
-      segments > 1 ? this.downloadSegments(source, temp, ranges) : this.ctx.pool.use(async (c) => {
+      ranges.length > 0 ? this.downloadSegments(source, temp, ranges, saveProgress) : this.ctx.pool.use(async (c) => {
         const have = (await sizeOrUndefined(temp)) ?? 0;
         const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
         if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
@@ -332,10 +339,10 @@ export class Transfers {
    * All of them end before this returns or throws, so a retry never races a range still writing;
    * a retry continues each range where it stopped.
    */
-  private async downloadSegments(source: string, temp: string, ranges: ByteRange[]): Promise<void> {
+  private async downloadSegments(source: string, temp: string, ranges: ByteRange[], onFlushed: () => void): Promise<void> {
     const last = ranges[ranges.length - 1];
     const results = await Promise.allSettled(
-      ranges.filter((r) => r.pos < r.end).map((r) => this.ctx.pool.use((c) => downloadRange(c, source, temp, r, r === last))),
+      ranges.filter((r) => r.pos < r.end).map((r) => this.ctx.pool.use((c) => downloadRange(c, source, temp, r, r === last, onFlushed))),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;

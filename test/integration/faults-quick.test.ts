@@ -112,21 +112,29 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
     expect(rests.some((n) => n % step !== 0)).toBe(true);
   }, 180_000);
 
-  it("a segmented download killed mid-way: its file with holes is never published nor resumed; the next run fetches it whole", async () => {
+  it("a segmented download killed mid-way: never published with holes; the next run continues each range where it was flushed", async () => {
     const j = rig.job("segments-kill", { direction: "download" });
-    const content = randomBytesFrom(prng(SEED + 22), 80 * 1024 * 1024);
+    const bytes = 80 * 1024 * 1024;
+    const content = randomBytesFrom(prng(SEED + 22), bytes);
     put(j.remoteDir, "big.bin", content, rig.owner);
-    // slow the ranges down so that the kill lands mid-transfer
-    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "slow", bytesPerSecond: 20_000_000 } : undefined);
-    const killed = await rig.sync("segments-kill", { killAfterMs: 1500 });
+    // slow the ranges down so that the kill lands mid-transfer, after a flush or two of each range
+    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "slow", bytesPerSecond: 10_000_000 } : undefined);
+    const killed = await rig.sync("segments-kill", { killAfterMs: 2200 });
     rig.proxy.disarm();
     expect(killed.signal).toBe("SIGKILL");
     expect(existsSync(join(j.local, "big.bin"))).toBe(false);
     expect(tempFiles(j.local).length).toBe(1);
+    const logLines = () => readFileSync(join(rig.server.dir, "vsftpd.log"), "utf8").split("\n");
+    const seen = logLines().length;
     const r = await rig.sync("segments-kill");
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toMatch(/resuming segmented download of \S+: \d+ of 83886080 bytes on disk/);
     expect(sha(readFileSync(join(j.local, "big.bin")))).toBe(sha(content));
     expect(tempFiles(j.local)).toEqual([]);
+    // the ranges (from 0, 1/3 and 2/3 of the file) continued past their starts
+    const step = Math.ceil(bytes / 3);
+    const rests = logLines().slice(seen).map((l) => /"REST (\d+)"/.exec(l)?.[1]).filter((x): x is string => !!x).map(Number);
+    expect(rests.some((n) => n % step !== 0)).toBe(true);
   }, 180_000);
 
   it("a stalled control connection mid-run is detected and the run still completes", async () => {

@@ -56,6 +56,20 @@ describe("state store", () => {
     b.close();
   });
 
+  it("keeps a segmented download's ranges with its partial row, and nothing for other transfers", () => {
+    const s = openState(tmp());
+    const base = { job: "j", direction: "download" as const, tempPath: "/t/.part", sourceSize: 90, sourceMtime: 5, startedAt: 1 };
+    s.partials.begin({ ...base, path: "big", ranges: [[0, 30], [30, 60], [60, 90]] });
+    s.partials.begin({ ...base, path: "small" });
+    s.partials.saveRanges("j", "big", [[12, 30], [30, 60], [70, 90]]);
+    expect(s.partials.get("j", "big", "download")?.ranges).toEqual([[12, 30], [30, 60], [70, 90]]);
+    expect(s.partials.get("j", "small", "download")).toEqual({ ...base, path: "small" });
+    // started again: the new row's ranges replace the old ones
+    s.partials.begin({ ...base, path: "big", ranges: [[0, 45], [45, 90]] });
+    expect(s.partials.get("j", "big", "download")?.ranges).toEqual([[0, 45], [45, 90]]);
+    s.close();
+  });
+
   it("refuses a database written by a newer version, with a clear message", () => {
     const dir = tmp();
     openState(dir).close();
