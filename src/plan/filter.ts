@@ -8,6 +8,7 @@
  *   and then everything below it goes too. `X/**` excludes folder X itself.
  */
 import picomatch from "picomatch";
+import { toNfc } from "../remote/names.js";
 
 export type PathFilter = (path: string, type: "file" | "dir") => boolean;
 
@@ -62,7 +63,7 @@ export function makePathFilter(include: string[], exclude: string[]): PathFilter
     isExcluded !== undefined && (isExcluded(path) || parentsOf(path).some((dir) => isExcluded(dir)));
 
   return (rawPath, type) => {
-    const path = rawPath.normalize("NFC");
+    const path = toNfc(rawPath);
     if (excluded(path)) return false;
     if (isIncluded === undefined) return true;
     // A file must match an include pattern itself; being inside a descended folder is not enough.

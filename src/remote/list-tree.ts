@@ -3,12 +3,12 @@ import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
-import { remoteTimeOf } from "./list-times.js";
-import { remoteJoin, unsafeNameReason } from "./names.js";
+import { remoteTimeReader } from "./list-times.js";
+import { remoteJoin, toNfc, unsafeNameReason } from "./names.js";
 import type { FtpsConnection } from "../ftps/connect.js";
 import type { FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
-import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
+import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export interface ListTreeOptions {
   /** Whether a relative path (and, for dirs, what is below it) is part of the job. */
@@ -25,6 +25,8 @@ export interface ListTreeOptions {
 }
 
 const MAX_DEPTH = 200;
+/** Folders listed by STAT in one write, at most (200 folders over 4 connections: 0.14 s -> 0.10 s). */
+const STAT_BATCH = 8;
 const MAX_ENTRIES = 2_000_000;
 
 export class RemoteRootMissing extends FtpsError {
@@ -42,7 +44,7 @@ export class RemoteRootMissing extends FtpsError {
 export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptions): Promise<RemoteListing> {
   const entries = new Map<string, RemoteEntry>();
   const failedDirs: string[] = [];
-  const now = opts.now ?? new Date();
+  const timeOf = remoteTimeReader(opts.now ?? new Date());
   // NFC path of a folder -> its spelling on the server, for the commands that list it.
   const dirServerPath = new Map<string, string>();
 
@@ -66,6 +68,12 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   // STAT listings (stat-listing.ts): decided by the first folder listed both ways.
   let statWanted = !!opts.statReplyEstimates && pool.first?.capabilities.mlsd === false;
   let statAgreed: Promise<boolean> | undefined;
+  /** STAT agreed with LIST: from then on, folders are listed by STAT in batches. */
+  let statOn = false;
+  const statEligible = (dir: string) => {
+    const estimate = opts.statReplyEstimates?.get(dir);
+    return estimate !== undefined && estimate <= STAT_REPLY_BUDGET;
+  };
 
   const queue: string[] = [""];
   let active = 0;
@@ -73,16 +81,10 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     const pump = () => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
       while (queue.length > 0 && active < pool.size) {
-        const dir = queue.shift()!;
+        const batch = takeStatBatch();
         active++;
-        listOne(dir)
-          .then(
-            (subdirs) => queue.push(...subdirs),
-            (err) => {
-              failedDirs.push(dir);
-              opts.logger?.warn(`cannot list remote folder ${remoteJoin(root, dir)}: ${(err as Error).message}`);
-            },
-          )
+        (batch ? listBatch(batch) : listOne(queue.shift()!))
+          .then((subdirs) => queue.push(...subdirs))
           .finally(() => {
             active--;
             if (queue.length === 0 && active === 0) resolve();
@@ -93,12 +95,46 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     pump();
   });
 
+  function failed(dir: string, err: unknown): void {
+    failedDirs.push(dir);
+    opts.logger?.warn(`cannot list remote folder ${remoteJoin(root, dir)}: ${(err as Error).message}`);
+  }
+
+  /**
+   * Folders from the front of the queue to list by STAT in one write: enough to share the queue
+   * over the connections, at most STAT_BATCH (one write and one round trip instead of one per folder).
+   */
+  function takeStatBatch(): string[] | undefined {
+    if (!statOn || !statWanted) return undefined;
+    const size = Math.min(STAT_BATCH, Math.ceil(queue.length / pool.size));
+    let n = 0;
+    while (n < size && n < queue.length && statEligible(queue[n])) n++;
+    return n > 0 ? queue.splice(0, n) : undefined;
+  }
+
+  /** Lists one folder; a folder that cannot be listed is reported, and has no subfolders. */
   async function listOne(dir: string): Promise<string[]> {
+    try {
+      checkBounds(dir);
+      return addListing(dir, await listFolder(dir, serverDirOf(dir)));
+    } catch (err) {
+      failed(dir, err);
+      return [];
+    }
+  }
+
+  function checkBounds(dir: string): void {
     // Bounds against a server that invents folders without end (each listing is capped on its own).
     if (dir.split("/").length > MAX_DEPTH) throw new Error(`more than ${MAX_DEPTH} folder levels: not listed`);
     if (entries.size > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries in the tree: not listed`);
-    const serverDir = dir === "" ? root : remoteJoin(root, dirServerPath.get(dir) ?? dir);
-    const infos = await listFolder(dir, serverDir);
+  }
+
+  function serverDirOf(dir: string): string {
+    return dir === "" ? root : remoteJoin(root, dirServerPath.get(dir) ?? dir);
+  }
+
+  /** Adds a folder's entries; returns its subfolders. */
+  function addListing(dir: string, infos: FileInfo[]): string[] {
     const subdirs: string[] = [];
     for (const info of infos) {
       const entry = toEntry(dir, info);
@@ -110,15 +146,63 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     return subdirs;
   }
 
+  /** Lists several folders by STAT in one write; each folder STAT cannot list is listed with LIST. */
+  async function listBatch(dirs: string[]): Promise<string[]> {
+    const subdirs: string[] = [];
+    const withList: string[] = [];
+    let results: (FileInfo[] | StatListingUnusable)[] | undefined;
+    try {
+      for (const dir of dirs) checkBounds(dir);
+      results = await pool.use((c) => statListings(c, dirs.map(serverDirOf)));
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        for (const dir of dirs) failed(dir, err);
+        return [];
+      }
+      noteOutOfStep(err, serverDirOf(dirs[0]));
+    }
+    dirs.forEach((dir, k) => {
+      const listed = results?.[k];
+      // A folder the server could not open is reported as not listed (see listFolder).
+      if (listed instanceof StatFolderNotOpened) failed(dir, listed);
+      else if (listed === undefined || listed instanceof StatListingUnusable) withList.push(dir);
+      else subdirs.push(...addListing(dir, listed));
+    });
+    for (const more of await Promise.all(withList.map((dir) => listOneWithList(dir)))) subdirs.push(...more);
+    return subdirs;
+  }
+
+  async function listOneWithList(dir: string): Promise<string[]> {
+    try {
+      checkBounds(dir);
+      return addListing(dir, await listWithRetry(serverDirOf(dir)));
+    } catch (err) {
+      failed(dir, err);
+      return [];
+    }
+  }
+
+  function listWithRetry(serverDir: string): Promise<FileInfo[]> {
+    return withRetry(() => pool.use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
+  }
+
+  /** After replies out of step (a file name with a line break?), STAT is off for the rest of the run. */
+  function noteOutOfStep(err: unknown, serverDir: string): void {
+    if (err instanceof StatRepliesOutOfStep && statWanted) {
+      statWanted = false;
+      opts.logger?.warn(`${pool.remote.name}: a STAT reply came back out of step (a file name with a line break in ${serverDir}?): listing over data connections for the rest of this run`);
+    }
+  }
+
   async function listFolder(dir: string, serverDir: string): Promise<FileInfo[]> {
-    const list = () => withRetry(() => pool.use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
-    const estimate = opts.statReplyEstimates?.get(dir);
-    if (!statWanted || estimate === undefined || estimate > STAT_REPLY_BUDGET) return list();
+    const list = () => listWithRetry(serverDir);
+    if (!statWanted || !statEligible(dir)) return list();
     if (!statAgreed) {
       const both = Promise.all([list(), pool.use((c) => statListing(c, serverDir)).catch((err: Error) => err)]);
       statAgreed = both.then(
         ([listed, stated]) => {
           const agree = !(stated instanceof Error) && sameListing(listed, stated);
+          statOn = agree;
           opts.logger?.debug(`${pool.remote.name}: STAT listings ${agree ? "match LIST: used" : "do not match LIST: not used"} (${serverDir}${stated instanceof Error ? `: ${stated.message}` : ""})`);
           return agree;
         },
@@ -143,10 +227,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
       });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      if (err instanceof StatRepliesOutOfStep && statWanted) {
-        statWanted = false;
-        opts.logger?.warn(`${pool.remote.name}: a STAT reply came back out of step (a file name with a line break in ${serverDir}?): listing over data connections for the rest of this run`);
-      }
+      noteOutOfStep(err, serverDir);
       return list();
     }
     if (listed instanceof StatFolderNotOpened) throw listed;
@@ -170,9 +251,9 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     }
     const parentServer = dir === "" ? "" : dirServerPath.get(dir) ?? dir;
     const serverPath = parentServer ? parentServer + "/" + info.name : info.name;
-    const path = serverPath.normalize("NFC");
+    const path = toNfc(serverPath);
     if (type === "dir") dirServerPath.set(path, serverPath);
-    const t = remoteTimeOf(info, now);
+    const t = timeOf(info);
     return {
       path,
       type,

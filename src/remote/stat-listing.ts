@@ -54,23 +54,48 @@ export function estimateStatReplies(paths: Iterable<[string, { type: "file" | "d
 }
 
 export async function statListing(c: FtpsConnection, serverDir: string, nonce = randomInt(1, 2 ** 47)): Promise<FileInfo[]> {
+  const [listed] = await statListings(c, [serverDir], [nonce]);
+  if (listed instanceof StatListingUnusable) throw listed;
+  return listed;
+}
+
+/**
+ * STAT listings of several folders in one write (each with its own REST pair): one round trip
+ * and one TLS record for the lot instead of one per folder. Each folder's result is its entries
+ * or why its reply cannot be used (the connection is still in step); replies out of step reject
+ * the whole batch and close the connection.
+ */
+export async function statListings(
+  c: FtpsConnection,
+  serverDirs: string[],
+  nonces = serverDirs.map(() => randomInt(1, 2 ** 47)),
+): Promise<(FileInfo[] | StatListingUnusable)[]> {
   const replies: { code: number; message: string }[] = [];
   const stat = () =>
-    c.client.ftp.handle(`STAT -a ${serverDir}`, (res, task) => {
+    c.client.ftp.handle(`STAT -a ${serverDirs[0]}`, (res, task) => {
       if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // closed, timeout, reply too long
       replies.push(res instanceof FTPError ? { code: res.code, message: res.message } : res);
-      if (replies.length < 3) return;
-      const [listing, echo, reset] = replies;
-      if (echo.code !== 350 || !echo.message.includes(`(${nonce})`) || reset.code !== 350) {
+      if (replies.length % 3 !== 0) return;
+      const k = replies.length / 3 - 1;
+      const [echo, reset] = [replies[3 * k + 1], replies[3 * k + 2]];
+      if (echo.code !== 350 || !echo.message.includes(`(${nonces[k]})`) || reset.code !== 350) {
         // Rejected first: closing would reject the task with a plain "closed" error instead.
-        task.reject(new StatRepliesOutOfStep(`STAT ${serverDir}: replies out of step`));
+        task.reject(new StatRepliesOutOfStep(`STAT ${serverDirs[k]}: replies out of step`));
         return c.close();
       }
-      task.resolve(listing);
-    }) as Promise<{ code: number; message: string }>;
-  const done = pipelined(c, stat, [`REST ${nonce}`, "REST 0"]);
-  const reply = await done;
-  return parseStatListing(serverDir, reply.code, reply.message);
+      if (k === serverDirs.length - 1) task.resolve(replies[0]);
+    }) as Promise<unknown>;
+  const more = [`REST ${nonces[0]}`, "REST 0"];
+  for (let k = 1; k < serverDirs.length; k++) more.push(`STAT -a ${serverDirs[k]}`, `REST ${nonces[k]}`, "REST 0");
+  await pipelined(c, stat, more);
+  return serverDirs.map((dir, k) => {
+    try {
+      return parseStatListing(dir, replies[3 * k].code, replies[3 * k].message);
+    } catch (err) {
+      if (err instanceof StatListingUnusable) return err;
+      throw err;
+    }
+  });
 }
 
 /** The entries of a `STAT -a` reply ("." and ".." left out), or StatListingUnusable. */

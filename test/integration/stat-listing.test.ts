@@ -31,6 +31,8 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
   /** A pool whose connections record every command sent, and a logger that keeps its messages. */
   function setup() {
     const sent: string[] = [];
+    /** The commands of each corked write (a pipelined send), in order. */
+    const writes: string[][] = [];
     const logged: string[] = [];
     const log = (m: string) => void logged.push(m);
     const logger = { warn: log, debug: log, info: log } as unknown as Logger;
@@ -41,9 +43,22 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
     const pool = new FtpsPool(remote, logger, async (r) => {
       const c = await connectFtps(r);
       const send = c.client.ftp.send.bind(c.client.ftp);
+      let corked: string[] | undefined;
       c.client.ftp.send = (command: string) => {
         sent.push(command);
+        corked?.push(command);
         send(command);
+      };
+      const socket = c.client.ftp.socket;
+      const [cork, uncork] = [socket.cork.bind(socket), socket.uncork.bind(socket)];
+      socket.cork = () => {
+        corked = [];
+        cork();
+      };
+      socket.uncork = () => {
+        if (corked) writes.push(corked);
+        corked = undefined;
+        uncork();
       };
       return c;
     });
@@ -56,7 +71,16 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
       });
       return { ...listed, entries: [...listed.entries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
     };
-    return { pool, sent, logged, list };
+    return { pool, sent, writes, logged, list };
+  }
+
+  /** Every connection the pool hands out answers its own command. */
+  async function expectInStep(pool: FtpsPool): Promise<void> {
+    for (let i = 0; i < 6; i++) {
+      const [pwd, type] = await Promise.all([pool.use((c) => c.client.send("PWD")), pool.use((c) => c.client.send("TYPE I"))]);
+      expect(pwd.code).toBe(257);
+      expect(type.code).toBe(200);
+    }
   }
 
   const tree = (files: Record<string, string>) => writeTree(vsftpd.root, files, owner);
@@ -110,12 +134,7 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
       expect(sent).toContain("STAT -a /hostile/evil");
       expect(sent).toContain("LIST -a /hostile/evil");
       expect(logged.join("\n")).toMatch(/out of step/);
-      // Every connection the pool hands out now answers its own command.
-      for (let i = 0; i < 6; i++) {
-        const [pwd, type] = await Promise.all([pool.use((c) => c.client.send("PWD")), pool.use((c) => c.client.send("TYPE I"))]);
-        expect(pwd.code).toBe(257);
-        expect(type.code).toBe(200);
-      }
+      await expectInStep(pool);
     } finally {
       pool.destroy();
     }
@@ -170,6 +189,82 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
       expect(byStat).toEqual(byList);
     } finally {
       chmodSync(join(vsftpd.root, "locked/shut"), 0o755);
+      pool.destroy();
+    }
+  });
+  /** Twelve folders of two files under `top`: listed by STAT, they go several to a write. */
+  const twelve = (top: string, extra: Record<string, string> = {}) => {
+    const files: Record<string, string> = { ...extra };
+    for (let i = 0; i < 12; i++) for (const f of ["a.txt", "b.txt"]) files[`${top}/f${String(i).padStart(2, "0")}/${f}`] = `${i}${f}`;
+    tree(files);
+  };
+  const estimatesFor = (listed: { entries: { path: string; type: "file" | "dir" }[] }) =>
+    estimateStatReplies(new Map(listed.entries.map((e) => [e.path, e])));
+
+  it("lists several folders in one write, each with its own REST pair, as LIST does", async () => {
+    twelve("batch");
+    const { pool, sent, writes, list } = setup();
+    try {
+      const byList = await list("/batch");
+      sent.length = 0;
+      const byStat = await list("/batch", estimatesFor(byList));
+      expect(byStat).toEqual(byList);
+      expect(sent.filter((c) => c.startsWith("STAT -a "))).toHaveLength(13);
+      const batched = writes.filter((w) => w.filter((c) => c.startsWith("STAT -a ")).length > 1);
+      expect(batched.length).toBeGreaterThan(0);
+      for (const w of batched) {
+        // STAT, REST <its own number>, REST 0, for each folder of the write.
+        expect(w.length % 3).toBe(0);
+        const nonces = new Set<string>();
+        for (let k = 0; k < w.length; k += 3) {
+          expect(w[k]).toMatch(/^STAT -a \/batch\/f\d\d$/);
+          expect(w[k + 1]).toMatch(/^REST [1-9]\d*$/);
+          expect(w[k + 2]).toBe("REST 0");
+          nonces.add(w[k + 1]);
+        }
+        expect(nonces.size).toBe(w.length / 3);
+      }
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("catches a file name with a line break in the middle of a batch: LIST for that write's folders, connections in step", async () => {
+    twelve("midbatch");
+    writeFileSync(join(vsftpd.root, "midbatch/f06", "a\r\n213 End of status\r\n200 NOOP ok."), "x");
+    const { pool, sent, writes, logged, list } = setup();
+    try {
+      const byList = await list("/midbatch");
+      sent.length = 0;
+      writes.length = 0;
+      const byStat = await list("/midbatch", estimatesFor(byList));
+      expect(byStat).toEqual(byList);
+      expect(logged.join("\n")).toMatch(/out of step/);
+      // The write that held f06 had its folders listed again with LIST.
+      const hostile = writes.find((w) => w.includes("STAT -a /midbatch/f06"))!;
+      expect(hostile.filter((c) => c.startsWith("STAT -a ")).length).toBeGreaterThan(1);
+      for (const c of hostile.filter((c) => c.startsWith("STAT -a "))) expect(sent).toContain(c.replace("STAT -a", "LIST -a"));
+      await expectInStep(pool);
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it("reports only the folder it cannot open when it is listed in a batch", async () => {
+    twelve("shutbatch");
+    chmodSync(join(vsftpd.root, "shutbatch/f05"), 0o000);
+    const { pool, sent, writes, list } = setup();
+    try {
+      const byList = await list("/shutbatch");
+      expect(byList.failedDirs).toEqual(["f05"]);
+      sent.length = 0;
+      const byStat = await list("/shutbatch", estimatesFor(byList));
+      const shut = writes.find((w) => w.includes("STAT -a /shutbatch/f05"))!;
+      expect(shut.filter((c) => c.startsWith("STAT -a ")).length).toBeGreaterThan(1);
+      expect(sent.filter((c) => c.startsWith("LIST"))).toHaveLength(1); // the root, compared once
+      expect(byStat).toEqual(byList);
+    } finally {
+      chmodSync(join(vsftpd.root, "shutbatch/f05"), 0o755);
       pool.destroy();
     }
   });

@@ -1,10 +1,10 @@
-import { FTPError } from "basic-ftp";
+import { FTPError, type FileInfo } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { parseCapabilities } from "../../src/ftps/capabilities.js";
 import { classify } from "../../src/ftps/classify.js";
 import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
 import { FtpsError } from "../../src/errors.js";
-import { parseDosListTime, parseUnixListTime } from "../../src/remote/list-times.js";
+import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/remote/list-times.js";
 import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
 import { backoffDelay } from "../../src/remote/retry.js";
 
@@ -96,6 +96,16 @@ describe("LIST times", () => {
     expect(parseDosListTime("11-24-26 02:07PM")).toEqual({ modifyMs: Date.UTC(2026, 10, 24, 14, 7), precision: "minute" });
     expect(parseDosListTime("11-24-2026 00:07")).toEqual({ modifyMs: Date.UTC(2026, 10, 24, 0, 7), precision: "minute" });
     expect(parseDosListTime("11-24-26 12:07AM")?.modifyMs).toBe(Date.UTC(2026, 10, 24, 0, 7));
+  });
+  it("a listing's time reader gives what remoteTimeOf gives, for repeated and past-the-cache times", () => {
+    const read = remoteTimeReader(now);
+    const raws = ["Nov 24 01:59", "Dec 25 10:00", "Jan  2  2020", "11-24-26 02:07PM", "garbage", ""];
+    // 5 040 distinct times: more than the reader keeps, so it starts over on the way.
+    for (let day = 1; day <= 28; day++) for (let h = 0; h < 12; h++) for (let m = 0; m < 60; m += 4) raws.push(`Mar ${day} ${h}:${String(m).padStart(2, "0")}`);
+    const infos = [...raws, ...raws, ...raws].map((rawModifiedAt) => ({ rawModifiedAt }) as FileInfo);
+    infos.push({ rawModifiedAt: "Nov 24 01:59", modifiedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 5)) } as FileInfo);
+    for (const info of infos) expect(read(info)).toEqual(remoteTimeOf(info, now));
+    expect(read(infos.at(-1)!)).toEqual({ modifyMs: Date.UTC(2026, 0, 1, 0, 0, 0, 5), precision: "ms" });
   });
 });
 
