@@ -73,6 +73,8 @@ export class Runner {
   }
 
   private pump(): void {
+    // A pump scheduled just before stop() must not read the queue: the state may be closed by now.
+    if (!this.accepting) return;
     const config = this.deps.config();
     for (const p of this.queue.pending()) {
       if (!this.accepting || this.active.size >= config.maxConcurrentJobs) return;
