@@ -98,7 +98,9 @@ export function diff(input: DiffInput): Action[] {
   }
 
   // Deepest folders first, so a folder knows whether all its subfolders go too.
-  const children = { local: childIndex(localView.keys()), remote: childIndex(remoteView.keys()) };
+  // Built only when a folder is on one side alone (an unchanged tree has none).
+  let index: Record<Side, Map<string, string[]>> | undefined;
+  const children = () => (index ??= { local: childIndex(localView.keys()), remote: childIndex(remoteView.keys()) });
   for (const c of dirCases.sort(deepestFirst)) {
     const action = decideDir(c, ctx, deleted, children);
     if (!action) continue;
@@ -224,14 +226,14 @@ function decideDir(
   c: PathCase,
   ctx: Ctx,
   deleted: Record<Side, Set<string>>,
-  children: Record<Side, Map<string, string[]>>,
+  children: () => Record<Side, Map<string, string[]>>,
 ): Action | undefined {
   if (c.l && c.r) return undefined;
   const present: Side = c.l ? "local" : "remote";
   const missing: Side = c.l ? "remote" : "local";
   const { direction, delete: mode } = ctx.policy;
 
-  const kids = children[present].get(c.path) ?? [];
+  const kids = children()[present].get(c.path) ?? [];
   const emptied = kids.every((k) => deleted[present].has(k));
   const removedSome = kids.some((k) => deleted[present].has(k));
   // Below a failed listing we cannot see what the folder still holds.
@@ -374,9 +376,14 @@ class SideView<E extends { path: string }> {
     private readonly listed: Map<string, E>,
     makeDir: (path: string) => E,
   ) {
+    // Entries come folder by folder: the folder just checked is the next entry's too, most often.
+    let checked: string | undefined;
     for (const path of listed.keys()) {
+      const parent = parentPath(path);
+      if (parent === checked) continue;
+      checked = parent;
       // Walk up until a folder we already know: its own parents are (or will be) added from it.
-      for (let dir = parentPath(path); dir !== "" && !this.has(dir); dir = parentPath(dir)) this.implied.set(dir, makeDir(dir));
+      for (let dir = parent; dir !== "" && !this.has(dir); dir = parentPath(dir)) this.implied.set(dir, makeDir(dir));
     }
   }
 
