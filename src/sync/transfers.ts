@@ -2,6 +2,7 @@ import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, openSync, statSync } from "node:fs";
 import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { dirname, join } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
@@ -426,7 +427,6 @@ export class Transfers {
 
   /** Uploads the done marker last, so a partner knows the batch is complete. */
   async uploadDoneMarker(name: string, content: string): Promise<void> {
-    const { Readable } = await import("node:stream");
     const target = this.remoteAbs(name);
     const temp = remoteJoin(this.job.remotePath, tempNameFor(name));
     await this.retry(`upload ${target}`, () =>
