@@ -34,7 +34,9 @@ function mountTmpfs(dir: string, size: string): () => void {
 describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind a fault proxy", () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await startRig({ timeoutSeconds: 2 });
+    // Short, so that the stalls below are noticed quickly; not shorter, or a login on a machine
+    // busy with the rest of the suite can pass it (one connect timed out at 2 s in a full run).
+    rig = await startRig({ timeoutSeconds: 3 });
   });
   afterAll(async () => {
     await rig?.stop();
