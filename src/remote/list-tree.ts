@@ -113,10 +113,10 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   /** Lists one folder; a folder that cannot be listed is reported, and has no subfolders. */
-  async function listOne(dir: string): Promise<string[]> {
+  async function listOne(dir: string, list = listFolder): Promise<string[]> {
     try {
       checkBounds(dir);
-      return addListing(dir, await listFolder(dir, serverDirOf(dir)));
+      return addListing(dir, await list(dir, serverDirOf(dir)));
     } catch (err) {
       failed(dir, err);
       return [];
@@ -149,7 +149,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   /** Lists several folders by STAT in one write; each folder STAT cannot list is listed with LIST. */
   async function listBatch(dirs: string[]): Promise<string[]> {
     const subdirs: string[] = [];
-    const withList: string[] = [];
+    const needLIST: string[] = [];
     let results: (FileInfo[] | StatListingUnusable)[] | undefined;
     try {
       for (const dir of dirs) checkBounds(dir);
@@ -165,21 +165,12 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
       const listed = results?.[k];
       // A folder the server could not open is reported as not listed (see listFolder).
       if (listed instanceof StatFolderNotOpened) failed(dir, listed);
-      else if (listed === undefined || listed instanceof StatListingUnusable) withList.push(dir);
+      else if (listed === undefined || listed instanceof StatListingUnusable) needLIST.push(dir);
       else subdirs.push(...addListing(dir, listed));
     });
-    for (const more of await Promise.all(withList.map((dir) => listOneWithList(dir)))) subdirs.push(...more);
+    const byLIST = (_dir: string, serverDir: string) => listWithRetry(serverDir);
+    for (const more of await Promise.all(needLIST.map((dir) => listOne(dir, byLIST)))) subdirs.push(...more);
     return subdirs;
-  }
-
-  async function listOneWithList(dir: string): Promise<string[]> {
-    try {
-      checkBounds(dir);
-      return addListing(dir, await listWithRetry(serverDirOf(dir)));
-    } catch (err) {
-      failed(dir, err);
-      return [];
-    }
   }
 
   function listWithRetry(serverDir: string): Promise<FileInfo[]> {
