@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseCapabilities } from "../../src/ftps/capabilities.js";
 import { classify } from "../../src/ftps/classify.js";
 import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
+import { tlsOptionsFor } from "../../src/ftps/tls-options.js";
+import { rootCertificates } from "node:tls";
 import { FtpsError } from "../../src/errors.js";
 import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/remote/list-times.js";
 import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
@@ -57,6 +59,22 @@ describe("fingerprints", () => {
   it("formats SHA-256 of the DER as openssl prints it, with a sha256: prefix", () => {
     const fp = fingerprintOfDer(Buffer.from("abc"));
     expect(fp).toBe("sha256:BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD");
+  });
+});
+
+describe("TLS options", () => {
+  const host = "ftp.example.test";
+  it("with a pin: chain checks off and an empty trust store (no root certificates parsed at start)", () => {
+    const o = tlsOptionsFor({ host, fingerprint: "sha256:AA", ca: "-----BEGIN CERTIFICATE-----" });
+    expect(o.rejectUnauthorized).toBe(false);
+    expect(o.ca).toEqual([]);
+  });
+  it("without a pin: the chain is verified, against the system roots plus the remote's ca", () => {
+    expect(tlsOptionsFor({ host }).rejectUnauthorized).toBe(true);
+    expect(tlsOptionsFor({ host }).ca).toBeUndefined(); // Node's own roots
+    const withCa = tlsOptionsFor({ host, ca: "PEM" });
+    expect(withCa.rejectUnauthorized).toBe(true);
+    expect(withCa.ca).toEqual([...rootCertificates, "PEM"]);
   });
 });
 
