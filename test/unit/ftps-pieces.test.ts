@@ -64,15 +64,16 @@ describe("fingerprints", () => {
 
 describe("TLS options", () => {
   const host = "ftp.example.test";
+  const maxTlsVersion = "1.3" as const;
   it("with a pin: chain checks off and an empty trust store (no root certificates parsed at start)", () => {
-    const o = tlsOptionsFor({ host, fingerprint: "sha256:AA", ca: "-----BEGIN CERTIFICATE-----" });
+    const o = tlsOptionsFor({ host, maxTlsVersion, fingerprint: "sha256:AA", ca: "-----BEGIN CERTIFICATE-----" });
     expect(o.rejectUnauthorized).toBe(false);
     expect(o.ca).toEqual([]);
   });
   it("without a pin: the chain is verified, against the system roots plus the remote's ca", () => {
-    expect(tlsOptionsFor({ host }).rejectUnauthorized).toBe(true);
-    expect(tlsOptionsFor({ host }).ca).toBeUndefined(); // Node's own roots
-    const withCa = tlsOptionsFor({ host, ca: "PEM" });
+    expect(tlsOptionsFor({ host, maxTlsVersion }).rejectUnauthorized).toBe(true);
+    expect(tlsOptionsFor({ host, maxTlsVersion }).ca).toBeUndefined(); // Node's own roots
+    const withCa = tlsOptionsFor({ host, maxTlsVersion, ca: "PEM" });
     expect(withCa.rejectUnauthorized).toBe(true);
     expect(withCa.ca).toEqual([...rootCertificates, "PEM"]);
   });
