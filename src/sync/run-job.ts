@@ -155,13 +155,18 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const openPool = () => connect().then(() => pool.prefill());
     const opening = trustedJob ? undefined : openPool();
     opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
+    // The local scan starts at once too: until the first login is through (vsftpd spends ~40 ms
+    // hashing the password) the thread would only wait. It yields between folders, so the state
+    // load and the listing interleave with it.
+    const scanning = earlyScan ? Promise.resolve(earlyScan) : opening ? scan() : undefined;
+    scanning?.catch(() => undefined);
     const stateEntries = opening ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name);
     lap(`loaded ${stateEntries.size} state rows`);
     const trusted = trustedJob && stateEntries.size > 0;
     if (!trusted) await (opening ?? openPool());
 
     const [localScan, listed] = await Promise.all([
-      earlyScan ?? scan(),
+      scanning ?? scan(),
       trusted
         ? Promise.resolve(undefined) // built below, and only when the local tree differs from the state
         : listTree(pool, job.remotePath, {
