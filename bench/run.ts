@@ -124,11 +124,19 @@ interface ProcResult {
   hwmBytes: number;
 }
 
+// Node reads and parses the file NODE_EXTRA_CA_CERTS names at every start, before any of a
+// script's code runs (this machine sets it to the system's bundle: about 0.1 s a start). The agent
+// pins the server's certificate here and never uses it, and no peer is a Node program, so every
+// timed command runs without it (the README's table notes when it was set).
+const EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+const BASE_ENV = { ...process.env };
+delete BASE_ENV.NODE_EXTRA_CA_CERTS;
+
 /** Runs a command, timing it from spawn to exit; kills it (by PID) after TIMEOUT_MS. */
 function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, cwd = REPO): Promise<ProcResult> {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, argv, { cwd, env: { ...BASE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let hwm = 0;
@@ -726,6 +734,9 @@ async function main(): Promise<number> {
     if (args.requirePeers) return 2;
     log(`their columns are left out ("not installed"); --require-peers makes this an error`);
     notes.push(`not installed, so not measured: ${missing.join(", ")}`);
+  }
+  if (EXTRA_CA_CERTS !== undefined) {
+    notes.push(`this environment sets NODE_EXTRA_CA_CERTS; every tool ran without it (Node parses that file at each start, before any script runs; the agent pins the server's certificate)`);
   }
   const started = performance.now();
   const owner = await ensureTestUser();
