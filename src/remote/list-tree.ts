@@ -6,9 +6,9 @@ import { isTempName } from "../local/temp-names.js";
 import { remoteTimeReader } from "./list-times.js";
 import { remoteJoin, toNfc, unsafeNameReason } from "./names.js";
 import type { FtpsConnection } from "../ftps/connect.js";
-import type { FtpsPool } from "./pool.js";
+import { narrowUse, type FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
-import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
+import { STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, statListingWidth, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export interface ListTreeOptions {
   /** Whether a relative path (and, for dirs, what is below it) is part of the job. */
@@ -51,6 +51,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
 
   // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
   // would look like "everything was deleted". CWD tells the difference.
+  const cwdStarted = performance.now();
   await withRetry(
     () =>
       pool.use(async (c) => {
@@ -65,8 +66,14 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     { signal: opts.signal },
   );
 
+  const roundTripMs = performance.now() - cwdStarted;
+
   // STAT listings (stat-listing.ts): decided by the first folder listed both ways.
   let statWanted = !!opts.statReplyEstimates && pool.first?.capabilities.mlsd === false;
+  const width = statWanted ? statListingWidth(opts.statReplyEstimates!.size, pool.size, roundTripMs) : pool.size;
+  if (statWanted) opts.logger?.debug(`${pool.remote.name}: listing ${opts.statReplyEstimates!.size} known folders over ${width} connection(s) (first round trip ${roundTripMs.toFixed(2)} ms)`);
+  pool.prefill(width);
+  const use = narrowUse(pool, width);
   let statAgreed: Promise<boolean> | undefined;
   /** STAT agreed with LIST: from then on, folders are listed by STAT in batches. */
   let statOn = false;
@@ -80,7 +87,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
-      while (queue.length > 0 && active < pool.size) {
+      while (queue.length > 0 && active < width) {
         const batch = takeStatBatch();
         active++;
         (batch ? listBatch(batch) : listOne(queue.shift()!))
@@ -106,7 +113,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
    */
   function takeStatBatch(): string[] | undefined {
     if (!statOn || !statWanted) return undefined;
-    const size = Math.min(STAT_BATCH, Math.ceil(queue.length / pool.size));
+    const size = Math.min(STAT_BATCH, Math.ceil(queue.length / width));
     let n = 0;
     while (n < size && n < queue.length && statEligible(queue[n])) n++;
     return n > 0 ? queue.splice(0, n) : undefined;
@@ -153,7 +160,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     let results: (FileInfo[] | StatListingUnusable)[] | undefined;
     try {
       for (const dir of dirs) checkBounds(dir);
-      results = await pool.use((c) => statListings(c, dirs.map(serverDirOf)));
+      results = await use((c) => statListings(c, dirs.map(serverDirOf)));
     } catch (err) {
       if (opts.signal?.aborted) {
         for (const dir of dirs) failed(dir, err);
@@ -174,7 +181,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   function listWithRetry(serverDir: string): Promise<FileInfo[]> {
-    return withRetry(() => pool.use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
+    return withRetry(() => use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
   }
 
   /** After replies out of step (a file name with a line break?), STAT is off for the rest of the run. */
@@ -189,7 +196,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     const list = () => listWithRetry(serverDir);
     if (!statWanted || !statEligible(dir)) return list();
     if (!statAgreed) {
-      const both = Promise.all([list(), pool.use((c) => statListing(c, serverDir)).catch((err: Error) => err)]);
+      const both = Promise.all([list(), use((c) => statListing(c, serverDir)).catch((err: Error) => err)]);
       statAgreed = both.then(
         ([listed, stated]) => {
           const agree = !(stated instanceof Error) && sameListing(listed, stated);
@@ -204,7 +211,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     if (!(await statAgreed) || !statWanted) return list();
     let listed: FileInfo[] | StatFolderNotOpened;
     try {
-      listed = await pool.use(async (c) => {
+      listed = await use(async (c) => {
         try {
           return await statListing(c, serverDir);
         } catch (err) {

@@ -18,6 +18,8 @@ export class FtpsPool {
   private readonly busy = new Set<FtpsConnection>();
   private open = 0;
   private opening = 0;
+  /** Of `opening`, those prefill() opens in the background for no one in particular. */
+  private spare = 0;
   private limit: number;
   private shut = false;
   /** Capabilities of the first connection, for planning. */
@@ -50,16 +52,23 @@ export class FtpsPool {
   /**
    * Opens the connections not open yet in the background, so that they are logged in by the time
    * work arrives (a login can take the server tens of milliseconds: vsftpd hashes the password).
-   * A connection that fails here is not an error: work opens its own as usual.
+   * A connection that fails here is not an error: work opens its own as usual. `count`: open
+   * this many at most (the rest are opened when work asks for them).
    */
-  prefill(): void {
-    for (let missing = this.limit - this.open - this.opening; missing > 0; missing--) {
+  prefill(count = this.limit): void {
+    for (let missing = Math.min(count, this.limit) - this.open - this.opening; missing > 0; missing--) {
+      this.spare++;
       this.openOne().then(
         (c) => {
+          this.spare--;
           if (this.shut) c.close();
           else this.release(c);
         },
-        () => undefined,
+        () => {
+          this.spare--;
+          // Whoever waited for it opens its own.
+          this.waiters.shift()?.(undefined);
+        },
       );
     }
   }
@@ -99,7 +108,9 @@ export class FtpsPool {
       this.open--;
       ready.close();
     }
-    if (this.open + this.opening < this.limit) return this.openOne();
+    // A connection prefill() is opening goes to the first waiter: wait for it rather than open
+    // one more than the work asked for.
+    if (this.open + this.opening < this.limit && this.spare <= this.waiters.length) return this.openOne();
     const c = await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve));
     return c ?? this.acquireAny();
   }
@@ -174,4 +185,27 @@ export class FtpsPool {
     this.busy.clear();
     this.open = 0;
   }
+}
+
+/**
+ * `pool.use`, with at most `width` callers holding a connection at once: for work that is faster
+ * on fewer connections than the pool may open (each login costs the server a password hash).
+ */
+export function narrowUse(pool: FtpsPool, width: number): FtpsPool["use"] {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next(); // the slot passes on: `active` stays
+    else active--;
+  };
+  return async (fn) => {
+    if (active < width) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await pool.use(fn);
+    } finally {
+      release();
+    }
+  };
 }

@@ -150,10 +150,11 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
         return finish("ok");
       }
     }
-    // A job that lists opens its connections while the state loads (a login takes the server a
-    // while: vsftpd hashes the password), all of them: the listing uses them all.
-    const openPool = () => connect().then(() => pool.prefill());
-    const opening = trustedJob ? undefined : openPool();
+    // A job that lists opens its first connection while the state loads (a login takes the server
+    // a while: vsftpd hashes the password), and on an MLSD server the rest too: each folder's
+    // listing is a data connection, and the listing uses them all. Without MLSD the listing
+    // decides how many (listTree).
+    const opening = trustedJob ? undefined : connect().then(() => pool.first?.capabilities.mlsd && pool.prefill());
     opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
     // The local scan starts at once too: until the first login is through (vsftpd spends ~40 ms
     // hashing the password) the thread would only wait. It yields between folders, so the state
@@ -163,7 +164,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const stateEntries = opening ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name);
     lap(`loaded ${stateEntries.size} state rows`);
     const trusted = trustedJob && stateEntries.size > 0;
-    if (!trusted) await (opening ?? openPool());
+    if (!trusted) await (opening ?? connect());
 
     const [localScan, listed] = await Promise.all([
       scanning ?? scan(),

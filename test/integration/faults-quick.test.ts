@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serversAvailable, startServer } from "../servers/real-servers.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { hashTree, put, randomBytesFrom, prng, runSync, sha, startRig, tempFiles, type Rig } from "../faults/harness.js";
+import { ONE_CONNECTION_FOLDERS } from "../../src/remote/stat-listing.js";
 import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "../faults/scenarios.js";
 
 const available = serversAvailable();
@@ -179,7 +180,10 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
 
   it("a listing failing half-way (data and control connections reset after the first): no local file is deleted", async () => {
     const j = rig.job("halflist", { direction: "download", delete: "mirror", maxDelete: "100%" });
-    for (let i = 0; i < 12; i++) put(j.remoteDir, `sub${i % 4}/f${i}.txt`, `remote ${i}`, rig.owner);
+    // More folders than a near server's re-run lists over one connection (statListingWidth), so
+    // that the re-run needs a second control connection, which fails.
+    const folders = ONE_CONNECTION_FOLDERS + 6;
+    for (let i = 0; i < folders; i++) put(j.remoteDir, `sub${i}/f${i}.txt`, `remote ${i}`, rig.owner);
     expect((await rig.sync("halflist")).code).toBe(0);
     const before = hashTree(j.local);
     // Folders come over data connections (LIST) or, on a re-run, over control connections (STAT):

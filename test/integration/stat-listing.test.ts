@@ -5,7 +5,7 @@ import { connectFtps } from "../../src/ftps/connect.js";
 import type { Logger } from "../../src/log.js";
 import { listTree } from "../../src/remote/list-tree.js";
 import { FtpsPool } from "../../src/remote/pool.js";
-import { estimateStatReplies } from "../../src/remote/stat-listing.js";
+import { estimateStatReplies, ONE_CONNECTION_FOLDERS, statListingWidth } from "../../src/remote/stat-listing.js";
 import { Secret } from "../../src/secret.js";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
 import { writeTree } from "../helpers/trees.js";
@@ -29,8 +29,9 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
   });
 
   /** A pool whose connections record every command sent, and a logger that keeps its messages. */
-  function setup() {
+  function setup(maxConnections = 2) {
     const sent: string[] = [];
+    let opened = 0;
     /** The commands of each corked write (a pipelined send), in order. */
     const writes: string[][] = [];
     const logged: string[] = [];
@@ -38,9 +39,10 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
     const logger = { warn: log, debug: log, info: log } as unknown as Logger;
     const remote = {
       name: "srv", host: "localhost", port: vsftpd.port, tls: "explicit" as const, user: vsftpd.user,
-      password: new Secret(vsftpd.password), ca: vsftpd.certPem, maxConnections: 2, timeoutMs: 15_000, maxTlsVersion: "1.3" as const,
+      password: new Secret(vsftpd.password), ca: vsftpd.certPem, maxConnections, timeoutMs: 15_000, maxTlsVersion: "1.3" as const,
     };
     const pool = new FtpsPool(remote, logger, async (r) => {
+      opened++; // attempts: one still logging in when the listing is done counts too
       const c = await connectFtps(r);
       const send = c.client.ftp.send.bind(c.client.ftp);
       let corked: string[] | undefined;
@@ -71,7 +73,7 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
       });
       return { ...listed, entries: [...listed.entries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
     };
-    return { pool, sent, writes, logged, list };
+    return { pool, sent, writes, logged, list, opened: () => opened };
   }
 
   /** Every connection the pool hands out answers its own command. */
@@ -117,6 +119,37 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
       expect(sent.filter((c) => c === "REST 0")).toHaveLength(folders);
     } finally {
       pool.destroy();
+    }
+  });
+
+  it("opens only the connections a STAT listing of the known tree needs on a near server (1 up to 64 folders, then 2), not the pool's 4", async () => {
+    for (const folders of [3, ONE_CONNECTION_FOLDERS + 6]) {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < folders; i++) files[`narrow${folders}/d${i}/a.txt`] = files[`narrow${folders}/d${i}/b.txt`] = `${i}`;
+      tree(files);
+      // What the state would hold: each file and its folder.
+      const known = new Map<string, { type: "file" | "dir" }>();
+      for (const p of Object.keys(files)) {
+        const rel = p.slice(p.indexOf("/") + 1);
+        known.set(rel, { type: "file" }).set(rel.slice(0, rel.indexOf("/")), { type: "dir" });
+      }
+      const { pool, logged, list, opened } = setup(4);
+      try {
+        await pool.start();
+        const listed = await list(`/narrow${folders}`, estimateStatReplies(known));
+        expect(listed.complete).toBe(true);
+        expect(listed.entries).toHaveLength(3 * folders);
+        const m = /listing (\d+) known folders over (\d+) connection\(s\) \(first round trip ([\d.]+) ms\)/.exec(logged.join("\n"));
+        expect(m, logged.join("\n")).not.toBeNull();
+        const [knownFolders, width, roundTrip] = [Number(m![1]), Number(m![2]), Number(m![3])];
+        expect(knownFolders).toBe(folders + 1);
+        // The rule (a far server gets all 4; on loopback the first round trip is well under 5 ms).
+        expect(width).toBe(statListingWidth(knownFolders, 4, roundTrip));
+        expect(opened()).toBe(width);
+        if (roundTrip < 2) expect(width).toBe(folders < ONE_CONNECTION_FOLDERS ? 1 : 2);
+      } finally {
+        pool.destroy();
+      }
     }
   });
 

@@ -70,6 +70,54 @@ describe("FtpsPool.prefill", () => {
   });
 });
 
+describe("FtpsPool.prefill(count)", () => {
+  const remote4 = { name: "srv", maxConnections: 4 } as unknown as RemoteConfig;
+  /** A connector whose logins finish when the test says so. */
+  function gatedConnector() {
+    const f = fakeConnector();
+    const pending: { open: () => void; fail: () => void }[] = [];
+    const connect = () =>
+      new Promise<FtpsConnection>((resolve, reject) => pending.push({ open: () => resolve(f.connect()), fail: () => reject(new Error("refused")) }));
+    return { made: f.made, pending, connect };
+  }
+
+  it("opens up to count, and work that finds none idle waits for the one being opened instead of opening another", async () => {
+    const g = gatedConnector();
+    const pool = new FtpsPool(remote4, undefined, g.connect);
+    const first = pool.start();
+    g.pending.shift()!.open();
+    const c1 = await first;
+    pool.prefill(2);
+    expect(g.pending).toHaveLength(1); // one more, not three
+    const busy = pool.use(() => sleep(20)); // takes the idle first connection
+    const second = pool.use(async (c) => c);
+    await sleep(5);
+    expect(g.pending).toHaveLength(1); // waiting for the prefilled one, not opening a third
+    g.pending.shift()!.open();
+    expect(await second).not.toBe(c1);
+    await busy;
+    expect(g.made).toHaveLength(2);
+  });
+
+  it("a waiter opens its own when the prefilled connection fails", async () => {
+    const g = gatedConnector();
+    const pool = new FtpsPool(remote4, undefined, g.connect);
+    const first = pool.start();
+    g.pending.shift()!.open();
+    await first;
+    pool.prefill(2);
+    const busy = pool.use(() => sleep(20));
+    const second = pool.use(async () => "done");
+    await sleep(5);
+    g.pending.shift()!.fail();
+    await sleep(5);
+    expect(g.pending).toHaveLength(1); // the waiter's own login
+    g.pending.shift()!.open();
+    await expect(second).resolves.toBe("done");
+    await busy;
+  });
+});
+
 describe("WarmPools", () => {
   it("hands a job the same pool from run to run, and a new one after a reload changed its remote", () => {
     const pools = new WarmPools(silentLogger(), 1000);
