@@ -50,7 +50,14 @@ function couldMatchBelow(dir: string, pattern: string): boolean {
   return scan.base === dir || scan.base.startsWith(dir + "/") || dir.startsWith(scan.base + "/");
 }
 
+/** Include patterns that keep every path ("**\/*" is the default include). */
+const EVERY_PATH = new Set(["**", "**/*"]);
+
 export function makePathFilter(include: string[], exclude: string[]): PathFilter {
+  // One pattern that keeps everything makes the whole include list keep everything: the default
+  // job then takes the no-patterns path below instead of a glob test per path (and picomatch's
+  // "**" would miss a folder name with a line break, which "everything" must not).
+  if (include.some((p) => EVERY_PATH.has(normalizePattern(p)))) include = [];
   const isIncluded = compile(include);
   const isExcluded = compile(exclude);
   const includePatterns = include.map(normalizePattern).filter((p) => p !== "");

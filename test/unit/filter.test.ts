@@ -21,6 +21,8 @@ describe("makePathFilter", () => {
     ["exclude **/.git drops a nested .git folder", [], ["**/.git"], "a/.git", "dir", false],
     ["exclude **/.git drops files below a .git folder too", [], ["**/.git"], "a/.git/config", "file", false],
     ["exclude wins over include", ["**/*"], ["**/*.tmp"], "a/b.tmp", "file", false],
+    ["the default include keeps a file in a folder whose name has a line break", ["**/*"], [], "a\nb/c.txt", "file", true],
+    ["** beside other include patterns keeps everything", ["**/*.md", "**"], [], "src/a.ts", "file", true],
     ["an exclude pattern does not drop a sibling with a longer name", [], ["build"], "build2/a.txt", "file", true],
     ["a leading ./ in a pattern is ignored", ["./docs/**"], [], "docs/a.md", "file", true],
     ["decomposed (NFD) patterns match NFC paths", ["caf\u0065\u0301/**"], [], "caf\u00e9/menu.txt", "file", true],
