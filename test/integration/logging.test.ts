@@ -38,6 +38,7 @@ describe("logging", () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const lines = logLines(w.dir);
       expect(lines.length).toBeGreaterThan(5);
+      expect(existsSync(join(w.dir, "logs", ".agent-audit.json"))).toBe(true);
       for (const l of lines) expect(l).toMatchObject({ level: expect.any(String), message: expect.any(String), timestamp: expect.any(String) });
       expect(lines.some((l) => String(l.message).includes("> PASS ###"))).toBe(true);
       expect(r.stderr).toMatch(/^\d\d:\d\d:\d\d debug/m);
@@ -58,6 +59,8 @@ describe("logging", () => {
       expect(levels.has("debug")).toBe(false);
       expect(levels.has("info")).toBe(false);
       expect(r.stderr).not.toMatch(/ (debug|info) /);
+      // Nothing reached the file: the rotating file was never set up (it is opened on the first line).
+      expect(existsSync(join(w.dir, "logs", ".agent-audit.json"))).toBe(false);
     } finally {
       w.cleanup();
     }
