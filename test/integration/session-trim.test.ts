@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
-import { connect, createServer, type Server, type TLSSocket } from "node:tls";
+import { connect, createServer, type Server, TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectFtps } from "../../src/ftps/connect.js";
+import { connectFtps, skipKeyInfoWhenResumed } from "../../src/ftps/connect.js";
 import { withoutPeerCertificate } from "../../src/ftps/session-trim.js";
 import { Secret } from "../../src/secret.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
@@ -21,10 +21,11 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 /** Connects with the certificate verified (CA + name), reading until the server ends. */
-function dial(maxVersion: "TLSv1.2" | "TLSv1.3", session?: Buffer, verify = true): Promise<{ socket: TLSSocket; session: Buffer<ArrayBuffer> }> {
+function dial(maxVersion: "TLSv1.2" | "TLSv1.3", session?: Buffer, verify = true, prepare?: (s: TLSSocket) => void): Promise<{ socket: TLSSocket; session: Buffer<ArrayBuffer> }> {
   return new Promise((resolve, reject) => {
     let latest: Buffer<ArrayBuffer> | undefined;
     const socket = connect({ host: "127.0.0.1", port, servername: "localhost", ca: cert.certPem, rejectUnauthorized: verify, maxVersion, session });
+    prepare?.(socket); // before the handshake completes, as for basic-ftp's data sockets
     socket.on("session", (s: Buffer<ArrayBuffer>) => (latest = s));
     socket.on("error", reject);
     socket.on("data", () => undefined);
@@ -61,6 +62,31 @@ describe("TLS sessions without the server certificate", () => {
     const again = await dial("TLSv1.2", trimmed, false);
     expect(again.socket.isSessionReused()).toBe(true);
     expect(again.socket.authorized).toBe(false);
+  });
+
+  it("skips Node's ephemeral key question on a resumed connection only (no key exchange to check there)", async () => {
+    const asked: TLSSocket[] = [];
+    const real = TLSSocket.prototype.getEphemeralKeyInfo;
+    TLSSocket.prototype.getEphemeralKeyInfo = function (this: TLSSocket) {
+      asked.push(this);
+      return real.call(this);
+    };
+    try {
+      for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
+        asked.length = 0;
+        const full = await dial(version, undefined, true, skipKeyInfoWhenResumed);
+        expect(full.socket.isSessionReused()).toBe(false);
+        expect(asked).toEqual([full.socket]); // checked as Node does
+        expect(full.socket.getEphemeralKeyInfo()).toMatchObject({ type: "ECDH" });
+        asked.length = 0;
+        const resumed = await dial(version, full.session, true, skipKeyInfoWhenResumed);
+        expect(resumed.socket.isSessionReused()).toBe(true);
+        expect(asked).toEqual([]);
+        expect(resumed.socket.authorized).toBe(true);
+      }
+    } finally {
+      TLSSocket.prototype.getEphemeralKeyInfo = real;
+    }
   });
 
   it("leaves anything it cannot read as it is", () => {
