@@ -10,7 +10,10 @@
  * a job refers to) is checked in load.ts.
  */
 import cron from "node-cron";
-import { z } from "zod";
+// Named imports, not zod's `z` namespace: the namespace holds every zod locale (some 40 modules,
+// built at each start of the CLI); only English is used, which zod registers itself.
+import { array, boolean, enum as oneOf, NEVER, number, record, strictObject, string, union, unknown, type core, type output, type ZodType } from "zod";
+const z = { array, boolean, enum: oneOf, NEVER, number, record, strictObject, string, union, unknown };
 import { ConfigError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseSize } from "./size.js";
@@ -36,7 +39,7 @@ class FieldProblem extends Error {}
 
 /** Wrap a value parser so that a FieldProblem/RangeError becomes a zod issue on that field. */
 function via<In, Out>(parse: (value: In) => Out) {
-  return (value: In, ctx: z.core.$RefinementCtx<In>): Out => {
+  return (value: In, ctx: core.$RefinementCtx<In>): Out => {
     try {
       return parse(value);
     } catch (err) {
@@ -170,7 +173,7 @@ const passwordRefSchema = z.union(
   [z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name (letters, digits and _)") }), z.strictObject({ file: nonEmpty() })],
   { error: (issue) => (typeof issue.input === "string" ? LITERAL_PASSWORD_MESSAGE : PASSWORD_SHAPE_MESSAGE) },
 );
-export type PasswordRef = z.output<typeof passwordRefSchema>;
+export type PasswordRef = output<typeof passwordRefSchema>;
 
 export const remoteSchema = z.strictObject({
   host: z.string().transform(via(checkHost)),
@@ -185,7 +188,7 @@ export const remoteSchema = z.strictObject({
   timeoutSeconds: z.number().positive().default(30),
   maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
 });
-export type RawRemote = z.output<typeof remoteSchema>;
+export type RawRemote = output<typeof remoteSchema>;
 
 export const agentConfigSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -202,7 +205,7 @@ export const agentConfigSchema = z.strictObject({
   http: z.strictObject({ listen: z.string().transform(via(parseListen)) }).optional(),
   remotes: z.record(z.string(), remoteSchema),
 });
-export type RawAgentConfig = z.output<typeof agentConfigSchema>;
+export type RawAgentConfig = output<typeof agentConfigSchema>;
 
 const retriesSchema = z.strictObject({
   attempts: z.number().int().min(1).default(5),
@@ -259,7 +262,7 @@ export const jobSchema = z
       });
     }
   });
-export type RawJob = z.output<typeof jobSchema>;
+export type RawJob = output<typeof jobSchema>;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -277,7 +280,7 @@ export function fieldError(file: string, field: string | undefined, message: str
  * Validate `raw` and return the parsed value, or throw ONE ConfigError for the issue that
  * comes first in the document (zod reports unknown keys last, which reads oddly).
  */
-export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, file: string): z.output<S> {
+export function parseWithSchema<S extends ZodType>(schema: S, raw: unknown, file: string): output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issues = [...result.error.issues].sort((a, b) => compareOrder(docOrder(raw, issuePath(a)), docOrder(raw, issuePath(b))));
@@ -291,11 +294,11 @@ function fail(err: Error): never {
 }
 
 /** For an unknown key, the path includes the key itself: that is the field to name. */
-function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
+function issuePath(issue: core.$ZodIssue): PropertyKey[] {
   return issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]] : issue.path;
 }
 
-function issueMessage(issue: z.core.$ZodIssue, raw: unknown, path: PropertyKey[], schema: z.ZodType): string {
+function issueMessage(issue: core.$ZodIssue, raw: unknown, path: PropertyKey[], schema: ZodType): string {
   const value = valueAt(raw, path);
   // Never echo anything under a password key: it might be the secret itself.
   const got = path.includes("password") ? "" : ` (got ${describeValue(value)})`;
@@ -398,25 +401,25 @@ function unknownKeyMessage(key: string, known: string[]): string {
 }
 
 /** Keys allowed by the object schema found at `path` (walking through wrappers). */
-function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let node: z.core.$ZodType | undefined = schema;
+function knownKeys(schema: ZodType, path: readonly PropertyKey[]): string[] {
+  let node: core.$ZodType | undefined = schema;
   let i = 0;
   while (node) {
     const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
     if (def.type === "object") {
-      const shape = def.shape as Record<string, z.core.$ZodType>;
+      const shape = def.shape as Record<string, core.$ZodType>;
       if (i === path.length) return Object.keys(shape);
       node = shape[String(path[i++])];
     } else if (def.type === "record") {
       if (i === path.length) return [];
       i++;
-      node = def.valueType as z.core.$ZodType;
+      node = def.valueType as core.$ZodType;
     } else if (def.type === "array") {
       if (i === path.length) return [];
       i++;
-      node = def.element as z.core.$ZodType;
-    } else if (def.type === "pipe") node = def.in as z.core.$ZodType;
-    else if ("innerType" in def) node = def.innerType as z.core.$ZodType;
+      node = def.element as core.$ZodType;
+    } else if (def.type === "pipe") node = def.in as core.$ZodType;
+    else if ("innerType" in def) node = def.innerType as core.$ZodType;
     else return [];
   }
   return [];
