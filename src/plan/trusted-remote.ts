@@ -2,7 +2,7 @@
  * Upload jobs with `trustRemote`: the remote is written by this job alone, so its last-seen
  * state stands in for a remote listing.
  */
-import { createHash } from "node:crypto";
+import { LineDigest } from "./digest.js";
 import { localChanged } from "./signatures.js";
 import type { LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "./types.js";
 
@@ -59,16 +59,8 @@ export function localMatchesState(local: Map<string, LocalEntry>, state: Map<str
  * hold the same entries; see UnchangedScanStore for what that lets a trusted run skip.
  */
 export function scanFingerprint(local: Map<string, LocalEntry>): string {
-  const hash = createHash("sha256");
-  let chunk = "";
-  for (const e of local.values()) {
-    // "\0" cannot occur in a name: the fields cannot run into each other.
-    chunk += `${e.path}\0${e.diskPath ?? ""}\0${e.type}\0${e.size}\0${e.mtimeMs}\n`;
-    if (chunk.length > 65_536) {
-      hash.update(chunk);
-      chunk = "";
-    }
-  }
-  hash.update(chunk);
-  return `${local.size}:${hash.digest("hex")}`;
+  const digest = new LineDigest();
+  // "\0" cannot occur in a name: the fields cannot run into each other.
+  for (const e of local.values()) digest.add(`${e.path}\0${e.diskPath ?? ""}\0${e.type}\0${e.size}\0${e.mtimeMs}`);
+  return `${local.size}:${digest.hex()}`;
 }

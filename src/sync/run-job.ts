@@ -10,6 +10,7 @@ import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from 
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
 import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
+import { formatSettledMemo, parseSettledMemo, remoteSideDigest } from "../plan/settled-run.js";
 import { FtpsPool } from "../remote/pool.js";
 import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
@@ -62,6 +63,11 @@ const PARALLEL_SCAN_FROM = 20_000;
 const byWorker = (s: LocalScan) => (s.walkedByWorker ? ` (${s.walkedByWorker} folders by a second thread)` : "");
 
 const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 });
+
+/** Both sides seen whole: a run may remember them as settled, or match them against a memo. */
+function settledListing(localScan: LocalScan, remote: RemoteListing): boolean {
+  return localScan.failedDirs.length === 0 && remote.complete && remote.failedDirs.length === 0;
+}
 
 function countTrackedFiles(state: Map<string, StateEntry>): number {
   let n = 0;
@@ -136,10 +142,11 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     // A trusted run (no listing) whose tree is exactly what an earlier run found matching the
     // state, with the state unwritten since, has nothing to do and need not read the state.
     const trustedJob = job.trustRemote && job.direction === "upload";
-    const generation = trustedJob ? state.unchangedScans.generation(job.name) : 0;
-    const memo = trustedJob ? state.unchangedScans.current(job.name) : undefined;
+    const generation = state.unchangedScans.generation(job.name);
+    const memo = state.unchangedScans.current(job.name);
+    const noPartials = state.partials.list(job.name).length === 0;
     let earlyScan: LocalScan | undefined;
-    if (memo !== undefined && state.partials.list(job.name).length === 0) {
+    if (trustedJob && memo !== undefined && noPartials) {
       // Two threads walk a big tree (the memo counts its entries; below PARALLEL_SCAN_FROM starting a
       // worker costs more than it saves). Only here: beside a listing the split saved nothing, and
       // the worker's heap took a 100 000-file run's peak memory over 200 MB.
@@ -161,7 +168,49 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     // load and the listing interleave with it.
     const scanning = earlyScan ? Promise.resolve(earlyScan) : opening ? scan() : undefined;
     scanning?.catch(() => undefined);
-    const stateEntries = opening ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name);
+
+    let loadedState: Map<string, StateEntry> | undefined;
+    const trackedFiles = () => countTrackedFiles((loadedState ??= state.entries.load(job.name)));
+    const listRemote = (statReplyEstimates: Map<string, number> | undefined) =>
+      listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal, statReplyEstimates }).catch(async (err) => {
+        if (!(err instanceof RemoteRootMissing)) throw err;
+        if (job.direction === "upload" && !opts.dryRun) {
+          await transfers.ensureRemoteRoot();
+          return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
+        }
+        if (job.direction === "upload" || (opts.force && trackedFiles() > 0)) {
+          return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
+        }
+        if (trackedFiles() > 0) {
+          throw new SafetyGuardError(
+            `${job.name}: the remote folder ${job.remotePath} is gone, but ${trackedFiles()} files were synced from it. ` +
+              `Check whether it was renamed or the server's folder is not mounted. Nothing was deleted; --force treats it as empty.`,
+          );
+        }
+        throw err;
+      });
+    // Both sides settled at the last run (see settled-run.ts): scan and list before reading the
+    // state, which a run that finds both sides as they were does not need. The scan's paths stand
+    // in for the state's in the STAT reply estimates: at the last run they were the same.
+    // When the scan already differs, the state loads while the listing is under way.
+    const settled = trustedJob || memo === undefined ? undefined : parseSettledMemo(memo);
+    let listingUnderWay: Promise<RemoteListing> | undefined;
+    if (settled && noPartials && opening && scanning) {
+      const localScan = await scanning;
+      await opening;
+      listingUnderWay = listRemote(pool.first?.capabilities.mlsd === false ? estimateStatReplies(localScan.entries) : undefined);
+      listingUnderWay.catch(() => undefined); // awaited below
+      if (localScan.failedDirs.length === 0 && scanFingerprint(localScan.entries) === settled.local) {
+        const remote = await listingUnderWay;
+        if (settledListing(localScan, remote) && remoteSideDigest(localScan.entries, remote.entries, job) === settled.remote) {
+          lap(`scanned ${localScan.entries.size} local entries and listed ${remote.entries.size} remote ones: both as at the last run, state unchanged since`);
+          progress({ phase: "done", done: 0, total: 0 });
+          return finish("ok");
+        }
+      }
+    }
+
+    const stateEntries = loadedState ?? (opening ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
     lap(`loaded ${stateEntries.size} state rows`);
     const trusted = trustedJob && stateEntries.size > 0;
     if (!trusted) await (opening ?? connect());
@@ -170,29 +219,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       scanning ?? scan(),
       trusted
         ? Promise.resolve(undefined) // built below, and only when the local tree differs from the state
-        : listTree(pool, job.remotePath, {
-            accept: acceptJob,
-            retry: job.retries,
-            logger,
-            signal: opts.signal,
-            statReplyEstimates: stateEntries.size > 0 && pool.first?.capabilities.mlsd === false ? estimateStatReplies(stateEntries) : undefined,
-          }).catch(async (err) => {
-            if (!(err instanceof RemoteRootMissing)) throw err;
-            if (job.direction === "upload" && !opts.dryRun) {
-              await transfers.ensureRemoteRoot();
-              return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
-            }
-            if (job.direction === "upload" || (opts.force && countTrackedFiles(stateEntries) > 0)) {
-              return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
-            }
-            if (countTrackedFiles(stateEntries) > 0) {
-              throw new SafetyGuardError(
-                `${job.name}: the remote folder ${job.remotePath} is gone, but ${countTrackedFiles(stateEntries)} files were synced from it. ` +
-                  `Check whether it was renamed or the server's folder is not mounted. Nothing was deleted; --force treats it as empty.`,
-              );
-            }
-            throw err;
-          }),
+        : (listingUnderWay ?? listRemote(stateEntries.size > 0 && pool.first?.capabilities.mlsd === false ? estimateStatReplies(stateEntries) : undefined)),
     ]);
     lap(`scanned ${localScan.entries.size} local entries${byWorker(localScan)}${listed ? ` and listed ${listed.entries.size} remote ones` : ""}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
@@ -217,6 +244,9 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       : checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
     plan = guarded.plan;
     lap(`planned ${plan.length} actions`);
+    if (!trustedJob && listed && raw.length === 0 && noPartials && !opts.dryRun && settledListing(localScan, listed)) {
+      state.unchangedScans.remember(job.name, generation, formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) }));
+    }
     skippedDeletes = guarded.skippedDeletes;
     for (const w of guarded.warnings) {
       warnings.push(w);

@@ -253,4 +253,57 @@ describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
     expect(del.summary.deletedRemote).toBe(1);
     expect(treeObject(local)).toEqual(treeObject(remoteDir));
   });
+
+  /** Runs until a run finds both sides as the last run that found nothing to do (see settled-run.ts). */
+  const settle = async (name: string) => {
+    for (let i = 0; i < 4; i++) {
+      const r = await sync(ws, name, "-v");
+      expect(r.code, r.stderr).toBe(0);
+      if (/both as at the last run/.test(r.stderr)) {
+        expect(r.stderr).not.toMatch(/loaded \d+ state rows/);
+        expect(r.summary).toMatchObject({ uploaded: 0, downloaded: 0, conflicts: 0, deletedLocal: 0, deletedRemote: 0 });
+        return;
+      }
+    }
+    throw new Error(`${name}: no run found both sides as at the last run`);
+  };
+
+  it("a re-run that finds both sides as a settled run left them skips the state; a change on either side is still acted on", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    writeTree(local, { "a.txt": "a", "sub/b.txt": "b" });
+    writeTree(remoteDir, { "r.txt": "from the server" }, owner);
+    await settle(name);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
+
+    writeTree(remoteDir, { "r.txt": "changed on the server, and longer" }, owner);
+    const remoteChange = await sync(ws, name, "-v");
+    expect(remoteChange.summary).toMatchObject({ downloaded: 1, uploaded: 0, conflicts: 0 });
+    expect(remoteChange.stderr).toMatch(/loaded \d+ state rows/);
+    expect(readFileSync(join(local, "r.txt"), "utf8")).toBe("changed on the server, and longer");
+
+    await settle(name);
+    edit(local, "sub/b.txt", "changed here, and longer");
+    const localChange = await sync(ws, name, "-v");
+    expect(localChange.summary).toMatchObject({ uploaded: 1, downloaded: 0, conflicts: 0 });
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+
+    await settle(name);
+    rmSync(join(remoteDir, "sub", "b.txt"));
+    const remoteGone = await sync(ws, name, "-v");
+    expect(remoteGone.summary).toMatchObject({ uploaded: 1 }); // delete "never": the local copy goes back
+    expect(readFileSync(join(remoteDir, "sub", "b.txt"), "utf8")).toBe("changed here, and longer");
+  });
+
+  it("the settled memo holds the job's settings: the same two sides under delete=mirror still lose the stray file", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "upload", delete: "never", maxDelete: 10 });
+    writeTree(local, { "keep.txt": "k", "more/keep2.txt": "k2" });
+    writeTree(remoteDir, { "stray.txt": "only on the server" }, owner);
+    await settle(name);
+    expect(existsSync(join(remoteDir, "stray.txt"))).toBe(true);
+    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "upload", delete: "mirror", maxDelete: 10 });
+    const r = await sync(ws, name, "-v");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ deletedRemote: 1 });
+    expect(existsSync(join(remoteDir, "stray.txt"))).toBe(false);
+  });
 });
