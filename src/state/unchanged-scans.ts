@@ -6,6 +6,12 @@ import type { Db } from "./db.js";
  * same fingerprint while the generation has not moved has nothing to do, and need not read the
  * state at all.
  */
+export interface RememberedRun {
+  fingerprint: string;
+  /** A listing run's estimated STAT reply length per folder (estimateStatReplies), from its listing. */
+  statEstimates?: Map<string, number>;
+}
+
 export class UnchangedScanStore {
   private readonly selectGeneration;
   private readonly selectMemo;
@@ -14,8 +20,8 @@ export class UnchangedScanStore {
 
   constructor(db: Db) {
     this.selectGeneration = db.prepare("SELECT generation FROM entry_generations WHERE job = ?").pluck();
-    this.selectMemo = db.prepare("SELECT generation, fingerprint FROM unchanged_scans WHERE job = ?");
-    this.upsert = db.prepare("INSERT OR REPLACE INTO unchanged_scans (job, generation, fingerprint) VALUES (?, ?, ?)");
+    this.selectMemo = db.prepare("SELECT generation, fingerprint, stat_estimates FROM unchanged_scans WHERE job = ?");
+    this.upsert = db.prepare("INSERT OR REPLACE INTO unchanged_scans (job, generation, fingerprint, stat_estimates) VALUES (?, ?, ?, ?)");
     this.remove = db.prepare("DELETE FROM unchanged_scans WHERE job = ?");
   }
 
@@ -24,14 +30,16 @@ export class UnchangedScanStore {
     return (this.selectGeneration.get(job) as number | undefined) ?? 0;
   }
 
-  /** The remembered fingerprint, if it was taken at the state's current generation. */
-  current(job: string): string | undefined {
-    const memo = this.selectMemo.get(job) as { generation: number; fingerprint: string } | undefined;
-    return memo && memo.generation === this.generation(job) ? memo.fingerprint : undefined;
+  /** The remembered fingerprint (and STAT reply estimates), if taken at the state's current generation. */
+  current(job: string): RememberedRun | undefined {
+    const memo = this.selectMemo.get(job) as { generation: number; fingerprint: string; stat_estimates: string | null } | undefined;
+    if (!memo || memo.generation !== this.generation(job)) return undefined;
+    const statEstimates = memo.stat_estimates === null ? undefined : new Map(JSON.parse(memo.stat_estimates) as [string, number][]);
+    return { fingerprint: memo.fingerprint, statEstimates };
   }
 
-  remember(job: string, generation: number, fingerprint: string): void {
-    this.upsert.run(job, generation, fingerprint);
+  remember(job: string, generation: number, fingerprint: string, statEstimates?: Map<string, number>): void {
+    this.upsert.run(job, generation, fingerprint, statEstimates ? JSON.stringify([...statEstimates]) : null);
   }
 
   forget(job: string): void {

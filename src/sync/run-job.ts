@@ -150,8 +150,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       // Two threads walk a big tree (the memo counts its entries; below PARALLEL_SCAN_FROM starting a
       // worker costs more than it saves). Only here: beside a listing the split saved nothing, and
       // the worker's heap took a 100 000-file run's peak memory over 200 MB.
-      earlyScan = await scan(Number.parseInt(memo, 10) >= PARALLEL_SCAN_FROM);
-      if (earlyScan.failedDirs.length === 0 && scanFingerprint(earlyScan.entries) === memo) {
+      earlyScan = await scan(Number.parseInt(memo.fingerprint, 10) >= PARALLEL_SCAN_FROM);
+      if (earlyScan.failedDirs.length === 0 && scanFingerprint(earlyScan.entries) === memo.fingerprint) {
         lap(`scanned ${earlyScan.entries.size} local entries${byWorker(earlyScan)}: as at the last run, state unchanged since`);
         progress({ phase: "done", done: 0, total: 0 });
         return finish("ok");
@@ -190,20 +190,26 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
         throw err;
       });
     // Both sides settled at the last run (see settled-run.ts): scan and list before reading the
-    // state, which a run that finds both sides as they were does not need. The scan's paths stand
-    // in for the state's in the STAT reply estimates: at the last run they were the same.
-    // When the scan already differs, the state loads while the listing is under way.
-    const settled = trustedJob || memo === undefined ? undefined : parseSettledMemo(memo);
+    // state, which a run that finds both sides as they were does not need. The STAT reply
+    // estimates come from the memo (the last run's listing), so the listing starts at the login
+    // and interleaves with the scan; failing those, from the scan. When the scan already differs,
+    // the state loads while the listing is under way.
+    const settled = trustedJob || memo === undefined ? undefined : parseSettledMemo(memo.fingerprint);
     let listingUnderWay: Promise<RemoteListing> | undefined;
     if (settled && noPartials && opening && scanning) {
-      const localScan = await scanning;
       await opening;
-      listingUnderWay = listRemote(pool.first?.capabilities.mlsd === false ? estimateStatReplies(localScan.entries) : undefined);
+      const withoutMlsd = pool.first?.capabilities.mlsd === false;
+      const estimates = withoutMlsd ? memo!.statEstimates : undefined;
+      if (estimates || !withoutMlsd) listingUnderWay = listRemote(estimates);
+      const localScan = await scanning;
+      listingUnderWay ??= listRemote(estimateStatReplies(localScan.entries));
       listingUnderWay.catch(() => undefined); // awaited below
       if (localScan.failedDirs.length === 0 && scanFingerprint(localScan.entries) === settled.local) {
         const remote = await listingUnderWay;
         if (settledListing(localScan, remote) && remoteSideDigest(localScan.entries, remote.entries, job) === settled.remote) {
           lap(`scanned ${localScan.entries.size} local entries and listed ${remote.entries.size} remote ones: both as at the last run, state unchanged since`);
+          // A memo from before estimates were kept (migration 005) gets them, for the next run.
+          if (withoutMlsd && !estimates && !opts.dryRun) state.unchangedScans.remember(job.name, generation, memo!.fingerprint, estimateStatReplies(remote.entries));
           progress({ phase: "done", done: 0, total: 0 });
           return finish("ok");
         }
@@ -245,7 +251,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     plan = guarded.plan;
     lap(`planned ${plan.length} actions`);
     if (!trustedJob && listed && raw.length === 0 && noPartials && !opts.dryRun && settledListing(localScan, listed)) {
-      state.unchangedScans.remember(job.name, generation, formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) }));
+      const settledMemo = formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) });
+      state.unchangedScans.remember(job.name, generation, settledMemo, pool.first?.capabilities.mlsd === false ? estimateStatReplies(listed.entries) : undefined);
     }
     skippedDeletes = guarded.skippedDeletes;
     for (const w of guarded.warnings) {

@@ -130,10 +130,10 @@ describe("state store", () => {
     s.entries.put("j", e("a"));
     expect(gen("j")).toBe(1);
     s.unchangedScans.remember("j", gen("j"), "fp-1");
-    expect(s.unchangedScans.current("j")).toBe("fp-1");
+    expect(s.unchangedScans.current("j")?.fingerprint).toBe("fp-1");
     s.entries.put("other", e("a"));
     expect(gen("other")).toBe(1);
-    expect(s.unchangedScans.current("j")).toBe("fp-1"); // another job's writes do not count
+    expect(s.unchangedScans.current("j")?.fingerprint).toBe("fp-1"); // another job's writes do not count
     s.entries.put("j", e("a", 5)); // update (upsert)
     expect(gen("j")).toBe(2);
     expect(s.unchangedScans.current("j")).toBeUndefined();
@@ -145,9 +145,15 @@ describe("state store", () => {
     s.db.prepare("DELETE FROM entries WHERE job = ?").run("other"); // any writer, not only EntryStore
     s.db.prepare("UPDATE entries SET local_size = 9 WHERE job = ?").run("j"); // no rows left: no write
     expect(gen("other")).toBe(2);
-    expect(s.unchangedScans.current("j")).toBe("fp-3");
+    expect(s.unchangedScans.current("j")?.fingerprint).toBe("fp-3");
     s.unchangedScans.forget("j");
     expect(s.unchangedScans.current("j")).toBeUndefined();
+    // A listing run's memo keeps its STAT reply estimates; a trusted run's has none.
+    const estimates = new Map([["", 400], ["a b/ç", 12_345]]);
+    s.unchangedScans.remember("j", gen("j"), "fp-4", estimates);
+    expect(s.unchangedScans.current("j")).toEqual({ fingerprint: "fp-4", statEstimates: estimates });
+    s.unchangedScans.remember("j", gen("j"), "fp-5");
+    expect(s.unchangedScans.current("j")).toEqual({ fingerprint: "fp-5", statEstimates: undefined });
     s.close();
   });
 
