@@ -66,7 +66,7 @@ export function statListingWidth(folders: number, poolSize: number, roundTripMs:
   if (roundTripMs > FAR_SERVER_MS) return poolSize;
   return Math.min(poolSize, folders <= ONE_CONNECTION_FOLDERS ? 1 : 2);
 }
-const FAR_SERVER_MS = 5;
+export const FAR_SERVER_MS = 5;
 /** Up to this many known folders, a near server's STAT listing goes over one connection. */
 export const ONE_CONNECTION_FOLDERS = 64;
 

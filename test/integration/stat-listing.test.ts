@@ -153,6 +153,37 @@ describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () 
     }
   });
 
+  it("times a first round trip again when the thread was busy as its reply came, so a near server still gets one connection", async () => {
+    tree({ "busy/d0/a.txt": "a", "busy/d1/b.txt": "b" });
+    const known = new Map<string, { type: "file" | "dir" }>([["d0", { type: "dir" }], ["d0/a.txt", { type: "file" }], ["d1", { type: "dir" }], ["d1/b.txt", { type: "file" }]]);
+    const { pool, sent, logged, list, opened } = setup(4);
+    try {
+      const first = await pool.start();
+      // The thread is busy for 30 ms right after the CWD goes out (as when the local scan
+      // walks a big folder beside the listing): its reply is read late.
+      const send = first.client.ftp.send.bind(first.client.ftp);
+      first.client.ftp.send = (command: string) => {
+        send(command);
+        if (command.startsWith("CWD ")) {
+          setImmediate(() => {
+            const until = performance.now() + 30;
+            while (performance.now() < until);
+          });
+        }
+      };
+      const listed = await list("/busy", estimateStatReplies(known));
+      expect(listed.entries).toHaveLength(4);
+      expect(sent).toContain("NOOP");
+      const m = /over (\d+) connection\(s\) \(first round trip ([\d.]+) ms\)/.exec(logged.join("\n"));
+      expect(m, logged.join("\n")).not.toBeNull();
+      expect(Number(m![2])).toBeLessThan(5);
+      expect(Number(m![1])).toBe(1);
+      expect(opened()).toBe(1);
+    } finally {
+      pool.destroy();
+    }
+  });
+
   it("falls back to LIST when a file name with a line break ends a STAT reply early, and the connections stay in step", async () => {
     tree({ "hostile/ok/one.txt": "1", "hostile/evil/good.txt": "2", "hostile/evil/z.txt": "3" });
     // vsftpd writes names as they are: this one ends the STAT reply in the middle of the listing.
