@@ -1,17 +1,18 @@
 import type { Db } from "./db.js";
 
-/**
- * Remembers, per job, the fingerprint of the last local scan that matched the state row for row
- * in a trusted run, with the state's generation then (migrations/003). A run whose scan has the
- * same fingerprint while the generation has not moved has nothing to do, and need not read the
- * state at all.
- */
 export interface RememberedRun {
   fingerprint: string;
   /** A listing run's estimated STAT reply length per folder (estimateStatReplies), from its listing. */
   statEstimates?: Map<string, number>;
 }
 
+/**
+ * Remembers, per job, the fingerprint of the last local scan that matched the state row for row
+ * in a trusted run, with the state's generation then (migrations/003). A run whose scan has the
+ * same fingerprint while the generation has not moved has nothing to do, and need not read the
+ * state at all. A listing run that found nothing to do keeps its memo here too: both sides'
+ * fingerprints (src/plan/settled-run.ts) and its STAT reply estimates (migrations/005).
+ */
 export class UnchangedScanStore {
   private readonly selectGeneration;
   private readonly selectMemo;
