@@ -359,7 +359,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
 
     async function deleteOne(a: Extract<Action, { kind: "delete-local" | "delete-remote" }>): Promise<void> {
       if (a.kind === "delete-remote") {
-        await transfers.deleteRemote(a.path, a.type, remote.entries.get(a.path)?.serverPath);
+        await transfers.deleteRemote(a.path, a.type, remote.entries.get(a.path));
         counts.deletedRemote++;
       } else {
         await transfers.deleteLocal(a.path, a.type, stateEntries.get(a.path), (local.get(a.path) as LocalEntry | undefined)?.diskPath);

@@ -27,11 +27,18 @@ import {
 import type { FtpsConnection } from "../ftps/connect.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
+import { sameRemoteVersion, statRemoteFile } from "../remote/stat-file.js";
 import type { StateStore } from "../state/index.js";
 import type { Bandwidth } from "./throttle.js";
 
 /** A source file changed while it was being sent: not an error, it is taken again next run. */
 export class SourceChanged extends Error {}
+
+/**
+ * The server's file is no longer what the plan saw (a partner wrote or edited it during the run):
+ * it is neither overwritten nor deleted, and the next run sees the change and decides again.
+ */
+export class RemoteChanged extends SourceChanged {}
 
 export interface TransferContext {
   job: JobConfig;
@@ -219,11 +226,23 @@ export class Transfers {
       await dropTemp();
       throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
     }
-    const mtimeSet = await this.ctx.pool.use(async (c) => {
+    // A two-way job, or any upload over a file the plan saw, overwrites only the version the plan
+    // saw: a partner may have written the file since (the window left is one round trip).
+    const recheck = remote !== undefined || job.direction === "two-way";
+    const placed = await this.ctx.pool.use(async (c) => {
       // MFMT before the rename, so the file appears under its real name with its final time.
-      const ok = await setRemoteMtime(c, temp, before.mtimeMs).catch(() => false);
+      const mtimeSet = await setRemoteMtime(c, temp, before.mtimeMs).catch(() => false);
+      if (recheck && !sameRemoteVersion(remote, await statRemoteFile(c, target))) {
+        throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
+      }
       await renameOver(c, temp, target);
-      return ok;
+      // Without MFMT the server gave the file its own time: read it back as the listing shows it,
+      // so that a later same-size change on the server is seen (and not taken for our upload).
+      const listed = mtimeSet ? undefined : await statRemoteFile(c, target).catch(() => undefined);
+      return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
+    }).catch(async (err) => {
+      if (err instanceof RemoteChanged) await dropTemp();
+      throw err;
     });
     this.recordSynced(
       targetRel,
@@ -231,8 +250,11 @@ export class Transfers {
         localSize: before.size,
         localMtimeMs: Math.floor(before.mtimeMs),
         remoteSize: before.size,
-        remoteModifyMs: mtimeSet ? Math.floor(before.mtimeMs / 1000) * 1000 : undefined,
-        remotePrecision: mtimeSet ? "second" : "pending",
+        ...(placed.mtimeSet
+          ? { remoteModifyMs: Math.floor(before.mtimeMs / 1000) * 1000, remotePrecision: "second" as const }
+          : placed.listed
+            ? { remoteModifyMs: placed.listed.modifyMs, remotePrecision: placed.listed.precision }
+            : { remoteModifyMs: undefined, remotePrecision: "pending" as const }),
       },
       { remote: placedRemote },
       "upload",
@@ -404,9 +426,22 @@ export class Transfers {
     });
   }
 
-  async deleteRemote(rel: string, type: "file" | "dir", serverPath?: string): Promise<void> {
-    const abs = this.remoteAbs(serverPath ?? rel);
-    await this.retry(`delete ${abs}`, () => this.ctx.pool.use((c) => (type === "dir" ? removeRemoteDir(c, abs) : removeRemoteFile(c, abs))));
+  /**
+   * Deletes a server file only if it is still the version the plan saw (`planned`, from the
+   * listing): deletions run after every transfer, and a partner may have edited it meanwhile.
+   * A file already gone needs no DELE. A folder goes only when empty (RMD).
+   */
+  async deleteRemote(rel: string, type: "file" | "dir", planned?: RemoteEntry): Promise<void> {
+    const abs = this.remoteAbs(planned?.serverPath ?? rel);
+    await this.retry(`delete ${abs}`, () =>
+      this.ctx.pool.use(async (c) => {
+        if (type === "dir") return removeRemoteDir(c, abs);
+        const now = await statRemoteFile(c, abs);
+        if (!now) return;
+        if (planned && !sameRemoteVersion(planned, now)) throw new RemoteChanged(`${abs} changed on the server since it was listed; not deleted`);
+        await removeRemoteFile(c, abs);
+      }),
+    );
     this.ctx.state.entries.delete(this.job.name, rel);
   }
 

@@ -1,0 +1,74 @@
+import { FileType, type FileInfo } from "basic-ftp";
+import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
+import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
+import type { FtpsConnection } from "../ftps/connect.js";
+import { sameWithinPrecision } from "../plan/signatures.js";
+import type { RemoteEntry } from "../plan/types.js";
+import { remoteTimeOf } from "./list-times.js";
+
+/** What the server says of one file now, in the terms of its folder listing. */
+export type RemoteFileNow = Pick<RemoteEntry, "type" | "size" | "modifyMs" | "precision">;
+
+const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+function toFileNow(info: FileInfo): RemoteFileNow | undefined {
+  const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : undefined;
+  if (!type) return undefined;
+  const t = remoteTimeOf(info);
+  return { type, size: type === "file" ? info.size : 0, modifyMs: t.modifyMs, precision: t.precision };
+}
+
+/** MLST (RFC 3659): one control-connection round trip, the same facts as the MLSD listing. */
+async function mlst(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
+  const res = await c.client.sendIgnoringError(`MLST ${path}`);
+  if (res.code >= 400) return undefined; // 550: no such file (or not allowed to see it)
+  const facts = res.message.split(/\r?\n/).find((line) => line.startsWith(" "));
+  const info = facts ? parseFactsLine(facts.trimStart()) : undefined;
+  if (!info) throw new Error(`MLST ${path}: no facts in the reply`);
+  return info;
+}
+
+/**
+ * The file's line of a LIST-style listing: `STAT -a <path>` over the control connection (no data
+ * connection; vsftpd answers it), else `LIST <path>`. Servers list a file path as its own line,
+ * named by its base name or the path given; vsftpd takes `*` and `?` as a pattern, so only an
+ * exact name counts.
+ */
+async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
+  const name = baseOf(path);
+  const named = (infos: FileInfo[]) => infos.find((i) => i.name === name || i.name === path);
+  const res = await c.client.sendIgnoringError(`STAT -a ${path}`);
+  const lines = res.message.split("\n");
+  if (res.code >= 211 && res.code <= 213 && lines.length >= 2 && /^21[123]-/.test(lines[0])) {
+    const infos = lines.slice(1, -1).map((l) => parseUnixLine(l.replace(/\r$/, ""))).filter((i): i is FileInfo => i !== undefined);
+    return named(infos);
+  }
+  return named(await c.client.list(path));
+}
+
+/**
+ * The file at `path` as the server lists it now, or undefined when it is not there. Read the same
+ * way as the tree listing (MLST on an MLSD server, a LIST line otherwise), so that what it says
+ * compares exactly with what the listing said.
+ */
+export async function statRemoteFile(c: FtpsConnection, path: string): Promise<RemoteFileNow | undefined> {
+  const info = c.capabilities.mlsd ? await mlst(c, path) : await listLine(c, path);
+  return info && toFileNow(info);
+}
+
+/**
+ * Whether the server's file is still the version a plan saw (both absent counts as the same).
+ * Size and type must agree; times compared as listed, exactly when both came in the same
+ * precision, else as far as the coarser one tells.
+ */
+export function sameRemoteVersion(planned: RemoteFileNow | undefined, now: RemoteFileNow | undefined): boolean {
+  if (!planned || !now) return !planned && !now;
+  if (planned.type !== now.type) return false;
+  if (planned.type === "dir") return true;
+  if (planned.size !== now.size) return false;
+  // No time on one side (a server without times, or a trusted run's record of an upload whose
+  // time was never learned): the size is all the evidence there is.
+  if (planned.modifyMs === undefined || now.modifyMs === undefined) return true;
+  if (planned.precision === now.precision) return planned.modifyMs === now.modifyMs;
+  return sameWithinPrecision(planned.modifyMs, planned.precision, now.modifyMs, now.precision);
+}
