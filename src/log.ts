@@ -3,42 +3,20 @@ import { basename, dirname, extname, join } from "node:path";
 import winston from "winston";
 import DailyRotateFile from "winston-daily-rotate-file";
 import TransportStream from "winston-transport";
+import { redact, redactDeep } from "./redact.js";
 
 export type Logger = winston.Logger;
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
-/**
- * Every secret value the process has read. The redacting format replaces them wherever they
- * appear, as a last line of defence behind the Secret wrapper.
- */
-const secretValues = new Map<string, RegExp>();
+// The redactor lives in src/redact.ts; re-exported for the modules that log.
+export { redact, registerSecret } from "./redact.js";
 
-/** Shorter secrets are redacted only where they stand alone (see registerSecret). */
-const SHORT_SECRET = 8;
-
-/**
- * A secret shorter than SHORT_SECRET characters is replaced only where it is not part of a
- * longer word: replacing "x" inside "explicit" would print "e[redacted]plicit", which both garbles
- * the message and tells the reader the password.
- */
-export function registerSecret(value: string): void {
-  if (value.length === 0 || secretValues.has(value)) return;
-  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  secretValues.set(value, new RegExp(value.length < SHORT_SECRET ? `(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])` : escaped, "gu"));
-}
-
-export function redact(text: string): string {
-  let out = text;
-  for (const [s, re] of secretValues) if (out.includes(s)) out = out.replace(re, "[redacted]");
-  return out;
-}
-
+/** Every string of a log entry, nested ones included, before any transport formats it. */
 const redactFormat = winston.format((info) => {
   for (const key of Object.keys(info)) {
     const v = (info as Record<string, unknown>)[key];
-    if (typeof v === "string") (info as Record<string, unknown>)[key] = redact(v);
+    (info as Record<string, unknown>)[key] = redactDeep(v);
   }
-  if (typeof info.message === "string") info.message = redact(info.message);
   return info;
 });
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Logger } from "../log.js";
+import { redact } from "../redact.js";
 import type { AgentMetrics } from "./metrics.js";
 import type { AgentStatus } from "./status.js";
 
@@ -31,13 +32,14 @@ export async function startHttp(
         code = 503;
         body = JSON.stringify({ status: "unhealthy", error: (err as Error).message });
       }
-      res.writeHead(code, { "content-type": "application/json" }).end(body + "\n");
+      // A job's problem quotes its last run's error, which may quote a server's reply.
+      res.writeHead(code, { "content-type": "application/json" }).end(redact(body) + "\n");
       return;
     }
     if (path === "/metrics") {
       deps.metrics.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(err.message + "\n"),
+        (err: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(redact(err.message) + "\n"),
       );
       return;
     }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig, resolveConfigPath, warningsFor } from "../config/load.js";
 import type { AgentConfig } from "../config/types.js";
-import { createLogger, registerSecret, type Logger, type LogLevel } from "../log.js";
+import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { openState, type StateStore } from "../state/index.js";
 
 export interface GlobalOptions {
@@ -21,7 +21,6 @@ export interface AppContext {
 /** Loads and validates the whole configuration (exit 2 on any error) before anything connects. */
 export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocalFolders?: boolean } = {}): AppContext {
   const { config, warnings } = loadConfig(resolveConfigPath(opts.config), load);
-  for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
   const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
   const logger = createLogger({ level, file: config.log.file });
   for (const w of warningsFor(warnings, load.jobs)) logger.warn(w.message);

@@ -9,6 +9,7 @@ import { fingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
 import { withApp } from "./context.js";
+import { redactWritesTo } from "./redacted-output.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -61,6 +62,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  redactWritesTo(process.stdout);
+  redactWritesTo(process.stderr);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

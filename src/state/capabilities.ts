@@ -1,3 +1,4 @@
+import { redactDeep } from "../redact.js";
 import type { Db } from "./db.js";
 
 export interface ProbeRecord {
@@ -15,6 +16,7 @@ export interface ProbeRecord {
 export class CapabilityStore {
   constructor(private readonly db: Db) {}
 
+  /** FEAT lines are the server's text: secrets are scrubbed from them before they are stored. */
   save(p: ProbeRecord): void {
     this.db
       .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, tls_version, cipher, fingerprint, probed_at)
@@ -22,7 +24,7 @@ export class CapabilityStore {
         ON CONFLICT (remote) DO UPDATE SET host = excluded.host, port = excluded.port, features = excluded.features,
           tls_version = excluded.tls_version, cipher = excluded.cipher, fingerprint = excluded.fingerprint,
           probed_at = excluded.probed_at`)
-      .run(p.remote, p.host, p.port, JSON.stringify(p.features), p.tlsVersion ?? null, p.cipher ?? null,
+      .run(p.remote, p.host, p.port, JSON.stringify(redactDeep(p.features)), p.tlsVersion ?? null, p.cipher ?? null,
         p.fingerprint ?? null, p.probedAt);
   }
 

@@ -1,3 +1,4 @@
+import { redact } from "../redact.js";
 import type { Db } from "./db.js";
 
 export type RunStatus = "running" | "ok" | "failed" | "aborted" | "interrupted";
@@ -72,12 +73,13 @@ export class RunStore {
     return Number(info.lastInsertRowid);
   }
 
+  /** The error text often quotes a server's reply: secrets are scrubbed from it before it is stored. */
   finish(id: number, status: Exclude<RunStatus, "running">, counts: RunCounts, error?: string): void {
     this.db
       .prepare(`UPDATE runs SET ended_at = ?, status = ?, uploaded = ?, downloaded = ?, deleted_local = ?,
         deleted_remote = ?, conflicts = ?, failed = ?, bytes = ?, error = ? WHERE id = ?`)
       .run(Date.now(), status, counts.uploaded, counts.downloaded, counts.deletedLocal, counts.deletedRemote,
-        counts.conflicts, counts.failed, counts.bytes, error ?? null, id);
+        counts.conflicts, counts.failed, counts.bytes, error === undefined ? null : redact(error), id);
   }
 
   /** Runs left "running" by a process that died are marked interrupted. Returns their jobs. */

@@ -1,6 +1,7 @@
 // A hostile FTPS server for tests (explicit TLS, PROT P): it lists whatever names it is given
 // (../../etc/passwd, names with CR or NUL...), can send an endless listing, can point PASV at
-// another host, can fail chosen commands with chosen codes, and can refuse the password. It
+// another host, can fail chosen commands with chosen codes, can refuse the password, and can repeat
+// the password in its error replies. It
 // records every command line exactly as received (inside TLS too), the data connections, and
 // connections to a decoy listener on the PASV host it advertises.
 import net from "node:net";
@@ -21,6 +22,11 @@ export interface HostileOptions {
   password?: string;
   /** Fail the first `times` commands of `verb` with `code`. */
   failures?: { verb: string; code: number; times: number }[];
+  /**
+   * Answer these commands with an error reply that repeats the password the client sent (as a
+   * careless server might: "550 /job: no access for alice/PASSWORD"). PASS itself can be one of them.
+   */
+  echoPassword?: { verb: string; code: number }[];
   /** Stop an endless listing after this many bytes (a bound for the test itself). Default 2 GB. */
   endlessLimitBytes?: number;
 }
@@ -55,6 +61,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     let secure = false;
     let protP = false;
     let user = "";
+    let password = "";
     let renameFrom = "";
     let decoy: net.Server | undefined;
     const reply = (text: string) => {
@@ -105,6 +112,9 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       const sp = line.indexOf(" ");
       const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
       const arg = sp < 0 ? "" : line.slice(sp + 1);
+      if (verb === "PASS") password = arg;
+      const echo = opts.echoPassword?.find((x) => x.verb === verb);
+      if (echo) return reply(`${echo.code} ${verb} refused for ${user}/${password}`);
       const f = failures.find((x) => x.verb === verb && x.times > 0);
       if (f) {
         f.times--;

@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { collectStatus, type AgentStatus } from "../../agent/status.js";
 import { loadConfig, resolveConfigPath } from "../../config/load.js";
 import { ConfigError, ExitCode } from "../../errors.js";
-import { registerSecret } from "../../log.js";
 import type { RunRecord } from "../../state/runs.js";
 import { withApp, type GlobalOptions } from "../context.js";
 import { humanBytes, humanDuration } from "../format.js";
@@ -51,7 +50,6 @@ export function registerAgentCommands(program: Command): void {
         const configPath = resolveConfigPath(program.opts<GlobalOptions>().config);
         const reload = () => {
           const { config, warnings } = loadConfig(configPath);
-          for (const r of Object.values(config.remotes)) registerSecret(r.password.reveal());
           for (const w of warnings) app.logger.warn(w.message);
           return config;
         };
