@@ -28,16 +28,33 @@ export interface ResolvedSecret {
  */
 export function resolvePassword(ref: PasswordRef | unknown, ctx: SecretContext): ResolvedSecret {
   if (typeof ref === "string") throw fail(ctx, LITERAL_PASSWORD_MESSAGE);
-  if (isEnvRef(ref)) return { secret: fromEnv(ref.env, ctx) };
+  if (isEnvRef(ref)) return fromEnv(ref.env, ctx);
   if (isFileRef(ref)) return fromFile(ref.file, ctx);
   throw fail(ctx, PASSWORD_SHAPE_MESSAGE);
 }
 
-function fromEnv(name: string, ctx: SecretContext): Secret {
-  const value = (ctx.env ?? process.env)[name];
-  if (value === undefined) throw fail(ctx, `environment variable ${name} is not set`);
-  if (value === "") throw fail(ctx, `environment variable ${name} is empty`);
-  return new Secret(value);
+/**
+ * An FTP password cannot hold a line break (it would end the PASS command) nor NUL. A single line
+ * break at the end of a variable (`PW=$(cat file)` keeps none, but an EnvironmentFile written with
+ * `echo` or a heredoc may) is dropped with a warning; anywhere else the variable is refused.
+ */
+function fromEnv(name: string, ctx: SecretContext): ResolvedSecret {
+  const raw = (ctx.env ?? process.env)[name];
+  if (raw === undefined) throw fail(ctx, `environment variable ${name} is not set`);
+  const { line, ending } = splitLineEnding(raw);
+  if (line === "") throw fail(ctx, `environment variable ${name} is empty`);
+  if (/[\r\n\0]/.test(line)) throw fail(ctx, `environment variable ${name} holds a line break or NUL inside the password; it must be the password alone`);
+  const warning = ending
+    ? `${ctx.configFile}: field "${ctx.field}": environment variable ${name} ends with a line break; it is not part of the password and was dropped`
+    : undefined;
+  return { secret: new Secret(line), warning };
+}
+
+/** "text\n" or "text\r\n" -> the text and whether a line ending was there. */
+function splitLineEnding(text: string): { line: string; ending: boolean } {
+  if (text.endsWith("\r\n")) return { line: text.slice(0, -2), ending: true };
+  if (text.endsWith("\n")) return { line: text.slice(0, -1), ending: true };
+  return { line: text, ending: false };
 }
 
 function fromFile(file: string, ctx: SecretContext): ResolvedSecret {
@@ -54,9 +71,13 @@ function fromFile(file: string, ctx: SecretContext): ResolvedSecret {
     if (err instanceof ConfigError) throw err;
     throw fail(ctx, `cannot read secret file ${path}: ${fsReason(err)}`);
   }
-  // Editors add a final newline; it is never part of the password.
-  const value = text.replace(/\r?\n$/, "");
+  // The file is the password's one line: editors add a final newline (LF or CRLF), never part of
+  // the password. A second line or a stray CR would otherwise be sent as part of it (a login the
+  // server refuses, found only after connecting): refused here, before anything connects.
+  const { line: value } = splitLineEnding(text);
   if (value === "") throw fail(ctx, `secret file ${path} is empty`);
+  if (/[\r\n]/.test(value)) throw fail(ctx, `secret file ${path} holds more than one line; it must hold the password alone, on one line`);
+  if (value.includes("\0")) throw fail(ctx, `secret file ${path} holds a NUL character, which no FTP password can contain`);
   const warning =
     (mode & 0o077) !== 0
       ? `${ctx.configFile}: field "${ctx.field}": secret file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`

@@ -636,6 +636,61 @@ describe("secrets never appear in messages", () => {
   });
 });
 
+describe("a password is one line, whatever its source", () => {
+  const fromFile = (content: string) => {
+    chmodSync(write("p.pass", content), 0o600);
+    return load(withRemote({ password: { file: "p.pass" } }));
+  };
+  const fromEnv = (value: string) => load(baseConfig(), { nightly: baseJob() }, { env: { PARTNER_FTP_PASSWORD: value } });
+
+  it.each([
+    ["no line ending", SECRET],
+    ["a final LF", SECRET + "\n"],
+    ["a final CRLF", SECRET + "\r\n"],
+  ])("a file with %s holds the password", (_what, content) => {
+    const { config, warnings } = fromFile(content);
+    expect(config.remotes.partner.password.reveal()).toBe(SECRET);
+    expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ["a second, empty line", SECRET + "\n\n", "holds more than one line"],
+    ["a second line with text", SECRET + "\nsomething else\n", "holds more than one line"],
+    ["a CR alone inside", "pass\rword\n", "holds more than one line"],
+    ["two lines with CRLF", SECRET + "\r\n\r\n", "holds more than one line"],
+    ["only a CRLF", "\r\n", "is empty"],
+    ["nothing at all", "", "is empty"],
+    ["a NUL", "pass\0word", "holds a NUL character"],
+  ])("a file with %s is a config error (exit 2), not a password", (_what, content, message) => {
+    const err = errorOf(() => fromFile(content));
+    expect(err).toContain(`${configFile}: field "remotes.partner.password": secret file ${join(dir, "p.pass")} ${message}`);
+    expect(err).not.toContain(SECRET);
+  });
+
+  it.each([
+    ["LF", "\n"],
+    ["CRLF", "\r\n"],
+  ])("a variable ending with one %s: the line ending is dropped, with a warning that does not show the password", (_what, ending) => {
+    const { config, warnings } = fromEnv(SECRET + ending);
+    expect(config.remotes.partner.password.reveal()).toBe(SECRET);
+    expect(warnings.map((w) => w.message)).toEqual([
+      `${configFile}: field "remotes.partner.password": environment variable PARTNER_FTP_PASSWORD ends with a line break; it is not part of the password and was dropped`,
+    ]);
+  });
+
+  it.each([
+    ["a line break inside", "pass\nword"],
+    ["two line breaks at the end", SECRET + "\n\n"],
+    ["a NUL", "pass\0word"],
+    ["only a line break", "\n"],
+  ])("a variable with %s is a config error (exit 2)", (_what, value) => {
+    const err = errorOf(() => fromEnv(value));
+    expect(err.startsWith(`${configFile}: field "remotes.partner.password": environment variable PARTNER_FTP_PASSWORD `)).toBe(true);
+    expect(err).toMatch(/ (is empty|holds a line break or NUL inside the password; it must be the password alone)$/);
+    expect(err).not.toContain(SECRET);
+  });
+});
+
 describe("parseDuration and parseSize", () => {
   it.each([
     ["250ms", 250],
