@@ -4,6 +4,7 @@ import type { RemoteConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "./capabilities.js";
+import { replyText } from "./reply-text.js";
 import { classify } from "./classify.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { refuseFailedListings } from "./listing-guard.js";
@@ -203,7 +204,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
       } catch (err) {
         if (err instanceof FTPError) {
           throw new FtpsError(
-            `${remote.name}: the server refused AUTH TLS (${err.code} ${err.message.trim()}); ` +
+            `${remote.name}: the server refused AUTH TLS (${replyText(err.code, err.message)}); ` +
               `the connection was closed before the user name or password was sent. ` +
               `ftps-sync never talks plain FTP: enable explicit TLS on the server, or use "tls": "implicit" if it expects TLS from the first byte.`,
             { code: err.code, errorClass: "permanent", phase: "connect", stopsJob: true },
@@ -244,7 +245,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
     const prot = is2xx(pbsz.code) ? await client.sendIgnoringError("PROT P") : pbsz;
     if (!is2xx(prot.code)) {
       throw new FtpsError(
-        `${remote.name}: the server refused to protect the data channel (${prot.code} ${prot.message.trim()} in reply to ` +
+        `${remote.name}: the server refused to protect the data channel (${replyText(prot.code, prot.message)} in reply to ` +
           `${is2xx(pbsz.code) ? "PROT P" : "PBSZ 0"}); closed before any data connection was opened. ` +
           `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
         { code: prot.code, errorClass: "permanent", phase: "connect", stopsJob: true },

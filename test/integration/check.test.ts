@@ -196,6 +196,8 @@ describe("refusals proven on the wire (scripted server records every command)", 
     const { r, s } = await scripted({ mode: "explicit", cert: cert.certPem, key: cert.keyPem, refuseProtP: true }, { fingerprint: cert.fingerprint });
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/refused to protect the data channel/);
+    // the reply code once, not "536 536 ..."
+    expect(r.stdout).toContain("(536 Requested PROT level not supported by mechanism in reply to PROT P)");
     expect(s.commands).toContain("PROT P");
     expect(s.dataConnections).toBe(0);
     expect(s.commands.some((c) => /^(LIST|MLSD|NLST|RETR|STOR|PASV|EPSV)/.test(c))).toBe(false);

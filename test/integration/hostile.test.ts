@@ -315,6 +315,8 @@ describe("TLS refusals: the password is never sent", () => {
     const { r, s } = await wire({ mode: "explicit", cert: c.certPem, key: c.keyPem, refuseAuthTls: true }, { fingerprint: c.fingerprint });
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/refused AUTH TLS/);
+    // the reply code once, not "534 534 ..."
+    expect(r.stdout).toContain("the server refused AUTH TLS (534 Request denied for policy reasons)");
     // nothing but AUTH TLS (and possibly a plaintext QUIT) crossed the unencrypted connection
     expect(s.commands.filter((x) => x !== "AUTH TLS" && x !== "QUIT")).toEqual([]);
   });
