@@ -52,6 +52,29 @@ export async function startHttp(
       resolve();
     });
   });
-  deps.logger.info(`serving /healthz and /metrics on http://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`);
+  const where = `http://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  deps.logger.info(`serving /healthz and /metrics on ${where}`);
+  // The address actually bound: a host name, "0.0.0.0" or "::" is judged by what it became.
+  const bound = server.address();
+  const warning = exposureWarning(typeof bound === "object" && bound ? bound.address : listen.host, where);
+  if (warning) deps.logger.warn(warning);
   return server;
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x (as Node reports a bound address): only this machine can connect. */
+export function isLoopbackAddress(address: string): boolean {
+  return /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(address) || address === "::1";
+}
+
+/**
+ * The endpoints have no authentication, and /healthz shows each job's last error: on an address
+ * other machines can reach, anyone there can read them. Undefined when the address is loopback.
+ */
+export function exposureWarning(boundAddress: string | undefined, where: string): string | undefined {
+  if (boundAddress && isLoopbackAddress(boundAddress)) return undefined;
+  const what = !boundAddress || boundAddress === "0.0.0.0" || boundAddress === "::" ? "every network interface" : `a non-loopback address (${boundAddress})`;
+  return (
+    `http.listen: ${where} listens on ${what}: /healthz and /metrics have no authentication, and other machines ` +
+    `can read every job's status and last error there. Use "127.0.0.1:PORT" (or a bare port) unless that is intended and firewalled`
+  );
 }

@@ -91,11 +91,18 @@ export function normaliseRemotePath(path: string): string {
 }
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
-export function parseListen(text: string): { host: string; port: number } {
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s[\]]+):(\d+)$/.exec(text);
-  if (!match) problem('must be "HOST:PORT", e.g. "127.0.0.1:9464" or "[::1]:9464"');
+/**
+ * "HOST:PORT", "[IPv6]:PORT", or a bare port ("9464", 9464 or ":9464"), which listens on
+ * 127.0.0.1 only: the endpoints need no password, so other machines reach them only when an
+ * address says so (and the agent warns then, see src/agent/http.ts).
+ */
+export function parseListen(value: string | number): { host: string; port: number } {
+  const text = String(value).trim();
+  const bare = /^:?(\d+)$/.exec(text);
+  const match = bare ? [text, "127.0.0.1", bare[1]] : (/^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s[\]]+):(\d+)$/.exec(text));
+  if (!match) problem('must be "HOST:PORT" or a port, e.g. "127.0.0.1:9464", "[::1]:9464" or "9464" (127.0.0.1)');
   const port = Number(match[2]);
-  if (port < 1 || port > 65535) problem(`port must be between 1 and 65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) problem(`port must be between 1 and 65535`);
   return { host: match[1], port };
 }
 
@@ -202,7 +209,9 @@ export const agentConfigSchema = z.strictObject({
     .default({ level: "info" }),
   maxConcurrentJobs: z.number().int().min(1).default(2),
   shutdownGraceSeconds: z.number().min(0).default(30),
-  http: z.strictObject({ listen: z.string().transform(via(parseListen)) }).optional(),
+  http: z
+    .strictObject({ listen: z.union([z.number(), z.string()], { error: 'must be "HOST:PORT" or a port' }).transform(via(parseListen)) })
+    .optional(),
   remotes: z.record(z.string(), remoteSchema),
 });
 export type RawAgentConfig = output<typeof agentConfigSchema>;

@@ -221,6 +221,12 @@ describe("loadConfig with a valid config", () => {
     expect(config.remotes.partner.fingerprint).toBe("sha256:" + Array(32).fill("0F").join(":"));
   });
 
+  it("reads a bare port in http.listen, string or number, as 127.0.0.1 only", () => {
+    expect(load({ ...baseConfig(), http: { listen: 9464 } }).config.http).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(load({ ...baseConfig(), http: { listen: "9464" } }).config.http).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(errorOf(() => load({ ...baseConfig(), http: { listen: true } }))).toContain('field "http.listen": must be "HOST:PORT" or a port');
+  });
+
   it("accepts an empty jobs folder", () => {
     expect(load(baseConfig(), {}).config.jobs).toEqual({});
   });
@@ -432,8 +438,8 @@ describe("loadConfig errors name the file and the field", () => {
     },
     {
       name: "a bad listen address shows the expected form",
-      config: { ...baseConfig(), http: { listen: "9464" } },
-      message: '<CONFIG>: field "http.listen": must be "HOST:PORT", e.g. "127.0.0.1:9464" or "[::1]:9464" (got "9464")',
+      config: { ...baseConfig(), http: { listen: "localhost:" } },
+      message: '<CONFIG>: field "http.listen": must be "HOST:PORT" or a port, e.g. "127.0.0.1:9464", "[::1]:9464" or "9464" (127.0.0.1) (got "localhost:")',
     },
     {
       name: "a bad log level lists the levels",
