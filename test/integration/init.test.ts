@@ -26,10 +26,11 @@ describe("ftps-sync init against the embedded server", () => {
   let base: string;
   let server: DemoServer;
   const cert = makeSelfSignedCertificate();
-  const flags = (dir: string, extra: string[] = []) => [
+  /** init's flags; the certificate is untrusted, so by default its expected fingerprint is given. */
+  const flags = (dir: string, extra: string[] = [], pinning = ["--fingerprint", cert.fingerprint]) => [
     "init", "--dir", dir, "--host", "127.0.0.1", "--port", String(server.port), "--tls", "explicit", "--user", "demo",
     "--password-env", ENV, "--local", join(dir, "outbox"), "--remote-path", "/incoming", "--direction", "upload",
-    "--schedule", "0 2 * * *", "--job", "nightly", ...extra,
+    "--schedule", "0 2 * * *", "--job", "nightly", ...pinning, ...extra,
   ];
 
   beforeAll(async () => {
@@ -43,7 +44,7 @@ describe("ftps-sync init against the embedded server", () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  it("writes a config that pins the untrusted certificate, validates, and passes check", async () => {
+  it("with --fingerprint that matches: writes a config that pins the untrusted certificate, validates, and passes check", async () => {
     const dir = join(base, "a");
     const r = await runCli(flags(dir), { env: { [ENV]: PASSWORD } });
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -104,7 +105,8 @@ describe("ftps-sync init against the embedded server", () => {
     mkdirSync(secretDir, { recursive: true });
     writeFileSync(join(secretDir, "ftp.pass"), PASSWORD + "\n", { mode: 0o600 });
     const r = await runCli(["init", "--dir", dir, "--host", "127.0.0.1", "--port", String(server.port), "--user", "demo",
-      "--password-file", join(dir, "secrets", "ftp.pass"), "--local", join(dir, "in"), "--remote-path", "/", "--direction", "download"]);
+      "--password-file", join(dir, "secrets", "ftp.pass"), "--local", join(dir, "in"), "--remote-path", "/", "--direction", "download",
+      "--fingerprint", cert.fingerprint]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const config = JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8"));
     expect(config.remotes["127.0.0.1"].password).toEqual({ file: "./secrets/ftp.pass" });
@@ -112,9 +114,49 @@ describe("ftps-sync init against the embedded server", () => {
     expect(readFileSync(join(dir, "agent.config.json"), "utf8")).not.toContain(PASSWORD);
   });
 
+  it("without a terminal, an untrusted certificate with neither --fingerprint nor --pin: exit 4, nothing pinned or written", async () => {
+    const dir = join(base, "tofu");
+    const r = await runCli(flags(dir, [], []), { env: { [ENV]: PASSWORD } });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain("is not trusted by the system store, and without a terminal nobody can confirm it");
+    expect(r.stderr).toContain(`--fingerprint ${cert.fingerprint}`);
+    expect(existsSync(join(dir, "agent.config.json"))).toBe(false);
+    expect(existsSync(join(dir, "jobs", "nightly.json"))).toBe(false);
+  });
+
+  it("--fingerprint that the server's certificate does not match: exit 4, nothing written", async () => {
+    const dir = join(base, "mismatch");
+    const wrong = "sha256:" + Array(32).fill("AB").join(":");
+    const r = await runCli(flags(dir, [], ["--fingerprint", wrong]), { env: { [ENV]: PASSWORD } });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain(`has the fingerprint ${cert.fingerprint}, not ${wrong} (--fingerprint): nothing was written`);
+    expect(existsSync(join(dir, "agent.config.json"))).toBe(false);
+  });
+
+  it("--fingerprint in openssl's form is accepted; a malformed one or one with --no-pin is a usage error before connecting", async () => {
+    const dir = join(base, "forms");
+    const openssl = `sha256 Fingerprint=${cert.fingerprint.slice("sha256:".length)}`;
+    const ok = await runCli(flags(dir, ["--no-check"], ["--fingerprint", openssl]), { env: { [ENV]: PASSWORD } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes["127.0.0.1"].fingerprint).toBe(cert.fingerprint);
+    const bad = await runCli(flags(join(base, "forms2"), [], ["--fingerprint", "AB:CD"]), { env: { [ENV]: PASSWORD } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--fingerprint must be a SHA-256 certificate fingerprint");
+    const both = await runCli(flags(join(base, "forms3"), ["--no-pin"]), { env: { [ENV]: PASSWORD } });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give --fingerprint or --no-pin, not both");
+  });
+
+  it("--pin without a terminal pins whatever the server shows, as asked", async () => {
+    const dir = join(base, "pin");
+    const r = await runCli(flags(dir, ["--no-check"], ["--pin"]), { env: { [ENV]: PASSWORD } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes["127.0.0.1"].fingerprint).toBe(cert.fingerprint);
+  });
+
   it("--no-pin on an untrusted certificate: written unpinned, and check refuses it (exit 4)", async () => {
     const dir = join(base, "e");
-    const r = await runCli(flags(dir, ["--no-pin"]), { env: { [ENV]: PASSWORD } });
+    const r = await runCli(flags(dir, ["--no-pin"], []), { env: { [ENV]: PASSWORD } });
     expect(r.code).toBe(4);
     expect(r.stderr).toContain("not pinned and not trusted");
     expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes["127.0.0.1"].fingerprint).toBeUndefined();

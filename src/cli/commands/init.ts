@@ -4,12 +4,13 @@
  * offers to pin it, validates what it writes with the agent's own loader, and ends with `check`.
  * It never asks for or writes a password: only the name of the variable or file that holds it.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadConfig } from "../../config/load.js";
-import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, parseWithSchema } from "../../config/schema.js";
-import { ExitCode } from "../../errors.js";
+import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, normaliseFingerprint, parseWithSchema } from "../../config/schema.js";
+import { ExitCode, FtpsError } from "../../errors.js";
 import { fetchServerCertificate, type ServerCertificate } from "../../ftps/fetch-fingerprint.js";
 import { loadApp } from "../context.js";
 import { UsageError } from "../usage.js";
@@ -29,8 +30,13 @@ export interface InitFlags {
   direction?: string;
   schedule?: string;
   job?: string;
-  /** true: pin; false: never; undefined: pin when the system store does not trust the certificate. */
+  /**
+   * true: pin what the server shows; false: never; undefined: ask in a terminal. Without one, a
+   * certificate the system trusts is not pinned and one it does not trust is refused (exit 4).
+   */
   pin?: boolean;
+  /** The fingerprint the certificate must have (from the server's admin): pinned if it matches, refused if not. */
+  fingerprint?: string;
   /** false skips the final check. */
   check?: boolean;
   force?: boolean;
@@ -195,6 +201,7 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
     throw new UsageError(`${configPath} already exists; use --force to overwrite it, or --dir to write elsewhere`);
   }
   const interactive = io.interactive ?? !!process.stdin.isTTY;
+  const expected = expectedFingerprint(flags);
   const a = await gather(flags, { ...io, out, interactive }, cwd);
   const jobPath = join(dir, "jobs", `${a.job}.json`);
   if (existsSync(jobPath) && !flags.force) throw new UsageError(`${jobPath} already exists; use --force to overwrite it, or --job to name another`);
@@ -217,13 +224,31 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
   out(`Reading the certificate of ${a.host}:${a.port} (${a.tls} TLS)...\n`);
   const cert = await fetchServerCertificate(a.host, a.port!, a.tls === "implicit");
   out(describeCert(cert) + "\n");
+  const where = `${a.host}:${a.port}`;
   let pin = flags.pin;
-  if (pin === undefined && interactive) {
+  if (expected !== undefined) {
+    if (cert.fingerprint !== expected) {
+      throw new FtpsError(
+        `the certificate of ${where} has the fingerprint ${cert.fingerprint}, not ${expected} (--fingerprint): nothing was written. ` +
+          `Ask the server's admin whether the certificate changed; connect only once the two agree`,
+        { errorClass: "permanent", phase: "connect" },
+      );
+    }
+    pin = true;
+  } else if (pin === undefined && interactive) {
     const def = !cert.trustedBySystem;
     const ans = (await askOnce(io, `Pin this fingerprint${def ? " (the system does not trust this certificate)" : ""}? Check it with the server's admin first. [${def ? "Y/n" : "y/N"}]: `)).trim();
     pin = ans === "" ? def : /^y(es)?$/i.test(ans);
+  } else if (pin === undefined && !cert.trustedBySystem) {
+    // Trust on first use needs someone to check the certificate; without a terminal there is nobody.
+    throw new FtpsError(
+      `the certificate of ${where} is not trusted by the system store, and without a terminal nobody can confirm it: ` +
+        `nothing was written. Check the fingerprint above with the server's admin, then run init again with ` +
+        `--fingerprint ${cert.fingerprint} (pins it only if the server still shows it), or --pin to pin whatever the server shows`,
+      { errorClass: "permanent", phase: "connect" },
+    );
   }
-  pin ??= !cert.trustedBySystem;
+  pin ??= false;
   if (pin) remote.fingerprint = cert.fingerprint;
   else if (!cert.trustedBySystem) out(`warning: not pinned and not trusted by the system store: connections will be refused until you pin it or set "ca"\n`);
 
@@ -239,7 +264,8 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
     }
     // The whole config, as the agent will load it. A variable that is not set yet is not an error here.
     const envName = "env" in a.password ? a.password.env : undefined;
-    const env = envName && !process.env[envName] ? { ...process.env, [envName]: "placeholder" } : process.env;
+    // A random stand-in: every loaded password is redacted from output, so a word would be.
+    const env = envName && !process.env[envName] ? { ...process.env, [envName]: randomBytes(16).toString("hex") } : process.env;
     loadConfig(configPath, { env });
   } catch (err) {
     files.rollback();
@@ -273,6 +299,17 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
       : `the config is written, but the check failed: see README.md, "Troubleshooting"\n`,
   );
   return code;
+}
+
+/** --fingerprint in the pinning form, checked before anything connects; with --no-pin it is a contradiction. */
+function expectedFingerprint(flags: InitFlags): string | undefined {
+  if (flags.fingerprint === undefined) return undefined;
+  if (flags.pin === false) throw new UsageError("give --fingerprint or --no-pin, not both");
+  try {
+    return normaliseFingerprint(flags.fingerprint);
+  } catch (err) {
+    throw new UsageError(`--fingerprint ${(err as Error).message} (got "${flags.fingerprint}")`);
+  }
 }
 
 async function askOnce(io: InitIO, question: string): Promise<string> {
