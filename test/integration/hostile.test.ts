@@ -3,7 +3,7 @@
 // Every test proves what reached the wire (the server records each command line as received).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
@@ -91,11 +91,14 @@ describe("against a hostile FTPS server", () => {
     }
   });
 
-  const setup = async (opts: Omit<HostileOptions, "cert" | "key">, job: Record<string, unknown>, remote: Record<string, unknown> = {}, password = "hostile-pw-4Kd") => {
+  /** A hostile server and a workspace whose job folder is `localName` inside it. */
+  const setup = async (
+    opts: Omit<HostileOptions, "cert" | "key">, job: Record<string, unknown>, remote: Record<string, unknown> = {}, password = "hostile-pw-4Kd", localName = "local",
+  ) => {
     const s = await startHostileServer({ cert: cert.certPem, key: cert.keyPem, ...opts });
     const ws = makeWorkspace({ host: "127.0.0.1", port: s.port, user: "alice", password }, { fingerprint: cert.fingerprint, timeoutSeconds: 5, maxConnections: 2, ...remote });
     open.push({ s, ws });
-    const local = ws.folder("local");
+    const local = ws.folder(localName);
     ws.writeJob("job", { remote: "srv", remotePath: "/job", local, retries: { attempts: 3, initialDelay: "50ms", maxDelay: "200ms" }, ...job });
     return { s, ws, local };
   };
@@ -110,6 +113,10 @@ describe("against a hostile FTPS server", () => {
   it.each(["download", "two-way"] as const)("%s: refuses names that leave the folder or smuggle commands, writes only inside the job folder", async (direction) => {
     const body = (names: string[], good: string[], dirs: string[] = []) =>
       [...good.map((n) => `type=file;size=5;${T}; ${n}`), ...names.map((n) => `type=file;size=5;${T}; ${n}`), ...dirs.map((d) => `type=dir;${T}; ${d}`)].join("\r\n") + "\r\n";
+    // The job folder is two levels down in the workspace, so every escaping name lands in the
+    // workspace (where the snapshot sees it): "../../etc/passwd" names <workspace>/etc/passwd, a
+    // decoy this test makes. The decoy stands for /etc/passwd, which the test must not compare:
+    // other test files add system users to it (vsftpd logs in real users) while this one runs.
     const { s, ws, local } = await setup(
       {
         listings: {
@@ -120,12 +127,19 @@ describe("against a hostile FTPS server", () => {
         defaultContent: "PWNED",
       },
       { direction, delete: "mirror", maxDelete: 100 },
+      {},
+      undefined,
+      "jobs-root/local",
     );
+    const decoy = join(ws.folder("etc"), "passwd");
+    writeFileSync(decoy, "root:x:0:0:root:/root:/bin/bash\n");
+    expect(join(local, "../../etc/passwd")).toBe(decoy);
     if (direction === "two-way") writeFileSync(join(local, "mine.txt"), "local");
-    const passwdBefore = sha("/etc/passwd");
+    const decoyBefore = sha(decoy);
     const outside = dirname(ws.dir);
     const outsideBefore = readdirSync(outside).filter((n) => !n.startsWith("ftps-sync-") && !n.startsWith("vitest"));
-    const wsBefore = snapshot(ws.dir, (r) => r.startsWith("local") || r.startsWith("state") || r.startsWith("logs"));
+    const ownFiles = (r: string) => r.startsWith("jobs-root/local") || r.startsWith("state") || r.startsWith("logs");
+    const wsBefore = snapshot(ws.dir, ownFiles);
 
     const r = await runMeasured(ws, ["sync", "job", "--json", "-v"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -133,8 +147,10 @@ describe("against a hostile FTPS server", () => {
     const expected = direction === "two-way" ? ["good.txt", "mine.txt", "sub", "sub/ok.txt"] : ["good.txt", "sub", "sub/ok.txt"];
     expect(snapshot(local, () => false)).toEqual(expected);
     expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
-    expect(snapshot(ws.dir, (r2) => r2.startsWith("local") || r2.startsWith("state") || r2.startsWith("logs"))).toEqual(wsBefore);
-    expect(sha("/etc/passwd")).toBe(passwdBefore);
+    expect(snapshot(ws.dir, ownFiles)).toEqual(wsBefore);
+    expect(wsBefore).toEqual(expect.arrayContaining(["etc", "etc/passwd", "jobs-root"]));
+    expect(sha(decoy)).toBe(decoyBefore);
+    expect(lstatSync(decoy).isFile()).toBe(true);
     expect(existsSync("/abs")).toBe(false);
     const outsideAfter = readdirSync(outside).filter((n) => !n.startsWith("ftps-sync-") && !n.startsWith("vitest"));
     expect(outsideAfter.filter((n) => !outsideBefore.includes(n) && /^(b|escape\.txt|x|job2|up|passwd)$/.test(n))).toEqual([]);
