@@ -18,7 +18,7 @@ const T = "modify=20240101120000";
 const HOSTILE_NAMES = ["../../etc/passwd", "a/../../b", "/abs", "evil\rDELE /job/good.txt", "nul\0name", "back\\slash", "crlf\r"];
 
 /** Commands the agent may send, nothing else; a CR, LF or NUL inside a command is never allowed. */
-const ALLOWED = /^(AUTH TLS|USER \S+|PASS .+|FEAT|TYPE I|OPTS .+|PBSZ 0|PROT P|PWD|CWD \/\S*|EPSV|PASV|MLSD \/\S*|LIST( -a)?( \/\S*)?|RETR \/.+|SIZE \/.+|MDTM \/.+|STOR \/.+|APPE \/.+|RNFR \/.+|RNTO \/.+|DELE \/.+|MKD \/.+|RMD \/.+|MFMT \d+ \/.+|REST \d+|NOOP|QUIT)$/;
+const ALLOWED = /^(AUTH TLS|USER \S+|PASS .+|FEAT|TYPE I|OPTS .+|PBSZ 0|PROT P|PWD|CWD \/\S*|EPSV|PASV|MLSD \/\S*|MLST \/.+|STAT -a \/.+|LIST( -a)?( \/\S*)?|RETR \/.+|SIZE \/.+|MDTM \/.+|STOR \/.+|APPE \/.+|RNFR \/.+|RNTO \/.+|DELE \/.+|MKD \/.+|RMD \/.+|MFMT \d+ \/.+|REST \d+|NOOP|QUIT)$/;
 
 function sha(p: string): string {
   return createHash("sha256").update(readFileSync(p)).digest("hex");
