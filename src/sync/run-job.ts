@@ -16,7 +16,7 @@ import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
 import { forEachLimit } from "./concurrency.js";
 import { Bandwidth } from "./throttle.js";
-import { recordLandedUploads } from "./landed-uploads.js";
+import { recordLandedDownloads, recordLandedUploads } from "./landed-uploads.js";
 import { SourceChanged, Transfers } from "./transfers.js";
 import { compareContents } from "./evidence.js";
 
@@ -230,7 +230,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     ]);
     lap(`scanned ${localScan.entries.size} local entries${byWorker(localScan)}${listed ? ` and listed ${listed.entries.size} remote ones` : ""}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
-    if (listed && !opts.dryRun) await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
+    if (listed && !opts.dryRun) {
+      await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
+      recordLandedDownloads({ job, state, local: localScan.entries, remote: listed, stateEntries, logger });
+    }
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });

@@ -8,6 +8,7 @@ import { ensureTestUser, serversAvailable, startServer, type RunningServer, type
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { openState } from "../../src/state/index.js";
 
 const available = serversAvailable();
 if (!(available.vsftpd && available.proftpd) && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
@@ -91,6 +92,33 @@ describe.skipIf(KINDS.length < 2).each(KINDS)("two-way against %s", (kind) => {
     expect(Object.keys(files).sort()).toEqual(["a.txt", conflictCopy(files, "a", "txt"), "same.txt"].sort());
     expect(readFileSync(join(local, "a.txt"), "utf8")).toBe("LOCALEDIT\n");
     expect(readFileSync(join(local, conflictCopy(files, "a", "txt")!), "utf8")).toBe("PARTNERED\n");
+    const again = await sync(name);
+    expect(again.summary).toMatchObject({ uploaded: 0, downloaded: 0, conflicts: 0 });
+  });
+
+  it("a download renamed into place but not recorded (the agent died in between) is recorded from its partial row, not compared or made a conflict", async () => {
+    const { name, local, remoteDir } = fresh({});
+    writeTree(remoteDir, { "doc.txt": "version 1" }, owner);
+    expect((await sync(name)).code).toBe(0);
+    // The partner's new version, at a whole minute (what both servers' listings show exactly).
+    const t = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+    writeTree(remoteDir, { "doc.txt": "partner's version 2" }, owner, t);
+    // What a run killed right after the rename leaves: the new version here with the server's
+    // time, the old record, and the partial row of the download (its temporary file renamed away).
+    writeTree(local, { "doc.txt": "partner's version 2" }, undefined, t);
+    const state = openState(join(ws.dir, "state"));
+    state.partials.begin({
+      job: name, path: "doc.txt", direction: "download", tempPath: join(local, ".ftps-sync.doc.txt.0badf00d.part"),
+      sourceSize: "partner's version 2".length, sourceMtime: t.getTime(), startedAt: Date.now(),
+    });
+    state.close();
+    const r = await sync(name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ conflicts: 0, uploaded: 0, downloaded: 0 });
+    expect(r.stderr).toMatch(/doc\.txt: its download was renamed into place before the last run stopped; recorded now/);
+    expect(r.stderr).not.toMatch(/contents compared/);
+    expect(readdirSync(local)).toEqual(["doc.txt"]);
+    expect(treeObject(local)).toEqual(treeObject(remoteDir));
     const again = await sync(name);
     expect(again.summary).toMatchObject({ uploaded: 0, downloaded: 0, conflicts: 0 });
   });
