@@ -80,6 +80,8 @@ export interface PlanRow {
   remote?: { size: number; type?: string };
   resolution?: string;
   conflictName?: string;
+  /** compare: the conflict it becomes when the contents differ. */
+  ifDifferent?: { resolution?: string; conflictName?: string };
 }
 
 const KIND_LABEL: Record<string, string> = {
@@ -90,7 +92,19 @@ const KIND_LABEL: Record<string, string> = {
   "delete-local": "delete local",
   "delete-remote": "delete remote",
   conflict: "conflict",
+  compare: "compare",
+  "held-delete": "kept",
+  "needs-user": "needs you",
 };
+
+const resolutionText = (r: { resolution?: string; conflictName?: string }) =>
+  `${r.resolution}${r.conflictName ? ` (remote copy kept as ${r.conflictName})` : ""}`;
+
+function whyOf(a: PlanRow): string {
+  if (a.kind === "conflict") return `${a.reason} -> ${resolutionText(a)}`;
+  if (a.kind === "compare" && a.ifDifferent) return `${a.reason}; if they differ -> ${resolutionText(a.ifDifferent)}`;
+  return a.reason;
+}
 
 /** Bytes an action moves: uploads send the local file, downloads fetch the remote one. */
 function bytesOf(a: PlanRow): number | undefined {
@@ -119,8 +133,7 @@ export function planTable(plan: readonly PlanRow[], columns = 120): string {
   const sizeW = Math.max(...shown.map((a) => size(a).length));
   const pathW = Math.min(Math.max(...shown.map((a) => a.path.length)), Math.max(24, Math.floor(columns / 2)));
   const lines = shown.map((a) => {
-    const why =
-      a.kind === "conflict" ? `${a.reason} -> ${a.resolution}${a.conflictName ? ` (remote copy kept as ${a.conflictName})` : ""}` : a.reason;
+    const why = whyOf(a);
     const path = a.path.length > pathW ? fitLeft(a.path, pathW) : a.path.padEnd(pathW);
     return `${label(a).padEnd(kindW)}  ${path}  ${size(a).padStart(sizeW)}  ${why}`.trimEnd();
   });
@@ -131,9 +144,12 @@ export function planTable(plan: readonly PlanRow[], columns = 120): string {
     count("upload") && `${count("upload")} to upload (${humanBytes(bytes("upload"))})`,
     count("download") && `${count("download")} to download (${humanBytes(bytes("download"))})`,
     count("conflict") && `${count("conflict")} conflict(s)`,
+    count("compare") && `${count("compare")} to compare`,
     count("delete-remote") && `${count("delete-remote")} to delete on the server`,
     count("delete-local") && `${count("delete-local")} to delete locally`,
     count("mkdir-remote") + count("mkdir-local") && `${count("mkdir-remote") + count("mkdir-local")} folder(s) to create`,
+    count("held-delete") && `${count("held-delete")} deletion(s) held back`,
+    count("needs-user") && `${count("needs-user")} path(s) for you to settle`,
   ].filter(Boolean);
   return lines.join("\n") + `\n${shown.length} action(s): ${parts.join(", ")}\n`;
 }

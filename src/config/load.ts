@@ -244,6 +244,7 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
   if (raw.bandwidthLimit !== undefined) job.bandwidthLimit = raw.bandwidthLimit;
   if (raw.doneMarker !== undefined) job.doneMarker = raw.doneMarker;
   if (raw.maxAge !== undefined) job.maxAgeMs = raw.maxAge;
+  if (raw.futureTolerance !== undefined) job.futureToleranceMs = raw.futureTolerance;
   return job;
 }
 

@@ -238,6 +238,7 @@ export const jobSchema = z
     poll: durationString("a poll interval").optional(),
     delete: z.enum(["never", "tracked", "mirror"]).default("never"),
     onConflict: z.enum(["keep-both", "newer-wins", "local-wins", "remote-wins"]).default("keep-both"),
+    futureTolerance: z.string({ error: DURATION_TYPE }).transform(via(parseDuration)).optional(),
     include: z.array(nonEmpty()).default(() => ["**/*"]),
     exclude: z.array(nonEmpty()).default(() => []),
     maxDelete: z

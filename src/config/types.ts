@@ -51,6 +51,11 @@ export interface JobConfig {
   pollMs?: number;
   delete: DeletePolicy;
   onConflict: ConflictPolicy;
+  /**
+   * Milliseconds a file's time may be ahead of this machine's clock and still win newer-wins
+   * (default 5 minutes, DEFAULT_FUTURE_TOLERANCE_MS in plan/diff.ts).
+   */
+  futureToleranceMs?: number;
   include: string[];
   exclude: string[];
   maxDelete: MaxDelete;

@@ -1,15 +1,19 @@
 /**
  * The diff: from what each side holds now and what the state says they held at the last sync,
- * decide what to do with every path. Pure: no I/O, no clock (conflict names use `now`).
+ * decide what to do with every path. Pure: no I/O, no clock of its own (`now` names conflicts
+ * and tells newer-wins which times lie in the future).
  *
  * Inputs are already filtered and keyed by NFC path. Scanners may or may not list folders:
  * every folder a listed path lives in is taken to exist on that side.
  */
 import type { JobConfig } from "../config/types.js";
 import { localChanged, remoteChanged, sameAcrossSides, sameWithinPrecision } from "./signatures.js";
-import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "./types.js";
+import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "./types.js";
 
-export type DiffPolicy = Pick<JobConfig, "direction" | "delete" | "onConflict">;
+export type DiffPolicy = Pick<JobConfig, "direction" | "delete" | "onConflict"> & Partial<Pick<JobConfig, "futureToleranceMs">>;
+
+/** How far ahead of this machine's clock a file's time may be and still win newer-wins (the job's default). */
+export const DEFAULT_FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 export interface DiffInput {
   local: Map<string, LocalEntry>;
@@ -37,6 +41,7 @@ interface Ctx {
   failedDirs: string[];
   stamp: string;
   usedNames: Set<string>;
+  nowMs: number;
 }
 
 export function diff(input: DiffInput): Action[] {
@@ -49,6 +54,7 @@ export function diff(input: DiffInput): Action[] {
     failedDirs: input.remote.failedDirs,
     stamp: conflictStamp(input.now),
     usedNames: new Set(),
+    nowMs: input.now.getTime(),
   };
 
   // Sorted by UTF-16 code units (the default sort): a folder comes before everything below it.
@@ -62,7 +68,10 @@ export function diff(input: DiffInput): Action[] {
   const fileDeletes: Action[] = [];
   const dirDeletes: Action[] = [];
   const forgets: Action[] = [];
+  /** Held-back deletions and paths for the user: nothing is done, the run reports them. */
+  const reports: Action[] = [];
   const deleted: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
+  const held: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
   /** Roots of type mismatches: nothing at or below them is touched. */
   const frozen: string[] = [];
 
@@ -76,10 +85,10 @@ export function diff(input: DiffInput): Action[] {
       continue;
     }
     if (frozen.length > 0 && isBelowAny(path, frozen)) continue;
-    // A file on one side, a folder on the other: reported, and the path is frozen (paths are
-    // sorted, so everything below it comes later and is skipped above).
+    // A file on one side, a folder on the other: left to the user, and the path is frozen (paths
+    // are sorted, so everything below it comes later and is skipped above).
     if (isTypeMismatch(c)) {
-      transfers.push(typeMismatchConflict(c, ctx));
+      reports.push(typeMismatch(c));
       frozen.push(path);
       continue;
     }
@@ -92,6 +101,9 @@ export function diff(input: DiffInput): Action[] {
     if (action.kind === "delete-local" || action.kind === "delete-remote") {
       fileDeletes.push(action);
       deleted[action.kind === "delete-local" ? "local" : "remote"].add(path);
+    } else if (action.kind === "held-delete") {
+      reports.push(action);
+      held[action.side].add(path);
     } else {
       transfers.push(action);
     }
@@ -102,11 +114,14 @@ export function diff(input: DiffInput): Action[] {
   let index: Record<Side, Map<string, string[]>> | undefined;
   const children = () => (index ??= { local: childIndex(localView.keys()), remote: childIndex(remoteView.keys()) });
   for (const c of dirCases.sort(deepestFirst)) {
-    const action = decideDir(c, ctx, deleted, children);
+    const action = decideDir(c, ctx, deleted, held, children);
     if (!action) continue;
     if (action.kind === "delete-local" || action.kind === "delete-remote") {
       dirDeletes.push(action);
       deleted[action.kind === "delete-local" ? "local" : "remote"].add(c.path);
+    } else if (action.kind === "held-delete") {
+      reports.push(action);
+      held[action.side].add(c.path);
     } else {
       mkdirs.push(action);
     }
@@ -117,6 +132,7 @@ export function diff(input: DiffInput): Action[] {
     ...transfers.sort((a, b) => byPath(a.path, b.path)),
     ...fileDeletes.sort((a, b) => byPath(a.path, b.path)),
     ...dirDeletes,
+    ...reports.sort((a, b) => byPath(a.path, b.path)),
     ...forgets,
   ];
 }
@@ -190,17 +206,12 @@ function twoWay(c: PathCase, ctx: Ctx): Action | undefined {
   const lc = lChanged(c);
   const rc = rChanged(c);
   if (c.l && c.r) {
-    if (!c.s) {
-      return sameAcrossSides(c.l, c.r)
-        ? adopt(c, "same size and time on both sides (first sync)")
-        : conflict(c, "different on both sides (first sync)", ctx);
-    }
-    if (lc && rc) {
-      // Same size and same time on both sides: the last run copied the file and was stopped
-      // before it recorded that. Adopting avoids a needless conflict copy of identical files.
-      if (sameAcrossSides(c.l, c.r)) return adopt(c, "changed on both sides to the same size and time (an earlier run copied it)");
-      return conflict(c, "changed on both sides since last sync", ctx);
-    }
+    // Equal only on evidence: a size and a time that match prove nothing (two edits within the
+    // server's time precision look alike), so files of the same size are compared by content
+    // when the plan is carried out. A copy a stopped run made but did not record is recognised
+    // there too, or, for an upload, before the diff from its partial-transfer row (landed-uploads.ts).
+    if (!c.s) return compareOrConflict(c, "on both sides at the first sync", ctx);
+    if (lc && rc) return compareOrConflict(c, "changed on both sides since last sync", ctx);
     if (lc) return transferTo("remote", c, "changed on local since last sync");
     if (rc) return transferTo("local", c, "changed on remote since last sync");
     return isPendingAdopt(c) ? adopt(c, "uploaded last run; recording the server's time") : undefined;
@@ -212,6 +223,10 @@ function twoWay(c: PathCase, ctx: Ctx): Action | undefined {
     return transferTo(missing, c, `deleted on ${missing} but edited on ${present}: edit kept`);
   }
   if (ctx.policy.delete === "never") return transferTo(missing, c, `deleted on ${missing}; delete=never restores it`);
+  if (ctx.policy.delete === "tracked" && !(present === "local" ? c.s.placedLocal : c.s.placedRemote)) {
+    // tracked: only a copy this job put there goes (and unchanged since, checked above).
+    return holdDelete(present, c, `deleted on ${missing}; delete=tracked keeps the ${present} copy: this job did not put it there`);
+  }
   return deleteOn(present, c, `deleted on ${missing}; delete=${ctx.policy.delete}`);
 }
 
@@ -226,6 +241,7 @@ function decideDir(
   c: PathCase,
   ctx: Ctx,
   deleted: Record<Side, Set<string>>,
+  held: Record<Side, Set<string>>,
   children: () => Record<Side, Map<string, string[]>>,
 ): Action | undefined {
   if (c.l && c.r) return undefined;
@@ -250,6 +266,12 @@ function decideDir(
 
   // two-way: a folder we knew (state) or whose contents the other side deleted was deleted there.
   if (canEmpty && (c.s !== undefined || removedSome)) return deleteOn(present, c, `folder deleted on ${missing}; delete=${mode}`);
+  // What is left in it is held back (delete=tracked): the folder stays as it is on both sides,
+  // not created again where it was deleted.
+  const heldSome = kids.some((k) => held[present].has(k));
+  if (heldSome && kids.every((k) => deleted[present].has(k) || held[present].has(k))) {
+    return holdDelete(present, c, `folder deleted on ${missing}; delete=tracked keeps what this job did not put there`);
+  }
   if (!c.s && !removedSome) return mkdirOn(missing, c, `new folder on ${present}`);
   return mkdirOn(
     missing,
@@ -265,28 +287,34 @@ function isTypeMismatch(c: PathCase): boolean {
   return c.l !== undefined && c.r !== undefined && c.l.type !== c.r.type;
 }
 
-/** A file on one side, a folder on the other: reported, never resolved by deleting anything. */
-function typeMismatchConflict(c: PathCase, ctx: Ctx): Action {
-  const { direction, onConflict } = ctx.policy;
-  const resolution =
-    direction === "upload" || (direction === "two-way" && onConflict === "local-wins")
-      ? "upload"
-      : direction === "download" || (direction === "two-way" && onConflict === "remote-wins")
-        ? "download"
-        : "keep-both";
+/**
+ * A file on one side, a folder on the other. Either way out deletes a whole side's version (a
+ * file cannot be renamed over a folder), so the user settles it; nothing at or below it is done.
+ */
+function typeMismatch(c: PathCase): Action {
   const what = (t: string) => (t === "dir" ? "folder" : "file");
   return {
-    kind: "conflict",
+    kind: "needs-user",
     path: c.path,
-    reason: `type mismatch: ${what(c.l!.type)} on local, ${what(c.r!.type)} on remote`,
-    resolution,
+    reason: `type mismatch: ${what(c.l!.type)} on local, ${what(c.r!.type)} on remote; rename or remove one of them, nothing at or below this path is synced until then`,
+  };
+}
+
+/** Two files of the same size may be the same: compared at the sync (see the "compare" action). */
+function compareOrConflict(c: PathCase, why: string, ctx: Ctx): Action {
+  if (c.l!.size !== c.r!.size) return conflict(c, `${why}, sizes differ`, ctx);
+  return {
+    kind: "compare",
+    path: c.path,
+    reason: `${why}, same size: contents compared at the sync`,
     local: c.l!,
     remote: c.r!,
+    ifDifferent: conflict(c, `${why}, contents differ`, ctx),
   };
 }
 
 /** Both sides changed the same file: resolve per onConflict. */
-function conflict(c: PathCase, why: string, ctx: Ctx): Action {
+function conflict(c: PathCase, why: string, ctx: Ctx): ConflictAction {
   const l = c.l!;
   const r = c.r!;
   const base = { kind: "conflict" as const, path: c.path, local: l, remote: r };
@@ -297,8 +325,16 @@ function conflict(c: PathCase, why: string, ctx: Ctx): Action {
       return { ...base, reason: `${why}; onConflict=remote-wins`, resolution: "download" };
     case "newer-wins": {
       const newer = newerSide(l, r);
-      if (newer) return { ...base, reason: `${why}; ${newer} is newer (onConflict=newer-wins)`, resolution: newer === "local" ? "upload" : "download" };
-      return keepBoth(c, `${why}; cannot tell which is newer, keeping both`, ctx);
+      if (!newer) return keepBoth(c, `${why}; cannot tell which is newer, keeping both`, ctx);
+      // A time ahead of this machine's clock is a wrong clock or a touched file, not a later
+      // edit: it must not overwrite the other side's version.
+      const ahead = (newer === "local" ? l.mtimeMs : r.modifyMs!) - ctx.nowMs;
+      const tolerance = ctx.policy.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS;
+      if (ahead > tolerance) {
+        const by = ahead >= 3_600_000 ? `${(ahead / 3_600_000).toFixed(1)} h` : `${Math.ceil(ahead / 60_000)} min`;
+        return keepBoth(c, `${why}; the ${newer} time is ${by} ahead of this machine's clock (futureTolerance ${Math.round(tolerance / 1000)} s), not trusted by newer-wins: keeping both`, ctx);
+      }
+      return { ...base, reason: `${why}; ${newer} is newer (onConflict=newer-wins)`, resolution: newer === "local" ? "upload" : "download" };
     }
     case "keep-both":
       return keepBoth(c, `${why}; keeping both`, ctx);
@@ -312,7 +348,7 @@ function newerSide(l: LocalEntry, r: RemoteEntry): Side | undefined {
   return l.mtimeMs > r.modifyMs ? "local" : "remote";
 }
 
-function keepBoth(c: PathCase, reason: string, ctx: Ctx): Action {
+function keepBoth(c: PathCase, reason: string, ctx: Ctx): ConflictAction {
   const taken = (p: string) => ctx.localView.has(p) || ctx.remoteView.has(p) || ctx.usedNames.has(p);
   const name = conflictName(c.path, ctx.stamp, taken);
   ctx.usedNames.add(name);
@@ -356,6 +392,10 @@ function deleteOn(side: Side, c: PathCase, reason: string): Action {
 
 function mkdirOn(side: Side, c: PathCase, reason: string): Action {
   return { kind: side === "local" ? "mkdir-local" : "mkdir-remote", path: c.path, reason };
+}
+
+function holdDelete(side: Side, c: PathCase, reason: string): Action {
+  return { kind: "held-delete", path: c.path, reason, side, type: (side === "local" ? c.l : c.r)!.type };
 }
 
 function adopt(c: PathCase, reason: string): Action {

@@ -1,7 +1,7 @@
 /**
  * Change detection. Each side is judged only against the signature this job recorded for that
  * same side at the last sync: local clocks and server clocks are never compared here, except by
- * `sameAcrossSides`, the first-sync matching heuristic.
+ * `sameAcrossSides`, the first-sync matching heuristic of one-way jobs.
  */
 import type { LocalEntry, RemoteEntry, StateEntry, TimePrecision } from "./types.js";
 
@@ -73,9 +73,10 @@ export function remoteChanged(remote: RemoteEntry, state: StateEntry): boolean {
 }
 
 /**
- * First-sync heuristic (no state yet, a file on both sides): same size, and the server's time
- * equals the local mtime within the server's precision. This is the only place a local time is
- * compared with a remote one. Without a usable remote time we cannot tell, so: not the same.
+ * First-sync heuristic of one-way jobs (no state yet, a file on both sides): same size, and the
+ * server's time equals the local mtime within the server's precision. Without a usable remote
+ * time we cannot tell, so: not the same. Two-way jobs never rely on it: there, two files are the
+ * same only on evidence of their contents (the "compare" action), as an edit may be lost.
  */
 export function sameAcrossSides(local: LocalEntry, remote: RemoteEntry): boolean {
   if (local.type !== "file" || remote.type !== "file") return false;

@@ -59,6 +59,22 @@ export interface RemoteListing {
   failedDirs: string[];
 }
 
+/**
+ * Both sides changed the same file (or hold different files at the first sync): resolved per
+ * onConflict. keep-both: rename the remote file to `conflictName` on the server, upload the local
+ * version to `path`, download the renamed copy to `conflictName` locally (both sides end with both
+ * files). upload / download: one side's version wins and overwrites the other.
+ */
+export interface ConflictAction {
+  kind: "conflict";
+  path: string;
+  reason: string;
+  resolution: "keep-both" | "upload" | "download";
+  conflictName?: string;
+  local: LocalEntry;
+  remote: RemoteEntry;
+}
+
 export type Action =
   | { kind: "mkdir-remote"; path: string; reason: string }
   | { kind: "mkdir-local"; path: string; reason: string }
@@ -66,23 +82,26 @@ export type Action =
   | { kind: "download"; path: string; reason: string; remote: RemoteEntry; local?: LocalEntry; placedLocal: boolean }
   | { kind: "delete-local"; path: string; reason: string; type: EntryType }
   | { kind: "delete-remote"; path: string; reason: string; type: EntryType }
-  | {
-      kind: "conflict";
-      path: string;
-      reason: string;
-      /**
-       * keep-both: rename the remote file to `conflictName` on the server, upload the local
-       * version to `path`, download the renamed copy to `conflictName` locally (both sides end
-       * with both files). upload / download: one side's version wins and overwrites the other.
-       */
-      resolution: "keep-both" | "upload" | "download";
-      conflictName?: string;
-      local: LocalEntry;
-      remote: RemoteEntry;
-    }
+  | ConflictAction
+  /**
+   * Two-way: both sides hold a file of the same size that changed on both (or that the first sync
+   * finds on both). Equal only on evidence: the runner compares the contents (HASH, or the bytes)
+   * and adopts them when they are the same, or carries out `ifDifferent` when they are not.
+   */
+  | { kind: "compare"; path: string; reason: string; local: LocalEntry; remote: RemoteEntry; ifDifferent: ConflictAction }
   /** Both sides already agree: record their signatures, transfer nothing. */
   | { kind: "adopt"; path: string; reason: string; local: LocalEntry; remote: RemoteEntry }
   /** Gone from both sides: drop the state row. */
-  | { kind: "forget"; path: string; reason: string };
+  | { kind: "forget"; path: string; reason: string }
+  /**
+   * A deletion the policy holds back (two-way, delete=tracked: this job did not put the file
+   * there, so it stays). Nothing is done; the run counts it in skippedDeletes and warns.
+   */
+  | { kind: "held-delete"; path: string; reason: string; side: "local" | "remote"; type: EntryType }
+  /**
+   * Only the user can settle this path (a file on one side, a folder on the other): nothing at or
+   * below it is done, and every run reports it.
+   */
+  | { kind: "needs-user"; path: string; reason: string };
 
 export type ActionKind = Action["kind"];

@@ -1,7 +1,8 @@
 import { FTPError } from "basic-ftp";
+import { existsSync } from "node:fs";
 import type { JobConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
-import { remoteChanged } from "../plan/signatures.js";
+import { localChanged, remoteChanged } from "../plan/signatures.js";
 import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { remoteSize } from "../remote/ops.js";
@@ -59,5 +60,48 @@ export async function recordLandedUploads(o: {
     });
     o.stateEntries.set(p.path, entry);
     o.logger.info(`${p.path}: its upload was renamed into place before the last run stopped; recorded now`);
+  }
+}
+
+/**
+ * The same for downloads: renamed into place locally but never recorded. A download gives the
+ * file the server's time before the rename, so when the partial row's source is still the
+ * server's file (size and time), the local file has that size and exactly that time, and the
+ * temporary file is gone, this job put it there: it is recorded now, not compared or made a
+ * conflict. Without a server time nothing proves it, and the plan compares the two.
+ */
+export function recordLandedDownloads(o: {
+  job: JobConfig;
+  state: StateStore;
+  local: Map<string, LocalEntry>;
+  remote: RemoteListing;
+  stateEntries: Map<string, StateEntry>;
+  logger: Logger;
+}): void {
+  for (const p of o.state.partials.list(o.job.name)) {
+    if (p.direction !== "download") continue;
+    const l = o.local.get(p.path);
+    const r = o.remote.entries.get(p.path);
+    if (l?.type !== "file" || r?.type !== "file" || r.modifyMs === undefined) continue;
+    if (r.size !== p.sourceSize || r.modifyMs !== p.sourceMtime || l.size !== r.size || l.mtimeMs !== r.modifyMs) continue;
+    const prev = o.stateEntries.get(p.path);
+    if ((prev && !localChanged(l, prev)) || existsSync(p.tempPath)) continue;
+    const entry: StateEntry = {
+      path: p.path,
+      type: "file",
+      localSize: l.size,
+      localMtimeMs: l.mtimeMs,
+      remoteSize: r.size,
+      remoteModifyMs: r.modifyMs,
+      remotePrecision: r.precision,
+      placedRemote: prev?.placedRemote ?? false,
+      placedLocal: true,
+    };
+    o.state.entries.batch(() => {
+      o.state.entries.put(o.job.name, entry);
+      o.state.partials.end(o.job.name, p.path, "download");
+    });
+    o.stateEntries.set(p.path, entry);
+    o.logger.info(`${p.path}: its download was renamed into place before the last run stopped; recorded now`);
   }
 }

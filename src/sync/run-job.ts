@@ -6,7 +6,7 @@ import { scanLocal, type LocalScan } from "../local/scan.js";
 import { diff } from "../plan/diff.js";
 import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
-import type { Action, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
+import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
 import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
@@ -16,8 +16,9 @@ import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
 import { forEachLimit } from "./concurrency.js";
 import { Bandwidth } from "./throttle.js";
-import { recordLandedUploads } from "./landed-uploads.js";
+import { recordLandedDownloads, recordLandedUploads } from "./landed-uploads.js";
 import { SourceChanged, Transfers } from "./transfers.js";
+import { compareContents } from "./evidence.js";
 
 export type RunStatusResult = "ok" | "failed" | "aborted";
 
@@ -229,7 +230,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     ]);
     lap(`scanned ${localScan.entries.size} local entries${byWorker(localScan)}${listed ? ` and listed ${listed.entries.size} remote ones` : ""}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
-    if (listed && !opts.dryRun) await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
+    if (listed && !opts.dryRun) {
+      await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
+      recordLandedDownloads({ job, state, local: localScan.entries, remote: listed, stateEntries, logger });
+    }
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });
@@ -259,15 +263,32 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       warnings.push(w);
       logger.warn(w);
     }
+    // Paths the plan leaves alone on purpose are reported at every run, dry or not.
+    const heldDeletes = plan.filter((a) => a.kind === "held-delete");
+    if (heldDeletes.length > 0) {
+      skippedDeletes += heldDeletes.length;
+      const w = `${heldDeletes.length} deletion(s) held back by delete=tracked (this job did not put those files there): ${heldDeletes.slice(0, 5).map((a) => a.path).join(", ")}${heldDeletes.length > 5 ? ", ..." : ""}`;
+      warnings.push(w);
+      logger.warn(w);
+    }
+    for (const a of plan) {
+      if (a.kind !== "needs-user") continue;
+      const w = `${a.path}: ${a.reason}`;
+      warnings.push(w);
+      logger.warn(w);
+    }
     if (opts.dryRun) return finish("ok");
-    // adopt and forget only write the state; leftover partial transfers need the server.
-    if (plan.some((a) => a.kind !== "adopt" && a.kind !== "forget") || state.partials.list(job.name).length > 0) await connect();
+    // adopt and forget only write the state, reported paths not even that; leftover partial
+    // transfers need the server.
+    const reportOnly = (a: Action) => a.kind === "held-delete" || a.kind === "needs-user";
+    if (plan.some((a) => a.kind !== "adopt" && a.kind !== "forget" && !reportOnly(a)) || state.partials.list(job.name).length > 0) await connect();
 
     // --- carry out -------------------------------------------------------------------------
-    const transferring = plan.filter((a) => !isDelete(a) && a.kind !== "forget" && !a.kind.startsWith("mkdir"));
-    const total = plan.length;
+    const transferring = plan.filter((a) => !isDelete(a) && a.kind !== "forget" && !reportOnly(a) && !a.kind.startsWith("mkdir"));
+    const total = plan.filter((a) => !reportOnly(a)).length;
     let done = 0;
     const stop = new AbortController();
+    const compare = (a: Extract<Action, { kind: "compare" }>) => compareContents({ job, pool, path: a.path, local: a.local, remote: a.remote, signal: stop.signal });
     const onAbort = () => stop.abort(opts.signal?.reason);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const fail = (a: Action, err: unknown) => {
@@ -302,14 +323,18 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     }
 
     const adopts = transferring.filter((a) => a.kind === "adopt") as Extract<Action, { kind: "adopt" }>[];
+    /** Both sides hold the same file: record their signatures. */
+    const recordAdopt = (a: { path: string; local: LocalEntry; remote: RemoteEntry }) => {
+      const prev = stateEntries.get(a.path);
+      state.entries.put(job.name, {
+        path: a.path, type: a.local.type, localSize: a.local.size, localMtimeMs: a.local.mtimeMs,
+        remoteSize: a.remote.size, remoteModifyMs: a.remote.modifyMs, remotePrecision: a.remote.precision,
+        placedRemote: prev?.placedRemote ?? false, placedLocal: prev?.placedLocal ?? false,
+      });
+    };
     state.entries.batch(() => {
       for (const a of adopts) {
-        const prev = stateEntries.get(a.path);
-        state.entries.put(job.name, {
-          path: a.path, type: a.local.type, localSize: a.local.size, localMtimeMs: a.local.mtimeMs,
-          remoteSize: a.remote.size, remoteModifyMs: a.remote.modifyMs, remotePrecision: a.remote.precision,
-          placedRemote: prev?.placedRemote ?? false, placedLocal: prev?.placedLocal ?? false,
-        });
+        recordAdopt(a);
         done++;
       }
     });
@@ -328,18 +353,31 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
           counts.downloaded++;
           return;
         case "conflict":
-          if (a.local.type !== a.remote.type) throw new Error(`${a.reason}: a file on one side and a folder on the other; resolve by hand`);
-          counts.conflicts++;
-          if (a.resolution === "keep-both") {
-            await transfers.keepBoth(a.path, a.conflictName!, a.local, a.remote);
-          } else if (a.resolution === "upload") {
-            await transfers.upload(a.path, a.local, a.remote, true);
-          } else {
-            await transfers.download(a.path, a.remote, a.local, true);
+          return resolveConflict(a);
+        case "compare": {
+          // Equal only on evidence (evidence.ts): the same bytes are adopted, others are a conflict.
+          const verdict = await compare(a);
+          if (verdict.same) {
+            logger.info(`${a.path}: ${a.reason}: ${verdict.how}, recorded as in sync`);
+            recordAdopt(a);
+            return;
           }
-          return;
+          return resolveConflict({ ...a.ifDifferent, reason: `${a.ifDifferent.reason} (${verdict.how})` });
+        }
         default:
           throw new Error(`unexpected action ${a.kind}`);
+      }
+    }
+
+    async function resolveConflict(a: ConflictAction): Promise<void> {
+      logger.info(`conflict ${a.path}: ${a.reason} -> ${a.resolution}${a.conflictName ? ` (remote copy kept as ${a.conflictName})` : ""}`);
+      counts.conflicts++;
+      if (a.resolution === "keep-both") {
+        await transfers.keepBoth(a.path, a.conflictName!, a.local, a.remote);
+      } else if (a.resolution === "upload") {
+        await transfers.upload(a.path, a.local, a.remote, true);
+      } else {
+        await transfers.download(a.path, a.remote, a.local, true);
       }
     }
 

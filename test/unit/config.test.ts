@@ -195,6 +195,7 @@ describe("loadConfig with a valid config", () => {
       maxDelete: 10,
       bandwidthLimit: "512KiB",
       maxAge: "26h",
+      futureTolerance: "30m",
       doneMarker: ".done",
       retries: { attempts: 3, initialDelay: "500ms", maxDelay: "1h30m" },
       $schema: "./job.schema.json",
@@ -209,6 +210,7 @@ describe("loadConfig with a valid config", () => {
       maxDelete: { kind: "count", value: 10 },
       bandwidthLimit: 512 * 1024,
       maxAgeMs: 26 * 3_600_000,
+      futureToleranceMs: 1_800_000,
       doneMarker: ".done",
       retries: { attempts: 3, initialDelayMs: 500, maxDelayMs: 5_400_000 },
     });

@@ -45,11 +45,13 @@ function run(opts: {
   onConflict?: ConflictPolicy;
   complete?: boolean;
   failedDirs?: string[];
+  futureToleranceMs?: number;
 }): Action[] {
   const policy: DiffPolicy = {
     direction: opts.direction ?? "two-way",
     delete: opts.del ?? "tracked",
     onConflict: opts.onConflict ?? "keep-both",
+    ...(opts.futureToleranceMs !== undefined ? { futureToleranceMs: opts.futureToleranceMs } : {}),
   };
   return diff({
     local: new Map((opts.local ?? []).map((e) => [e.path, e])),
@@ -111,25 +113,73 @@ function single(direction: Direction, del: DeletePolicy, l: LocalNow, r: RemoteN
   return plan.filter((a) => a.path === "f.txt");
 }
 
-describe("diff after an interrupted copy", () => {
-  it("adopts a file changed on both sides to the same size and time instead of inventing a conflict", () => {
+describe("two-way: equal only on evidence", () => {
+  it("two edits of the same size within the same second of the server's clock are compared, never taken as identical", () => {
+    // `echo LOCALEDIT > f` here and `printf 'PARTNERED\n' > f` on the server in the same second
     const plan = run({
-      local: [file("f.txt", 20, T + 100_000)],
+      local: [file("f.txt", 20, T + 100_400)],
       remote: [rfile("f.txt", 20, T + 100_000, "second")],
       state: [st("f.txt")],
       direction: "two-way",
     });
-    expect(summary(plan)).toEqual(["adopt f.txt"]);
+    expect(summary(plan)).toEqual(["compare f.txt"]);
+    expect(plan[0]).toMatchObject({
+      reason: expect.stringContaining("changed on both sides"),
+      ifDifferent: { kind: "conflict", path: "f.txt", resolution: "keep-both", conflictName: `f.conflict-${STAMP}-remote.txt` },
+    });
   });
 
-  it("still calls it a conflict when the times differ", () => {
+  it("two edits within the same minute of a LIST-only server are compared too", () => {
     const plan = run({
       local: [file("f.txt", 20, T + 100_000)],
-      remote: [rfile("f.txt", 20, T + 400_000, "second")],
+      remote: [rfile("f.txt", 20, T + 100_000 + 20_000, "minute")],
       state: [st("f.txt")],
-      direction: "two-way",
     });
+    expect(summary(plan)).toEqual(["compare f.txt"]);
+  });
+
+  it("a first sync over two same-size files with the same time compares them", () => {
+    const plan = run({ local: [file("f.txt", 10, T)], remote: [rfile("f.txt", 10, T, "second")] });
+    expect(summary(plan)).toEqual(["compare f.txt"]);
+    expect(plan[0].reason).toContain("first sync");
+  });
+
+  it("the fallback of a compare follows onConflict", () => {
+    const plan = run({ local: [file("f.txt", 20, T + 100_000)], remote: [rfile("f.txt", 20, T + 50_000)], state: [st("f.txt")], onConflict: "local-wins" });
+    expect(plan[0]).toMatchObject({ kind: "compare", ifDifferent: { kind: "conflict", resolution: "upload" } });
+  });
+
+  it("files of different sizes changed on both sides are a conflict without a compare", () => {
+    const plan = run({ local: [file("f.txt", 20, T + 100_000)], remote: [rfile("f.txt", 21, T + 100_000, "second")], state: [st("f.txt")] });
     expect(summary(plan)).toEqual(["conflict f.txt"]);
+    expect(plan[0].reason).toContain("sizes differ");
+  });
+
+  it("one-way jobs still adopt a first sync with the same size and time", () => {
+    const plan = run({ direction: "upload", local: [file("f.txt", 10, T)], remote: [rfile("f.txt", 10, T, "second")] });
+    expect(summary(plan)).toEqual(["adopt f.txt"]);
+  });
+});
+
+describe("newer-wins never trusts a time in the future", () => {
+  const H = 3_600_000;
+  const now = NOW.getTime();
+  it.each<[string, LocalEntry, RemoteEntry, number | undefined, "keep-both" | "upload" | "download"]>([
+    ["a server time two hours ahead of this clock does not win: both are kept", file("f.txt", 20, now - 60_000), rfile("f.txt", 30, now + 2 * H), undefined, "keep-both"],
+    ["a local time two hours ahead does not win either", file("f.txt", 20, now + 2 * H), rfile("f.txt", 30, now - 60_000), undefined, "keep-both"],
+    ["a server time a minute ahead is within the default tolerance and wins", file("f.txt", 20, now - 60_000), rfile("f.txt", 30, now + 60_000), undefined, "download"],
+    ["futureTolerance widens the tolerance", file("f.txt", 20, now - 60_000), rfile("f.txt", 30, now + 2 * H), 3 * H, "download"],
+    ["futureTolerance narrows it", file("f.txt", 20, now - 60_000), rfile("f.txt", 30, now + 60_000), 10_000, "keep-both"],
+  ])("%s", (_name, l, r, futureToleranceMs, resolution) => {
+    const plan = run({ local: [l], remote: [r], state: [st("f.txt")], onConflict: "newer-wins", futureToleranceMs });
+    expect(plan).toHaveLength(1);
+    expect(plan[0]).toMatchObject({ kind: "conflict", resolution });
+    if (resolution === "keep-both") expect(plan[0].reason).toMatch(/ahead of this machine's clock/);
+  });
+
+  it("a compare's fallback under newer-wins keeps both when the server's time is in the future", () => {
+    const plan = run({ local: [file("f.txt", 10, NOW.getTime() - 1000)], remote: [rfile("f.txt", 10, NOW.getTime() + 2 * H)], state: [st("f.txt")], onConflict: "newer-wins" });
+    expect(plan[0]).toMatchObject({ kind: "compare", ifDifferent: { resolution: "keep-both", reason: expect.stringContaining("ahead") } });
   });
 });
 
@@ -180,16 +230,18 @@ describe("diff of one file", () => {
     ["two-way: a remote change is downloaded", "two-way", "tracked", "same", "changed", "synced", "download"],
     ["two-way: an unchanged file needs nothing", "two-way", "mirror", "same", "same", "synced", undefined],
     ["two-way: a pending server time with the same size is adopted", "two-way", "tracked", "same", "same", "pending", "adopt"],
-    ["two-way: first sync with the same size and time is adopted", "two-way", "tracked", "match", "match", "none", "adopt"],
-    ["two-way: first sync with another time is a conflict", "two-way", "tracked", "same", "differ", "none", "conflict", "first sync"],
+    ["two-way: first sync with the same size and time is compared", "two-way", "tracked", "match", "match", "none", "compare", "first sync"],
+    ["two-way: first sync with the same size and another time is compared", "two-way", "tracked", "same", "differ", "none", "compare", "first sync"],
     ["two-way: a remote deletion of a locally edited file keeps the edit", "two-way", "mirror", "changed", "none", "synced", "upload", "edit kept"],
     ["two-way: a remote deletion is undone with delete=never", "two-way", "never", "same", "none", "synced", "upload", "delete=never"],
     ["two-way: a remote deletion is propagated with delete=tracked", "two-way", "tracked", "same", "none", "synced", "delete-local"],
+    ["two-way: a remote deletion keeps a local copy this job did not place (tracked)", "two-way", "tracked", "same", "none", "foreign", "held-delete", "did not put it there"],
     ["two-way: a remote deletion is propagated with delete=mirror", "two-way", "mirror", "same", "none", "synced", "delete-local"],
     ["two-way: a new local file is uploaded", "two-way", "mirror", "same", "none", "none", "upload", "new on local"],
     ["two-way: a local deletion of a remotely edited file keeps the edit", "two-way", "mirror", "none", "changed", "synced", "download", "edit kept"],
     ["two-way: a local deletion is undone with delete=never", "two-way", "never", "none", "same", "synced", "download"],
     ["two-way: a local deletion is propagated with delete=tracked", "two-way", "tracked", "none", "same", "synced", "delete-remote"],
+    ["two-way: a local deletion keeps a remote copy this job did not place (tracked)", "two-way", "tracked", "none", "same", "foreign", "held-delete", "did not put it there"],
     ["two-way: a local deletion is propagated with delete=mirror", "two-way", "mirror", "none", "same", "synced", "delete-remote"],
     ["two-way: a new remote file is downloaded", "two-way", "mirror", "none", "same", "none", "download", "new on remote"],
     ["two-way: a file gone from both sides is forgotten", "two-way", "tracked", "none", "none", "synced", "forget"],
@@ -244,6 +296,22 @@ describe("diff never deletes where the rules keep", () => {
     const placedByUs = s === "synced" || s === "pending";
     const allowed = placedByUs && sourceGone && targetUntouched;
     expect(deletes.length).toBe(allowed ? 1 : 0);
+  });
+
+  it.each(
+    combos((d, l, r, s) =>
+      d !== "two-way" ? [] : [[`delete=tracked, two-way, local ${l}, remote ${r}, state ${s}: only an unedited copy this job placed on that side is deleted`, d, l, r, s] as const],
+    ),
+  )("%s", (_name, d, l, r, s) => {
+    const plan = single(d, "tracked", l, r, s);
+    const deletes = plan.filter(isDeleteKind);
+    // stateOf: "synced" and "pending" rows were placed by this job on both sides, "foreign" on neither.
+    const placedByUs = s === "synced" || s === "pending";
+    const oneSideGone = (l === "none") !== (r === "none");
+    const untouched = l === "none" ? r === "same" : l === "same";
+    expect(deletes.length).toBe(placedByUs && oneSideGone && untouched ? 1 : 0);
+    // what stays is reported as held back, never silently restored or dropped
+    if (s === "foreign" && oneSideGone && untouched) expect(plan.map((a) => a.kind)).toEqual(["held-delete"]);
   });
 
   it.each(
@@ -331,13 +399,14 @@ describe("conflict resolution (both sides changed)", () => {
 });
 
 describe("type mismatches", () => {
-  it.each<[string, Direction, ConflictPolicy, "keep-both" | "upload" | "download"]>([
-    ["an upload job reports a file-vs-folder path for upload", "upload", "keep-both", "upload"],
-    ["a download job reports a file-vs-folder path for download", "download", "keep-both", "download"],
-    ["a two-way job with keep-both reports it as keep-both", "two-way", "keep-both", "keep-both"],
-    ["a two-way job with local-wins reports it for upload", "two-way", "local-wins", "upload"],
-    ["a two-way job with remote-wins reports it for download", "two-way", "remote-wins", "download"],
-  ])("%s", (_name, direction, onConflict, resolution) => {
+  it.each<[string, Direction, ConflictPolicy]>([
+    ["an upload job leaves a file-vs-folder path to the user", "upload", "keep-both"],
+    ["a download job leaves a file-vs-folder path to the user", "download", "keep-both"],
+    ["a two-way job with keep-both leaves it to the user", "two-way", "keep-both"],
+    ["a two-way job with local-wins leaves it to the user", "two-way", "local-wins"],
+    ["a two-way job with remote-wins leaves it to the user", "two-way", "remote-wins"],
+    ["a two-way job with newer-wins leaves it to the user", "two-way", "newer-wins"],
+  ])("%s", (_name, direction, onConflict) => {
     const plan = run({
       local: [file("x")],
       remote: [rdir("x"), rfile("x/inner.txt")],
@@ -346,8 +415,9 @@ describe("type mismatches", () => {
       del: "mirror",
       onConflict,
     });
-    expect(summary(plan)).toEqual(["conflict x"]);
-    expect(plan[0]).toMatchObject({ resolution, reason: expect.stringContaining("type mismatch") });
+    // not a conflict the runner would have to carry out: a path for the user, nothing else
+    expect(summary(plan)).toEqual(["needs-user x"]);
+    expect(plan[0].reason).toMatch(/type mismatch: file on local, folder on remote; rename or remove one/);
   });
 
   it.each<[string, Direction]>([
@@ -356,7 +426,7 @@ describe("type mismatches", () => {
     ["a folder on local and a file on remote deletes nothing in a two-way mirror", "two-way"],
   ])("%s", (_name, direction) => {
     const plan = run({ local: [dir("x"), file("x/a.txt")], remote: [rfile("x")], state: [st("x/a.txt")], direction, del: "mirror" });
-    expect(summary(plan)).toEqual(["conflict x"]);
+    expect(summary(plan)).toEqual(["needs-user x"]);
   });
 });
 
@@ -425,6 +495,26 @@ describe("folders", () => {
       ["mkdir-remote d", "upload d/new.txt", "delete-local d/x.txt"],
     ],
     [
+      "two-way tracked keeps a remotely deleted folder holding only files this job did not put there, without recreating it",
+      {
+        direction: "two-way",
+        del: "tracked",
+        local: [dir("d"), file("d/mine.txt")],
+        state: [sdir("d", { placedLocal: false }), st("d/mine.txt", { placedLocal: false })],
+      },
+      ["held-delete d", "held-delete d/mine.txt"],
+    ],
+    [
+      "two-way tracked deletes what it placed in a remotely deleted folder and keeps the rest",
+      {
+        direction: "two-way",
+        del: "tracked",
+        local: [dir("d"), file("d/mine.txt"), file("d/theirs.txt")],
+        state: [sdir("d"), st("d/mine.txt", { placedLocal: false }), st("d/theirs.txt")],
+      },
+      ["delete-local d/theirs.txt", "held-delete d", "held-delete d/mine.txt"],
+    ],
+    [
       "two-way with delete=never recreates a remotely deleted folder",
       { direction: "two-way", del: "never", local: [dir("d")], state: [sdir("d")] },
       ["mkdir-remote d"],
@@ -484,7 +574,7 @@ describe("paths below a folder whose remote listing failed", () => {
 // ---- order and purity ---------------------------------------------------------------------------
 
 describe("plan order", () => {
-  it("lists mkdirs, then transfers, conflicts and adopts, then file deletes, then folder deletes deepest first, then forgets", () => {
+  it("lists mkdirs, then transfers, conflicts, compares and adopts, then file deletes, then folder deletes deepest first, then forgets", () => {
     const plan = run({
       direction: "two-way",
       del: "tracked",
@@ -496,7 +586,7 @@ describe("plan order", () => {
       "mkdir-remote new",
       "conflict both.txt",
       "upload new/n.txt",
-      "adopt same.txt",
+      "compare same.txt",
       "download z-remote.txt",
       "delete-local gone/deep/g.txt",
       "delete-local gone/deep",

@@ -85,6 +85,19 @@ describe("planTable", () => {
     expect(lines[6]).toBe("");
   });
 
+  it("shows a compare with the conflict it becomes, and the paths it leaves alone, each counted", () => {
+    const text = planTable([
+      { kind: "compare", path: "later.txt", reason: "changed on both sides, same size: contents compared at the sync", local: file(10), remote: file(10), ifDifferent: { resolution: "keep-both", conflictName: "later.c.txt" } },
+      { kind: "held-delete", path: "theirs.txt", reason: "deleted on local; delete=tracked keeps the remote copy" },
+      { kind: "needs-user", path: "x", reason: "type mismatch: file on local, folder on remote" },
+    ]);
+    const lines = text.split("\n");
+    expect(lines[0]).toMatch(/^compare\s+later\.txt\s+changed on both sides, same size: contents compared at the sync; if they differ -> keep-both \(remote copy kept as later\.c\.txt\)$/);
+    expect(lines[1]).toMatch(/^kept\s+theirs\.txt\s+deleted on local; delete=tracked keeps the remote copy$/);
+    expect(lines[2]).toMatch(/^needs you\s+x\s+type mismatch/);
+    expect(lines[3]).toBe("3 action(s): 1 to compare, 1 deletion(s) held back, 1 path(s) for you to settle");
+  });
+
   it("says so when there is nothing to do", () => {
     expect(planTable([{ kind: "adopt", path: "x", reason: "same" }])).toBe("nothing to do: both sides agree\n");
   });

@@ -1,0 +1,116 @@
+/**
+ * Evidence for the "compare" action: are a local file and a remote file of the same size the same
+ * bytes? A size and a time that match prove nothing (two edits within the server's time precision
+ * look alike), so the answer comes from the contents: the server's HASH where it offers one,
+ * otherwise the remote bytes, downloaded and compared with the local file as they arrive (nothing
+ * is written, memory stays flat). Files over COMPARE_MAX_BYTES on a server without HASH are not
+ * compared: the caller treats them as different, a conflict, which loses nothing.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
+import { Writable } from "node:stream";
+import type { JobConfig } from "../config/types.js";
+import type { LocalEntry, RemoteEntry } from "../plan/types.js";
+import { localPathInside, remoteJoin } from "../remote/names.js";
+import { remoteHash } from "../remote/ops.js";
+import type { FtpsPool } from "../remote/pool.js";
+import { withRetry } from "../remote/retry.js";
+import { SourceChanged } from "./transfers.js";
+
+/** Largest file compared by downloading it (one download costs less than the conflict it may spare). */
+export const COMPARE_MAX_BYTES = 64 * 2 ** 20;
+
+const HASHES: [ftpName: string, nodeName: string][] = [
+  ["SHA-256", "sha256"],
+  ["SHA-1", "sha1"],
+  ["MD5", "md5"],
+];
+
+export interface ContentVerdict {
+  same: boolean;
+  /** How it was decided, for the log and the conflict's reason. */
+  how: string;
+}
+
+export interface CompareInput {
+  job: JobConfig;
+  pool: FtpsPool;
+  path: string;
+  local: LocalEntry;
+  remote: RemoteEntry;
+  signal?: AbortSignal;
+}
+
+export async function compareContents(o: CompareInput): Promise<ContentVerdict> {
+  const localPath = localPathInside(o.job.local, o.local.diskPath ?? o.path);
+  const remotePath = remoteJoin(o.job.remotePath, o.remote.serverPath ?? o.path);
+  const unchanged = () => {
+    const st = statSync(localPath, { throwIfNoEntry: false });
+    if (!st || st.size !== o.local.size || Math.floor(st.mtimeMs) !== o.local.mtimeMs) {
+      throw new SourceChanged(`${localPath} changed during the run; compared again next run`);
+    }
+  };
+  unchanged();
+  if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
+
+  const algo = HASHES.find(([ftp]) => o.pool.first?.capabilities.hash.includes(ftp));
+  if (algo) {
+    const remoteHex = await retry(() => o.pool.use((c) => remoteHash(c, remotePath, algo[0])));
+    if (remoteHex) {
+      const localHex = await hashFile(localPath, algo[1]);
+      unchanged();
+      return { same: remoteHex === localHex, how: `${algo[0]} ${remoteHex === localHex ? "equal" : "differs"}` };
+    }
+  }
+  if (o.local.size > COMPARE_MAX_BYTES) {
+    return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH)` };
+  }
+  const same = await retry(() => o.pool.use((c) => sameBytes(localPath, o.local.size, (sink) => c.client.downloadTo(sink, remotePath))));
+  unchanged();
+  return { same, how: same ? "downloaded bytes equal" : "downloaded bytes differ" };
+}
+
+async function hashFile(path: string, algo: string): Promise<string> {
+  const h = createHash(algo);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** Thrown into the download to stop it at the first byte that differs. */
+class Differs extends Error {}
+
+/**
+ * Streams the remote file into a sink that compares each chunk with the local file at the same
+ * offset. It stops at the first difference (or a byte beyond `size`); the connection is then
+ * mid-transfer, and the pool drops it.
+ */
+async function sameBytes(localPath: string, size: number, download: (sink: Writable) => Promise<unknown>): Promise<boolean> {
+  const fd = openSync(localPath, "r");
+  let offset = 0;
+  let differs = false;
+  const stop = (done: (err: Error) => void) => {
+    differs = true;
+    done(new Differs());
+  };
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (offset + chunk.length > size) return stop(done);
+      const mine = Buffer.allocUnsafe(chunk.length);
+      let got = 0;
+      for (let n = 1; got < chunk.length && n > 0; got += n) n = readSync(fd, mine, got, chunk.length - got, offset + got);
+      if (got !== chunk.length || !mine.equals(chunk)) return stop(done);
+      offset += chunk.length;
+      done();
+    },
+  });
+  try {
+    await download(sink);
+    return offset === size;
+  } catch (err) {
+    if (differs) return false;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import type { JobConfig } from "../../src/config/types.js";
+import type { LocalEntry, RemoteEntry } from "../../src/plan/types.js";
+import type { FtpsPool } from "../../src/remote/pool.js";
+import { COMPARE_MAX_BYTES, compareContents } from "../../src/sync/evidence.js";
+import { SourceChanged } from "../../src/sync/transfers.js";
+import { testTempDir } from "../helpers/temp-dir.js";
+
+/** A pool whose one connection serves `serverBytes` for RETR (in small chunks) and, when offered, HASH. */
+function fakePool(serverBytes: Buffer, hashes: string[] = []) {
+  const seen: string[] = [];
+  const conn = {
+    capabilities: { hash: hashes },
+    client: {
+      send: async (cmd: string) => {
+        seen.push(cmd);
+        if (cmd.startsWith("HASH ")) return { message: `213 SHA-256 0-${serverBytes.length} ${createHash("sha256").update(serverBytes).digest("hex")} ${cmd.slice(5)}` };
+        return { message: "200 ok" };
+      },
+      downloadTo: (sink: Writable, path: string) =>
+        new Promise<void>((resolve, reject) => {
+          seen.push(`RETR ${path}`);
+          sink.once("error", reject);
+          sink.once("finish", resolve);
+          for (let i = 0; i < serverBytes.length; i += 7) sink.write(serverBytes.subarray(i, i + 7));
+          sink.end();
+        }),
+    },
+  };
+  const pool = { first: conn, use: <T>(fn: (c: typeof conn) => Promise<T>) => fn(conn) } as unknown as FtpsPool;
+  return { pool, seen };
+}
+
+function setup(localBytes: Buffer) {
+  const dir = testTempDir("evidence");
+  writeFileSync(join(dir, "f.txt"), localBytes);
+  const st = statSync(join(dir, "f.txt"));
+  const job = { local: dir, remotePath: "/job", retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 } } as JobConfig;
+  const local: LocalEntry = { path: "f.txt", type: "file", size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+  const remote: RemoteEntry = { path: "f.txt", type: "file", size: st.size, modifyMs: local.mtimeMs, precision: "second" };
+  return { dir, job, local, remote };
+}
+
+describe("content evidence for two files of the same size", () => {
+  const bytes = Buffer.from("LOCALEDIT\n".repeat(30));
+
+  it("the same bytes downloaded from a server without HASH are the same file", async () => {
+    const { job, local, remote } = setup(bytes);
+    const { pool, seen } = fakePool(Buffer.from(bytes));
+    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same: true });
+    expect(seen).toEqual(["RETR /job/f.txt"]);
+  });
+
+  it("one byte changed at the end makes them different", async () => {
+    const { job, local, remote } = setup(bytes);
+    const theirs = Buffer.from(bytes);
+    theirs[theirs.length - 1] = 0x21;
+    expect(await compareContents({ job, pool: fakePool(theirs).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+  });
+
+  it("a server that sends more bytes than listed is not the same file", async () => {
+    const { job, local, remote } = setup(bytes);
+    const longer = Buffer.concat([bytes, Buffer.from("more")]);
+    expect(await compareContents({ job, pool: fakePool(longer).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+  });
+
+  it("a server that sends fewer bytes than listed is not the same file", async () => {
+    const { job, local, remote } = setup(bytes);
+    expect(await compareContents({ job, pool: fakePool(bytes.subarray(0, 10)).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+  });
+
+  it.each([
+    ["the server's HASH decides when it is offered: equal", bytes, true],
+    ["the server's HASH decides when it is offered: different", Buffer.from("PARTNERED\n".repeat(30)), false],
+  ] as const)("%s", async (_name, serverBytes, same) => {
+    const { job, local, remote } = setup(bytes);
+    const { pool, seen } = fakePool(Buffer.from(serverBytes), ["SHA-256"]);
+    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("SHA-256") });
+    expect(seen.some((c) => c.startsWith("RETR"))).toBe(false);
+  });
+
+  it("a file too big to download for a compare, on a server without HASH, is not taken as the same", async () => {
+    const { dir, job, local, remote } = setup(bytes);
+    truncateSync(join(dir, "f.txt"), COMPARE_MAX_BYTES + 1); // sparse: no 64 MiB written
+    const st = statSync(join(dir, "f.txt"));
+    const big = { ...local, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    const { pool, seen } = fakePool(bytes);
+    expect(await compareContents({ job, pool, path: "f.txt", local: big, remote: { ...remote, size: big.size } })).toMatchObject({ same: false, how: expect.stringContaining("no HASH") });
+    expect(seen).toEqual([]);
+  });
+
+  it("a local file changed since the plan is not compared: it is taken again next run", async () => {
+    const { dir, job, local, remote } = setup(bytes);
+    const later = new Date(local.mtimeMs + 5000);
+    utimesSync(join(dir, "f.txt"), later, later);
+    await expect(compareContents({ job, pool: fakePool(bytes).pool, path: "f.txt", local, remote })).rejects.toBeInstanceOf(SourceChanged);
+  });
+});
