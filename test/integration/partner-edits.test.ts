@@ -74,7 +74,10 @@ describe.skipIf(!bothThere).each(KINDS)("a partner editing the server's folder o
     const big = Buffer.alloc(1024 * 1024, 7);
     writeTree(local, { "big.bin": big });
     const running = sync(ws, name);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The partner writes once our upload is under way: its temporary file is on the server.
+    const uploading = () => readdirSync(remoteDir).some((f) => f.startsWith(".ftps-sync."));
+    for (const end = Date.now() + 20_000; !uploading() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+    expect(uploading(), "the upload never started").toBe(true);
     writeTree(remoteDir, { "big.bin": "the partner's big.bin", "victim.txt": "the partner's edit, longer than ours" }, owner);
     const r = await running;
 
