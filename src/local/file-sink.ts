@@ -8,11 +8,26 @@ export class RangeComplete extends Error {
   }
 }
 
+/**
+ * The server sent a byte past the size it announced (the listing's): a download is bounded by
+ * that size, so a server that streams without end cannot fill the disk.
+ */
+export class TooManyBytes extends Error {
+  constructor(readonly limit: number) {
+    super(`the server sent more than the ${limit} bytes announced`);
+  }
+}
+
 export interface FileSinkOptions {
   /** Write into the existing file from `startAt` (resume, or one range of a segmented download). */
   existing?: boolean;
   /** Stop at this offset: the bytes up to it are written, then the sink fails with RangeComplete. */
   limit?: number;
+  /**
+   * With `limit`: reaching it is fine (the transfer is expected to end there), and only a byte
+   * beyond it fails the sink, with TooManyBytes.
+   */
+  failBeyondLimit?: boolean;
   /** Flush to disk every this many bytes (default FLUSH_EVERY). */
   flushEvery?: number;
   /** Called when a background flush has put every byte before `upTo` on disk. */
@@ -35,6 +50,7 @@ export const FLUSH_EVERY = 32 * 2 ** 20;
 export class FileSink extends Writable {
   private readonly fd: number;
   private readonly limit?: number;
+  private readonly failBeyondLimit: boolean;
   private position: number;
   private flushedUpTo = 0;
   private flushing?: Promise<void>;
@@ -48,6 +64,7 @@ export class FileSink extends Writable {
     this.position = startAt;
     this.flushedUpTo = startAt;
     this.limit = opts.limit;
+    this.failBeyondLimit = opts.failBeyondLimit ?? false;
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     this.onFlushed = opts.onFlushed;
   }
@@ -70,7 +87,9 @@ export class FileSink extends Writable {
       return;
     }
     if (!this.flushing && this.position - this.flushedUpTo >= this.flushEvery) this.flushInBackground();
-    callback(this.limit !== undefined && this.position >= this.limit ? new RangeComplete() : undefined);
+    if (this.limit === undefined) return callback();
+    if (this.failBeyondLimit) return callback(take < chunk.length ? new TooManyBytes(this.limit) : undefined);
+    callback(this.position >= this.limit ? new RangeComplete() : undefined);
   }
 
   private flushInBackground(): void {

@@ -3,7 +3,7 @@ import { pipelined } from "./pipelined.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
-import { FileSink, FLUSH_EVERY, RangeComplete } from "../local/file-sink.js";
+import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
 import { FtpsError } from "../errors.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
@@ -116,6 +116,18 @@ export interface StreamOptions {
   size?: number;
   startAt?: number;
   throttle?: () => Transform;
+  /** Download: the size the listing announced. Reading stops there; a byte beyond it fails the transfer. */
+  announcedSize?: number;
+}
+
+/** A download that went past the size announced for it (an endless RETR): not worth a retry. */
+export class DownloadTooLong extends FtpsError {
+  constructor(remotePath: string, announced: number) {
+    super(`${remotePath}: the server sent more than the ${announced} bytes its listing announced; the transfer was stopped`, {
+      errorClass: "permanent",
+      phase: "operation",
+    });
+  }
 }
 
 /** Files up to this size are read in one synchronous call: a read stream costs four thread-pool round trips. */
@@ -159,11 +171,16 @@ export async function uploadFile(c: FtpsConnection, localPath: string, remotePat
 /** RETR (with REST to resume) into a local file, appending when resuming. */
 export async function downloadFile(c: FtpsConnection, remotePath: string, localPath: string, opts: StreamOptions = {}): Promise<void> {
   const startAt = opts.startAt ?? 0;
-  const file = new FileSink(localPath, startAt);
+  const bounded = opts.announcedSize !== undefined;
+  const file = new FileSink(localPath, startAt, bounded ? { limit: opts.announcedSize, failBeyondLimit: true } : {});
+  let tooLong = false;
+  file.once("error", (err) => (tooLong = err instanceof TooManyBytes));
   let sink: Writable = file;
   if (opts.throttle) {
     const t = opts.throttle();
     t.pipe(file);
+    // A pipe does not pass the file's failure back: without this the transfer would go on into the throttle.
+    file.once("error", (err) => t.destroy(err));
     sink = t;
   }
   const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
@@ -173,6 +190,10 @@ export async function downloadFile(c: FtpsConnection, remotePath: string, localP
     sink.destroy();
     file.destroy();
     await closed;
+    if (tooLong) {
+      c.close(); // mid-transfer: basic-ftp closes it on a sink error already; the pool replaces it
+      throw new DownloadTooLong(remotePath, opts.announcedSize!);
+    }
     throw err;
   }
   // The file is ended by the pipe once the last byte is written (through the throttle's delays,
@@ -208,7 +229,9 @@ export async function downloadRange(
   const start = range.pos;
   const file = new FileSink(localPath, start, {
     existing: true,
-    limit: isLast ? undefined : range.end,
+    // The last range ends where the file should: a byte beyond it is a server sending too much.
+    limit: range.end,
+    failBeyondLimit: isLast,
     // A few flushes per range at least, so that a crash loses little of it.
     flushEvery: Math.min(FLUSH_EVERY, Math.max(4 * 2 ** 20, Math.ceil((range.end - start) / 4))),
     onFlushed: (upTo) => {
@@ -216,6 +239,8 @@ export async function downloadRange(
       onFlushed?.();
     },
   });
+  let tooLong = false;
+  file.once("error", (err) => (tooLong = err instanceof TooManyBytes));
   const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
   try {
     await c.client.downloadTo(file, remotePath, start);
@@ -223,6 +248,10 @@ export async function downloadRange(
     file.destroy();
     await closed;
     range.pos = Math.min(file.writtenUpTo, range.end);
+    if (tooLong) {
+      c.close();
+      throw new DownloadTooLong(remotePath, range.end);
+    }
     if (!(err instanceof RangeComplete) && file.writtenUpTo < range.end) throw err;
     c.close();
   }

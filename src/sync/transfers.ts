@@ -14,6 +14,7 @@ import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names
 import {
   downloadFile,
   downloadRange,
+  DownloadTooLong,
   type ByteRange,
   ensureRemoteDir,
   remoteHash,
@@ -314,10 +315,17 @@ export class Transfers {
         const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
         if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
         if (startAt < remote.size || remote.size === 0) {
-          await downloadFile(c, source, temp, { startAt, throttle: this.throttle() });
+          await downloadFile(c, source, temp, { startAt, throttle: this.throttle(), announcedSize: remote.size });
         }
       }),
-    );
+    ).catch(async (err) => {
+      // Bytes past the announced size: what was kept is no version of the file worth resuming.
+      if (err instanceof DownloadTooLong) {
+        await unlinkQuiet(temp);
+        state.partials.end(job.name, targetRel, "download");
+      }
+      throw err;
+    });
     await fsyncFile(temp);
     const got = await sizeOrUndefined(temp);
     if (got !== remote.size) {

@@ -177,6 +177,30 @@ describe("against a hostile FTPS server", () => {
     expectCleanWire(s);
   });
 
+  it.each([
+    ["", {}],
+    [" (through the bandwidth limit)", { bandwidthLimit: "20MB" }],
+  ])("a RETR that streams without end%s: reading stops at the listed size, the file fails, no temporary file is left", async (_, limits) => {
+    const { s, ws, local } = await setup(
+      {
+        listings: { "/job": `type=file;size=5;${T}; endless.bin\r\ntype=file;size=5;${T}; good.txt\r\n` },
+        files: { "/job/good.txt": "hello", "/job/endless.bin": "hello" },
+        endlessFiles: ["/job/endless.bin"],
+        endlessLimitBytes: 256 * 1024 * 1024,
+      },
+      { direction: "download", ...limits },
+    );
+    const r = await runMeasured(ws, ["sync", "job", "--json"], 120_000);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/endless\.bin: the server sent more than the 5 bytes its listing announced/);
+    // The agent stopped reading: the server could only fill the socket buffers, never its whole 256 MiB.
+    expect(s.endlessBytes, `${s.endlessBytes} bytes sent`).toBeLessThan(32 * 1024 * 1024);
+    // Not retried (it would stream without end again), nothing published, no temporary file kept.
+    expect(s.commands.filter((c) => c === "RETR /job/endless.bin")).toHaveLength(1);
+    expect(readdirSync(local).sort()).toEqual(["good.txt"]);
+    expect(readFileSync(join(local, "good.txt"), "utf8")).toBe("hello");
+  });
+
   it("a PASV reply naming another loopback host: the data connection goes to the control host only", async () => {
     const { s, ws, local } = await setup(
       { listings: { "/job": `type=file;size=5;${T}; good.txt\r\n` }, files: { "/job/good.txt": "hello" }, pasvHost: "127.0.0.3" },

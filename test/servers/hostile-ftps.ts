@@ -29,6 +29,8 @@ export interface HostileOptions {
   echoPassword?: { verb: string; code: number }[];
   /** Stop an endless listing after this many bytes (a bound for the test itself). Default 2 GB. */
   endlessLimitBytes?: number;
+  /** RETR of these paths streams bytes without end (up to endlessLimitBytes, counted in endlessBytes). */
+  endlessFiles?: string[];
 }
 
 export interface HostileServer {
@@ -103,6 +105,24 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
               d.end();
             };
             d.once("close", () => r());
+            pump();
+          }),
+      );
+
+    const sendEndlessFile = () =>
+      data.transfer(
+        (d) =>
+          new Promise<void>((r) => {
+            const chunk = Buffer.alloc(64 * 1024, 0x61);
+            const pump = () => {
+              while (!d.destroyed && endlessBytes < limit) {
+                endlessBytes += chunk.length;
+                if (!d.write(chunk)) return d.once("drain", pump);
+              }
+              d.end();
+            };
+            d.once("close", () => r());
+            d.once("error", () => r());
             pump();
           }),
       );
@@ -186,6 +206,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           return c === undefined ? reply("550 No such file") : reply(`213 ${Buffer.byteLength(c)}`);
         }
         case "RETR":
+          if (opts.endlessFiles?.includes(arg)) return sendEndlessFile();
           return data.send(opts.files?.[arg] ?? opts.defaultContent ?? "");
         case "STOR":
           return data.receive((bytes) => uploads.set(arg, bytes));

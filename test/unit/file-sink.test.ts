@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileSink, RangeComplete } from "../../src/local/file-sink.js";
+import { FileSink, RangeComplete, TooManyBytes } from "../../src/local/file-sink.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,6 +27,18 @@ describe("FileSink", () => {
     await pipeline(Readable.from(chunks), new FileSink(path));
     expect(readFileSync(path).equals(Buffer.concat(chunks))).toBe(true);
     expect(openFds()).toBe(fdsBefore);
+  });
+
+  it("with failBeyondLimit: a stream that ends at the limit is fine, a byte beyond it fails and is not written", async () => {
+    const exact = tempFile();
+    await pipeline(Readable.from([Buffer.from("hel"), Buffer.from("lo")]), new FileSink(exact, 0, { limit: 5, failBeyondLimit: true }));
+    expect(readFileSync(exact, "utf8")).toBe("hello");
+
+    const over = tempFile();
+    const sink = new FileSink(over, 0, { limit: 5, failBeyondLimit: true });
+    await expect(pipeline(Readable.from([Buffer.from("hel"), Buffer.from("lo, and on and on")]), sink)).rejects.toBeInstanceOf(TooManyBytes);
+    expect(readFileSync(over, "utf8")).toBe("hello");
+    expect(sink.writtenUpTo).toBe(5);
   });
 
   it("resumes at an offset: keeps the bytes before it and overwrites from there", async () => {
