@@ -8,6 +8,7 @@ import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
+import { refineDayTimes } from "../remote/day-times.js";
 import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
 import { formatSettledMemo, parseSettledMemo, remoteSideDigest } from "../plan/settled-run.js";
@@ -234,6 +235,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
       recordLandedDownloads({ job, state, local: localScan.entries, remote: listed, stateEntries, logger });
     }
+    // Files the listing dates by day only get their exact time (MDTM) before the diff compares them.
+    const refinedDayTimes = listed ? await refineDayTimes(pool, job.remotePath, listed, stateEntries, { logger, signal: opts.signal }) : 0;
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });
@@ -254,7 +257,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       : checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
     plan = guarded.plan;
     lap(`planned ${plan.length} actions`);
-    if (!trustedJob && listed && raw.length === 0 && noPartials && !opts.dryRun && settledListing(localScan, listed)) {
+    if (!trustedJob && listed && raw.length === 0 && noPartials && !opts.dryRun && settledListing(localScan, listed) && refinedDayTimes === 0) {
       const settledMemo = formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) });
       state.unchangedScans.remember(job.name, generation, settledMemo, pool.first?.capabilities.mlsd === false ? estimateStatReplies(listed.entries) : undefined);
     }

@@ -1,0 +1,81 @@
+import { FTPError } from "basic-ftp";
+import type { FtpsConnection } from "../ftps/connect.js";
+import { pipelined } from "./pipelined.js";
+
+/** A remote file's size and exact modification time, as far as the server tells them. */
+export interface RemoteStamp {
+  size?: number;
+  /** Epoch ms (UTC, RFC 3659), undefined when the server offers neither MLST nor MDTM. */
+  modifyMs?: number;
+}
+
+/** "YYYYMMDDHHMMSS[.sss]" (RFC 3659 time-val, UTC) to epoch ms; undefined if malformed. */
+export function parseTimeVal(text: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3})\d*)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], m[7] ? Number(m[7].padEnd(3, "0")) : 0);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** An MDTM reply ("213 20261205143041") to epoch ms. */
+export function parseMdtmReply(message: string): number | undefined {
+  const m = /^213[ -](\S+)/.exec(message.trim().split(/\r?\n/).at(-1) ?? "");
+  return m ? parseTimeVal(m[1]) : undefined;
+}
+
+/** The facts line of an MLST reply (" type=file;size=5;modify=...; /path") to size and time. */
+export function parseMlstReply(message: string): RemoteStamp {
+  const line = message.split(/\r?\n/).find((l) => l.startsWith(" ") && l.includes("="));
+  if (!line) return {};
+  const facts = new Map<string, string>();
+  const factsText = line.trim().split(" ")[0] ?? "";
+  for (const f of factsText.split(";")) {
+    const eq = f.indexOf("=");
+    if (eq > 0) facts.set(f.slice(0, eq).toLowerCase(), f.slice(eq + 1));
+  }
+  const size = facts.has("size") ? Number(facts.get("size")) : undefined;
+  return {
+    size: size !== undefined && Number.isSafeInteger(size) ? size : undefined,
+    modifyMs: facts.has("modify") ? parseTimeVal(facts.get("modify")!) : undefined,
+  };
+}
+
+/** MDTM: the exact modification time, or undefined when the server does not offer it. */
+export async function remoteModifyTime(c: FtpsConnection, path: string): Promise<number | undefined> {
+  if (!c.capabilities.mdtm) return undefined;
+  const res = await c.client.send(`MDTM ${path}`);
+  return parseMdtmReply(res.message);
+}
+
+/** SIZE and MDTM in one round trip (corked together); both replies are read before returning. */
+function sizeAndTime(c: FtpsConnection, path: string): Promise<RemoteStamp> {
+  const replies: (FTPError | { code: number; message: string })[] = [];
+  const done = () =>
+    c.client.ftp.handle(`SIZE ${path}`, (res, task) => {
+      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
+      replies.push(res as FTPError | { code: number; message: string });
+      if (replies.length < 2) return;
+      const [size, mdtm] = replies;
+      if (size instanceof FTPError) return task.reject(size);
+      if (mdtm instanceof FTPError) return task.reject(mdtm);
+      const n = parseInt(size.message.slice(4), 10);
+      task.resolve({ size: Number.isNaN(n) ? undefined : n, modifyMs: parseMdtmReply(mdtm.message) });
+    }) as Promise<RemoteStamp>;
+  return pipelined(c, done, [`MDTM ${path}`]);
+}
+
+/**
+ * What the server says of one file now: MLST where offered (one reply with both facts), else
+ * SIZE and MDTM, else whichever of them it offers. A missing file rejects with the server's 550.
+ */
+export async function remoteStamp(c: FtpsConnection, path: string): Promise<RemoteStamp> {
+  const caps = c.capabilities;
+  if (caps.mlsd) {
+    const res = await c.client.send(`MLST ${path}`);
+    const stamp = parseMlstReply(res.message);
+    if (stamp.size !== undefined || stamp.modifyMs !== undefined) return stamp;
+  }
+  if (caps.size && caps.mdtm) return sizeAndTime(c, path);
+  if (caps.size) return { size: await c.client.size(path) };
+  return { modifyMs: await remoteModifyTime(c, path) };
+}
