@@ -47,32 +47,40 @@ export async function remoteModifyTime(c: FtpsConnection, path: string): Promise
   return parseMdtmReply(res.message);
 }
 
-/** SIZE and MDTM in one round trip (corked together); both replies are read before returning. */
+type Reply = FTPError | { code: number; message: string };
+
+/**
+ * SIZE and MDTM in one round trip (corked together); both replies are read before returning. A
+ * fact the server refuses is left out; the file counts as missing (the 550 is thrown) only when
+ * both are refused and one with 550.
+ */
 function sizeAndTime(c: FtpsConnection, path: string): Promise<RemoteStamp> {
-  const replies: (FTPError | { code: number; message: string })[] = [];
+  const replies: Reply[] = [];
   const done = () =>
     c.client.ftp.handle(`SIZE ${path}`, (res, task) => {
       if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
-      replies.push(res as FTPError | { code: number; message: string });
+      replies.push(res as Reply);
       if (replies.length < 2) return;
       const [size, mdtm] = replies;
-      if (size instanceof FTPError) return task.reject(size);
-      if (mdtm instanceof FTPError) return task.reject(mdtm);
-      const n = parseInt(size.message.slice(4), 10);
-      task.resolve({ size: Number.isNaN(n) ? undefined : n, modifyMs: parseMdtmReply(mdtm.message) });
+      if (size instanceof FTPError && mdtm instanceof FTPError) {
+        const missing = size.code === 550 ? size : mdtm.code === 550 ? mdtm : undefined;
+        return missing ? task.reject(missing) : task.resolve({});
+      }
+      const n = size instanceof FTPError ? NaN : parseInt(size.message.slice(4), 10);
+      task.resolve({ size: Number.isNaN(n) ? undefined : n, modifyMs: mdtm instanceof FTPError ? undefined : parseMdtmReply(mdtm.message) });
     }) as Promise<RemoteStamp>;
   return pipelined(c, done, [`MDTM ${path}`]);
 }
 
 /**
  * What the server says of one file now: MLST where offered (one reply with both facts), else
- * SIZE and MDTM, else whichever of them it offers. A missing file rejects with the server's 550.
+ * SIZE and MDTM. A missing file rejects with the server's 550.
  */
 export async function remoteStamp(c: FtpsConnection, path: string): Promise<RemoteStamp> {
   const caps = c.capabilities;
   if (caps.mlsd) {
-    const res = await c.client.send(`MLST ${path}`);
-    const stamp = parseMlstReply(res.message);
+    const res = await c.client.sendIgnoringError(`MLST ${path}`);
+    const stamp = res.code >= 200 && res.code < 300 ? parseMlstReply(res.message) : {};
     if (stamp.size !== undefined || stamp.modifyMs !== undefined) return stamp;
   }
   if (caps.size && caps.mdtm) return sizeAndTime(c, path);

@@ -26,6 +26,7 @@ import {
   uploadFile,
 } from "../remote/ops.js";
 import type { FtpsConnection } from "../ftps/connect.js";
+import { remoteModifyTime, remoteStamp } from "../remote/exact-times.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
 import { sameRemoteVersion, statRemoteFile } from "../remote/stat-file.js";
@@ -289,8 +290,12 @@ export class Transfers {
     const source = this.remoteAbs(remote.serverPath ?? rel);
     await ensureLocalParent(job.local, target);
 
+    // The exact time of the version about to be fetched, checked again once every byte is in.
+    const exactBefore = await this.exactTimeBefore(source, remote);
     const partial = state.partials.get(job.name, targetRel, "download");
-    const sameSource = partial && partial.sourceSize === remote.size && partial.sourceMtime === remote.modifyMs && dirname(partial.tempPath) === dirname(target);
+    // A partial download continues only from a version proven the same: its row recorded the
+    // exact time when it started. A time to the minute or day (LIST) proves nothing: start over.
+    const sameSource = partial && exactBefore !== undefined && partial.sourceSize === remote.size && partial.sourceMtime === exactBefore && dirname(partial.tempPath) === dirname(target);
     // A segmented download continues each range where its bytes were last flushed to disk (the
     // file may have holes after that); any other continues at the file's size.
     const resumeRanges = sameSource && partial.ranges && existsSync(partial.tempPath) ? partial.ranges : undefined;
@@ -305,8 +310,12 @@ export class Transfers {
       const segments = this.segmentsFor(remote.size);
       if (segments > 1) ranges = startSegments(temp, remote.size, segments);
       const progress = ranges.length > 0 ? ranges.map((r): [number, number] => [r.flushed, r.end]) : undefined;
-      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: remote.modifyMs, startedAt: Date.now(), ranges: progress });
+      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: exactBefore ?? remote.modifyMs, startedAt: Date.now(), ranges: progress });
     }
+    const discard = async () => {
+      await unlinkQuiet(temp);
+      state.partials.end(job.name, targetRel, "download");
+    };
     const saveProgress = () => state.partials.saveRanges(job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
     await this.retry(`download ${source}`, () =>
@@ -321,21 +330,33 @@ export class Transfers {
     ).catch(async (err) => {
       // Bytes past the announced size: what was kept is no version of the file worth resuming.
       if (err instanceof DownloadTooLong) {
-        await unlinkQuiet(temp);
-        state.partials.end(job.name, targetRel, "download");
+        await discard();
+        if (await this.changedOnServer(source, remote, exactBefore)) throw this.changedWhileFetched(source);
       }
       throw err;
     });
     await fsyncFile(temp);
     const got = await sizeOrUndefined(temp);
     if (got !== remote.size) {
-      await unlinkQuiet(temp);
-      state.partials.end(job.name, targetRel, "download");
+      await discard();
       throw new FtpsError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { errorClass: "transient", phase: "operation" });
     }
-    await this.verifyHash(source, temp);
-    if (remote.modifyMs !== undefined) {
-      const t = new Date(remote.modifyMs);
+    // Every byte is in: the file must still be the version it was when the first byte came.
+    if (await this.changedOnServer(source, remote, exactBefore)) {
+      await discard();
+      throw this.changedWhileFetched(source);
+    }
+    await this.verifyHash(source, temp).catch(async (err) => {
+      await discard(); // what the temporary file holds is no version of the file: never resume it
+      throw err;
+    });
+    // A time the listing gave by day only is recorded as the exact one (MDTM), so that the next
+    // run can tell a rewrite on the same day (see remote/day-times.ts).
+    const recorded = remote.precision === "day" && exactBefore !== undefined
+      ? { modifyMs: exactBefore, precision: exactBefore % 1000 === 0 ? ("second" as const) : ("ms" as const) }
+      : { modifyMs: remote.modifyMs, precision: remote.precision };
+    if (recorded.modifyMs !== undefined) {
+      const t = new Date(recorded.modifyMs);
       await utimes(temp, t, t);
     }
     // Two-way: if the local file changed since the plan was made, someone is working on it.
@@ -350,12 +371,49 @@ export class Transfers {
     const st = await stat(target);
     this.recordSynced(
       targetRel,
-      { localSize: st.size, localMtimeMs: Math.floor(st.mtimeMs), remoteSize: remote.size, remoteModifyMs: remote.modifyMs, remotePrecision: remote.precision },
+      { localSize: st.size, localMtimeMs: Math.floor(st.mtimeMs), remoteSize: remote.size, remoteModifyMs: recorded.modifyMs, remotePrecision: recorded.precision },
       { local: placedLocal },
       "download",
     );
     this.ctx.onBytes?.(remote.size);
     return remote.size;
+  }
+
+  /**
+   * The exact modification time of the remote file now: the listing's own when it has seconds
+   * (MLSD), else MDTM's (LIST gives minutes or days). Undefined when the server offers neither.
+   * A file gone since the listing is a change: SourceChanged.
+   */
+  private async exactTimeBefore(source: string, remote: RemoteEntry): Promise<number | undefined> {
+    if (remote.precision === "second" || remote.precision === "ms") return remote.modifyMs;
+    if (!this.ctx.pool.first?.capabilities.mdtm) return undefined;
+    try {
+      return await this.retry(`MDTM ${source}`, () => this.ctx.pool.use((c) => remoteModifyTime(c, source)));
+    } catch (err) {
+      if (err instanceof FTPError && err.code === 550) throw new SourceChanged(`${source} is gone from the server since it was listed; left for the next run`);
+      throw err;
+    }
+  }
+
+  /**
+   * After a download: whether the server's file is no longer the version fetched. Its size must
+   * still be the listed one and its exact time (MLST, else MDTM) the one taken before the first
+   * byte; a file gone counts as changed. Without MLST, SIZE or MDTM there is nothing to compare.
+   */
+  private async changedOnServer(source: string, remote: RemoteEntry, exactBefore: number | undefined): Promise<boolean> {
+    let now;
+    try {
+      now = await this.retry(`check ${source}`, () => this.ctx.pool.use((c) => remoteStamp(c, source)));
+    } catch (err) {
+      if (err instanceof FTPError && err.code === 550) return true;
+      throw err;
+    }
+    if (now.size !== undefined && now.size !== remote.size) return true;
+    return exactBefore !== undefined && now.modifyMs !== undefined && now.modifyMs !== exactBefore;
+  }
+
+  private changedWhileFetched(source: string): SourceChanged {
+    return new SourceChanged(`${source} changed on the server while it was being downloaded; discarded, it will be fetched again next run`);
   }
 
   /** How many ranges to fetch `size` bytes in: several connections at once for big files. */
