@@ -2,7 +2,7 @@ import { FTPError } from "basic-ftp";
 import { existsSync } from "node:fs";
 import type { JobConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
-import { localChanged, remoteChanged } from "../plan/signatures.js";
+import { localChanged, remoteChanged, sameWithinPrecision } from "../plan/signatures.js";
 import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { remoteSize } from "../remote/ops.js";
@@ -83,7 +83,12 @@ export function recordLandedDownloads(o: {
     const l = o.local.get(p.path);
     const r = o.remote.entries.get(p.path);
     if (l?.type !== "file" || r?.type !== "file" || r.modifyMs === undefined) continue;
-    if (r.size !== p.sourceSize || r.modifyMs !== p.sourceMtime || l.size !== r.size || l.mtimeMs !== r.modifyMs) continue;
+    // The row holds the exact time the download took before its first byte (MDTM where the
+    // listing shows minutes or days), and the local file got the listed time, or that exact one
+    // where the listing had only the day (Transfers.download).
+    const exact = p.sourceMtime;
+    const sameSource = exact !== undefined && (exact === r.modifyMs || sameWithinPrecision(exact, "ms", r.modifyMs, r.precision));
+    if (r.size !== p.sourceSize || !sameSource || l.size !== r.size || (l.mtimeMs !== r.modifyMs && l.mtimeMs !== exact)) continue;
     const prev = o.stateEntries.get(p.path);
     if ((prev && !localChanged(l, prev)) || existsSync(p.tempPath)) continue;
     const entry: StateEntry = {
@@ -92,8 +97,9 @@ export function recordLandedDownloads(o: {
       localSize: l.size,
       localMtimeMs: l.mtimeMs,
       remoteSize: r.size,
-      remoteModifyMs: r.modifyMs,
-      remotePrecision: r.precision,
+      ...(r.precision === "day"
+        ? { remoteModifyMs: exact, remotePrecision: exact! % 1000 === 0 ? ("second" as const) : ("ms" as const) }
+        : { remoteModifyMs: r.modifyMs, remotePrecision: r.precision }),
       placedRemote: prev?.placedRemote ?? false,
       placedLocal: true,
     };

@@ -10,6 +10,7 @@ import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { CLI } from "../helpers/cli.js";
+import { openState } from "../../src/state/index.js";
 
 const MB = 1024 * 1024;
 
@@ -183,4 +184,28 @@ describe.skipIf(!available.vsftpd && !process.env.CI)("downloads on vsftpd (LIST
     expect(readdirSync(local)).toEqual(["big.bin"]);
   });
 
+
+  it("a download renamed into place but not recorded is still recognised when its partial row holds MDTM's exact time", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" });
+    writeTree(remoteDir, { "doc.txt": "version 1" }, ctx.owner);
+    expect((await sync(name)).code).toBe(0);
+    // The partner's version 2 at 41 s past a minute: the listing shows the minute, MDTM the second.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const exact = new Date(minute + 41_000);
+    writeTree(remoteDir, { "doc.txt": "partner's version 2" }, ctx.owner, exact);
+    // What a run killed right after the rename leaves: the file with the listed time, the old
+    // record, and the partial row with the exact time the download took before its first byte.
+    writeTree(local, { "doc.txt": "partner's version 2" }, undefined, new Date(minute));
+    const state = openState(join(ctx.ws.dir, "state"));
+    state.partials.begin({
+      job: name, path: "doc.txt", direction: "download", tempPath: join(local, ".ftps-sync.doc.txt.0badf00d.part"),
+      sourceSize: "partner's version 2".length, sourceMtime: exact.getTime(), startedAt: Date.now(),
+    });
+    state.close();
+    const r = await sync(name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ conflicts: 0, uploaded: 0, downloaded: 0 });
+    expect(r.stderr).toMatch(/doc\.txt: its download was renamed into place before the last run stopped; recorded now/);
+    expect(readdirSync(local)).toEqual(["doc.txt"]);
+  });
 });
