@@ -156,7 +156,7 @@ describe("servers that stop answering", () => {
   });
 });
 
-describe("connections cut mid-upload", () => {
+describe("the first connection of a run, connections cut mid-upload, slow logins", () => {
   let cert: GeneratedCert;
   const stops: (() => Promise<void> | void)[] = [];
   beforeAll(async () => {
@@ -186,5 +186,39 @@ describe("connections cut mid-upload", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(s.commands.filter((c) => /^(STOR|APPE) /.test(c))).toHaveLength(2);
     expect(s.uploads.get("/job/big.bin")?.equals(content)).toBe(true);
+  });
+
+  it("the first connection is retried when the server answers 421, and the run succeeds", async () => {
+    const { s, ws, local } = await hostile({ refuseFirstConnections: 2 });
+    writeFileSync(join(local, "a.txt"), "hello");
+    const r = await runTimed(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(s.connections).toBe(3);
+    expect(s.uploads.get("/job/a.txt")?.toString()).toBe("hello");
+  });
+
+  it("the first connection is not retried after a refused login (530) or a certificate that does not match the pin", async () => {
+    const refused = await hostile({ password: "the-right-one" });
+    const r1 = await runTimed(refused.ws, ["sync", "job"]);
+    expect(r1.code, r1.stdout + r1.stderr).toBe(4);
+    expect(refused.s.connections).toBe(1);
+
+    const other = await generateCert(testTempDir("other-cert"), { name: "other" });
+    const pinned = await hostile({}, {}, { fingerprint: other.fingerprint });
+    const r2 = await runTimed(pinned.ws, ["sync", "job"]);
+    expect(r2.code, r2.stdout + r2.stderr).toBe(4);
+    expect(r2.stdout + r2.stderr).toMatch(/does not match the pinned fingerprint/);
+    expect(pinned.s.connections).toBe(1);
+  });
+
+  it("after a run against a slow-login server the CLI exits promptly, without a late log line", async () => {
+    // maxConnections 4 on an MLSD server: the run opens the other connections in the background,
+    // each of which takes the server 6 s to log in; the run itself needs only the first.
+    const { ws, local } = await hostile({ loginDelayMs: 6000 }, {}, { maxConnections: 4, timeoutSeconds: 10 });
+    writeFileSync(join(local, "a.txt"), "hello");
+    const r = await runTimed(ws, ["sync", "job", "--json", "-v"], 40_000);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.afterOutputMs, `exited ${r.afterOutputMs} ms after the result\n${r.stderr}`).toBeLessThan(3000);
+    expect(r.stderr).not.toMatch(/winston|no transports/i);
   });
 });
