@@ -29,7 +29,7 @@ function seconds(ms: number): string {
 
 /** A step that got no answer within the remote's timeout. `what`: "waiting for the TLS handshake"... */
 export function timeoutError(what: string, timeoutMs: number): FtpsError {
-  return faultError("timeout", `timed out: no answer within ${seconds(timeoutMs)} ${what}`);
+  return faultError("timeout", `timeout: no answer within ${seconds(timeoutMs)} ${what}`);
 }
 
 /** What basic-ftp's FTPContext has and its type declarations keep protected. */

@@ -81,7 +81,7 @@ describe("servers that stop answering", () => {
 
   const expectTimedOut = (r: Timed, step: RegExp) => {
     expect(r.code, `exit ${r.code} after ${r.ms} ms\n${r.stdout}${r.stderr}`).toBe(4);
-    expect(r.stdout + r.stderr).toMatch(/timed out|no answer/i);
+    expect(r.stdout + r.stderr).toMatch(/timeout: no answer/i);
     expect(r.stdout + r.stderr).toMatch(step);
   };
 
@@ -152,7 +152,7 @@ describe("servers that stop answering", () => {
     const history = await ws.cli(["history", "job", "--json"]);
     const runs = JSON.parse(history.stdout) as { status: string; error?: string }[];
     expect(runs[0].status).toBe("failed");
-    expect(runs[0].error).toMatch(/timed out|no answer/i);
+    expect(runs[0].error).toMatch(/timeout: no answer/i);
   });
 });
 
