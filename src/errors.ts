@@ -41,21 +41,32 @@ export class SafetyGuardError extends AgentError {
 export type ErrorClass = "transient" | "permanent";
 
 /**
- * A failure talking to an FTPS server. `code` is the server's reply code when there is one.
+ * What went wrong on a connection when no reply code says it (see src/ftps/connection-faults.ts):
+ * `timeout`: a step got no answer in the remote's `timeoutSeconds` (transient); `closed`: the
+ * connection was closed under a command (transient); `protocol`: a reply or a command that cannot
+ * be used, such as an unparsable reply or a PASV to another host (permanent).
+ */
+export type FaultKind = "timeout" | "closed" | "protocol";
+
+/**
+ * A failure talking to an FTPS server. `code` is the server's reply code when there is one;
+ * `kind` says what happened when there is none.
  * `phase` tells whether we never got a usable session (connect: exit 4) or failed later.
  */
 export class FtpsError extends AgentError {
   readonly code?: number;
+  readonly kind?: FaultKind;
   readonly errorClass: ErrorClass;
   readonly phase: "connect" | "operation";
   /** Out of space or quota: the job must stop, not just this file. */
   readonly stopsJob: boolean;
   constructor(
     message: string,
-    opts: { code?: number; errorClass: ErrorClass; phase: "connect" | "operation"; stopsJob?: boolean; cause?: unknown },
+    opts: { code?: number; kind?: FaultKind; errorClass: ErrorClass; phase: "connect" | "operation"; stopsJob?: boolean; cause?: unknown },
   ) {
     super(message, opts.phase === "connect" ? ExitCode.Connect : ExitCode.Failures, { cause: opts.cause });
     this.code = opts.code;
+    this.kind = opts.kind;
     this.errorClass = opts.errorClass;
     this.phase = opts.phase;
     this.stopsJob = opts.stopsJob ?? false;

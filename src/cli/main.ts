@@ -34,7 +34,8 @@ export function buildProgram(): Command {
     .command("fingerprint <host[:port]>")
     .description("print the server certificate's fingerprint in the form that \"fingerprint\" pins")
     .option("--implicit", "implicit TLS (default port 990) instead of AUTH TLS (default port 21)")
-    .action(async (target: string, opts: { implicit?: boolean }) => {
+    .option("--timeout <seconds>", "give up a step (connect, AUTH TLS and the handshake) after this long (default 15)")
+    .action(async (target: string, opts: { implicit?: boolean; timeout?: string }) => {
       process.exitCode = await fingerprintCommand(target, opts);
     });
 

@@ -5,7 +5,8 @@ import { FtpsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "./capabilities.js";
 import { replyText } from "./reply-text.js";
-import { classify } from "./classify.js";
+import { classify, isTlsFailure } from "./classify.js";
+import { typeConnectionFaults, withDeadline } from "./connection-faults.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { refuseFailedListings } from "./listing-guard.js";
 import { withoutPeerCertificate } from "./session-trim.js";
@@ -115,8 +116,11 @@ export function skipKeyInfoWhenResumed(socket: TLSSocket): void {
 }
 
 function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
-  if (err instanceof FtpsError) return err;
+  if (err instanceof FtpsError && err.phase === "connect") return err;
   const c = classify(err);
+  // A TLS failure (handshake, certificate) at connect is the server's or the configuration's:
+  // retrying cannot help (see FtpsPool.start).
+  const tls = isTlsFailure(err);
   const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
   const e = err as { code?: string | number; message?: string };
   let msg: string;
@@ -132,9 +136,10 @@ function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
   }
   return new FtpsError(`cannot connect to ${where}: ${msg}`, {
     code: c.code,
-    errorClass: c.errorClass,
+    kind: err instanceof FtpsError ? err.kind : undefined,
+    errorClass: tls ? "permanent" : c.errorClass,
     phase: "connect",
-    stopsJob: c.stopsJob,
+    stopsJob: c.stopsJob || tls,
     cause: err,
   });
 }
@@ -180,13 +185,17 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * - pin or certificate failure closes it before USER is sent;
  * - a refused PBSZ/PROT P closes it before any data connection opens (basic-ftp's own
  *   `access()` ignores that refusal, which is why we do the steps ourselves).
+ * Every step has a deadline of the remote's timeout (see withDeadline); `signal` abandons the
+ * connection half-way (a pool closed meanwhile).
  */
-export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promise<FtpsConnection> {
+export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal): Promise<FtpsConnection> {
   // Stated, not left to basic-ftp's defaults (test/integration/hostile.test.ts proves both):
   // a PASV reply naming another host is refused (no FTP bounce, no connection to a host we were
   // not configured with), and one folder's listing is buffered up to a cap, so a hostile or
   // broken server sending an endless listing fails that folder instead of exhausting memory.
   const client = new Client(remote.timeoutMs, { allowSeparateTransferHost: false, maxListingBytes: MAX_LISTING_BYTES });
+  typeConnectionFaults(client);
+  const step = <T>(what: string, run: () => Promise<T>) => withDeadline(client, remote.timeoutMs, what, run, signal);
   withoutTaskStacks(client);
   refuseFailedListings(client);
   if (logger?.isDebugEnabled()) {
@@ -196,11 +205,11 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
   try {
     const options = withSharedContext(remote, tlsOptionsFor(remote));
     if (remote.tls === "implicit") {
-      await client.connectImplicitTLS(remote.host, remote.port, options);
+      await step("waiting for the TLS handshake and the server's greeting", () => client.connectImplicitTLS(remote.host, remote.port, options));
     } else {
-      await client.connect(remote.host, remote.port);
+      await step("waiting for the connection and the server's greeting", () => client.connect(remote.host, remote.port));
       try {
-        await client.useTLS(options);
+        await step("waiting for the reply to AUTH TLS and the TLS handshake", () => client.useTLS(options));
       } catch (err) {
         if (err instanceof FTPError) {
           throw new FtpsError(
@@ -235,14 +244,14 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger): Promis
     watchDataConnections(client, remote.fingerprint);
     trimDataSessions(client, !!remote.fingerprint);
 
-    await client.login(remote.user, remote.password.reveal());
-    const capabilities = parseCapabilities(await client.features());
-    await client.send("TYPE I");
-    await client.sendIgnoringError("OPTS UTF8 ON");
-    if (capabilities.mlsd) await client.sendIgnoringError("OPTS MLST type;size;modify;unix.mode;");
+    await step("waiting for the login (USER and PASS) to be accepted", () => client.login(remote.user, remote.password.reveal()));
+    const capabilities = parseCapabilities(await step("waiting for the reply to FEAT", () => client.features()));
+    await step("waiting for the reply to TYPE I", () => client.send("TYPE I"));
+    await step("waiting for the reply to OPTS UTF8", () => client.sendIgnoringError("OPTS UTF8 ON"));
+    if (capabilities.mlsd) await step("waiting for the reply to OPTS MLST", () => client.sendIgnoringError("OPTS MLST type;size;modify;unix.mode;"));
 
-    const pbsz = await client.sendIgnoringError("PBSZ 0");
-    const prot = is2xx(pbsz.code) ? await client.sendIgnoringError("PROT P") : pbsz;
+    const pbsz = await step("waiting for the reply to PBSZ", () => client.sendIgnoringError("PBSZ 0"));
+    const prot = is2xx(pbsz.code) ? await step("waiting for the reply to PROT P", () => client.sendIgnoringError("PROT P")) : pbsz;
     if (!is2xx(prot.code)) {
       throw new FtpsError(
         `${remote.name}: the server refused to protect the data channel (${replyText(prot.code, prot.message)} in reply to ` +

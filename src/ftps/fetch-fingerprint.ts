@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { TLSSocket } from "node:tls";
 import { FtpsError } from "../errors.js";
 import { classify } from "./classify.js";
+import { typeConnectionFaults, withDeadline } from "./connection-faults.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 
 export interface ServerCertificate {
@@ -19,17 +20,20 @@ export interface ServerCertificate {
 
 /**
  * First contact, like ssh-keyscan: complete a TLS handshake without trusting the certificate,
- * read it, and leave. No user name or password is sent.
+ * read it, and leave. No user name or password is sent. Each step (connect and greeting, AUTH TLS
+ * and the handshake) has `timeoutMs`.
  */
 export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000): Promise<ServerCertificate> {
   const client = new Client(timeoutMs);
+  typeConnectionFaults(client);
+  const step = <T>(what: string, run: () => Promise<T>) => withDeadline(client, timeoutMs, what, run);
   const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const };
   try {
     if (implicit) {
-      await client.connectImplicitTLS(host, port, options);
+      await step("waiting for the TLS handshake and the server's greeting", () => client.connectImplicitTLS(host, port, options));
     } else {
-      await client.connect(host, port);
-      await client.useTLS(options);
+      await step("waiting for the connection and the server's greeting", () => client.connect(host, port));
+      await step("waiting for the reply to AUTH TLS and the TLS handshake", () => client.useTLS(options));
     }
     const socket = client.ftp.socket as TLSSocket;
     const cert = socket.getPeerCertificate();
@@ -50,6 +54,7 @@ export async function fetchServerCertificate(host: string, port: number, implici
     const c = classify(err);
     throw new FtpsError(`cannot read the certificate of ${host}:${port} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
       code: c.code,
+      kind: err instanceof FtpsError ? err.kind : undefined,
       errorClass: c.errorClass,
       phase: "connect",
     });

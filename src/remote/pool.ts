@@ -1,9 +1,12 @@
 import type { RemoteConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
+import { isTlsFailure } from "../ftps/classify.js";
 import { connectFtps, type FtpsConnection } from "../ftps/connect.js";
 import type { Logger } from "../log.js";
+import { withRetry, type RetryPolicy } from "./retry.js";
 
-type Connector = (remote: RemoteConfig, logger?: Logger) => Promise<FtpsConnection>;
+/** `signal`: the pool was closed while the connection was being opened; give it up. */
+type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal) => Promise<FtpsConnection>;
 
 /**
  * Up to `maxConnections` logged-in FTPS connections to one remote. basic-ftp allows one
@@ -22,6 +25,8 @@ export class FtpsPool {
   private spare = 0;
   private limit: number;
   private shut = false;
+  /** Aborted by close() and destroy(): connections still being opened are given up, not waited for. */
+  private readonly openings = new AbortController();
   /** Capabilities of the first connection, for planning. */
   first?: FtpsConnection;
 
@@ -42,11 +47,24 @@ export class FtpsPool {
     return this.shut;
   }
 
-  /** Opens the first connection: fails fast (exit 4) when the remote is unreachable. */
-  async start(): Promise<FtpsConnection> {
-    const c = await this.acquire();
-    this.release(c);
-    return c;
+  /**
+   * Opens the first connection, retried like any other transient failure (timeouts, refused or
+   * cut connections, 421) within `retry`, but not a refused login (530) or a TLS or certificate
+   * failure: those fail at once (exit 4), as does the last attempt.
+   */
+  async start(retry?: RetryPolicy, signal?: AbortSignal): Promise<FtpsConnection> {
+    const open = async () => {
+      const c = await this.acquire();
+      this.release(c);
+      return c;
+    };
+    if (!retry) return open();
+    return withRetry(open, retry, {
+      signal,
+      retryIf: (err) => !isTlsFailure(err),
+      onRetry: (err, attempt, delayMs) =>
+        this.logger?.warn(`${(err as Error).message} (attempt ${attempt} of ${retry.attempts}; retrying in ${delayMs} ms)`),
+    });
   }
 
   /**
@@ -118,7 +136,7 @@ export class FtpsPool {
   private async openOne(): Promise<FtpsConnection> {
     this.opening++;
     try {
-      const c = await this.connector(this.remote, this.logger);
+      const c = await this.connector(this.remote, this.logger, this.openings.signal);
       this.open++;
       this.first ??= c;
       return c;
@@ -154,6 +172,7 @@ export class FtpsPool {
 
   async close(): Promise<void> {
     this.shut = true;
+    this.openings.abort();
     for (const w of this.waiters.splice(0)) w(undefined);
     // QUIT all idle connections at once, waiting at most 500 ms; the timer is cleared so that
     // it does not keep the process alive after the replies came (it used to add 500 ms to every
@@ -180,6 +199,7 @@ export class FtpsPool {
    */
   destroy(): void {
     this.shut = true;
+    this.openings.abort();
     for (const w of this.waiters.splice(0)) w(undefined);
     for (const c of [...this.idle.splice(0), ...this.busy]) c.close();
     this.busy.clear();

@@ -36,7 +36,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
-  opts: { signal?: AbortSignal; onRetry?: (err: unknown, attempt: number, delayMs: number) => void } = {},
+  opts: {
+    signal?: AbortSignal;
+    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+    /** A further condition on transient failures (e.g. not a TLS failure). */
+    retryIf?: (err: unknown) => boolean;
+  } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -45,6 +50,7 @@ export async function withRetry<T>(
       if (opts.signal?.aborted) throw err;
       const c = classify(err);
       if (c.errorClass === "permanent" || attempt >= policy.attempts) throw err;
+      if (opts.retryIf && !opts.retryIf(err)) throw err;
       const delay = backoffDelay(attempt, policy);
       opts.onRetry?.(err, attempt, delay);
       await sleep(delay, opts.signal);

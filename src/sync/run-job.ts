@@ -116,7 +116,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const connect = async () => {
       if (connected) return;
       connected = true;
-      const first = await pool.start();
+      const first = await pool.start(job.retries, opts.signal);
       state.capabilities.save({
         remote: remoteConfig.name, host: remoteConfig.host, port: remoteConfig.port, features: first.capabilities.features,
         tlsVersion: first.tls.protocol, cipher: first.tls.cipher, fingerprint: first.tls.fingerprint, probedAt: Date.now(),

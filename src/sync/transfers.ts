@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { dirname, join } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
+import { isTimeout } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import { ensureLocalParent, fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
@@ -214,7 +215,7 @@ export class Transfers {
           throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
         }
       }).catch((err) => {
-        lastTimedOut = /timeout/i.test((err as Error).message ?? "");
+        lastTimedOut = isTimeout(err);
         throw err;
       }),
     ).catch(async (err) => {

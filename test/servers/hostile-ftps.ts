@@ -31,12 +31,24 @@ export interface HostileOptions {
   endlessLimitBytes?: number;
   /** RETR of these paths streams bytes without end (up to endlessLimitBytes, counted in endlessBytes). */
   endlessFiles?: string[];
+  /** Waits this long before answering PASS (a server that hashes passwords slowly). */
+  loginDelayMs?: number;
+  /** Greets the first `count` connections with "421 Too many connections" and closes them. */
+  refuseFirstConnections?: number;
+  /**
+   * The first `times` STORs are cut once the first bytes arrived: `control` closes the control
+   * connection (FIN) and drops the data connection; `data` closes the data connection (FIN) and
+   * says nothing on the control connection.
+   */
+  cutStor?: { times: number; close: "control" | "data" };
 }
 
 export interface HostileServer {
   port: number;
   /** every command line as received, with any CR/NUL inside it kept */
   commands: string[];
+  /** control connections accepted so far */
+  readonly connections: number;
   readonly dataConnections: number;
   /** connections that arrived at the decoy listener on pasvHost (should stay 0) */
   readonly decoyConnections: number;
@@ -55,10 +67,16 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   let dataConnections = 0;
   let decoyConnections = 0;
   let endlessBytes = 0;
+  let connections = 0;
+  let storCuts = opts.cutStor?.times ?? 0;
   const conns = new Connections();
 
   const onControl = (raw: net.Socket) => {
     conns.track(raw);
+    if (++connections <= (opts.refuseFirstConnections ?? 0)) {
+      raw.end("421 Too many connections, try again later\r\n");
+      return;
+    }
     let sock: net.Socket = raw;
     let secure = false;
     let protP = false;
@@ -158,6 +176,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         case "PASS":
           if (!user) return reply("503 USER first");
           if (opts.password !== undefined && arg !== opts.password) return reply("530 Login incorrect");
+          if (opts.loginDelayMs) await new Promise((r) => setTimeout(r, opts.loginDelayMs));
           return reply("230 Logged in");
         case "FEAT":
           return reply(["211-Features:", " UTF8", " SIZE", " MDTM", " REST STREAM", " MLST type*;size*;modify*;", " EPSV", " PASV", " AUTH TLS", " PBSZ", " PROT", "211 End"].join("\r\n"));
@@ -209,7 +228,35 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           if (opts.endlessFiles?.includes(arg)) return sendEndlessFile();
           return data.send(opts.files?.[arg] ?? opts.defaultContent ?? "");
         case "STOR":
+          if (storCuts > 0 && opts.cutStor) {
+            storCuts--;
+            const close = opts.cutStor.close;
+            // Cut as soon as the upload is under way; what arrived so far is kept, as a server would.
+            return data.transfer(
+              (d) =>
+                new Promise<void>((r) => {
+                  d.once("data", (first: Buffer) => {
+                    uploads.set(arg, first);
+                    if (close === "control") {
+                      // FIN on the control connection; the data connection is left for the client to drop.
+                      d.pause();
+                      sock.end();
+                    } else {
+                      d.pause();
+                      d.end();
+                    }
+                    r();
+                  });
+                }),
+              10_000,
+              undefined,
+            );
+          }
           return data.receive((bytes) => uploads.set(arg, bytes));
+        case "APPE":
+          return data.receive((bytes) => uploads.set(arg, Buffer.concat([uploads.get(arg) ?? Buffer.alloc(0), bytes])));
+        case "DELE":
+          return uploads.delete(arg) ? reply("250 Deleted") : reply("550 No such file");
         case "QUIT":
           reply("221 Goodbye");
           sock.end();
@@ -233,6 +280,9 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   return {
     port,
     commands,
+    get connections() {
+      return connections;
+    },
     get dataConnections() {
       return dataConnections;
     },

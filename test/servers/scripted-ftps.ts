@@ -19,6 +19,16 @@ export interface ScriptedOptions {
   key?: string;
   /** greeting text after "220 " */
   banner?: string;
+  /**
+   * A server that stops answering: `after-auth-tls` replies 234 to AUTH TLS and then never starts
+   * TLS (the client's handshake gets no answer); `handshake` (implicit mode) accepts the connection
+   * and never answers the handshake; `mid-reply` starts the reply to PASS ("230-") and then sends
+   * one byte every `trickleMs` (default 250 ms) without ever ending it.
+   */
+  silence?: "after-auth-tls" | "handshake" | "mid-reply";
+  trickleMs?: number;
+  /** Waits this long before answering PASS (a server that hashes passwords slowly). */
+  loginDelayMs?: number;
 }
 
 export interface ScriptedServer {
@@ -57,6 +67,7 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
 
   const onControl = (raw: net.Socket, startsSecure: boolean) => {
     conns.track(raw);
+    if (opts.silence === "handshake") return; // accepted, never answered
     let sock: net.Socket = raw;
     let secure = startsSecure;
     let protP = false;
@@ -77,6 +88,7 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
           if (!/^(TLS|SSL|TLS-C)$/i.test(arg)) return reply("504 Unknown AUTH type");
           reply("234 AUTH TLS successful");
           raw.removeAllListeners("data");
+          if (opts.silence === "after-auth-tls") return; // the client's TLS handshake is never answered
           const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
           conns.track(t);
           sock = t;
@@ -87,6 +99,13 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
         case "USER":
           return reply("331 Password required");
         case "PASS":
+          if (opts.loginDelayMs) await new Promise((r) => setTimeout(r, opts.loginDelayMs));
+          if (opts.silence === "mid-reply") {
+            sock.write("230-Logged in\r\n");
+            const drip = setInterval(() => (sock.destroyed ? clearInterval(drip) : sock.write(" ")), opts.trickleMs ?? 250);
+            sock.once("close", () => clearInterval(drip));
+            return;
+          }
           return reply("230 Logged in");
         case "FEAT": {
           const feats = [" UTF8", " SIZE", " MDTM", " REST STREAM", " MLST type*;size*;modify*;", " EPSV", " PASV"];
@@ -163,7 +182,7 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
   };
 
   const control: net.Server =
-    opts.mode === "implicit"
+    opts.mode === "implicit" && opts.silence !== "handshake"
       ? tls.createServer({ cert: opts.cert, key: opts.key }, (s) => onControl(s, true))
       : net.createServer((s) => onControl(s, false));
   control.on("tlsClientError", () => {});

@@ -60,8 +60,11 @@ export class PassiveData {
     return this.conns.listen(srv, "127.0.0.1");
   }
 
-  /** 150, then `fn` with the data connection, then 226. 425 without EPSV/PASV first, or when no connection came. */
-  async transfer(fn: (d: net.Socket) => Promise<void>, waitMs = 10_000): Promise<void> {
+  /**
+   * 150, then `fn` with the data connection, then `finalReply` (226; none when undefined). 425
+   * without EPSV/PASV first, or when no connection came.
+   */
+  async transfer(fn: (d: net.Socket) => Promise<void>, waitMs = 10_000, finalReply: string | undefined = "226 Transfer complete"): Promise<void> {
     if (!this.pending) return this.reply("425 Use PASV or EPSV first");
     const pending = this.pending;
     this.pending = undefined;
@@ -71,7 +74,7 @@ export class PassiveData {
     clearTimeout(timer);
     if (!d) return this.reply("425 No data connection");
     await fn(d);
-    this.reply("226 Transfer complete");
+    if (finalReply !== undefined) this.reply(finalReply);
   }
 
   /** Sends `body` over the data connection and closes it. */

@@ -31,7 +31,11 @@ describe("error classification", () => {
   it.each([
     [{ code: "ECONNRESET", message: "reset" }, "transient"],
     [{ code: "ETIMEDOUT", message: "t" }, "transient"],
-    [new Error("Timeout (data socket)"), "transient"],
+    [{ code: "ERR_STREAM_PREMATURE_CLOSE", message: "Premature close" }, "transient"],
+    // Connection faults are typed where they happen (connection-faults.ts); the text is never read.
+    [new FtpsError("timed out", { kind: "timeout", errorClass: "transient", phase: "operation" }), "transient"],
+    [new Error("Timeout (data socket)"), "permanent"],
+    [new Error("Server sent FIN packet unexpectedly, closing connection."), "permanent"],
     [{ code: "ERR_TLS_CERT_ALTNAME_INVALID", message: "bad name" }, "permanent"],
     [{ code: "DEPTH_ZERO_SELF_SIGNED_CERT", message: "self signed" }, "permanent"],
     [new TypeError("x is undefined"), "permanent"],

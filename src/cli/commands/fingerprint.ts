@@ -16,9 +16,11 @@ export function parseHostPort(input: string, implicit: boolean): { host: string;
 }
 
 /** Prints the server certificate's fingerprint in the pinning form, like ssh-keyscan. */
-export async function fingerprintCommand(target: string, opts: { implicit?: boolean }): Promise<number> {
+export async function fingerprintCommand(target: string, opts: { implicit?: boolean; timeout?: string }): Promise<number> {
   const { host, port } = parseHostPort(target, !!opts.implicit);
-  const cert = await fetchServerCertificate(host, port, !!opts.implicit);
+  const seconds = opts.timeout === undefined ? 15 : Number(opts.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a number of seconds above 0, got "${opts.timeout}"`);
+  const cert = await fetchServerCertificate(host, port, !!opts.implicit, Math.round(seconds * 1000));
   process.stderr.write(
     [
       `# ${host}:${port} (${opts.implicit ? "implicit" : "explicit"} TLS, ${cert.protocol})`,
