@@ -1,4 +1,5 @@
-import { FileType, type FileInfo } from "basic-ftp";
+import { FileType, FTPError, type FileInfo } from "basic-ftp";
+import { FtpsError } from "../errors.js";
 import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
 import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
 import type { FtpsConnection } from "../ftps/connect.js";
@@ -18,10 +19,23 @@ function toFileNow(info: FileInfo): RemoteFileNow | undefined {
   return { type, size: type === "file" ? info.size : 0, modifyMs: t.modifyMs, precision: t.precision };
 }
 
-/** MLST (RFC 3659): one control-connection round trip, the same facts as the MLSD listing. */
-async function mlst(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
+/** A reply that says the file is not there: 550 (RFC 959, "file unavailable"). */
+const NOT_THERE = 550;
+
+/** A refusal that says nothing of the file: a transient reply is an error to retry. */
+function refused(verb: string, path: string, code: number, message: string): FtpsError {
+  return new FtpsError(`${verb} ${path}: ${message.trim()}`, { code, errorClass: code < 500 ? "transient" : "permanent", phase: "operation" });
+}
+
+/**
+ * MLST (RFC 3659): one control-connection round trip, the same facts as the MLSD listing.
+ * Undefined: not there. A server that does not take MLST (500, 502, ...) is asked with a LIST line.
+ */
+async function mlst(c: FtpsConnection, path: string): Promise<FileInfo | undefined | "refused"> {
   const res = await c.client.sendIgnoringError(`MLST ${path}`);
-  if (res.code >= 400) return undefined; // 550: no such file (or not allowed to see it)
+  if (res.code === NOT_THERE) return undefined;
+  if (res.code >= 500) return "refused";
+  if (res.code >= 300) throw refused("MLST", path, res.code, res.message);
   const facts = res.message.split(/\r?\n/).find((line) => line.startsWith(" "));
   const info = facts ? parseFactsLine(facts.trimStart()) : undefined;
   if (!info) throw new Error(`MLST ${path}: no facts in the reply`);
@@ -43,7 +57,13 @@ async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | und
     const infos = lines.slice(1, -1).map((l) => parseUnixLine(l.replace(/\r$/, ""))).filter((i): i is FileInfo => i !== undefined);
     return named(infos);
   }
-  return named(await c.client.list(path));
+  try {
+    return named(await c.client.list(path));
+  } catch (err) {
+    // Servers answer a LIST of a missing path with 550 (or 450); anything else stays an error.
+    if (err instanceof FTPError && err.code === NOT_THERE) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -52,7 +72,8 @@ async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | und
  * compares exactly with what the listing said.
  */
 export async function statRemoteFile(c: FtpsConnection, path: string): Promise<RemoteFileNow | undefined> {
-  const info = c.capabilities.mlsd ? await mlst(c, path) : await listLine(c, path);
+  let info = c.capabilities.mlsd ? await mlst(c, path) : await listLine(c, path);
+  if (info === "refused") info = await listLine(c, path);
   return info && toFileNow(info);
 }
 
