@@ -36,7 +36,7 @@ export interface Rig {
   owner: { uid: number; gid: number };
   /** a fresh remote folder (owned by the FTP user) and a local folder, with a job file */
   job(name: string, job: Record<string, unknown>): { name: string; local: string; remoteDir: string };
-  sync(job: string, opts?: { killAfterMs?: number; timeoutMs?: number; args?: string[] }): Promise<SyncResult>;
+  sync(job: string, opts?: KillOptions & { timeoutMs?: number; args?: string[] }): Promise<SyncResult>;
   stop(): Promise<void>;
 }
 
@@ -95,8 +95,15 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   };
 }
 
-/** Runs `sync <job> --json` as a subprocess; optionally SIGKILLs it after `killAfterMs`. */
-export function runSync(ws: Workspace, job: string, o: { killAfterMs?: number; timeoutMs?: number; args?: string[] } = {}): Promise<SyncResult> {
+export interface KillOptions {
+  /** SIGKILL the run this long after it starts, or after `killWhen` first holds. */
+  killAfterMs?: number;
+  /** Start the `killAfterMs` countdown only once this holds (polled every 20 ms): a moment of the run, not of the clock. */
+  killWhen?: () => boolean;
+}
+
+/** Runs `sync <job> --json` as a subprocess; optionally SIGKILLs it (see KillOptions). */
+export function runSync(ws: Workspace, job: string, o: KillOptions & { timeoutMs?: number; args?: string[] } = {}): Promise<SyncResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "sync", job, "--json", ...(o.args ?? [])], {
@@ -108,10 +115,21 @@ export function runSync(ws: Workspace, job: string, o: { killAfterMs?: number; t
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const hard = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 180_000);
-    const kill = o.killAfterMs !== undefined ? setTimeout(() => child.kill("SIGKILL"), o.killAfterMs) : undefined;
+    let kill: NodeJS.Timeout | undefined;
+    const armKill = () => (kill = setTimeout(() => child.kill("SIGKILL"), o.killAfterMs));
+    if (o.killAfterMs !== undefined && !o.killWhen) armKill();
+    const watch =
+      o.killAfterMs !== undefined && o.killWhen
+        ? setInterval(() => {
+            if (!o.killWhen!()) return;
+            clearInterval(watch);
+            armKill();
+          }, 20)
+        : undefined;
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(hard);
+      clearInterval(watch);
       if (kill) clearTimeout(kill);
       let summary: SyncSummary | undefined;
       try {

@@ -122,7 +122,8 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
     put(j.remoteDir, "big.bin", content, rig.owner);
     // slow the ranges down so that the kill lands mid-transfer, after a flush or two of each range
     rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "slow", bytesPerSecond: 10_000_000 } : undefined);
-    const killed = await rig.sync("segments-kill", { killAfterMs: 2200 });
+    // 1.5 s after the ranges' file appears, each range (10 MB/s) is past its first flush (every ~6.7 MB).
+    const killed = await rig.sync("segments-kill", { killWhen: () => tempFiles(j.local).length > 0, killAfterMs: 1500 });
     rig.proxy.disarm();
     expect(killed.signal).toBe("SIGKILL");
     expect(existsSync(join(j.local, "big.bin"))).toBe(false);
