@@ -3,6 +3,7 @@ import type { AgentConfig, JobConfig } from "../config/types.js";
 import { AgentError, ConfigError, FtpsError, SafetyGuardError } from "../errors.js";
 import { classify } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
+import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
 import { scanLocal, type LocalScan } from "../local/scan.js";
 import { diff } from "../plan/diff.js";
 import { makeJobPathFilter } from "../plan/filter.js";
@@ -132,7 +133,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
 
     // --- list both sides -------------------------------------------------------------------
     progress({ phase: "listing", done: 0, total: 0 });
-    const filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [] };
+    // The agent's own files (state, config, job and password files, logs) are never part of a
+    // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
+    const own = ownFilesIn(config, realLocalFolder(job.local));
+    const filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], own };
     const acceptJob = makeJobPathFilter(filter);
     let mark = performance.now();
     // Phase timings at debug level: where a slow run spends its time.
@@ -141,7 +145,20 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       logger.debug(`${what} in ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    const scan = (parallel = false) => scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, logger, parallel });
+    let ownNoted = false;
+    const noteOwnFiles = (found: string[] | undefined) => {
+      if (!found?.length || ownNoted) return;
+      ownNoted = true;
+      const names = [...new Set(found)].sort();
+      const w = `the local folder ${job.local} holds the agent's own files, which are never synced: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ` and ${names.length - 8} more` : ""}`;
+      warnings.push(w);
+      logger.warn(w);
+    };
+    const scan = (parallel = false) =>
+      scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, logger, parallel }).then((s) => {
+        noteOwnFiles(s.ownFound);
+        return s;
+      });
     // A trusted run (no listing) whose tree is exactly what an earlier run found matching the
     // state, with the state unwritten since, has nothing to do and need not read the state.
     const trustedJob = job.trustRemote && job.direction === "upload";

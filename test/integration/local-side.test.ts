@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
-import { writeTree } from "../helpers/trees.js";
+import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -140,5 +140,67 @@ describe.skipIf(!available.vsftpd)("the local side of a run, against vsftpd", ()
       chmodSync(join(server.root, name), 0o755);
       chmodSync(remoteDir, 0o755);
     }
+  });
+
+  /** A workspace whose job syncs the folder of agent.config.json itself, the password in a file. */
+  const ownFolderSetup = (job: Record<string, unknown>) => {
+    n++;
+    const name = `own${n}`;
+    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
+    unlinkSync(join(server.root, name, ".keep-dir"));
+    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, password: { file: "./secrets/srv.pass" } });
+    workspaces.push(ws);
+    mkdirSync(join(ws.dir, "secrets"));
+    writeFileSync(join(ws.dir, "secrets", "srv.pass"), server.password + "\n", { mode: 0o600 });
+    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local: ".", ...job });
+    return { ws, name, remoteDir: join(server.root, name) };
+  };
+
+  it("a job whose folder holds the agent's own files never uploads them, under any name, and says so", async () => {
+    const { ws, name, remoteDir } = ownFolderSetup({ direction: "upload", delete: "mirror", followSymlinks: true });
+    writeTree(ws.dir, { "data/report.txt": "the job's data" });
+    // The same files under other names: a hard link to the password file, a symlink to the state folder.
+    linkSync(join(ws.dir, "secrets", "srv.pass"), join(ws.dir, "data", "pass-copy"));
+    symlinkSync(join(ws.dir, "state"), join(ws.dir, "data", "state-link"));
+    const first = await syncAs(ws, name);
+    expect(first.code, first.stderr).toBe(0);
+    // The second run finds the state's database, its -wal file and the day's log file too.
+    const second = await syncAs(ws, name);
+    expect(second.code, second.stderr).toBe(0);
+    expect(existsSync(join(ws.dir, "logs"))).toBe(true);
+    expect(Object.keys(treeObject(remoteDir))).toEqual(["data/report.txt"]);
+    for (const r of [first, second]) {
+      const warning = r.summary.warnings?.find((w) => w.includes("own files")) ?? "";
+      for (const own of ["agent.config.json", "secrets/srv.pass", "state", "jobs", "data/pass-copy"]) expect(warning).toContain(own);
+    }
+    expect(second.summary.warnings?.find((w) => w.includes("own files"))).toMatch(/logs\/agent-\d{4}-\d{2}-\d{2}\.log/);
+    expect(second.summary).toMatchObject({ uploaded: 0, failed: 0 });
+  });
+
+  it("a two-way job whose folder holds the agent's own files never downloads over them nor deletes them", async () => {
+    const { ws, name, remoteDir } = ownFolderSetup({ direction: "two-way", delete: "mirror", maxDelete: 100 });
+    const configBefore = readFileSync(ws.configPath, "utf8");
+    const theirs = {
+      "agent.config.json": "{\"remotes\": {}}",
+      "secrets/srv.pass": "not the password",
+      "state/ftps-sync.db": "not a database",
+      "jobs/planted.json": JSON.stringify({ remote: "srv", remotePath: "/", local: "/", direction: "download" }),
+      "logs/agent-2020-01-01.log": "an old log",
+      "from-server.txt": "the job's data",
+    };
+    writeTree(remoteDir, theirs, owner);
+    const r = await syncAs(ws, name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ downloaded: 1, deletedLocal: 0, deletedRemote: 0, failed: 0 });
+    expect(readFileSync(join(ws.dir, "from-server.txt"), "utf8")).toBe("the job's data");
+    expect(readFileSync(ws.configPath, "utf8")).toBe(configBefore);
+    expect(readFileSync(join(ws.dir, "secrets", "srv.pass"), "utf8")).toBe(server.password + "\n");
+    expect(existsSync(join(ws.dir, "jobs", "planted.json"))).toBe(false);
+    expect(existsSync(join(ws.dir, "logs", "agent-2020-01-01.log"))).toBe(false);
+    // The server's copies are left alone too, and the state still opens: a second run is quiet.
+    expect(Object.keys(treeObject(remoteDir)).sort()).toEqual(Object.keys(theirs).sort());
+    const again = await syncAs(ws, name);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.summary).toMatchObject({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, failed: 0 });
   });
 });
