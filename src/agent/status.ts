@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import type { AgentConfig, JobConfig } from "../config/types.js";
 import type { StateStore } from "../state/index.js";
 import type { RunRecord } from "../state/runs.js";
@@ -52,6 +53,19 @@ export function jobHealth(job: JobConfig, last: RunRecord | undefined, lastSucce
   return undefined;
 }
 
+/** A job whose folder is gone (deleted, moved, unmounted) cannot run: say so before its next run fails. */
+function localFolderProblem(job: JobConfig): string | undefined {
+  let st;
+  try {
+    st = statSync(job.local, { throwIfNoEntry: false });
+  } catch (err) {
+    return `local folder ${job.local} cannot be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  if (!st) return `local folder ${job.local} is missing`;
+  if (!st.isDirectory()) return `local folder ${job.local} is not a folder`;
+  return undefined;
+}
+
 /** What `status` and `/healthz` report: read from the state store, so any process can ask. */
 export function collectStatus(
   config: AgentConfig,
@@ -69,7 +83,7 @@ export function collectStatus(
       const lastRun = state.runs.history(job.name, 5).find((r) => !r.dryRun && r.status !== "running");
       const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
       const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
-      const problem = jobHealth(job, lastRun, lastSuccessAt, now, since);
+      const problem = localFolderProblem(job) ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
       return {
         job: job.name,
         direction: job.direction,

@@ -19,7 +19,7 @@ export function startTriggers(config: AgentConfig, request: RequestRun, logger: 
   for (const job of Object.values(config.jobs)) {
     const task = scheduleJob(job, request);
     if (task) tasks.set(job.name, task);
-    const w = watchJob(job, request, logger);
+    const w = watchJob(job, request, logger, { agent: config });
     if (w) watchers.push(w);
     const p = pollJob(job, request);
     if (p) pollers.push(p);

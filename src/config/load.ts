@@ -145,6 +145,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     maxTlsVersion: raw.maxTlsVersion,
   };
   if (raw.fingerprint !== undefined) remote.fingerprint = raw.fingerprint;
+  if ("file" in raw.password) remote.passwordFile = resolve(ctx.baseDir, raw.password.file);
   if (raw.ca !== undefined) {
     remote.caPath = resolve(ctx.baseDir, raw.ca);
     remote.ca = readCaFile(remote.caPath, ctx.file, field("ca"));

@@ -9,6 +9,8 @@ export interface RemoteConfig {
   tls: "explicit" | "implicit";
   user: string;
   password: Secret;
+  /** Absolute path of the password file, when the password comes from one (never synced by a job). */
+  passwordFile?: string;
   /** Absolute path of the extra CA file, when set. */
   caPath?: string;
   /** PEM text read from caPath. */

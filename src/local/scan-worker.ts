@@ -3,12 +3,11 @@
  * time (the other thread does the same), walks them, and posts what it found, packed.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { makeJobPathFilter } from "../plan/filter.js";
-import { packScan, walkFolders, type LocalScan, type PackedScan, type ScanWorkerInput, type Walker } from "./scan.js";
+import { makeWalker, packScan, walkFolders, type LocalScan, type PackedScan, type ScanWorkerInput } from "./scan.js";
 
 const input = workerData as ScanWorkerInput;
 const warnings: string[] = [];
-const walker: Walker = { realRoot: input.realRoot, accept: makeJobPathFilter(input.filter), followSymlinks: input.followSymlinks, logger: { warn: (m) => warnings.push(m) } };
+const walker = makeWalker(input.realRoot, input.filter, input.followSymlinks, { warn: (m) => warnings.push(m) });
 const next = new Int32Array(input.next);
 const scan: LocalScan = { entries: new Map(), failedDirs: [] };
 const chunks: PackedScan["chunks"] = [];

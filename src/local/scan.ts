@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LocalEntry } from "../plan/types.js";
 import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
+import { makeOwnInodeTest, makeOwnPathTest } from "../plan/own-paths.js";
 import { toNfc, unsafeNameReason } from "../remote/names.js";
 import { isTempName } from "./temp-names.js";
 
@@ -27,6 +28,8 @@ export interface LocalScan {
   failedDirs: string[];
   /** With `parallel`: how many of the shared folders the worker thread walked. */
   walkedByWorker?: number;
+  /** The agent's own files and folders found in the tree (job-relative), left out of it. */
+  ownFound?: string[];
 }
 
 /**
@@ -39,8 +42,18 @@ export type Folder = [rel: string, abs: string, realChain?: string[]];
 export interface Walker {
   realRoot: string;
   accept: (path: string, type: "file" | "dir") => boolean;
+  /** The agent's own files (filter.own): by path, or by device and inode under any name. */
+  isOwn?: (path: string, st: Stats) => boolean;
   followSymlinks: boolean;
   logger?: { warn(message: string): unknown };
+}
+
+/** The walker for a job's tree; the same in the worker thread, built from the same data. */
+export function makeWalker(realRoot: string, filter: JobPathFilterSpec, followSymlinks: boolean, logger?: Walker["logger"]): Walker {
+  const ownPath = makeOwnPathTest(filter.own);
+  const ownInode = makeOwnInodeTest(filter.own);
+  const isOwn = ownPath && ownInode ? (path: string, st: Stats) => ownPath(path) || ownInode(st) : ownInode ? (_: string, st: Stats) => ownInode(st) : ownPath;
+  return { realRoot, accept: makeJobPathFilter(filter), isOwn, followSymlinks, logger };
 }
 
 /**
@@ -101,6 +114,10 @@ async function readFolder(w: Walker, [dirRel, dirAbs, chain]: Folder, into: Loca
     const type = st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined;
     if (!type) continue;
     const path = toNfc(diskRel);
+    if (w.isOwn?.(path, st)) {
+      (into.ownFound ??= []).push(path);
+      continue;
+    }
     if (!w.accept(path, type)) continue;
     const entry: LocalEntry = { path, type, size: type === "file" ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs) };
     if (diskRel !== path) entry.diskPath = diskRel;
@@ -124,6 +141,7 @@ export interface PackedScan {
   mtimes: Float64Array<ArrayBuffer>;
   failedDirs: string[];
   warnings: string[];
+  ownFound: string[];
   /** The folders walked, in order: each one's index in the shared list and what it added. */
   chunks: { index: number; entries: number; failed: number }[];
 }
@@ -141,7 +159,7 @@ export function packScan(scan: LocalScan, chunks: PackedScan["chunks"], warnings
     sizes[i] = e.size;
     mtimes[i++] = e.mtimeMs;
   }
-  return { names: parts.join("\0"), dirs, sizes, mtimes, failedDirs: scan.failedDirs, warnings, chunks };
+  return { names: parts.join("\0"), dirs, sizes, mtimes, failedDirs: scan.failedDirs, warnings, ownFound: scan.ownFound ?? [], chunks };
 }
 
 /** Reads a PackedScan back, one walked folder at a time. */
@@ -190,7 +208,7 @@ export interface ScanWorkerInput {
 export async function scanLocal(root: string, opts: ScanOptions, testing: { workerFile?: string; waitForWorker?: boolean } = {}): Promise<LocalScan> {
   const workerFile = testing.workerFile ?? WORKER_FILE;
   const scan: LocalScan = { entries: new Map(), failedDirs: [] };
-  const w: Walker = { realRoot: await realpath(root), accept: makeJobPathFilter(opts.filter), followSymlinks: opts.followSymlinks, logger: opts.logger };
+  const w = makeWalker(await realpath(root), opts.filter, opts.followSymlinks, opts.logger);
   const top: Folder = opts.followSymlinks ? ["", root, [w.realRoot]] : ["", root];
   if (!opts.parallel || !existsSync(workerFile)) {
     await walkFolders(w, [top], scan);
@@ -226,11 +244,13 @@ export async function scanLocal(root: string, opts: ScanOptions, testing: { work
   const theirs = packed ? new Unpacker(packed) : undefined;
   scan.walkedByWorker = packed?.chunks.length ?? 0;
   for (const warning of packed?.warnings ?? []) opts.logger?.warn(warning);
+  if (packed?.ownFound.length) (scan.ownFound ??= []).push(...packed.ownFound);
   for (let i = 0; i < folders.length; i++) {
     const part = mine.get(i);
     if (part) {
       for (const [path, e] of part.entries) scan.entries.set(path, e);
       scan.failedDirs.push(...part.failedDirs);
+      if (part.ownFound) (scan.ownFound ??= []).push(...part.ownFound);
     } else if (!theirs?.take(i, scan)) {
       await walkFolders(w, [folders[i]], scan); // the worker failed: its share is walked here after all
     }

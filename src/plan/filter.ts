@@ -9,6 +9,7 @@
  */
 import picomatch from "picomatch";
 import { toNfc } from "../remote/names.js";
+import { makeOwnPathTest, type OwnFilesSpec } from "./own-paths.js";
 
 export type PathFilter = (path: string, type: "file" | "dir") => boolean;
 
@@ -85,11 +86,14 @@ export interface JobPathFilterSpec {
   exclude: string[];
   /** Job-relative paths that are never part of the tree (the done marker). */
   skip: string[];
+  /** The agent's own files, never part of the tree either. */
+  own?: OwnFilesSpec;
 }
 
 export function makeJobPathFilter(spec: JobPathFilterSpec): PathFilter {
   const accept = makePathFilter(spec.include, spec.exclude);
-  if (spec.skip.length === 0) return accept;
+  const isOwn = makeOwnPathTest(spec.own);
+  if (spec.skip.length === 0 && !isOwn) return accept;
   const skip = new Set(spec.skip);
-  return (path, type) => !skip.has(path) && accept(path, type);
+  return (path, type) => !skip.has(path) && !isOwn?.(path) && accept(path, type);
 }

@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import type { AgentConfig, JobConfig } from "../config/types.js";
 import { AgentError, ConfigError, FtpsError, SafetyGuardError } from "../errors.js";
 import { classify } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
+import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
 import { scanLocal, type LocalScan } from "../local/scan.js";
 import { diff } from "../plan/diff.js";
 import { makeJobPathFilter } from "../plan/filter.js";
@@ -9,6 +11,7 @@ import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
 import { refineDayTimes } from "../remote/day-times.js";
+import { remoteJoin } from "../remote/names.js";
 import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
 import { formatSettledMemo, parseSettledMemo, remoteSideDigest } from "../plan/settled-run.js";
@@ -18,7 +21,7 @@ import type { RunCounts } from "../state/runs.js";
 import { forEachLimit } from "./concurrency.js";
 import { Bandwidth } from "./throttle.js";
 import { recordLandedDownloads, recordLandedUploads } from "./landed-uploads.js";
-import { SourceChanged, Transfers } from "./transfers.js";
+import { SourceChanged, SourceVanished, Transfers } from "./transfers.js";
 import { compareContents } from "./evidence.js";
 
 export type RunStatusResult = "ok" | "failed" | "aborted";
@@ -131,7 +134,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
 
     // --- list both sides -------------------------------------------------------------------
     progress({ phase: "listing", done: 0, total: 0 });
-    const filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [] };
+    // The agent's own files (state, config, job and password files, logs) are never part of a
+    // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
+    const own = ownFilesIn(config, realLocalFolder(job.local));
+    const filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], own };
     const acceptJob = makeJobPathFilter(filter);
     let mark = performance.now();
     // Phase timings at debug level: where a slow run spends its time.
@@ -140,7 +146,20 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       logger.debug(`${what} in ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    const scan = (parallel = false) => scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, logger, parallel });
+    let ownNoted = false;
+    const noteOwnFiles = (found: string[] | undefined) => {
+      if (!found?.length || ownNoted) return;
+      ownNoted = true;
+      const names = [...new Set(found)].sort();
+      const w = `the local folder ${job.local} holds the agent's own files, which are never synced: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ` and ${names.length - 8} more` : ""}`;
+      warnings.push(w);
+      logger.warn(w);
+    };
+    const scan = (parallel = false) =>
+      scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, logger, parallel }).then((s) => {
+        noteOwnFiles(s.ownFound);
+        return s;
+      });
     // A trusted run (no listing) whose tree is exactly what an earlier run found matching the
     // state, with the state unwritten since, has nothing to do and need not read the state.
     const trustedJob = job.trustRemote && job.direction === "upload";
@@ -245,13 +264,24 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const unchanged = trusted && localScan.failedDirs.length === 0 && localMatchesState(local, stateEntries);
     if (unchanged && !opts.dryRun) state.unchangedScans.remember(job.name, generation, scanFingerprint(local));
     const remote: RemoteListing = listed ?? (unchanged ? { entries: new Map(), complete: true, failedDirs: [] } : remoteFromState(stateEntries));
-    for (const dir of [...remote.failedDirs.map((d) => `remote folder ${d || "/"}`), ...localScan.failedDirs.map((d) => `local folder ${d}`)]) {
+    // Folders are named as the user knows them: the job's root by its remotePath, not as "/".
+    const remoteDirs = remote.failedDirs.map((d) => remoteJoin(job.remotePath, d));
+    const localDirs = localScan.failedDirs.map((d) => join(job.local, d));
+    for (const dir of [...remoteDirs.map((d) => `list remote folder ${d}`), ...localDirs.map((d) => `read local folder ${d}`)]) {
       counts.failed++;
-      errors.push(`cannot list ${dir}: nothing below it was synced or deleted`);
+      errors.push(`cannot ${dir}: nothing below it was synced or deleted`);
     }
-    // A local folder that could not be read looks like deleted files: treat like an incomplete listing.
-    const listing: RemoteListing = localScan.failedDirs.length > 0 ? { ...remote, complete: false } : remote;
-    const raw = unchanged ? [] : diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
+    const listing: RemoteListing = { ...remote, failedDirs: remoteDirs };
+    let raw = unchanged ? [] : diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
+    // A local folder that could not be read looks like deleted files: no deletion this run.
+    const unreadDeletes = localDirs.length > 0 ? raw.filter(isDelete).length : 0;
+    if (unreadDeletes > 0) {
+      raw = withoutDeletes(raw);
+      skippedDeletes += unreadDeletes;
+      const w = `${localDirs.length === 1 ? "local folder" : "local folders"} ${localDirs.join(", ")} could not be read: ${unreadDeletes} deletion(s) skipped this run`;
+      warnings.push(w);
+      logger.warn(w);
+    }
     const guarded = unchanged
       ? { plan: raw, skippedDeletes: 0, warnings: [] }
       : checkGuards({ plan: raw, state: stateEntries, local, remote: listing, policy: job, force: !!opts.force });
@@ -261,7 +291,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       const settledMemo = formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) });
       state.unchangedScans.remember(job.name, generation, settledMemo, pool.first?.capabilities.mlsd === false ? estimateStatReplies(listed.entries) : undefined);
     }
-    skippedDeletes = guarded.skippedDeletes;
+    skippedDeletes += guarded.skippedDeletes;
     for (const w of guarded.warnings) {
       warnings.push(w);
       logger.warn(w);
@@ -296,7 +326,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const fail = (a: Action, err: unknown) => {
       if (err instanceof SourceChanged) {
-        deferred++;
+        if (!(err instanceof SourceVanished)) deferred++;
         warnings.push(err.message);
         logger.warn(err.message);
         return;

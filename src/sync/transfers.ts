@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, statSync, type Stats } from "node:fs";
 import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { dirname, join } from "node:path";
@@ -42,6 +42,19 @@ export class SourceChanged extends Error {}
  * it is neither overwritten nor deleted, and the next run sees the change and decides again.
  */
 export class RemoteChanged extends SourceChanged {}
+
+/** A source file deleted after the scan saw it: nothing to send, and not an error either. */
+export class SourceVanished extends SourceChanged {}
+
+/** statSync, with a file that is no longer there reported as SourceVanished. */
+function statSource(path: string): Stats {
+  try {
+    return statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new SourceVanished(`${path} vanished after the scan; skipped`);
+    throw err;
+  }
+}
 
 export interface TransferContext {
   job: JobConfig;
@@ -163,7 +176,7 @@ export class Transfers {
     const job = this.job;
     const localPath = this.localAbs(local.diskPath ?? rel);
     // Synchronous stat: a local stat takes microseconds, a thread-pool round trip per file more.
-    const before = statSync(localPath);
+    const before = statSource(localPath);
     // A new remote file keeps the local spelling (NFD names from macOS stay NFD).
     const spelled = remote?.serverPath ?? (targetRel === rel ? local.diskPath : undefined) ?? targetRel;
     const remoteDirRel = parentOf(spelled);
@@ -224,8 +237,8 @@ export class Transfers {
     });
     await this.verifyHash(temp, localPath);
 
-    const after = statSync(localPath);
-    if (!sameSignature(after, before)) {
+    const after = statSync(localPath, { throwIfNoEntry: false });
+    if (!after || !sameSignature(after, before)) {
       await dropTemp();
       throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
     }

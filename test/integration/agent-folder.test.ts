@@ -1,0 +1,118 @@
+// The agent (`ftps-sync run`) when a watched job's local folder goes away and comes back.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../helpers/cli.js";
+import { writeTree } from "../helpers/trees.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { ensureTestUser, freePort, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+
+const available = serversAvailable();
+if (!available.vsftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 150): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+const daemons = new Set<ChildProcess>();
+
+function startDaemon(ws: Workspace): { pid: number; log(): string } {
+  const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], {
+    env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  daemons.add(child);
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  child.on("exit", () => daemons.delete(child));
+  return { pid: child.pid!, log: () => out };
+}
+
+interface JobState {
+  job: string;
+  queued: boolean;
+  running?: unknown;
+  healthy: boolean;
+  problem?: string;
+  lastRun?: { status: string; error?: string };
+}
+
+async function jobStatus(ws: Workspace, job: string): Promise<JobState> {
+  const r = await ws.cli(["status", "--json"]);
+  if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { jobs: JobState[] }).jobs.find((j) => j.job === job)!;
+}
+
+describe.skipIf(!available.vsftpd)("a watched local folder that goes away, against vsftpd", () => {
+  let server: RunningServer;
+  let owner: { uid: number; gid: number };
+  const workspaces: Workspace[] = [];
+
+  beforeAll(async () => {
+    owner = await ensureTestUser();
+    server = await startServer("vsftpd", { tls: "explicit" });
+  });
+  afterEach(async () => {
+    for (const child of [...daemons]) {
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+    }
+  });
+  afterAll(async () => {
+    for (const ws of workspaces) ws.cleanup();
+    await server?.stop();
+  });
+
+  it("deleted and made again: status and /healthz name the missing folder, runs say so, and new files are uploaded once it is back", async () => {
+    writeTree(server.root, { "gone/.keep-dir": "" }, owner);
+    unlinkSync(join(server.root, "gone", ".keep-dir"));
+    const remoteDir = join(server.root, "gone");
+    const port = await freePort();
+    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 1 }, { http: { listen: `127.0.0.1:${port}` } });
+    workspaces.push(ws);
+    const local = ws.folder("local");
+    ws.writeJob("gone", { remote: "srv", remotePath: "/gone", local, direction: "upload", watch: true, watchDebounce: "200ms" });
+    const d = startDaemon(ws);
+    const fail = (err: Error) => {
+      throw new Error(`${err.message}\n${d.log()}`);
+    };
+    await waitFor("the start-up run", async () => {
+      const s = await jobStatus(ws, "gone");
+      return !s.queued && !s.running && s.lastRun?.status === "ok";
+    }).catch(fail);
+
+    rmSync(local, { recursive: true });
+    const missing = await waitFor("status naming the missing folder", async () => {
+      const s = await jobStatus(ws, "gone");
+      return s.problem?.includes(`local folder ${local} is missing`) && s;
+    }).catch(fail);
+    expect(missing.healthy).toBe(false);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { jobs: Record<string, string> }).jobs.gone).toContain(`local folder ${local} is missing`);
+    // The run the deletion set off failed saying what happened, not with a raw ENOENT.
+    const failed = await waitFor("the failed run", async () => {
+      const s = await jobStatus(ws, "gone");
+      return s.lastRun?.status === "failed" && !s.running && s.lastRun;
+    }).catch(fail);
+    expect(failed.error).toContain(`local folder ${local} is missing`);
+    expect(failed.error).not.toMatch(/ENOENT|realpath/);
+
+    // Back, with no SIGHUP: a file written into the new folder reaches the server.
+    mkdirSync(local);
+    await sleep(500);
+    writeFileSync(join(local, "after.txt"), "written into the new folder");
+    await waitFor("after.txt on the server", () => existsSync(join(remoteDir, "after.txt")), 20_000).catch(fail);
+    await waitFor("a healthy job again", async () => (await jobStatus(ws, "gone")).healthy).catch(fail);
+  }, 90_000);
+});
