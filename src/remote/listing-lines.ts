@@ -23,8 +23,9 @@ interface Parser {
 }
 
 // As basic-ftp: MLSD last, it may accept a name alone. Its own testLine takes any line that starts
-// with a space as an entry; a listing line here must start with facts.
-const PARSERS: Parser[] = [dos, unix, { ...mlsd, testLine: (line: string) => /^[^\s=]+=[^;\s]*;/.test(line) }];
+// with a space as an entry, and its parseLine any text at all: a listing line here starts with facts.
+const mlsdLine = (line: string) => /^[^\s=]+=[^;\s]*;/.test(line);
+const PARSERS: Parser[] = [dos, unix, { ...mlsd, testLine: mlsdLine, parseLine: (line: string) => (mlsdLine(line) ? mlsd.parseLine(line) : undefined) }];
 
 export function parseListKeepingSplitNames(raw: string): FileInfo[] {
   const crlf = raw.includes("\r\n");
@@ -35,25 +36,24 @@ export function parseListKeepingSplitNames(raw: string): FileInfo[] {
     throw new Error("the server's listing is in a format this agent cannot read (MLSD, Unix or DOS style expected)");
   }
   const parser = PARSERS.find((q) => q.testLine(sample))!;
-  const entries: { line: string; rest: string }[] = [];
+  const files: FileInfo[] = [];
+  // The entry a continuation belongs to (undefined after a "." or ".." line or before the first entry).
+  let last: FileInfo | undefined;
   let brokeBare = false; // the line before ended with a bare LF in a CRLF listing: a name goes on
   for (let i = 0; i < pieces.length; i += 2) {
     const line = pieces[i];
-    const last = entries[entries.length - 1];
-    if (brokeBare || (!parser.testLine(line) && line.trim() !== "")) {
-      // Before the first entry ("total 12"): no entry, as in basic-ftp.
-      if (last) last.rest += pieces[i - 1] + line;
+    // One parse per line, as basic-ftp: testLine only for lines that give no entry (rare).
+    const info = brokeBare ? undefined : parser.parseLine(line);
+    if (info) {
+      files.push(info);
+      last = info;
+    } else if (brokeBare || (line.trim() !== "" && !parser.testLine(line))) {
+      // Part of the name before ("total 12" before the first entry is no entry, as in basic-ftp).
+      if (last) last.name += pieces[i - 1] + line;
     } else if (line.trim() !== "") {
-      entries.push({ line, rest: "" });
+      last = undefined; // "." or ".."
     }
     brokeBare = crlf && pieces[i + 1] === "\n";
-  }
-  const files: FileInfo[] = [];
-  for (const { line, rest } of entries) {
-    const info = parser.parseLine(line);
-    if (!info) continue;
-    info.name += rest;
-    files.push(info);
   }
   return parser.transformList(files);
 }
