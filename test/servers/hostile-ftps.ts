@@ -234,6 +234,16 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           gone.delete(arg);
           return reply("250 Renamed");
         }
+        case "MLST": {
+          // The file's facts as its folder's listing gives them (size as stored now), if it is there.
+          const c = stored(arg);
+          const slash = arg.lastIndexOf("/");
+          const body = opts.listings[arg.slice(0, slash) || "/"];
+          const line = typeof body === "string" ? body.split("\r\n").find((l) => l.endsWith("; " + arg.slice(slash + 1))) : undefined;
+          if (c === undefined || !line) return reply("550 No such file");
+          const facts = line.slice(0, line.indexOf("; ") + 1).replace(/size=\d+;/, `size=${Buffer.byteLength(c)};`);
+          return reply(`250-Listing ${arg}\r\n ${facts} ${arg}\r\n250 End`);
+        }
         case "DELE":
           if (stored(arg) === undefined) return reply("550 No such file");
           remove(arg);
