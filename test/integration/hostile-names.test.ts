@@ -60,6 +60,17 @@ describe("renames and names against a hostile FTPS server", () => {
       expect(s.commands).not.toContain("DELE /job/a.txt");
     });
 
+    it("an old version moved aside that cannot be deleted is reported, and the new one is in place", async () => {
+      const { s, ws } = await replacing({ failures: [{ verb: "DELE", code: 550, times: 1 }] });
+      const r = await ws.cli(["sync", "job", "--json"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(s.remoteFile("/job/a.txt")).toBe("new version");
+      const aside = tempsLeft(s);
+      expect(aside).toHaveLength(1);
+      expect(s.remoteFile(aside[0])).toBe("old");
+      expect(r.stderr).toContain(`/job/a.txt is in place, but the old version moved aside as ${aside[0]} could not be deleted`);
+    });
+
     it("a refused rename into place (after the old file went aside) puts the old one back: old kept, temporary file gone, reported", async () => {
       // RNTO 1: temp -> a.txt, refused (exists); RNTO 2: a.txt -> aside, allowed; RNTO 3: temp -> a.txt, fails.
       const { s, ws } = await replacing({ failures: [{ verb: "RNTO", code: 553, after: 2, times: 1 }] });
