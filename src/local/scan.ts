@@ -1,12 +1,12 @@
 import { existsSync, lstatSync, readdirSync, type Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { relative, sep } from "node:path";
+import { basename as baseName, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LocalEntry } from "../plan/types.js";
 import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
 import { makeOwnInodeTest, makeOwnPathTest } from "../plan/own-paths.js";
-import { toNfc, unsafeNameReason } from "../remote/names.js";
+import { escapeName, toNfc, twinWarning, unsafeNameReason } from "../remote/names.js";
 import { isTempName } from "./temp-names.js";
 
 export interface ScanOptions {
@@ -30,6 +30,16 @@ export interface LocalScan {
   walkedByWorker?: number;
   /** The agent's own files and folders found in the tree (job-relative), left out of it. */
   ownFound?: string[];
+  /** Names skipped (unsafe) or held back (twins), as warnings for the run; already logged. */
+  nameProblems?: string[];
+  /** Paths two spellings share (names that differ only in Unicode normalisation): left alone. */
+  twins?: string[];
+}
+
+/** Logs a skipped or held-back name and keeps it for the run's warnings. */
+function nameProblem(w: Walker, into: LocalScan, message: string): void {
+  (into.nameProblems ??= []).push(message);
+  w.logger?.warn(message);
 }
 
 /**
@@ -74,13 +84,14 @@ async function readFolder(w: Walker, [dirRel, dirAbs, chain]: Folder, into: Loca
     return [];
   }
   const subdirs: Folder[] = [];
+  let twins: Set<string> | undefined;
   // One synchronous lstat per name: a promise per file through libuv's thread pool cost about
   // 5x more CPU (100 000 files: 1.5 s of lstat against 0.3 s).
   for (const name of names) {
     if (isTempName(name)) continue;
     const why = unsafeNameReason(name);
     if (why) {
-      w.logger?.warn(`skipped local name ${JSON.stringify(name)} in ${dirAbs}: ${why}`);
+      nameProblem(w, into, `skipped local name "${escapeName(name)}" in ${escapeName(dirAbs)}: ${why}`);
       continue;
     }
     // dirAbs is already normalised and `name` holds no "/": plain concatenation (path.join
@@ -119,6 +130,19 @@ async function readFolder(w: Walker, [dirRel, dirAbs, chain]: Folder, into: Loca
       continue;
     }
     if (!w.accept(path, type)) continue;
+    if (twins?.has(path)) continue;
+    const prior = into.entries.get(path);
+    if (prior) {
+      // Two names that differ only in normalisation (readdir gives each name once): one path to
+      // the diff. The run leaves the path alone on both sides (withoutTwins), and neither twin
+      // folder is walked. The first stays an entry: a folder of twins is not empty to the guards.
+      (twins ??= new Set()).add(path);
+      (into.twins ??= []).push(path);
+      const walked = subdirs.findIndex(([rel]) => rel === (prior.diskPath ?? prior.path));
+      if (walked >= 0) subdirs.splice(walked, 1);
+      nameProblem(w, into, twinWarning("local", dirAbs, baseName(prior.diskPath ?? prior.path), name));
+      continue;
+    }
     const entry: LocalEntry = { path, type, size: type === "file" ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs) };
     if (diskRel !== path) entry.diskPath = diskRel;
     into.entries.set(path, entry);
@@ -142,6 +166,8 @@ export interface PackedScan {
   failedDirs: string[];
   warnings: string[];
   ownFound: string[];
+  nameProblems?: string[];
+  twins?: string[];
   /** The folders walked, in order: each one's index in the shared list and what it added. */
   chunks: { index: number; entries: number; failed: number }[];
 }
@@ -159,7 +185,10 @@ export function packScan(scan: LocalScan, chunks: PackedScan["chunks"], warnings
     sizes[i] = e.size;
     mtimes[i++] = e.mtimeMs;
   }
-  return { names: parts.join("\0"), dirs, sizes, mtimes, failedDirs: scan.failedDirs, warnings, ownFound: scan.ownFound ?? [], chunks };
+  return {
+    names: parts.join("\0"), dirs, sizes, mtimes, failedDirs: scan.failedDirs, warnings,
+    ownFound: scan.ownFound ?? [], nameProblems: scan.nameProblems, twins: scan.twins, chunks,
+  };
 }
 
 /** Reads a PackedScan back, one walked folder at a time. */
@@ -245,12 +274,16 @@ export async function scanLocal(root: string, opts: ScanOptions, testing: { work
   scan.walkedByWorker = packed?.chunks.length ?? 0;
   for (const warning of packed?.warnings ?? []) opts.logger?.warn(warning);
   if (packed?.ownFound.length) (scan.ownFound ??= []).push(...packed.ownFound);
+  if (packed?.nameProblems) (scan.nameProblems ??= []).push(...packed.nameProblems);
+  if (packed?.twins) (scan.twins ??= []).push(...packed.twins);
   for (let i = 0; i < folders.length; i++) {
     const part = mine.get(i);
     if (part) {
       for (const [path, e] of part.entries) scan.entries.set(path, e);
       scan.failedDirs.push(...part.failedDirs);
       if (part.ownFound) (scan.ownFound ??= []).push(...part.ownFound);
+      if (part.nameProblems) (scan.nameProblems ??= []).push(...part.nameProblems);
+      if (part.twins) (scan.twins ??= []).push(...part.twins);
     } else if (!theirs?.take(i, scan)) {
       await walkFolders(w, [folders[i]], scan); // the worker failed: its share is walked here after all
     }

@@ -57,6 +57,10 @@ export interface RemoteListing {
   complete: boolean;
   /** Folders (relative paths, "" for the root) whose listing failed. */
   failedDirs: string[];
+  /** Names skipped (unsafe) or held back (twins), as warnings for the run; already logged. */
+  nameProblems?: string[];
+  /** Paths two spellings share (names that differ only in Unicode normalisation): left alone. */
+  twins?: string[];
 }
 
 /**

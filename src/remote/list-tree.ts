@@ -4,7 +4,8 @@ import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
 import { remoteTimeReader } from "./list-times.js";
-import { remoteJoin, toNfc, unsafeNameReason } from "./names.js";
+import { escapeName, remoteJoin, toNfc, twinWarning, unsafeNameReason } from "./names.js";
+import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { narrowUse, type FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
@@ -44,6 +45,8 @@ export class RemoteRootMissing extends FtpsError {
 export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptions): Promise<RemoteListing> {
   const entries = new Map<string, RemoteEntry>();
   const failedDirs: string[] = [];
+  const nameProblems: string[] = [];
+  const twins = new Set<string>();
   const timeOf = remoteTimeReader(opts.now ?? new Date());
   // NFC path of a folder -> its spelling on the server, for the commands that list it.
   const dirServerPath = new Map<string, string>();
@@ -155,10 +158,28 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
       const entry = toEntry(dir, info);
       if (!entry) continue;
       if (!opts.accept(entry.path, entry.type)) continue;
+      if (twins.has(entry.path)) continue;
+      const prior = entries.get(entry.path);
+      const spelling = entry.serverPath ?? entry.path;
+      if (prior && (prior.serverPath ?? prior.path) !== spelling) {
+        // Two names that differ only in normalisation: one path to the diff. The run leaves the
+        // path alone on both sides (withoutTwins), and neither twin folder is listed. The first
+        // stays an entry: a folder holding only twins is not an empty folder to the guards.
+        twins.add(entry.path);
+        const listed = subdirs.indexOf(entry.path);
+        if (listed >= 0) subdirs.splice(listed, 1);
+        problem(twinWarning("remote", remoteJoin(root, dirServerPath.get(dir) ?? dir) || "/", baseOf(prior.serverPath ?? prior.path), baseOf(spelling)));
+        continue;
+      }
       entries.set(entry.path, entry);
       if (entry.type === "dir") subdirs.push(entry.path);
     }
     return subdirs;
+  }
+
+  function problem(message: string): void {
+    nameProblems.push(message);
+    opts.logger?.warn(message);
   }
 
   /** Lists several folders by STAT in one write; each folder STAT cannot list is listed with LIST. */
@@ -247,7 +268,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     if (isTempName(info.name)) return undefined;
     const why = unsafeNameReason(info.name);
     if (why) {
-      opts.logger?.warn(`refused a remote name in ${remoteJoin(root, dir) || "/"}: ${JSON.stringify(info.name)} (${why})`);
+      problem(`refused a remote name in ${escapeName(remoteJoin(root, dir) || "/")}: "${escapeName(info.name)}" (${why}); skipped`);
       return undefined;
     }
     const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : undefined;
@@ -270,7 +291,17 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     };
   }
 
-  return { entries, complete: failedDirs.length === 0, failedDirs };
+  return {
+    entries,
+    complete: failedDirs.length === 0,
+    failedDirs,
+    ...(nameProblems.length > 0 ? { nameProblems } : {}),
+    ...(twins.size > 0 ? { twins: [...twins] } : {}),
+  };
+}
+
+function baseOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 /**
@@ -279,6 +310,8 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
  * is checked with CWD (a real folder of that shape can be entered; an unreadable one cannot).
  */
 async function listChecked(c: FtpsConnection, serverDir: string): Promise<FileInfo[]> {
+  // A name with a line break must come out whole (and be refused), not cut at the break.
+  c.client.parseList = parseListKeepingSplitNames;
   const infos = await c.client.list(serverDir);
   const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
   if (!c.capabilities.mlsd && infos.length === 1 && infos[0].isDirectory && infos[0].name === self) {

@@ -5,6 +5,7 @@ import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
 import { FtpsError } from "../errors.js";
+import { tempNameFor } from "../local/temp-names.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
 
@@ -51,21 +52,76 @@ function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<v
 }
 
 /**
- * Renames `from` onto `to`. Servers differ on renaming onto an existing file (ProFTPD without
- * AllowOverwrite, Pure-FTPd) so when RNTO alone is refused, the old file is removed first and the
- * rename retried: for that short moment the name is absent, but never half-written. A refused
- * RNFR (the source is missing) never touches the target.
+ * The server would not put the new version in place. Nothing was lost: the old file is still
+ * under its name (or, if even putting it back failed, under the name given in the message) and
+ * the new version is still in its temporary file, which the caller removes.
  */
-export async function renameOver(c: FtpsConnection, from: string, to: string): Promise<void> {
+export class RenameRefused extends FtpsError {
+  constructor(to: string, reply: { code: number; message: string }, oldKeptAt?: string) {
+    const kept = oldKeptAt ? `the old version could not be put back and is kept as ${oldKeptAt}` : "the old version is kept";
+    super(`${to}: the server refused to put the new version in place (${reply.code} ${reply.message.trim()}); ${kept}, the new version was not placed`, {
+      code: reply.code,
+      errorClass: "permanent",
+      phase: "operation",
+    });
+  }
+}
+
+/** Sends `commands` in one write and reads a reply to each (errors as replies; a closed connection rejects). */
+function sendAll(c: FtpsConnection, commands: string[]): Promise<{ code: number; message: string }[]> {
+  const replies: { code: number; message: string }[] = [];
+  const start = () =>
+    c.client.ftp.handle(commands[0], (res, task) => {
+      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res);
+      replies.push(res instanceof FTPError ? { code: res.code, message: res.message } : res);
+      if (replies.length === commands.length) task.resolve(res);
+    }) as Promise<unknown>;
+  return pipelined(c, start, commands.slice(1)).then(() => replies);
+}
+
+const ok = (r: { code: number }) => r.code >= 200 && r.code < 400;
+
+/**
+ * Renames `from` onto `to`. Servers differ on renaming onto an existing file (ProFTPD without
+ * AllowOverwrite, Pure-FTPd refuse it). When RNTO alone is refused, the old file is first renamed
+ * aside (a temporary name beside it) and the new one renamed into place, in one write; only once
+ * the new one is in place (and, with `expectedSize`, its size checked) is the aside copy deleted.
+ * If the new one cannot be put in place, the aside copy is renamed back: the old file is never
+ * removed before its replacement is there. A refused RNFR (the source is missing) never touches
+ * the target. Returns the aside copy's path if it could not be deleted (a temporary name, which
+ * scans and listings skip).
+ */
+export async function renameOver(c: FtpsConnection, from: string, to: string, expectedSize?: number): Promise<string | undefined> {
+  let refused: FTPError;
   try {
     await renamePipelined(c, from, to);
+    return undefined;
   } catch (err) {
     if (!(err instanceof RenameTargetRefused)) throw err;
     if (err.reply.code < 500) throw err.reply;
-    const removed = await c.client.sendIgnoringError("DELE " + to);
-    if (removed.code >= 300) throw err.reply;
-    await c.client.rename(from, to);
+    refused = err.reply;
   }
+  const slash = to.lastIndexOf("/");
+  const aside = to.slice(0, slash + 1) + tempNameFor(to.slice(slash + 1));
+  const steps = [`RNFR ${to}`, `RNTO ${aside}`, `RNFR ${from}`, `RNTO ${to}`];
+  if (expectedSize !== undefined) steps.push(`SIZE ${to}`);
+  // If the old file cannot be moved aside, the second rename is refused like the first (the
+  // target is still there); if the server takes it anyway, it replaced the file as asked.
+  const [, movedAside, , placed, size] = await sendAll(c, steps);
+  if (!ok(placed)) {
+    if (!ok(movedAside)) throw new RenameRefused(to, refused);
+    const back = await sendAll(c, [`RNFR ${aside}`, `RNTO ${to}`]);
+    throw new RenameRefused(to, placed, ok(back[1]) ? undefined : aside);
+  }
+  if (size && size.code === 213 && Number(size.message.trim().split(/\s+/).at(-1)) !== expectedSize) {
+    // In place by the server's word but not what was sent: put both back rather than lose the old one.
+    const undo = ok(movedAside) ? [`RNFR ${to}`, `RNTO ${from}`, `RNFR ${aside}`, `RNTO ${to}`] : [];
+    const r = undo.length ? await sendAll(c, undo) : [];
+    throw new RenameRefused(to, { code: size.code, message: `${size.message.trim()} after the rename, expected ${expectedSize}` }, undo.length && !ok(r[3]) ? aside : undefined);
+  }
+  if (!ok(movedAside)) return undefined;
+  const removed = await c.client.sendIgnoringError(`DELE ${aside}`);
+  return ok(removed) ? undefined : aside;
 }
 
 /** MKD that tolerates "already exists" (checked with CWD, since servers word it differently). */

@@ -9,6 +9,7 @@ import { diff } from "../plan/diff.js";
 import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
+import { withoutTwins } from "../plan/name-twins.js";
 import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
 import { refineDayTimes } from "../remote/day-times.js";
 import { remoteJoin } from "../remote/names.js";
@@ -68,6 +69,11 @@ const PARALLEL_SCAN_FROM = 20_000;
 const byWorker = (s: LocalScan) => (s.walkedByWorker ? ` (${s.walkedByWorker} folders by a second thread)` : "");
 
 const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 });
+
+/** Names the scan skipped or held back, then the listing's. */
+function nameProblems(localScan: LocalScan, remote: RemoteListing | undefined): string[] {
+  return [...(localScan.nameProblems ?? []), ...(remote?.nameProblems ?? [])];
+}
 
 /** Both sides seen whole: a run may remember them as settled, or match them against a memo. */
 function settledListing(localScan: LocalScan, remote: RemoteListing): boolean {
@@ -174,6 +180,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       earlyScan = await scan(Number.parseInt(memo.fingerprint, 10) >= PARALLEL_SCAN_FROM);
       if (earlyScan.failedDirs.length === 0 && scanFingerprint(earlyScan.entries) === memo.fingerprint) {
         lap(`scanned ${earlyScan.entries.size} local entries${byWorker(earlyScan)}: as at the last run, state unchanged since`);
+        warnings.push(...nameProblems(earlyScan, undefined));
         progress({ phase: "done", done: 0, total: 0 });
         return finish("ok");
       }
@@ -229,6 +236,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
         const remote = await listingUnderWay;
         if (settledListing(localScan, remote) && remoteSideDigest(localScan.entries, remote.entries, job) === settled.remote) {
           lap(`scanned ${localScan.entries.size} local entries and listed ${remote.entries.size} remote ones: both as at the last run, state unchanged since`);
+          warnings.push(...nameProblems(localScan, remote));
           // A memo from before estimates were kept (migration 005) gets them, for the next run.
           if (withoutMlsd && !estimates && !opts.dryRun) state.unchangedScans.remember(job.name, generation, memo!.fingerprint, estimateStatReplies(remote.entries));
           progress({ phase: "done", done: 0, total: 0 });
@@ -272,7 +280,12 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       errors.push(`cannot ${dir}: nothing below it was synced or deleted`);
     }
     const listing: RemoteListing = { ...remote, failedDirs: remoteDirs };
-    let raw = unchanged ? [] : diff({ local, remote, state: stateEntries, policy: job, now: opts.now ?? new Date() });
+    // Names skipped or held back on either side are the run's warnings (logged as found), and
+    // paths with two spellings (normalisation twins) are left out of the diff on every side.
+    // The guards still see both sides whole: a folder holding only twins is not an empty folder.
+    warnings.push(...nameProblems(localScan, listed));
+    const held = withoutTwins([...(localScan.twins ?? []), ...(listed?.twins ?? [])], local, remote, stateEntries);
+    let raw = unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: opts.now ?? new Date() });
     // A local folder that could not be read looks like deleted files: no deletion this run.
     const unreadDeletes = localDirs.length > 0 ? raw.filter(isDelete).length : 0;
     if (unreadDeletes > 0) {

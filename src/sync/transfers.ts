@@ -251,7 +251,8 @@ export class Transfers {
       if (recheck && !sameRemoteVersion(remote, await statRemoteFile(c, target))) {
         throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
       }
-      await renameOver(c, temp, target);
+      const leftover = await renameOver(c, temp, target, before.size);
+      if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
       // Without MFMT the server gave the file its own time: read it back as the listing shows it,
       // so that a later same-size change on the server is seen (and not taken for our upload).
       const listed = mtimeSet ? undefined : await statRemoteFile(c, target).catch(() => undefined);

@@ -2,7 +2,7 @@
 // rename lands, an existing target is replaced, a missing source never costs the target, and the
 // connection stays in step afterwards (every reply read).
 import { Client } from "basic-ftp";
-import { existsSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FtpsConnection } from "../../src/ftps/connect.js";
@@ -66,3 +66,72 @@ describe.skipIf(!(avail.vsftpd && avail.proftpd && avail.pureftpd) && !process.e
     });
   }
 });
+
+// ProFTPD without AllowOverwrite refuses RNTO onto an existing file (so do some Pure-FTPd setups). The old file
+// must never be deleted before the new one is in place: it is renamed aside, the new one renamed
+// into place, and only then is the aside copy deleted.
+// A <Directory> block: the server-wide "AllowOverwrite on" of the test config would win over a second server-wide line.
+const refusing: { kind: ServerKind; extraConfig: string[] }[] = [{ kind: "proftpd", extraConfig: ["<Directory />", "  AllowOverwrite off", "</Directory>"] }];
+
+describe.skipIf(!avail.proftpd && !process.env.CI)("renameOver on servers that refuse to rename over a file", { timeout: 60_000 }, () => {
+  for (const { kind, extraConfig } of refusing) {
+    describe(kind, () => {
+      let server: RunningServer;
+      let client: Client;
+      let c: FtpsConnection;
+      const sent: string[] = [];
+      const put = (name: string, text: string) => {
+        const p = join(server.root, name);
+        writeFileSync(p, text);
+        const owner = statSync(server.root);
+        chownSync(p, owner.uid, owner.gid);
+      };
+      const read = (name: string) => readFileSync(join(server.root, name), "utf8");
+
+      beforeAll(async () => {
+        server = await startServer(kind, { tls: "explicit", extraConfig });
+        client = new Client(15_000);
+        await client.access({
+          host: server.host, port: server.port, user: server.user, password: server.password,
+          secure: true, secureOptions: { ca: server.certPem, servername: "localhost" },
+        });
+        const send = client.ftp.send.bind(client.ftp);
+        client.ftp.send = (command: string) => {
+          sent.push(command);
+          send(command);
+        };
+        c = { client, close: () => client.close() } as unknown as FtpsConnection;
+      });
+      afterAll(async () => {
+        client?.close();
+        await server?.stop();
+      });
+
+      it("puts the new file in place and only then deletes the old one, leaving no temporary file", async () => {
+        put("d.txt", "old D, longer");
+        put("d.part", "new D");
+        sent.length = 0;
+        expect(await renameOver(c, "/d.part", "/d.txt", 5)).toBeUndefined();
+        expect(read("d.txt")).toBe("new D");
+        expect(readdirSync(server.root).filter((n) => n.startsWith(".ftps-sync.") || n === "d.part")).toEqual([]);
+        // the server did refuse the plain rename (or this test proves nothing)
+        expect(sent.slice(0, 2)).toEqual(["RNFR /d.part", "RNTO /d.txt"]);
+        expect(sent.length).toBeGreaterThan(2);
+        expect(sent).not.toContain("DELE /d.txt");
+        const placed = sent.lastIndexOf("RNTO /d.txt");
+        const deleted = sent.findIndex((s) => s.startsWith("DELE "));
+        expect(deleted).toBeGreaterThan(placed);
+        expect(await client.size("/d.txt")).toBe(5);
+      });
+
+      it("a missing source fails and leaves the existing target alone", async () => {
+        put("e.txt", "keep me");
+        await expect(renameOver(c, "/no-such.part", "/e.txt", 3)).rejects.toMatchObject({ code: expect.any(Number) });
+        expect(read("e.txt")).toBe("keep me");
+        expect(readdirSync(server.root).filter((n) => n.startsWith(".ftps-sync."))).toEqual([]);
+        expect(await client.size("/e.txt")).toBe(7);
+      });
+    });
+  }
+});
+

@@ -20,8 +20,10 @@ export interface HostileOptions {
   pasvHost?: string;
   /** The password to accept (default: any); anything else gets 530. */
   password?: string;
-  /** Fail the first `times` commands of `verb` with `code`. */
-  failures?: { verb: string; code: number; times: number }[];
+  /** Fail `times` commands of `verb` with `code`, after letting the first `after` (default 0) through. */
+  failures?: { verb: string; code: number; times: number; after?: number }[];
+  /** RNTO onto an existing file is refused with 553, as Pure-FTPd and ProFTPD without AllowOverwrite do. */
+  refuseOverwrite?: boolean;
   /**
    * Answer these commands with an error reply that repeats the password the client sent (as a
    * careless server might: "550 /job: no access for alice/PASSWORD"). PASS itself can be one of them.
@@ -55,6 +57,8 @@ export interface HostileServer {
   /** bytes of endless listing written so far */
   readonly endlessBytes: number;
   uploads: Map<string, Buffer>;
+  /** What is on the server under `path` now (given in `files`, or stored, renamed or deleted since). */
+  remoteFile(path: string): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,6 +66,13 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   const secureContext = tls.createSecureContext({ cert: opts.cert, key: opts.key });
   const commands: string[] = [];
   const uploads = new Map<string, Buffer>();
+  // Files given in `files` that were renamed away or deleted.
+  const gone = new Set<string>();
+  const stored = (path: string): Buffer | string | undefined => uploads.get(path) ?? (gone.has(path) ? undefined : opts.files?.[path]);
+  const remove = (path: string) => {
+    uploads.delete(path);
+    gone.add(path);
+  };
   const failures = (opts.failures ?? []).map((f) => ({ ...f }));
   const limit = opts.endlessLimitBytes ?? 2 * 1024 ** 3;
   let dataConnections = 0;
@@ -154,7 +165,8 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       const echo = opts.echoPassword?.find((x) => x.verb === verb);
       if (echo) return reply(`${echo.code} ${verb} refused for ${user}/${password}`);
       const f = failures.find((x) => x.verb === verb && x.times > 0);
-      if (f) {
+      if (f && (f.after ?? 0) > 0) f.after!--;
+      else if (f) {
         f.times--;
         return reply(`${f.code} injected failure`);
       }
@@ -212,21 +224,37 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         }
         case "RNFR":
           renameFrom = arg;
-          return uploads.has(arg) ? reply("350 Ready") : reply("550 No such file");
+          return stored(arg) !== undefined ? reply("350 Ready") : reply("550 No such file");
         case "RNTO": {
-          const c = uploads.get(renameFrom);
-          if (!c) return reply("503 RNFR first");
-          uploads.delete(renameFrom);
-          uploads.set(arg, c);
+          const c = stored(renameFrom);
+          if (c === undefined) return reply("503 RNFR first");
+          if (opts.refuseOverwrite && stored(arg) !== undefined) return reply("553 Rename/move failure: File exists");
+          remove(renameFrom);
+          uploads.set(arg, Buffer.from(c));
+          gone.delete(arg);
           return reply("250 Renamed");
         }
+        case "MLST": {
+          // The file's facts as its folder's listing gives them (size as stored now), if it is there.
+          const c = stored(arg);
+          const slash = arg.lastIndexOf("/");
+          const body = opts.listings[arg.slice(0, slash) || "/"];
+          const line = typeof body === "string" ? body.split("\r\n").find((l) => l.endsWith("; " + arg.slice(slash + 1))) : undefined;
+          if (c === undefined || !line) return reply("550 No such file");
+          const facts = line.slice(0, line.indexOf("; ") + 1).replace(/size=\d+;/, `size=${Buffer.byteLength(c)};`);
+          return reply(`250-Listing ${arg}\r\n ${facts} ${arg}\r\n250 End`);
+        }
+        case "DELE":
+          if (stored(arg) === undefined) return reply("550 No such file");
+          remove(arg);
+          return reply("250 Deleted");
         case "SIZE": {
-          const c = uploads.get(arg) ?? opts.files?.[arg];
+          const c = stored(arg);
           return c === undefined ? reply("550 No such file") : reply(`213 ${Buffer.byteLength(c)}`);
         }
         case "RETR":
           if (opts.endlessFiles?.includes(arg)) return sendEndlessFile();
-          return data.send(opts.files?.[arg] ?? opts.defaultContent ?? "");
+          return data.send(stored(arg) ?? opts.defaultContent ?? "");
         case "STOR":
           if (storCuts > 0 && opts.cutStor) {
             storCuts--;
@@ -252,11 +280,12 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
               undefined,
             );
           }
-          return data.receive((bytes) => uploads.set(arg, bytes));
+          return data.receive((bytes) => {
+            uploads.set(arg, bytes);
+            gone.delete(arg);
+          });
         case "APPE":
           return data.receive((bytes) => uploads.set(arg, Buffer.concat([uploads.get(arg) ?? Buffer.alloc(0), bytes])));
-        case "DELE":
-          return uploads.delete(arg) ? reply("250 Deleted") : reply("550 No such file");
         case "QUIT":
           reply("221 Goodbye");
           sock.end();
@@ -293,6 +322,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       return endlessBytes;
     },
     uploads,
+    remoteFile: (path) => stored(path)?.toString(),
     stop: () => conns.stopAll(),
   };
 }
