@@ -7,7 +7,7 @@
  * job's `local` — is resolved against the folder of agent.config.json, not against the
  * job file's folder. One base folder for everything is easier to reason about.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import {
@@ -208,7 +208,7 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
 
   if (!(raw.remote in ctx.remotes)) throw unknownRemote(file, raw.remote, Object.keys(ctx.remotes));
   const local = resolve(ctx.baseDir, raw.local);
-  if (ctx.checkLocal) checkLocalFolder(local, file);
+  if (ctx.checkLocal) checkLocalFolder(local, file, raw.followRootSymlink);
   if (raw.schedule === undefined && !raw.watch && raw.poll === undefined) {
     ctx.warnings.push({ message: `${file}: job "${name}" has no "schedule", "watch" or "poll": it only runs when started by hand`, job: name, agentOnly: true });
   }
@@ -235,6 +235,7 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
     maxDelete: raw.maxDelete,
     verify: raw.verify,
     followSymlinks: raw.followSymlinks,
+    followRootSymlink: raw.followRootSymlink,
     trustRemote: raw.trustRemote,
     retries: { attempts: raw.retries.attempts, initialDelayMs: raw.retries.initialDelay, maxDelayMs: raw.retries.maxDelay },
   };
@@ -254,12 +255,18 @@ function unknownRemote(file: string, remote: string, known: string[]): ConfigErr
   return fieldError(file, "remote", `unknown remote "${remote}" (${list})`);
 }
 
-function checkLocalFolder(path: string, file: string): void {
+function checkLocalFolder(path: string, file: string, followRootSymlink: boolean): void {
   let isDir: boolean;
+  let isLink: boolean;
   try {
+    isLink = lstatSync(path).isSymbolicLink();
     isDir = statSync(path).isDirectory();
   } catch (err) {
     throw fieldError(file, "local", `local folder ${path} does not exist or cannot be read (${fsReason(err)})`);
+  }
+  // A job folder that is a link can be pointed elsewhere by whoever may change the link.
+  if (isLink && !followRootSymlink) {
+    throw fieldError(file, "local", `local folder ${path} is a symbolic link; set "followRootSymlink": true in the job to follow it`);
   }
   if (!isDir) throw fieldError(file, "local", `${path} is not a directory`);
 }

@@ -250,6 +250,7 @@ export const jobSchema = z
     doneMarker: z.string().transform(via(checkFileName)).optional(),
     verify: z.enum(["size", "hash"]).default("size"),
     followSymlinks: z.boolean().default(false),
+    followRootSymlink: z.boolean().default(false),
     trustRemote: z.boolean().default(false),
     maxAge: durationString().optional(),
     retries: retriesSchema.default({ attempts: 5, initialDelay: 1000, maxDelay: 60_000 }),

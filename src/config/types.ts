@@ -66,6 +66,8 @@ export interface JobConfig {
   doneMarker?: string;
   verify: "size" | "hash";
   followSymlinks: boolean;
+  /** The job's local folder may itself be a symbolic link (refused otherwise). The loader always sets it. */
+  followRootSymlink?: boolean;
   trustRemote: boolean;
   /** Milliseconds: /healthz turns unhealthy without a successful run this recent. */
   maxAgeMs?: number;

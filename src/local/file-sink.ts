@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fdatasync, openSync, writeSync } from "node:fs";
 import { Writable } from "node:stream";
 
 /** The sink took every byte up to its `limit`: not a failure, the range is complete. */
@@ -60,7 +60,9 @@ export class FileSink extends Writable {
   /** `startAt` > 0 (or `existing`): write from that offset into the existing file; else a new, empty file. */
   constructor(path: string, startAt = 0, opts: FileSinkOptions = {}) {
     super({ highWaterMark: 1024 * 1024 });
-    this.fd = openSync(path, startAt > 0 || opts.existing ? "r+" : "w");
+    // Never through a symlink at the name: a temporary file swapped for a link is not written through.
+    const { O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+    this.fd = openSync(path, startAt > 0 || opts.existing ? O_RDWR | O_NOFOLLOW : O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o666);
     this.position = startAt;
     this.flushedUpTo = startAt;
     this.limit = opts.limit;

@@ -1,20 +1,12 @@
-import { mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
-import { dirname, relative, sep } from "node:path";
+import { constants } from "node:fs";
+import { lstat, open, rename, unlink } from "node:fs/promises";
 
-/** Creates the parent folders of `target` and proves (after symlinks) that they are inside `root`. */
-export async function ensureLocalParent(root: string, target: string): Promise<void> {
-  const dir = dirname(target);
-  await mkdir(dir, { recursive: true });
-  const [realRoot, realDir] = await Promise.all([realpath(root), realpath(dir)]);
-  const rel = relative(realRoot, realDir);
-  if (rel.startsWith(".." + sep) || rel === ".." || rel.startsWith("/")) {
-    throw new Error(`refusing to write through a symlink that leaves the job folder: ${dir}`);
-  }
-}
+// Folders are reached through safe-open.ts; these never follow a symlink at the name itself
+// either (a temporary file swapped for a link between two runs is not written through).
 
 /** Flushes a finished temporary file to disk so that the rename that follows publishes whole data. */
 export async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, "r+");
+  const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
   try {
     await fh.sync();
   } finally {
@@ -24,7 +16,7 @@ export async function fsyncFile(path: string): Promise<void> {
 
 export async function sizeOrUndefined(path: string): Promise<number | undefined> {
   try {
-    return (await stat(path)).size;
+    return (await lstat(path)).size;
   } catch {
     return undefined;
   }

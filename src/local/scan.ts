@@ -7,12 +7,15 @@ import type { LocalEntry } from "../plan/types.js";
 import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
 import { makeOwnInodeTest, makeOwnPathTest } from "../plan/own-paths.js";
 import { escapeName, toNfc, twinWarning, unsafeNameReason } from "../remote/names.js";
+import { checkJobRoot } from "./safe-open.js";
 import { isTempName } from "./temp-names.js";
 
 export interface ScanOptions {
   /** Which paths are part of the job. A description, not a function: a worker thread rebuilds it. */
   filter: JobPathFilterSpec;
   followSymlinks: boolean;
+  /** The root may itself be a symlink (the job's followRootSymlink); refused otherwise. */
+  followRootSymlink?: boolean;
   /** Where skipped names and unreadable folders are reported (a Logger, or a collector). */
   logger?: { warn(message: string): unknown };
   /**
@@ -236,6 +239,7 @@ export interface ScanWorkerInput {
  */
 export async function scanLocal(root: string, opts: ScanOptions, testing: { workerFile?: string; waitForWorker?: boolean } = {}): Promise<LocalScan> {
   const workerFile = testing.workerFile ?? WORKER_FILE;
+  checkJobRoot(root, !!opts.followRootSymlink);
   const scan: LocalScan = { entries: new Map(), failedDirs: [] };
   const w = makeWalker(await realpath(root), opts.filter, opts.followSymlinks, opts.logger);
   const top: Folder = opts.followSymlinks ? ["", root, [w.realRoot]] : ["", root];

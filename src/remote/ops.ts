@@ -4,6 +4,7 @@ import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
+import { readStreamOf } from "../local/safe-open.js";
 import { FtpsError } from "../errors.js";
 import { tempNameFor } from "../local/temp-names.js";
 
@@ -189,28 +190,34 @@ export class DownloadTooLong extends FtpsError {
 /** Files up to this size are read in one synchronous call: a read stream costs four thread-pool round trips. */
 const SMALL_FILE = 64 * 1024;
 
-/** At most `max` bytes from the start of a file (fewer if it shrank meanwhile). */
-function readPrefixSync(path: string, max: number): Buffer {
-  const fd = openSync(path, "r");
+/** At most `max` bytes from the start of a file (fewer if it shrank meanwhile); a descriptor stays open. */
+function readPrefixSync(file: string | number, max: number): Buffer {
+  const fd = typeof file === "number" ? file : openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(max);
     let got = 0;
     for (let n = 1; got < max && n > 0; got += n) n = readSync(fd, buf, got, max - got, got);
     return buf.subarray(0, got);
   } finally {
-    closeSync(fd);
+    if (fd !== file) closeSync(fd);
   }
 }
 
-/** STOR (or APPE to resume) from a local file. The read stream is the only buffer: memory stays flat. */
-export async function uploadFile(c: FtpsConnection, localPath: string, remotePath: string, opts: StreamOptions = {}): Promise<void> {
+/**
+ * STOR (or APPE to resume) from a local file: a path, or a descriptor already opened and checked
+ * (read at explicit offsets and left open, so a retry can read it again). The read stream is the
+ * only buffer: memory stays flat.
+ */
+export async function uploadFile(c: FtpsConnection, local: string | number, remotePath: string, opts: StreamOptions = {}): Promise<void> {
   // Read no further than the size the file had when the transfer was planned: a file that grows
   // meanwhile is caught by the caller's stat-after-transfer check, not sent half-updated.
   const end = opts.size !== undefined && opts.size > 0 ? opts.size - 1 : undefined;
   let source: Readable =
     end !== undefined && end < SMALL_FILE && !opts.startAt
-      ? Readable.from([readPrefixSync(localPath, end + 1)])
-      : createReadStream(localPath, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
+      ? Readable.from([readPrefixSync(local, end + 1)])
+      : typeof local === "number"
+        ? readStreamOf(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 })
+        : createReadStream(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
   if (opts.empty) source = emptyUploadSource();
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());

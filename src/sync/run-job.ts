@@ -162,7 +162,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       logger.warn(w);
     };
     const scan = (parallel = false) =>
-      scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, logger, parallel }).then((s) => {
+      scanLocal(job.local, { filter, followSymlinks: job.followSymlinks, followRootSymlink: job.followRootSymlink, logger, parallel }).then((s) => {
         noteOwnFiles(s.ownFound);
         return s;
       });

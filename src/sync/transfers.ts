@@ -1,15 +1,16 @@
 import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, statSync, type Stats } from "node:fs";
-import { mkdir, rmdir, stat, unlink, utimes } from "node:fs/promises";
+import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
+import { lutimes } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import { FtpsError } from "../errors.js";
 import { isTimeout } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
-import { ensureLocalParent, fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
+import { fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
+import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../local/safe-open.js";
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names.js";
 import {
@@ -46,12 +47,12 @@ export class RemoteChanged extends SourceChanged {}
 /** A source file deleted after the scan saw it: nothing to send, and not an error either. */
 export class SourceVanished extends SourceChanged {}
 
-/** statSync, with a file that is no longer there reported as SourceVanished. */
-function statSource(path: string): Stats {
+/** Opens a file to upload (see safe-open.ts), with a file that is no longer there reported as SourceVanished. */
+function openSource(folder: JobFolder, rel: string, shown: string): { fd: number; stat: Stats } {
   try {
-    return statSync(path);
+    return folder.openFileForRead(rel);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new SourceVanished(`${path} vanished after the scan; skipped`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new SourceVanished(`${shown} vanished after the scan; skipped`);
     throw err;
   }
 }
@@ -72,7 +73,7 @@ const MAX_SEGMENTS = 4;
 
 /** An empty file and `count` equal ranges covering `size` bytes. */
 function startSegments(temp: string, size: number, count: number): ByteRange[] {
-  closeSync(openSync(temp, "w"));
+  closeSync(openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o666));
   const step = Math.ceil(size / count);
   const ranges: ByteRange[] = [];
   for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
@@ -89,9 +90,11 @@ function sameSignature(a: { size: number; mtimeMs: number }, b: { size: number; 
   return a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
 }
 
-async function hashLocal(path: string, algo: string): Promise<string> {
+/** A path, or a descriptor already opened (read from its start, left open). */
+async function hashLocal(file: string | number, algo: string): Promise<string> {
   const h = createHash(algo);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const stream = typeof file === "number" ? readStreamOf(file, { start: 0, highWaterMark: 1 << 20 }) : createReadStream(file, { highWaterMark: 1 << 20 });
+  for await (const chunk of stream) h.update(chunk as Buffer);
   return h.digest("hex");
 }
 
@@ -105,10 +108,17 @@ export class Transfers {
   /** Remote folders known to exist in this run (relative paths). */
   private readonly remoteDirs = new Set<string>([""]);
 
+  private folderOnce?: JobFolder;
+
   constructor(private readonly ctx: TransferContext) {}
 
   private get job(): JobConfig {
     return this.ctx.job;
+  }
+
+  /** Every local read, write and delete goes through this: no symlink redirects it out (safe-open.ts). */
+  private get folder(): JobFolder {
+    return (this.folderOnce ??= new JobFolder(this.job.local, { followSymlinks: this.job.followSymlinks, followRootSymlink: !!this.job.followRootSymlink }));
   }
 
   private retry<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
@@ -150,7 +160,7 @@ export class Transfers {
     }
   }
 
-  private async verifyHash(remotePath: string, localPath: string): Promise<void> {
+  private async verifyHash(remotePath: string, localPath: string | number): Promise<void> {
     if (this.job.verify !== "hash") return;
     const caps = this.ctx.pool.first?.capabilities;
     const algo = HASH_PREFERENCE.find(([ftp]) => caps?.hash.includes(ftp));
@@ -172,11 +182,25 @@ export class Transfers {
    * rename it into place, record it. Returns the bytes sent.
    */
   async upload(rel: string, local: LocalEntry, remote: RemoteEntry | undefined, placedRemote: boolean, targetRel = rel): Promise<number> {
+    // Opened once, without following a symlink swapped in since the scan; every read of this
+    // upload (the transfer, its retries, the hash) goes through this descriptor.
+    const source = openSource(this.folder, local.diskPath ?? rel, this.localAbs(local.diskPath ?? rel));
+    try {
+      return await this.uploadOpened(source, rel, local, remote, placedRemote, targetRel);
+    } finally {
+      closeSync(source.fd);
+    }
+  }
+
+  private async uploadOpened(source: { fd: number; stat: Stats }, rel: string, local: LocalEntry, remote: RemoteEntry | undefined, placedRemote: boolean, targetRel: string): Promise<number> {
     const { state, logger } = this.ctx;
     const job = this.job;
     const localPath = this.localAbs(local.diskPath ?? rel);
-    // Synchronous stat: a local stat takes microseconds, a thread-pool round trip per file more.
-    const before = statSource(localPath);
+    const before = source.stat;
+    if (!before.isFile()) throw new UnsafeLocalPath(`${localPath} is no longer a regular file; not sent`);
+    // What was opened must be what the scan saw: another file put in its place meanwhile waits
+    // for the next run's scan.
+    if (!sameSignature(before, local)) throw new SourceChanged(`${localPath} changed since the scan; it will be sent next run`);
     // A new remote file keeps the local spelling (NFD names from macOS stay NFD).
     const spelled = remote?.serverPath ?? (targetRel === rel ? local.diskPath : undefined) ?? targetRel;
     const remoteDirRel = parentOf(spelled);
@@ -218,13 +242,13 @@ export class Transfers {
         firstTry = false;
         if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
         if (startAt < before.size || before.size === 0) {
-          await uploadFile(c, localPath, temp, { startAt, throttle: this.throttle(), empty: before.size === 0, size: before.size });
+          await uploadFile(c, source.fd, temp, { startAt, throttle: this.throttle(), empty: before.size === 0, size: before.size });
         }
         const size = await remoteSize(c, temp);
         if (size !== before.size) {
           // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
-          const now = await stat(localPath).catch(() => undefined);
-          if (!now || !sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
+          const now = fstatSync(source.fd);
+          if (!sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
           throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
         }
       }).catch((err) => {
@@ -235,10 +259,10 @@ export class Transfers {
       if (err instanceof SourceChanged) await dropTemp();
       throw err;
     });
-    await this.verifyHash(temp, localPath);
+    await this.verifyHash(temp, source.fd);
 
-    const after = statSync(localPath, { throwIfNoEntry: false });
-    if (!after || !sameSignature(after, before)) {
+    const after = fstatSync(source.fd);
+    if (!sameSignature(after, before)) {
       await dropTemp();
       throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
     }
@@ -299,11 +323,25 @@ export class Transfers {
    * remote time, rename it into place, record it. Returns the bytes received.
    */
   async download(rel: string, remote: RemoteEntry, local: LocalEntry | undefined, placedLocal: boolean, targetRel = rel): Promise<number> {
+    const diskRel = local?.diskPath ?? (targetRel === rel ? remote.serverPath : undefined) ?? targetRel;
+    this.localAbs(diskRel); // refuses a name that would leave the job folder
+    // The target's folder is opened once, by descriptor (made if missing, never through a symlink
+    // out of the job folder): the temporary file, its checks and the rename all go through it.
+    const dir = this.folder.openDir(parentOf(diskRel), { create: true });
+    try {
+      return await this.downloadInto(dir, diskRel, rel, remote, local, placedLocal, targetRel);
+    } finally {
+      dir.close();
+    }
+  }
+
+  private async downloadInto(dir: LocalDir, diskRel: string, rel: string, remote: RemoteEntry, local: LocalEntry | undefined, placedLocal: boolean, targetRel: string): Promise<number> {
     const { state } = this.ctx;
     const job = this.job;
-    const target = this.localAbs(local?.diskPath ?? (targetRel === rel ? remote.serverPath : undefined) ?? targetRel);
+    const target = this.localAbs(diskRel);
     const source = this.remoteAbs(remote.serverPath ?? rel);
-    await ensureLocalParent(job.local, target);
+    /** The same name, reached through the open folder (`temp` and `target` stay real paths for the state and messages). */
+    const io = (path: string) => dir.at(basename(path));
 
     // The exact time of the version about to be fetched, checked again once every byte is in.
     const exactBefore = await this.exactTimeBefore(source, remote);
@@ -313,7 +351,7 @@ export class Transfers {
     const sameSource = partial && exactBefore !== undefined && partial.sourceSize === remote.size && partial.sourceMtime === exactBefore && dirname(partial.tempPath) === dirname(target);
     // A segmented download continues each range where its bytes were last flushed to disk (the
     // file may have holes after that); any other continues at the file's size.
-    const resumeRanges = sameSource && partial.ranges && existsSync(partial.tempPath) ? partial.ranges : undefined;
+    const resumeRanges = sameSource && partial.ranges && existsSync(io(partial.tempPath)) ? partial.ranges : undefined;
     const resumable = sameSource && !partial.ranges;
     const temp = resumable || resumeRanges ? partial!.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
     let ranges: ByteRange[] = resumeRanges?.map(([flushed, end]) => ({ pos: flushed, end, flushed })) ?? [];
@@ -321,25 +359,25 @@ export class Transfers {
       const left = ranges.reduce((n, r) => n + r.end - r.pos, 0);
       this.ctx.logger.info(`resuming segmented download of ${source}: ${remote.size - left} of ${remote.size} bytes on disk`);
     } else if (!resumable) {
-      if (partial) await unlinkQuiet(partial.tempPath);
+      if (partial) this.unlinkLocalTemp(partial.tempPath);
       const segments = this.segmentsFor(remote.size);
-      if (segments > 1) ranges = startSegments(temp, remote.size, segments);
+      if (segments > 1) ranges = startSegments(io(temp), remote.size, segments);
       const progress = ranges.length > 0 ? ranges.map((r): [number, number] => [r.flushed, r.end]) : undefined;
       state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: exactBefore ?? remote.modifyMs, startedAt: Date.now(), ranges: progress });
     }
     const discard = async () => {
-      await unlinkQuiet(temp);
+      await unlinkQuiet(io(temp));
       state.partials.end(job.name, targetRel, "download");
     };
     const saveProgress = () => state.partials.saveRanges(job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
     await this.retry(`download ${source}`, () =>
-      ranges.length > 0 ? this.downloadSegments(source, temp, ranges, saveProgress) : this.ctx.pool.use(async (c) => {
-        const have = (await sizeOrUndefined(temp)) ?? 0;
+      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : this.ctx.pool.use(async (c) => {
+        const have = (await sizeOrUndefined(io(temp))) ?? 0;
         const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
         if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
         if (startAt < remote.size || remote.size === 0) {
-          await downloadFile(c, source, temp, { startAt, throttle: this.throttle(), announcedSize: remote.size });
+          await downloadFile(c, source, io(temp), { startAt, throttle: this.throttle(), announcedSize: remote.size });
         }
       }),
     ).catch(async (err) => {
@@ -350,8 +388,8 @@ export class Transfers {
       }
       throw err;
     });
-    await fsyncFile(temp);
-    const got = await sizeOrUndefined(temp);
+    await fsyncFile(io(temp));
+    const got = await sizeOrUndefined(io(temp));
     if (got !== remote.size) {
       await discard();
       throw new FtpsError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { errorClass: "transient", phase: "operation" });
@@ -361,7 +399,7 @@ export class Transfers {
       await discard();
       throw this.changedWhileFetched(source);
     }
-    await this.verifyHash(source, temp).catch(async (err) => {
+    await this.verifyHash(source, io(temp)).catch(async (err) => {
       await discard(); // what the temporary file holds is no version of the file: never resume it
       throw err;
     });
@@ -372,18 +410,25 @@ export class Transfers {
       : { modifyMs: remote.modifyMs, precision: remote.precision };
     if (recorded.modifyMs !== undefined) {
       const t = new Date(recorded.modifyMs);
-      await utimes(temp, t, t);
+      await lutimes(io(temp), t, t);
     }
     // Two-way: if the local file changed since the plan was made, someone is working on it.
     // Do not overwrite it; the next run sees both changes and resolves them as a conflict.
-    const now = await stat(target).catch(() => undefined);
+    const now = statSync(io(target), { throwIfNoEntry: false });
     if (local ? !now || !sameSignature(now, local) : now !== undefined) {
-      await unlinkQuiet(temp);
-      state.partials.end(job.name, targetRel, "download");
+      await discard();
       throw new SourceChanged(`${target} changed locally during the run; left as it is, resolved next run`);
     }
-    await publish(temp, target);
-    const st = await stat(target);
+    // The folder may have been moved out of the job folder (and a symlink left in its place)
+    // while the bytes came in: then the file is not published there.
+    try {
+      dir.checkStillInside();
+    } catch (err) {
+      await discard();
+      throw err;
+    }
+    await publish(io(temp), io(target));
+    const st = lstatSync(io(target));
     this.recordSynced(
       targetRel,
       { localSize: st.size, localMtimeMs: Math.floor(st.mtimeMs), remoteSize: remote.size, remoteModifyMs: recorded.modifyMs, remotePrecision: recorded.precision },
@@ -495,9 +540,8 @@ export class Transfers {
   }
 
   async mkdirLocal(rel: string, spelled = rel): Promise<void> {
-    const abs = this.localAbs(spelled);
-    await ensureLocalParent(this.job.local, join(abs, ".probe"));
-    await mkdir(abs, { recursive: true });
+    this.localAbs(spelled); // refuses a name that would leave the job folder
+    this.folder.openDir(spelled, { create: true }).close();
     this.recordDir(rel);
   }
 
@@ -528,15 +572,28 @@ export class Transfers {
 
   /** Deletes a local file only if it is still the version the plan saw (state signature). */
   async deleteLocal(rel: string, type: "file" | "dir", expected?: StateEntry, diskPath?: string): Promise<void> {
-    const abs = this.localAbs(diskPath ?? rel);
-    if (type === "dir") {
-      await rmdir(abs);
-    } else {
-      const st = await stat(abs).catch(() => undefined);
-      if (st && expected && !sameSignature(st, { size: expected.localSize, mtimeMs: expected.localMtimeMs })) {
-        throw new SourceChanged(`${abs} changed since the last sync; not deleted`);
+    const spelled = diskPath ?? rel;
+    const abs = this.localAbs(spelled);
+    // Through the parent folder opened by descriptor: a symlink swapped in for a folder on the way
+    // cannot make this delete a file outside the job folder.
+    let dir: LocalDir | undefined;
+    try {
+      dir = this.folder.openDir(parentOf(spelled));
+    } catch (err) {
+      if (type === "dir" || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    try {
+      if (type === "dir") {
+        rmdirSync(dir!.at(baseName(spelled)));
+      } else if (dir) {
+        const st = statSync(dir.at(baseName(spelled)), { throwIfNoEntry: false });
+        if (st && expected && !sameSignature(st, { size: expected.localSize, mtimeMs: expected.localMtimeMs })) {
+          throw new SourceChanged(`${abs} changed since the last sync; not deleted`);
+        }
+        if (st) unlinkSync(dir.at(baseName(spelled)));
       }
-      if (st) await unlink(abs);
+    } finally {
+      dir?.close();
     }
     this.ctx.state.entries.delete(this.job.name, rel);
   }
@@ -553,11 +610,26 @@ export class Transfers {
     );
   }
 
+  /** Removes a download's temporary file (an absolute path from the state), through the job folder's descriptors. */
+  private unlinkLocalTemp(tempPath: string): void {
+    try {
+      const rel = relative(this.job.local, tempPath).split(sep).join("/");
+      const dir = this.folder.openDir(parentOf(rel));
+      try {
+        unlinkSync(dir.at(baseName(rel)));
+      } finally {
+        dir.close();
+      }
+    } catch {
+      // already gone, or no longer reachable inside the job folder: nothing of ours to remove
+    }
+  }
+
   /** Removes temporary files of transfers that this run did not resume. */
   async cleanupPartials(): Promise<void> {
     for (const p of this.ctx.state.partials.list(this.job.name)) {
       if (p.direction === "download") {
-        await unlinkQuiet(p.tempPath);
+        this.unlinkLocalTemp(p.tempPath);
       } else {
         try {
           await this.ctx.pool.use((c) => removeRemoteFile(c, p.tempPath));

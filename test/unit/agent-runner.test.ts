@@ -18,7 +18,7 @@ function job(name: string, extra: Partial<JobConfig> = {}): JobConfig {
   return {
     name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local: "/tmp/x", direction: "upload", watch: false,
     watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...extra,
+    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...extra,
   };
 }
 

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -140,6 +140,7 @@ describe("loadConfig with a valid config", () => {
       maxDelete: { kind: "percent", value: 50 },
       verify: "size",
       followSymlinks: false,
+      followRootSymlink: false,
       trustRemote: false,
       retries: { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 },
     });
@@ -265,6 +266,12 @@ describe("loadConfig with a valid config", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toContain(`${configFile}: field "remotes.partner.password": secret file ${pass} is readable by other users`);
     expect(warnings[0].message).not.toContain(SECRET);
+  });
+
+  it("accepts a local folder that is a symbolic link when the job sets followRootSymlink", () => {
+    symlinkSync(join(dir, "data"), join(dir, "data-link"));
+    const { config } = load(baseConfig(), { nightly: { ...baseJob(), local: "./data-link", followRootSymlink: true } });
+    expect(config.jobs.nightly).toMatchObject({ local: join(dir, "data-link"), followRootSymlink: true });
   });
 
   it("skips the local folder check when checkLocalFolders is false", () => {
@@ -484,6 +491,17 @@ describe("loadConfig errors name the file and the field", () => {
       before: () => write("file.txt", "x"),
       jobs: job({ local: "./file.txt" }),
       message: '<JOB>: field "local": <DIR>/file.txt is not a directory',
+    },
+    {
+      name: "a local folder that is a symbolic link is refused without followRootSymlink",
+      before: () => symlinkSync(join(dir, "data"), join(dir, "data-link")),
+      jobs: job({ local: "./data-link" }),
+      message: '<JOB>: field "local": local folder <DIR>/data-link is a symbolic link; set "followRootSymlink": true in the job to follow it',
+    },
+    {
+      name: "followRootSymlink must be true or false",
+      jobs: job({ followRootSymlink: "yes" }),
+      message: /^<JOB>: field "followRootSymlink": /,
     },
     {
       name: "a relative remote path is refused",
