@@ -2,8 +2,8 @@
  * Safety guards between the diff and the runner. Deletions are the only irreversible actions,
  * so every guard is about them:
  * - an incomplete remote listing never turns into deletions (not even with --force);
- * - a source side that looks wiped (empty listing where the state says files were) stops the run;
- * - more deletions than maxDelete stops the run.
+ * - a source side that looks wiped (no files where the state says files were) stops the run;
+ * - more file deletions than maxDelete (a count of files, or a share of the tracked files) stops the run.
  * The last two are judgement calls, so --force overrides them.
  */
 import type { JobConfig } from "../config/types.js";
@@ -75,21 +75,28 @@ function incompleteListingWarning(skipped: number, failedDirs: string[]): string
 function wipedSourceProblem(input: GuardInput, plan: Action[], trackedFiles: number): string | undefined {
   if (trackedFiles === 0) return undefined;
   const deletes = plan.filter(isDelete);
-  const remoteEmpty = input.remote.entries.size === 0 && deletes.some((a) => a.kind === "delete-local");
-  const localEmpty = input.local.size === 0 && deletes.some((a) => a.kind === "delete-remote");
+  // Files, not entries: a source emptied of its files that keeps its (empty) folders is as
+  // suspicious as one with nothing in it.
+  const remoteEmpty = !holdsFiles(input.remote.entries) && deletes.some((a) => a.kind === "delete-local");
+  const localEmpty = !holdsFiles(input.local) && deletes.some((a) => a.kind === "delete-remote");
   if (remoteEmpty) {
     return (
-      `The remote folder is empty but ${trackedFiles} file(s) were synced from it before, and this run would delete local files. ` +
+      `The remote folder is empty (no files) but ${trackedFiles} file(s) were synced from it before, and this run would delete local files. ` +
       `Check that the remote folder was not emptied, renamed or moved, and that the job's remotePath is right.`
     );
   }
   if (localEmpty) {
     return (
-      `The local folder is empty but ${trackedFiles} file(s) were synced from it before, and this run would delete remote files. ` +
+      `The local folder is empty (no files) but ${trackedFiles} file(s) were synced from it before, and this run would delete remote files. ` +
       `Check that the local folder (or the disk holding it) is mounted and is the right path.`
     );
   }
   return undefined;
+}
+
+function holdsFiles(entries: Map<string, { type: string }>): boolean {
+  for (const entry of entries.values()) if (entry.type === "file") return true;
+  return false;
 }
 
 /** Too many file deletions at once, relative to maxDelete. Folder deletions are not counted. */

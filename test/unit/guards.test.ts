@@ -81,6 +81,30 @@ describe("the wiped-source guard", () => {
     expect(guard(c).plan).toEqual(c.plan);
   });
 
+  it.each<[string, "upload" | "download"]>([
+    ["an emptied local folder that keeps its empty folders still stops an upload job, with maxDelete as a count", "upload"],
+    ["an emptied remote folder that keeps its empty folders still stops a download job, with maxDelete as a count", "download"],
+  ])("%s", (_name, direction) => {
+    const folders = ["a", "a/b", "c"];
+    const state = new Map([...names(3, "a/b/f").map((p) => [p, st(p)] as const), ...folders.map((p) => [p, st(p, "dir")] as const)]);
+    const localDirs = new Map(folders.map((p): [string, LocalEntry] => [p, { path: p, type: "dir", size: 0, mtimeMs: 0 }]));
+    const remoteDirs = new Map(folders.map((p): [string, RemoteEntry] => [p, { path: p, type: "dir", size: 0, precision: "none" }]));
+    const localFiles = new Map([...state.keys()].filter((p) => p.endsWith(".txt")).map((p) => [p, file(p)]));
+    const remoteFiles = new Map([...state.keys()].filter((p) => p.endsWith(".txt")).map((p) => [p, rfile(p)]));
+    const upload = direction === "upload";
+    const run = () =>
+      checkGuards({
+        plan: [...localFiles.keys()].map((p) => (upload ? delRemote(p) : delLocal(p))),
+        state,
+        local: upload ? localDirs : new Map([...localDirs, ...localFiles]),
+        remote: { entries: upload ? new Map([...remoteDirs, ...remoteFiles]) : remoteDirs, complete: true, failedDirs: [] },
+        policy: { direction, maxDelete: { kind: "count", value: 100 } },
+        force: false,
+      });
+    expect(run).toThrow(SafetyGuardError);
+    expect(run).toThrow(upload ? /local folder is empty.*but 3 file\(s\)/ : /remote folder is empty.*but 3 file\(s\)/);
+  });
+
   it("--force lets the run delete anyway and warns", () => {
     const plan = [delLocal("s0.txt")];
     const result = guard({ remote: [], plan, force: true });
