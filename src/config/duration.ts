@@ -20,5 +20,7 @@ export function parseDuration(text: string): number {
     total += Number(match[1]) * UNIT_MS[match[2]];
   }
   // Sub-millisecond remainders ("0.0001s") are meaningless for timers.
-  return Math.round(total);
+  const ms = Math.round(total);
+  if (!Number.isSafeInteger(ms)) throw new RangeError("too long a duration");
+  return ms;
 }

@@ -56,12 +56,24 @@ function problem(message: string): never {
 
 const nonEmpty = () => z.string().min(1);
 const DURATION_TYPE = 'must be a duration string such as "30s", "5m" or "26h"';
-const durationString = (what = "a duration") =>
+/**
+ * Longest values of durations that would make no sense that long (a retry delay, a debounce):
+ * past the limit the value is refused, not left to overflow a timer (Node's hold ~24.8 days).
+ * Long waits that do make sense (poll, maxAge) have no limit but a count of milliseconds.
+ */
+const DAY = { ms: 86_400_000, text: "1d" };
+
+function atMost(ms: number, limit?: { ms: number; text: string }): number {
+  if (limit && ms > limit.ms) problem(`must be at most "${limit.text}"`);
+  return ms;
+}
+
+const durationString = (what = "a duration", limit?: { ms: number; text: string }) =>
   z.string({ error: DURATION_TYPE }).transform(
     via((text: string) => {
       const ms = parseDuration(text);
       if (ms <= 0) problem(`${what} must be longer than 0`);
-      return ms;
+      return atMost(ms, limit);
     }),
   );
 
@@ -127,9 +139,9 @@ export function parseBandwidth(value: number | string): number {
 }
 
 function parseWatchDebounce(value: number | string): number {
-  if (typeof value === "string") return parseDuration(value);
+  if (typeof value === "string") return atMost(parseDuration(value), DAY);
   if (!Number.isInteger(value) || value < 0) problem("must be a whole number of milliseconds ≥ 0, or a duration such as \"1s\"");
-  return value;
+  return atMost(value, DAY);
 }
 
 function checkCron(expression: string): string {
@@ -192,7 +204,8 @@ export const remoteSchema = z.strictObject({
   ca: nonEmpty().optional(),
   fingerprint: z.string().transform(via(normaliseFingerprint)).optional(),
   maxConnections: z.number().int().min(1).max(16).default(4),
-  timeoutSeconds: z.number().positive().default(30),
+  // A socket timeout or a shutdown grace past these limits is a mistake, and would overflow a timer.
+  timeoutSeconds: z.number().positive().max(3600).default(30),
   maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
 });
 export type RawRemote = output<typeof remoteSchema>;
@@ -208,7 +221,7 @@ export const agentConfigSchema = z.strictObject({
     })
     .default({ level: "info" }),
   maxConcurrentJobs: z.number().int().min(1).default(2),
-  shutdownGraceSeconds: z.number().min(0).default(30),
+  shutdownGraceSeconds: z.number().min(0).max(86_400).default(30),
   http: z
     .strictObject({ listen: z.union([z.number(), z.string()], { error: 'must be "HOST:PORT" or a port' }).transform(via(parseListen)) })
     .optional(),
@@ -218,8 +231,8 @@ export type RawAgentConfig = output<typeof agentConfigSchema>;
 
 const retriesSchema = z.strictObject({
   attempts: z.number().int().min(1).default(5),
-  initialDelay: z.string({ error: DURATION_TYPE }).transform(via(parseDuration)).default(1000),
-  maxDelay: durationString().default(60_000),
+  initialDelay: z.string({ error: DURATION_TYPE }).transform(via((text: string) => atMost(parseDuration(text), DAY))).default(1000),
+  maxDelay: durationString("a duration", DAY).default(60_000),
 });
 
 export const jobSchema = z
