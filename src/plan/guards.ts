@@ -32,7 +32,7 @@ export function isDelete(action: Action): action is DeleteAction {
   return action.kind === "delete-local" || action.kind === "delete-remote";
 }
 
-/** The plan minus its deletions: for a run that already hit a transfer error. */
+/** The plan minus its deletions: for a run whose view of a side is incomplete. */
 export function withoutDeletes(plan: Action[]): Action[] {
   return plan.filter((action) => !isDelete(action));
 }

@@ -24,6 +24,7 @@ import { Bandwidth } from "./throttle.js";
 import { recordLandedDownloads, recordLandedUploads } from "./landed-uploads.js";
 import { SourceChanged, SourceVanished, Transfers } from "./transfers.js";
 import { compareContents } from "./evidence.js";
+import { DeletionGate } from "./deletion-gate.js";
 
 export type RunStatusResult = "ok" | "failed" | "aborted";
 
@@ -335,6 +336,9 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     let done = 0;
     const stop = new AbortController();
     const compare = (a: Extract<Action, { kind: "compare" }>) => compareContents({ job, pool, path: a.path, local: a.local, remote: a.remote, signal: stop.signal });
+    // Which deletions the run's failures leave allowed (deletion-gate.ts).
+    const gate = new DeletionGate();
+    if (remote.failedDirs.length > 0 || localScan.failedDirs.length > 0) gate.blockAll();
     const onAbort = () => stop.abort(opts.signal?.reason);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const fail = (a: Action, err: unknown) => {
@@ -345,6 +349,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
         return;
       }
       counts.failed++;
+      gate.failed(a.path, err);
       const message = `${a.kind} ${a.path}: ${(err as Error).message}`;
       errors.push(message);
       logger.error(message);
@@ -427,15 +432,21 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       }
     }
 
-    // --- deletions: only in a run that had no listing or transfer error --------------------------
+    // --- deletions: none after a listing, connection or unknown failure, or in a stopped run;
+    // none near a path that failed on its own (a refused name, a permission): see deletion-gate.ts
+    if (stop.signal.aborted) gate.blockAll();
     let deletes = plan.filter(isDelete);
-    if (deletes.length > 0 && (counts.failed > 0 || stop.signal.aborted)) {
-      skippedDeletes += deletes.length;
-      const w = `${deletes.length} deletion(s) skipped because this run had errors; they will be reconsidered next run`;
+    const heldBack = deletes.filter((a) => !gate.allows(a.path));
+    if (heldBack.length > 0) {
+      skippedDeletes += heldBack.length;
+      const w = gate.blocksAll
+        ? `${heldBack.length} deletion(s) skipped because this run had errors; they will be reconsidered next run`
+        : `${heldBack.length} deletion(s) at or around paths that failed (${gate.paths.join(", ")}) skipped; they will be reconsidered next run`;
       warnings.push(w);
       logger.warn(w);
-      plan = withoutDeletes(plan);
-      deletes = [];
+      const heldSet = new Set<Action>(heldBack);
+      plan = plan.filter((a) => !heldSet.has(a));
+      deletes = deletes.filter((a) => !heldSet.has(a));
     }
     const fileDeletes = deletes.filter((a) => a.type === "file");
     await forEachLimit(fileDeletes, pool.size, (a) => step(a, () => deleteOne(a)), stop.signal);

@@ -1,12 +1,13 @@
 // Deletion safety end to end, on a real server: the guards, per-path failures and a missing
 // remote folder, as a user meets them through the CLI.
-import { readdirSync, rmSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { prng, put, randomBytesFrom, startRig, type Rig } from "../faults/harness.js";
 
 const available = serversAvailable();
 if (!available.vsftpd && process.env.CI) throw new Error(`vsftpd missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
@@ -59,4 +60,57 @@ describe.skipIf(!available.vsftpd)("deletion safety against vsftpd", () => {
     expect(r.summary).toMatchObject({ status: "aborted", deletedRemote: 0 });
     expect(treeObject(remoteDir)).toEqual(before);
   });
+
+  it("a file the server refuses (553) is reported at every run, and deletions elsewhere still happen", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "upload", delete: "mirror", maxDelete: 100 });
+    writeTree(local, { "keep.txt": "k", "gone1.txt": "1", "gone2.txt": "2", "locked/old.txt": "o", "other/x.txt": "x" });
+    expect((await sync(ws, name)).code).toBe(0);
+    // A folder the FTP user may not write into: a new file there is refused with 553, every run.
+    chownSync(join(remoteDir, "locked"), 0, 0);
+    chmodSync(join(remoteDir, "locked"), 0o555);
+    writeTree(local, { "locked/new.txt": "refused by the server" });
+    rmSync(join(local, "gone1.txt"));
+    const first = await sync(ws, name);
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.summary.errors?.join("\n")).toMatch(/upload locked\/new\.txt: .*553/);
+    expect(first.summary).toMatchObject({ status: "failed", failed: 1, deletedRemote: 1 });
+    expect(existsSync(join(remoteDir, "gone1.txt"))).toBe(false);
+
+    // The next run: the same refusal is reported again, and a new deletion elsewhere still happens.
+    rmSync(join(local, "gone2.txt"));
+    const second = await sync(ws, name);
+    expect(second.code, second.stderr).toBe(1);
+    expect(second.summary.errors?.join("\n")).toMatch(/upload locked\/new\.txt: .*553/);
+    expect(second.summary).toMatchObject({ deletedRemote: 1 });
+    expect(existsSync(join(remoteDir, "gone2.txt"))).toBe(false);
+    expect(readdirSync(remoteDir).sort()).toEqual(["keep.txt", "locked", "other"]);
+    expect(readdirSync(join(remoteDir, "locked"))).toEqual(["old.txt"]);
+  });
+});
+
+describe.skipIf(!available.vsftpd)("deletion safety against vsftpd behind a fault proxy", () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ timeoutSeconds: 3 });
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  it("an upload whose connection keeps being cut (a temporary failure that outlives its retries) still blocks every deletion of the run", async () => {
+    const j = rig.job("transient", { direction: "upload", delete: "mirror", maxDelete: 100 });
+    put(j.local, "gone.txt", "to be deleted");
+    put(j.local, "keep.txt", "k");
+    expect((await rig.sync("transient")).code).toBe(0);
+    rmSync(join(j.local, "gone.txt"));
+    put(j.local, "big.bin", randomBytesFrom(prng(7), 3 * 1024 * 1024));
+    // Every data connection is cut after 200 kB: the listing gets through, the upload never does.
+    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "cut", afterBytes: 200_000 } : undefined);
+    const r = await rig.sync("transient", { timeoutMs: 60_000 });
+    rig.proxy.disarm();
+    expect(r.code, r.stderr.slice(-2000)).toBe(1);
+    expect(r.summary).toMatchObject({ status: "failed", deletedRemote: 0, skippedDeletes: 1 });
+    expect(r.summary?.warnings?.join("\n")).toMatch(/1 deletion\(s\) skipped because this run had errors/);
+    expect(existsSync(join(j.remoteDir, "gone.txt"))).toBe(true);
+  }, 90_000);
 });
