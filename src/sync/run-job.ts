@@ -199,15 +199,24 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     scanning?.catch(() => undefined);
 
     let loadedState: Map<string, StateEntry> | undefined;
-    const trackedFiles = () => countTrackedFiles((loadedState ??= state.entries.load(job.name)));
+    const stateRows = () => (loadedState ??= state.entries.load(job.name));
+    const trackedFiles = () => countTrackedFiles(stateRows());
+    /** The remote folder does not exist and this run creates it (a dry run only says so). */
+    let remoteRootToCreate = false;
     const listRemote = (statReplyEstimates: Map<string, number> | undefined) =>
       listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal, statReplyEstimates }).catch(async (err) => {
         if (!(err instanceof RemoteRootMissing)) throw err;
-        if (job.direction === "upload" && !opts.dryRun) {
-          await transfers.ensureRemoteRoot();
+        // An upload job, or a two-way job at its first run (no record in the state), starts
+        // with a remote folder that does not exist yet: it is created.
+        if (job.direction === "upload" || (job.direction === "two-way" && stateRows().size === 0)) {
+          remoteRootToCreate = true;
+          if (!opts.dryRun) {
+            await transfers.ensureRemoteRoot();
+            logger.info(`created the remote folder ${job.remotePath}`);
+          }
           return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
         }
-        if (job.direction === "upload" || (opts.force && trackedFiles() > 0)) {
+        if (opts.force && trackedFiles() > 0) {
           return { entries: new Map(), complete: true, failedDirs: [] } as RemoteListing;
         }
         if (trackedFiles() > 0) {
@@ -216,7 +225,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
               `Check whether it was renamed or the server's folder is not mounted. Nothing was deleted; --force treats it as empty.`,
           );
         }
-        throw err;
+        throw new AgentError(
+          `the remote folder ${job.remotePath} does not exist on the server: check the job's remotePath (a ${job.direction} job does not create it). Nothing was changed`,
+          1,
+        );
       });
     // Both sides settled at the last run (see settled-run.ts): scan and list before reading the
     // state, which a run that finds both sides as they were does not need. The STAT reply
@@ -323,6 +335,9 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       const w = `${a.path}: ${a.reason}`;
       warnings.push(w);
       logger.warn(w);
+    }
+    if (remoteRootToCreate && opts.dryRun) {
+      plan = [{ kind: "mkdir-remote", path: "", reason: `the remote folder ${job.remotePath} does not exist yet: created first` }, ...plan];
     }
     if (opts.dryRun) return finish("ok");
     // adopt and forget only write the state, reported paths not even that; leftover partial

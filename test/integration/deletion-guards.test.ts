@@ -86,6 +86,48 @@ describe.skipIf(!available.vsftpd)("deletion safety against vsftpd", () => {
     expect(readdirSync(remoteDir).sort()).toEqual(["keep.txt", "locked", "other"]);
     expect(readdirSync(join(remoteDir, "locked"))).toEqual(["old.txt"]);
   });
+
+  it("a two-way job whose remote folder does not exist yet: plan says it will create it, and the first sync does", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "two-way" }, { remoteMissing: true });
+    writeTree(local, { "a.txt": "a", "sub/b.txt": "b" });
+    const plan = await ws.cli(["plan", name]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(new RegExp(`mkdir remote .*remote folder /${name} does not exist yet`));
+    expect(plan.stdout).toMatch(/upload\s+a\.txt/);
+    expect(existsSync(remoteDir)).toBe(false);
+    const r = await sync(ws, name);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ status: "ok", uploaded: 2 });
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+    const again = await sync(ws, name);
+    expect(again.summary).toMatchObject({ status: "ok", uploaded: 0, downloaded: 0 });
+  });
+
+  it("an upload job whose remote folder does not exist yet: plan says it will create it", async () => {
+    const { name, local, remoteDir } = fresh({ direction: "upload" }, { remoteMissing: true });
+    writeTree(local, { "a.txt": "a" });
+    const plan = await ws.cli(["plan", name]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(new RegExp(`mkdir remote .*remote folder /${name} does not exist yet`));
+    expect(existsSync(remoteDir)).toBe(false);
+    expect((await sync(ws, name)).code).toBe(0);
+    expect(treeObject(remoteDir)).toEqual(treeObject(local));
+  });
+
+  it("a download job whose remote folder does not exist fails with a message naming the folder, and deletes nothing", async () => {
+    const { name, local } = fresh({ direction: "download", delete: "mirror", maxDelete: 100 }, { remoteMissing: true });
+    writeTree(local, { "mine.txt": "local only" });
+    const before = treeObject(local);
+    const plan = await ws.cli(["plan", name]);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout + plan.stderr).toMatch(new RegExp(`remote folder /${name} does not exist`));
+    expect(plan.stdout).not.toMatch(/nothing to do/);
+    const r = await sync(ws, name);
+    expect(r.code).toBe(1);
+    expect(r.summary).toMatchObject({ status: "failed", deletedLocal: 0 });
+    expect(r.summary.errors?.join("\n")).toMatch(new RegExp(`remote folder /${name} does not exist.*remotePath`));
+    expect(treeObject(local)).toEqual(before);
+  });
 });
 
 describe.skipIf(!available.vsftpd)("deletion safety against vsftpd behind a fault proxy", () => {

@@ -79,7 +79,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
     // A dry run or a failed run ends without a "done" step: clear the progress line anyway.
     onProgress?.({ phase: "done", done: 0, total: 0, bytes: 0 });
   }
-  if (flags.dryRun && !flags.json) process.stdout.write(formatPlan(summary.plan));
+  // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
+  if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
     const { plan, ...rest } = summary;
     // Peak resident memory of this process: lets tests and the benchmark check that memory
