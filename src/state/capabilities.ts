@@ -12,7 +12,10 @@ export interface ProbeRecord {
   probedAt: number;
 }
 
-/** The FEAT probe result per configured remote. */
+/** How long a refused upload resume is remembered. */
+export const UPLOAD_RESUME_REFUSAL_MEMORY_MS = 30 * 86_400_000;
+
+/** The FEAT probe result per configured remote, and what the agent learnt about it. */
 export class CapabilityStore {
   constructor(private readonly db: Db) {}
 
@@ -23,9 +26,27 @@ export class CapabilityStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (remote) DO UPDATE SET host = excluded.host, port = excluded.port, features = excluded.features,
           tls_version = excluded.tls_version, cipher = excluded.cipher, fingerprint = excluded.fingerprint,
-          probed_at = excluded.probed_at`)
+          probed_at = excluded.probed_at,
+          upload_resume_refused_at = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
+            THEN remote_capabilities.upload_resume_refused_at END`)
       .run(p.remote, p.host, p.port, JSON.stringify(redactDeep(p.features)), p.tlsVersion ?? null, p.cipher ?? null,
         p.fingerprint ?? null, p.probedAt);
+  }
+
+  /**
+   * Whether the remote refused to resume an upload within `withinMs` (a server's setting may
+   * change: after that long, resuming is tried again, and learnt again if still refused).
+   */
+  uploadResumeRefused(remote: string, now = Date.now(), withinMs = UPLOAD_RESUME_REFUSAL_MEMORY_MS): boolean {
+    const row = this.db.prepare("SELECT upload_resume_refused_at AS at FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { at: number | null }
+      | undefined;
+    return row?.at != null && now - row.at < withinMs;
+  }
+
+  /** The remote refused to resume an upload (see migration 006). */
+  rememberUploadResumeRefused(remote: string, at = Date.now()): void {
+    this.db.prepare("UPDATE remote_capabilities SET upload_resume_refused_at = ? WHERE remote = ?").run(at, remote);
   }
 
   get(remote: string): ProbeRecord | undefined {

@@ -107,6 +107,8 @@ async function hashLocal(file: string | number, algo: string): Promise<string> {
 export class Transfers {
   /** Remote folders known to exist in this run (relative paths). */
   private readonly remoteDirs = new Set<string>([""]);
+  /** The server refuses to resume uploads (APPE): learnt in an earlier run, or in this one. */
+  private noUploadResume?: boolean;
 
   private folderOnce?: JobFolder;
 
@@ -209,7 +211,8 @@ export class Transfers {
 
     // Resume an interrupted upload of the same source version into its temporary file.
     const partial = state.partials.get(job.name, targetRel, "upload");
-    const resumable = partial && partial.sourceSize === before.size && partial.sourceMtime === Math.floor(before.mtimeMs);
+    this.noUploadResume ??= state.capabilities.uploadResumeRefused(job.remote);
+    const resumable = partial && partial.sourceSize === before.size && partial.sourceMtime === Math.floor(before.mtimeMs) && !this.noUploadResume;
     const newTemp = () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
     const recordTemp = (tempPath: string) =>
       state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
@@ -221,6 +224,9 @@ export class Transfers {
 
     let firstTry = !resumable;
     let lastTimedOut = false;
+    /** Where the last attempt resumed (APPE), when it did. */
+    let appendedFrom: number | undefined;
+    let refusedAt: number | undefined;
     const dropTemp = async () => {
       await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
       state.partials.end(job.name, targetRel, "upload");
@@ -237,11 +243,22 @@ export class Transfers {
         let startAt = 0;
         if (!firstTry && c.capabilities.size) {
           const have = await remoteSize(c, temp).catch(() => 0);
-          if (have > 0 && have <= before.size) startAt = have;
+          // The last attempt resumed here and added no byte: the server refuses to append
+          // (ProFTPD's default AllowStoreRestart off answers APPE with 451 and resets the data
+          // connection, so the reply is rarely even seen). Resuming again would fail the same way.
+          if (appendedFrom !== undefined && have === appendedFrom) {
+            refusedAt = appendedFrom;
+            this.noUploadResume = true;
+          }
+          if (!this.noUploadResume && have > 0 && have <= before.size) startAt = have;
         }
+        // Sent whole again: under a fresh name, as a server may refuse to overwrite (AllowOverwrite off).
+        if (!firstTry && this.noUploadResume) temp = await this.replaceTemp(c, temp, newTemp(), recordTemp);
         firstTry = false;
+        appendedFrom = undefined;
         if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
         if (startAt < before.size || before.size === 0) {
+          if (startAt > 0) appendedFrom = startAt;
           await uploadFile(c, source.fd, temp, { startAt, throttle: this.throttle(), empty: before.size === 0, size: before.size });
         }
         const size = await remoteSize(c, temp);
@@ -259,6 +276,11 @@ export class Transfers {
       if (err instanceof SourceChanged) await dropTemp();
       throw err;
     });
+    if (refusedAt !== undefined) {
+      // Learnt only once a whole upload got through where the resume did not: the data path works.
+      state.capabilities.rememberUploadResumeRefused(job.remote);
+      logger.warn(`the server did not take the resumed upload of ${target} at byte ${refusedAt}: sent it whole; later uploads to this server are not resumed`);
+    }
     await this.verifyHash(temp, source.fd);
 
     const after = fstatSync(source.fd);

@@ -383,6 +383,11 @@ async function opensslPasswd(pw: string): Promise<string> {
   });
 }
 
+/** The directive name of a config line ("" for a blank or indented line). */
+function directiveOf(line: string): string {
+  return /^[A-Za-z]\w*/.exec(line)?.[0] ?? "";
+}
+
 async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
   if (c.tls === "off") throw new Error("proftpd harness supports only tls explicit/implicit");
   const hash = await opensslPasswd(TEST_PASSWORD);
@@ -443,7 +448,11 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     "</IfModule>",
     ...c.extra,
     "",
-  ].join("\n");
+  ]
+    // ProFTPD takes a server-wide directive's first line: one in extraConfig replaces the default
+    // line of the same name (e.g. "AllowStoreRestart off", ProFTPD's own default).
+    .filter((line, i, all) => i >= all.length - c.extra.length - 1 || !c.extra.some((x) => directiveOf(x) !== "" && directiveOf(x) === directiveOf(line)))
+    .join("\n");
   const file = join(c.dir, "proftpd.conf");
   await writeFile(file, conf, { mode: 0o600 });
   return { cmd: BIN.proftpd, args: ["-n", "-q", "-c", file] };
