@@ -1,18 +1,43 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { configDefaults, defineConfig } from "vitest/config";
 
 // The long fault mode is its own command (`npm run test:faults`), not a skipped part of `npm test`.
 const longFaults = !!process.env.FTPS_SYNC_FAULTS_LONG;
+const exclude = longFaults ? configDefaults.exclude : [...configDefaults.exclude, "test/faults/long.test.ts"];
+
+// Two tiers. "servers": every test file that calls requireServers() (test/servers/real-servers.ts),
+// which needs root and the real FTPS servers. "fast": everything else (`npm run test:fast`), which
+// needs neither. `npm test` runs both.
+const repo = dirname(fileURLToPath(import.meta.url));
+const testFiles = readdirSync(join(repo, "test"), { recursive: true, encoding: "utf8" })
+  .filter((f) => f.endsWith(".test.ts"))
+  .map((f) => ({ file: `test/${f}`, text: readFileSync(join(repo, "test", f), "utf8") }));
+const serverTier = testFiles.filter((t) => /\brequireServers\(/.test(t.text)).map((t) => t.file);
+// A file that starts a real server without declaring it would land in the fast tier and fail there
+// for want of root, or be skipped by an old-style skipIf: refuse it here, by name.
+const undeclared = testFiles.filter((t) => /\b(startServer|startRig|serversAvailable)\(/.test(t.text) && !serverTier.includes(t.file));
+if (undeclared.length) {
+  const names = undeclared.map((t) => t.file).join(", ");
+  throw new Error(`a test file that starts real FTPS servers must call requireServers(...) at its top (test/servers/real-servers.ts): ${names}`);
+}
+
+const perFile = { testTimeout: 60_000, hookTimeout: 60_000, exclude };
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    exclude: longFaults ? configDefaults.exclude : [...configDefaults.exclude, "test/faults/long.test.ts"],
+    // Builds the CLI once before either tier: the CLI tests run the built CLI as users do.
     globalSetup: ["test/helpers/build-once.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     // Real servers bind ports and vsftpd runs as root with a shared system user: keep files
     // in separate workers but not too many at once on a 2-core machine.
     maxWorkers: 2,
     fileParallelism: true,
+    projects: [
+      { test: { name: "fast", include: ["test/**/*.test.ts"], ...perFile, exclude: [...exclude, ...serverTier] } },
+      // Its globalSetup runs only when a server-tier file is selected: it fetches the servers when
+      // they are missing (root on Debian) or stops the run with a message naming test:fast.
+      { test: { name: "servers", include: serverTier, ...perFile, globalSetup: ["test/helpers/servers-ready.ts"] } },
+    ],
   },
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetch and unpack real FTPS servers (vsftpd, ProFTPD + mod_tls, Pure-FTPd)
-# side by side into .cache/servers/<pkg>/ for the integration tests.
+# side by side into .cache/servers/<pkg>/ (or $FTPS_SYNC_SERVERS_DIR/<pkg>/, where the test
+# harness then looks) for the integration tests. `npm test` runs it when the servers are missing.
 # Idempotent. Needs root on Debian 12 (apt-get). The server packages are never
 # installed system-wide (they conflict with each other): only unpacked.
 # Their shared-library dependencies (and openssl) are installed with apt-get.
@@ -9,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache"
 DEBS="$CACHE/debs"
-SERVERS="$CACHE/servers"
+SERVERS="${FTPS_SYNC_SERVERS_DIR:-$CACHE/servers}"
 PKGS=(vsftpd proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common)
 # a folder that may already hold the .deb files (set to "" to always download)
 LOCAL_DEBS="${FETCH_SERVERS_LOCAL_DEBS-/tmp/debs}"

@@ -3,10 +3,12 @@
 // FTPS_SYNC_FAULTS_REPORT for the runner's table.
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireServers } from "../servers/real-servers.js";
 import { startRig, type Rig } from "./harness.js";
 import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "./scenarios.js";
 
 const LONG = !!process.env.FTPS_SYNC_FAULTS_LONG;
+requireServers("vsftpd");
 const N = Number(process.env.FTPS_SYNC_FAULTS_ITERATIONS ?? 100);
 const KILL_N = Number(process.env.FTPS_SYNC_FAULTS_KILL_ITERATIONS ?? Math.min(N, 20));
 const FILES = Number(process.env.FTPS_SYNC_FAULTS_FILES ?? 2000);

@@ -6,10 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { ensureTestUser, freePort, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+requireServers("vsftpd");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,7 +52,7 @@ async function jobStatus(ws: Workspace, job: string): Promise<JobState> {
   return (JSON.parse(r.stdout) as { jobs: JobState[] }).jobs.find((j) => j.job === job)!;
 }
 
-describe.skipIf(!available.vsftpd)("a watched local folder that goes away, against vsftpd", () => {
+describe("a watched local folder that goes away, against vsftpd", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   const workspaces: Workspace[] = [];

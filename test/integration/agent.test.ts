@@ -6,10 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { ensureTestUser, freePort, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+requireServers("vsftpd");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,7 +83,7 @@ async function settled(ws: Workspace, job: string): Promise<boolean> {
 
 const isTemp = (rel: string) => rel.split("/").some((s) => s.startsWith(".ftps-sync."));
 
-describe.skipIf(!available.vsftpd)("agent daemon against vsftpd", () => {
+describe("agent daemon against vsftpd", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   const workspaces: Workspace[] = [];

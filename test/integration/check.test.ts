@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCert } from "../servers/certs.js";
-import { serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { startScriptedServer } from "../servers/scripted-ftps.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { runCli } from "../helpers/cli.js";
 import { join } from "node:path";
 import { testTempDir } from "../helpers/temp-dir.js";
 
-const available = serversAvailable();
-const allThere = available.vsftpd && available.proftpd && available.pureftpd;
-if (!allThere && process.env.CI) {
-  throw new Error(`real FTPS servers missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
-}
+requireServers("vsftpd", "proftpd", "pureftpd");
 
 const CASES: { kind: ServerKind; tls: "explicit" | "implicit" }[] = [
   { kind: "vsftpd", tls: "explicit" },
@@ -21,7 +17,7 @@ const CASES: { kind: ServerKind; tls: "explicit" | "implicit" }[] = [
   { kind: "pureftpd", tls: "explicit" },
 ];
 
-describe.skipIf(!allThere)("ftps-sync check against real FTPS servers", () => {
+describe("ftps-sync check against real FTPS servers", () => {
   describe.each(CASES)("$kind with $tls TLS", ({ kind, tls }) => {
     let server: RunningServer;
     beforeAll(async () => {

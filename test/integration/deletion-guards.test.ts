@@ -3,21 +3,20 @@
 import { chmodSync, chownSync, existsSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { prng, put, randomBytesFrom, startRig, type Rig } from "../faults/harness.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error(`vsftpd missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
+requireServers("vsftpd");
 
 async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
   const r = await ws.cli(["sync", job, "--json", ...flags]);
   return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
 }
 
-describe.skipIf(!available.vsftpd)("deletion safety against vsftpd", () => {
+describe("deletion safety against vsftpd", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
@@ -130,7 +129,7 @@ describe.skipIf(!available.vsftpd)("deletion safety against vsftpd", () => {
   });
 });
 
-describe.skipIf(!available.vsftpd)("deletion safety against vsftpd behind a fault proxy", () => {
+describe("deletion safety against vsftpd behind a fault proxy", () => {
   let rig: Rig;
   beforeAll(async () => {
     rig = await startRig({ timeoutSeconds: 3 });

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
@@ -61,9 +61,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): P
   }
 }
 
-const available = serversAvailable();
-const allThere = available.vsftpd && available.proftpd && available.pureftpd;
-if (!allThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd", "proftpd", "pureftpd");
 const KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
 
 /** A server of `kind`, a workspace, and a fresh remote and local folder per test. */
@@ -97,7 +95,7 @@ function onServer(kind: ServerKind) {
   return { ctx, fresh, sync };
 }
 
-describe.skipIf(!allThere).each(KINDS)("downloads on %s", (kind) => {
+describe.each(KINDS)("downloads on %s", (kind) => {
   const { ctx, fresh, sync } = onServer(kind);
 
   it("a file rewritten in place with the same size during its download is discarded, not published, and fetched whole next run", async () => {
@@ -135,7 +133,7 @@ describe.skipIf(!allThere).each(KINDS)("downloads on %s", (kind) => {
   });
 });
 
-describe.skipIf(!available.vsftpd && !process.env.CI)("downloads on vsftpd (LIST only: minute and day times)", () => {
+describe("downloads on vsftpd (LIST only: minute and day times)", () => {
   const { ctx, fresh, sync } = onServer("vsftpd");
 
   it("a file rewritten with the same size and a future time (listed by day only) is downloaded again", async () => {

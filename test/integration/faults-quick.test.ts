@@ -5,14 +5,13 @@ import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serversAvailable, startServer } from "../servers/real-servers.js";
+import { requireServers, startServer } from "../servers/real-servers.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { hashTree, put, randomBytesFrom, prng, runSync, sha, startRig, tempFiles, type Rig } from "../faults/harness.js";
 import { ONE_CONNECTION_FOLDERS } from "../../src/remote/stat-listing.js";
 import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "../faults/scenarios.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error(`vsftpd missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
+requireServers("vsftpd");
 
 const SEED = Number(process.env.FTPS_SYNC_FAULTS_SEED ?? 20240601);
 
@@ -32,7 +31,7 @@ function mountTmpfs(dir: string, size: string): () => void {
   };
 }
 
-describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind a fault proxy", () => {
+describe("faults (quick subset) against vsftpd behind a fault proxy", () => {
   let rig: Rig;
   beforeAll(async () => {
     // Short, so that the stalls below are noticed quickly; not shorter, or a login on a machine
@@ -253,7 +252,7 @@ describe.skipIf(!available.vsftpd)("faults (quick subset) against vsftpd behind 
   }, 90_000);
 });
 
-describe.skipIf(!available.vsftpd)("server-side refusals by a real vsftpd", () => {
+describe("server-side refusals by a real vsftpd", () => {
   it("421 too many connections (max_per_ip=2, maxConnections 4): the pool shrinks and the run completes", async () => {
     const server = await startServer("vsftpd", { tls: "explicit", extraConfig: ["max_per_ip=2"] });
     const ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 4, timeoutSeconds: 5 });

@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
 import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
 import { runCli } from "../helpers/cli.js";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 const PASSWORD = "init-test-Pw-8q";
 const ENV = "INIT_TEST_FTP_PASSWORD";
@@ -217,9 +217,8 @@ describe("ftps-sync init against the embedded server", () => {
   });
 });
 
-const available = serversAvailable();
-if (!available.proftpd && process.env.CI) throw new Error("ProFTPD missing in CI: run scripts/fetch-servers.sh");
-describe.skipIf(!available.proftpd)("ftps-sync init against ProFTPD", () => {
+requireServers("proftpd");
+describe("ftps-sync init against ProFTPD", () => {
   let server: RunningServer;
   let base: string;
   beforeAll(async () => {

@@ -2,14 +2,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 import type { CliResult } from "../helpers/cli.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd");
 
 /**
  * Issue 19: a file or folder swapped for a symlink while a run is under way must not send a
@@ -17,7 +16,7 @@ if (!available.vsftpd && process.env.CI) throw new Error(`real FTPS servers miss
  * moment by watching for the temporary file of a slow transfer (bandwidthLimit, one connection:
  * the files go one after the other, in path order) that comes before the target.
  */
-describe.skipIf(!available.vsftpd)("local symlinks swapped in during a run (vsftpd)", () => {
+describe("local symlinks swapped in during a run (vsftpd)", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

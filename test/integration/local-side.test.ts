@@ -6,10 +6,9 @@ import { CLI } from "../helpers/cli.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+requireServers("vsftpd");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isTemp = (name: string) => name.startsWith(".ftps-sync.");
@@ -46,7 +45,7 @@ function chownTree(path: string, owner: { uid: number; gid: number }): void {
   for (const name of readdirSync(path)) chownTree(join(path, name), owner);
 }
 
-describe.skipIf(!available.vsftpd)("the local side of a run, against vsftpd", () => {
+describe("the local side of a run, against vsftpd", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   const workspaces: Workspace[] = [];

@@ -5,19 +5,17 @@
 import { readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 
-const available = serversAvailable();
-const allThere = available.vsftpd && available.proftpd && available.pureftpd;
-if (!allThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd", "proftpd", "pureftpd");
 
 /** 250 bytes each: one ASCII, one in two-byte characters. */
 const LONG = ["n".repeat(246) + ".txt", "é".repeat(123) + ".txt"];
 
-describe.skipIf(!allThere).each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("250-byte names against %s", (kind) => {
+describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("250-byte names against %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

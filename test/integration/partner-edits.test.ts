@@ -3,14 +3,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 
-const available = serversAvailable();
-const bothThere = available.vsftpd && available.proftpd;
-if (!bothThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd", "proftpd");
 
 async function sync(ws: Workspace, job: string): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
   const r = await ws.cli(["sync", job, "--json"]);
@@ -19,7 +17,7 @@ async function sync(ws: Workspace, job: string): Promise<{ code: number | null; 
 
 const KINDS: ServerKind[] = ["vsftpd", "proftpd"];
 
-describe.skipIf(!bothThere).each(KINDS)("a partner editing the server's folder of a two-way job on %s", (kind) => {
+describe.each(KINDS)("a partner editing the server's folder of a two-way job on %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FtpsConnection } from "../../src/ftps/connect.js";
 import { renameOver } from "../../src/remote/ops.js";
-import { serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 
-const avail = serversAvailable();
+requireServers("vsftpd", "proftpd", "pureftpd");
 const kinds: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
 
-describe.skipIf(!(avail.vsftpd && avail.proftpd && avail.pureftpd) && !process.env.CI)("renameOver on real servers", { timeout: 60_000 }, () => {
+describe("renameOver on real servers", { timeout: 60_000 }, () => {
   for (const kind of kinds) {
     describe(kind, () => {
       let server: RunningServer;
@@ -73,7 +73,7 @@ describe.skipIf(!(avail.vsftpd && avail.proftpd && avail.pureftpd) && !process.e
 // A <Directory> block: the server-wide "AllowOverwrite on" of the test config would win over a second server-wide line.
 const refusing: { kind: ServerKind; extraConfig: string[] }[] = [{ kind: "proftpd", extraConfig: ["<Directory />", "  AllowOverwrite off", "</Directory>"] }];
 
-describe.skipIf(!avail.proftpd && !process.env.CI)("renameOver on servers that refuse to rename over a file", { timeout: 60_000 }, () => {
+describe("renameOver on servers that refuse to rename over a file", { timeout: 60_000 }, () => {
   for (const { kind, extraConfig } of refusing) {
     describe(kind, () => {
       let server: RunningServer;

@@ -7,11 +7,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { prng, put, randomBytesFrom, sha, startRig, tempFiles, type Rig } from "../faults/harness.js";
-import { serversAvailable } from "../servers/real-servers.js";
+import { requireServers } from "../servers/real-servers.js";
 import { openState } from "../../src/state/index.js";
 
-const available = serversAvailable();
-if (!available.proftpd && process.env.CI) throw new Error(`ProFTPD missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
+requireServers("proftpd");
 
 /** Starts `sync <job>` and SIGKILLs it once the upload's temporary file on the server holds `bytes` bytes. */
 async function killMidUpload(rig: Rig, job: string, remoteDir: string, bytes: number): Promise<void> {
@@ -46,7 +45,7 @@ async function logged(rig: Rig, count: number): Promise<number> {
   return uploadCommands(rig).length;
 }
 
-describe.skipIf(!available.proftpd)("an interrupted upload to ProFTPD with AllowStoreRestart off", () => {
+describe("an interrupted upload to ProFTPD with AllowStoreRestart off", () => {
   let rig: Rig;
   beforeAll(async () => {
     rig = await startRig({ kind: "proftpd", extraConfig: ["AllowStoreRestart off"] });

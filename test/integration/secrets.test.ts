@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { put } from "../faults/harness.js";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
-const available = serversAvailable();
-if (!available.vsftpd && process.env.CI) throw new Error(`vsftpd missing in CI (${available.reason ?? "unknown"})`);
+requireServers("vsftpd");
 
 /** Every byte of every file under dir (recursively). */
 function allBytes(dir: string): { path: string; bytes: Buffer }[] {
@@ -61,7 +60,7 @@ function runObserved(ws: Workspace, args: string[], env: Record<string, string>)
   });
 }
 
-describe.skipIf(!available.vsftpd)("secrets audit (debug logging)", () => {
+describe("secrets audit (debug logging)", () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer("vsftpd", { tls: "explicit" });

@@ -1,18 +1,17 @@
 // Smoke test of the real-FTPS-server harness (test/servers/).
-// Without the servers it skips locally; in CI (CI=true) it fails loudly.
+// Without root and the servers it fails (requireServers), like every file of the server tier.
 import { Client } from "basic-ftp";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCert } from "../servers/certs.js";
-import { serversAvailable, startServer, type ServerKind } from "../servers/real-servers.js";
+import { requireServers, startServer, type ServerKind } from "../servers/real-servers.js";
 import { startScriptedServer } from "../servers/scripted-ftps.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 
-const avail = serversAvailable();
-const allAvailable = avail.vsftpd && avail.proftpd && avail.pureftpd;
+requireServers("vsftpd", "proftpd", "pureftpd");
 
 const configs: { kind: ServerKind; tls: "explicit" | "implicit" }[] = [
   { kind: "vsftpd", tls: "explicit" },
@@ -22,13 +21,7 @@ const configs: { kind: ServerKind; tls: "explicit" | "implicit" }[] = [
   { kind: "pureftpd", tls: "explicit" },
 ];
 
-describe.skipIf(!allAvailable && !process.env.CI)("real FTPS servers harness", { timeout: 60_000 }, () => {
-  beforeAll(() => {
-    if (!allAvailable) {
-      throw new Error(`real FTPS servers missing: run scripts/fetch-servers.sh (${avail.reason ?? ""})`);
-    }
-  });
-
+describe("real FTPS servers harness", { timeout: 60_000 }, () => {
   for (const cfg of configs) {
     it(`${cfg.kind} ${cfg.tls}: upload, list, bytes on disk`, async () => {
       const server = await startServer(cfg.kind, { tls: cfg.tls });

@@ -5,7 +5,7 @@ import { connectFtps, skipKeyInfoWhenResumed } from "../../src/ftps/connect.js";
 import { withoutPeerCertificate } from "../../src/ftps/session-trim.js";
 import { Secret } from "../../src/secret.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
-import { serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
 let cert: GeneratedCert;
@@ -96,8 +96,8 @@ describe("TLS sessions without the server certificate", () => {
   });
 });
 
-const avail = serversAvailable();
-describe.skipIf(!avail.vsftpd && !process.env.CI)("data connections with the trimmed session", () => {
+requireServers("vsftpd");
+describe("data connections with the trimmed session", () => {
   let vsftpd: RunningServer;
   beforeAll(async () => {
     vsftpd = await startServer("vsftpd", { tls: "explicit" });

@@ -7,17 +7,17 @@ import { listTree } from "../../src/remote/list-tree.js";
 import { FtpsPool } from "../../src/remote/pool.js";
 import { estimateStatReplies, ONE_CONNECTION_FOLDERS, statListingWidth } from "../../src/remote/stat-listing.js";
 import { Secret } from "../../src/secret.js";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { writeTree } from "../helpers/trees.js";
 
-const avail = serversAvailable();
+requireServers("vsftpd");
 
 /**
  * Folder listings over the control connection (STAT -a) against vsftpd, which has no MLSD: the
  * listing must be the one LIST gives, and a reply that cannot be trusted must fall back to LIST
  * without leaving the connection out of step.
  */
-describe.skipIf(!avail.vsftpd && !process.env.CI)("STAT listings on vsftpd", () => {
+describe("STAT listings on vsftpd", () => {
   let vsftpd: RunningServer;
   let owner: { uid: number; gid: number };
   beforeAll(async () => {

@@ -1,15 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 
-const available = serversAvailable();
-if (!available.proftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+requireServers("proftpd");
 
-describe.skipIf(!available.proftpd)("job options against ProFTPD (with mod_digest for HASH)", () => {
+describe("job options against ProFTPD (with mod_digest for HASH)", () => {
   let server: RunningServer;
   let ws: Workspace;
   let owner: { uid: number; gid: number };

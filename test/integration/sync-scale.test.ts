@@ -2,14 +2,13 @@ import { createHash } from "node:crypto";
 import { createReadStream, openSync, writeSync, closeSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { spawn } from "node:child_process";
 import { CLI } from "../helpers/cli.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 
-const available = serversAvailable();
-if (!available.pureftpd && process.env.CI) throw new Error("real FTPS servers missing in CI: run scripts/fetch-servers.sh");
+requireServers("pureftpd");
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -42,7 +41,7 @@ async function syncJson(ws: Workspace, job: string): Promise<SyncJson> {
   return lastJsonLine(r.stdout, r.stderr);
 }
 
-describe.skipIf(!available.pureftpd)("sync at scale against Pure-FTPd", () => {
+describe("sync at scale against Pure-FTPd", () => {
   let server: RunningServer;
   let ws: Workspace;
   let owner: { uid: number; gid: number };

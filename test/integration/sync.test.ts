@@ -1,15 +1,13 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { openState } from "../../src/state/index.js";
 
-const available = serversAvailable();
-const allThere = available.vsftpd && available.proftpd && available.pureftpd;
-if (!allThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd", "proftpd", "pureftpd");
 
 const SAMPLE: Record<string, string> = {
   "report.pdf": "%PDF-1.4 quarterly numbers",
@@ -29,7 +27,7 @@ const noTemp = (rel: string) => rel.split("/").some((s) => s.startsWith(".ftps-s
 
 const KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
 
-describe.skipIf(!allThere).each(KINDS)("sync against %s", (kind) => {
+describe.each(KINDS)("sync against %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

@@ -5,15 +5,13 @@
 import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { prng } from "../helpers/prng.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 
-const available = serversAvailable();
-const bothThere = available.vsftpd && available.proftpd;
-if (!bothThere && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
+requireServers("vsftpd", "proftpd");
 
 /** File names the operations pick from; the folders are never used as file names (no type clash). */
 const NAMES = ["a.txt", "b.txt", "c.txt", "d/e.txt", "d/f.txt", "g/h.txt"];
@@ -34,7 +32,7 @@ function contents(root: string): Map<string, string> {
   return out;
 }
 
-describe.skipIf(!bothThere).each(["proftpd", "vsftpd"] as ServerKind[])("two-way under random edits on both sides (%s)", (kind) => {
+describe.each(["proftpd", "vsftpd"] as ServerKind[])("two-way under random edits on both sides (%s)", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

@@ -4,19 +4,18 @@
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { openState } from "../../src/state/index.js";
 
-const available = serversAvailable();
-if (!(available.vsftpd && available.proftpd) && process.env.CI) throw new Error(`real FTPS servers missing in CI: run scripts/fetch-servers.sh`);
-const KINDS = (["proftpd", "vsftpd"] as ServerKind[]).filter((k) => available[k as "proftpd" | "vsftpd"]);
+requireServers("vsftpd", "proftpd");
+const KINDS: ServerKind[] = ["proftpd", "vsftpd"];
 
 const HOUR = 3_600_000;
 
-describe.skipIf(KINDS.length < 2).each(KINDS)("two-way against %s", (kind) => {
+describe.each(KINDS)("two-way against %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;

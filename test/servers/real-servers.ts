@@ -101,6 +101,29 @@ export function serversAvailable(): { vsftpd: boolean; proftpd: boolean; pureftp
   return { vsftpd, proftpd, pureftpd, reason: reasons.length ? reasons.join("; ") : undefined };
 }
 
+const ALL_KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
+
+/** What a run without the servers it needs is told: how to get them, or the tier that needs none. */
+export function serversMissingMessage(kinds: ServerKind[] = ALL_KINDS): string | undefined {
+  const avail = serversAvailable();
+  const missing = kinds.filter((k) => !avail[k]);
+  if (missing.length === 0) return undefined;
+  return (
+    `the server tier needs root and the real FTPS servers (${missing.join(", ")}): ${avail.reason ?? "not found"}. ` +
+    "`npm test` fetches and unpacks them itself when run as root on Debian (scripts/fetch-servers.sh); " +
+    "without root or servers, run `npm run test:fast` (the tests that need neither)."
+  );
+}
+
+/**
+ * Marks a test file as part of the server tier (vitest.config.ts puts every file that calls it in
+ * the "servers" project) and fails the file, never skips it, when a server it needs cannot run here.
+ */
+export function requireServers(...kinds: ServerKind[]): void {
+  const message = serversMissingMessage(kinds.length ? kinds : ALL_KINDS);
+  if (message) throw new Error(message);
+}
+
 // ---------------------------------------------------------------- processes
 
 const HAVE_SETPRIV = which("setpriv");
