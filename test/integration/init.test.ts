@@ -1,6 +1,6 @@
 // `ftps-sync init` in flags mode writes a config that the loader validates and `check` accepts,
-// against the embedded server and a real ProFTPD; it never writes a password and never
-// overwrites without --force.
+// against the embedded server (the same against a real ProFTPD: init-proftpd.test.ts); it never
+// writes a password and never overwrites without --force.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,6 @@ import { loadConfig } from "../../src/config/load.js";
 import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
 import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
 import { runCli } from "../helpers/cli.js";
-import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 const PASSWORD = "init-test-Pw-8q";
 const ENV = "INIT_TEST_FTP_PASSWORD";
@@ -214,33 +213,5 @@ describe("ftps-sync init against the embedded server", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('field "schedule"');
     expect(existsSync(join(dir, "agent.config.json"))).toBe(false);
-  });
-});
-
-requireServers("proftpd");
-describe("ftps-sync init against ProFTPD", () => {
-  let server: RunningServer;
-  let base: string;
-  beforeAll(async () => {
-    await ensureTestUser();
-    server = await startServer("proftpd", { tls: "explicit" });
-    base = mkdtempSync(join(tmpdir(), "ftps-sync-init-proftpd-"));
-  });
-  afterAll(async () => {
-    await server?.stop();
-    rmSync(base, { recursive: true, force: true });
-  });
-
-  it("writes a pinned config that check accepts", async () => {
-    const dir = join(base, "a");
-    const r = await runCli(
-      ["init", "--dir", dir, "--host", server.host, "--port", String(server.port), "--user", server.user, "--password-env", ENV,
-        "--local", join(dir, "outbox"), "--remote-path", "/", "--direction", "upload", "--pin"],
-      { env: { [ENV]: server.password } },
-    );
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8")).remotes[server.host].fingerprint).toBe(server.fingerprint);
-    const check = await runCli(["--config", join(dir, "agent.config.json"), "check"], { env: { [ENV]: server.password } });
-    expect(check.code, check.stdout + check.stderr).toBe(0);
   });
 });
