@@ -8,9 +8,17 @@ export interface Capabilities {
   restStream: boolean;
   /** HASH algorithms offered (RFC draft-bryan-ftpext-hash), upper case, e.g. ["SHA-256", "MD5"]. */
   hash: string[];
+  /**
+   * Non-standard hash commands offered (XSHA256, XSHA512, XSHA1, XSHA, XMD5), upper case. FEAT
+   * lists each as a feature of its own (Serv-U, ProFTPD's mod_digest).
+   */
+  hashCommands: string[];
   /** The raw FEAT lines: feature name to its parameters. */
   features: Record<string, string>;
 }
+
+/** The non-standard hash commands a client may use (see remote/server-hash.ts). */
+const HASH_COMMANDS = ["XSHA256", "XSHA512", "XSHA1", "XSHA", "XMD5"];
 
 export function parseCapabilities(features: Map<string, string>): Capabilities {
   const raw: Record<string, string> = {};
@@ -30,6 +38,7 @@ export function parseCapabilities(features: Map<string, string>): Capabilities {
     utf8: has("UTF8"),
     restStream: has("REST") && /STREAM/i.test(raw.REST),
     hash: hashAlgos,
+    hashCommands: HASH_COMMANDS.filter(has),
     features: raw,
   };
 }
@@ -43,6 +52,8 @@ export function describeCapabilities(c: Capabilities): string {
     c.utf8 && "UTF8",
     c.restStream && "REST STREAM",
     c.hash.length > 0 && `HASH(${c.hash.join(",")})`,
+    ...c.hashCommands,
   ].filter(Boolean);
   return flags.join(" ");
 }
+

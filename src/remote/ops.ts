@@ -142,17 +142,6 @@ export async function removeRemoteDir(c: FtpsConnection, path: string): Promise<
   await c.client.send("RMD " + path);
 }
 
-/** HASH (draft-bryan-ftpext-hash): "213 SHA-256 0-1234 <hex> name". Undefined when not offered. */
-export async function remoteHash(c: FtpsConnection, path: string, algo: string): Promise<string | undefined> {
-  if (!c.capabilities.hash.includes(algo)) return undefined;
-  await c.client.send(`OPTS HASH ${algo}`);
-  const res = await c.client.send(`HASH ${path}`);
-  // ProFTPD answers multi-line ("213-Computing SHA-256 digest" first): the result is the last line.
-  const last = res.message.trim().split(/\r?\n/).at(-1) ?? "";
-  const m = /^213 \S+\s+\S+\s+([0-9a-fA-F]+)/.exec(last);
-  return m?.[1].toLowerCase();
-}
-
 /**
  * An empty upload whose end comes a moment later. Closing a TLS data connection the instant its
  * handshake completes makes vsftpd 3.0.3 abort the whole session ("500 OOPS" in plaintext on the

@@ -1,10 +1,11 @@
 /**
  * Evidence for the "compare" action: are a local file and a remote file of the same size the same
  * bytes? A size and a time that match prove nothing (two edits within the server's time precision
- * look alike), so the answer comes from the contents: the server's HASH where it offers one,
- * otherwise the remote bytes, downloaded and compared with the local file as they arrive (nothing
- * is written, memory stays flat). Files over COMPARE_MAX_BYTES on a server without HASH are not
- * compared: the caller treats them as different, a conflict, which loses nothing.
+ * look alike), so the answer comes from the contents: the server's hash where it offers one
+ * (HASH, XSHA256, ...: remote/server-hash.ts), otherwise the remote bytes, downloaded and
+ * compared with the local file as they arrive (nothing is written, memory stays flat). Files over
+ * COMPARE_MAX_BYTES on a server without a hash command are not compared: the caller treats them
+ * as different, a conflict, which loses nothing.
  */
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
@@ -12,19 +13,13 @@ import { Writable } from "node:stream";
 import type { JobConfig } from "../config/types.js";
 import type { LocalEntry, RemoteEntry } from "../plan/types.js";
 import { localPathInside, remoteJoin } from "../remote/names.js";
-import { remoteHash } from "../remote/ops.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
+import { chooseHashMethod, serverHash } from "../remote/server-hash.js";
 import { SourceChanged } from "./transfers.js";
 
 /** Largest file compared by downloading it (one download costs less than the conflict it may spare). */
 export const COMPARE_MAX_BYTES = 64 * 2 ** 20;
-
-const HASHES: [ftpName: string, nodeName: string][] = [
-  ["SHA-256", "sha256"],
-  ["SHA-1", "sha1"],
-  ["MD5", "md5"],
-];
 
 export interface ContentVerdict {
   same: boolean;
@@ -54,17 +49,19 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
   if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
 
-  const algo = HASHES.find(([ftp]) => o.pool.first?.capabilities.hash.includes(ftp));
-  if (algo) {
-    const remoteHex = await retry(() => o.pool.use((c) => remoteHash(c, remotePath, algo[0])));
-    if (remoteHex) {
-      const localHex = await hashFile(localPath, algo[1]);
+  // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
+  const method = chooseHashMethod(o.pool.first?.capabilities);
+  if (method) {
+    const theirs = await retry(() => o.pool.use((c) => serverHash(c, remotePath, method)));
+    if (theirs) {
+      const localHex = await hashFile(localPath, method.nodeName);
       unchanged();
-      return { same: remoteHex === localHex, how: `${algo[0]} ${remoteHex === localHex ? "equal" : "differs"}` };
+      const same = theirs.hex === localHex;
+      return { same, how: `${theirs.algorithm} (${theirs.command}) ${same ? "equal" : "differs"}` };
     }
   }
   if (o.local.size > COMPARE_MAX_BYTES) {
-    return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH)` };
+    return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH nor XSHA256, XSHA1, XMD5)` };
   }
   const same = await retry(() => o.pool.use((c) => sameBytes(localPath, o.local.size, (sink) => c.client.downloadTo(sink, remotePath))));
   unchanged();

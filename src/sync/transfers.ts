@@ -19,7 +19,6 @@ import {
   DownloadTooLong,
   type ByteRange,
   ensureRemoteDir,
-  remoteHash,
   remoteSize,
   removeRemoteDir,
   removeRemoteFile,
@@ -31,6 +30,7 @@ import type { FtpsConnection } from "../ftps/connect.js";
 import { remoteModifyTime, remoteStamp } from "../remote/exact-times.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
+import { chooseHashMethod, serverHash } from "../remote/server-hash.js";
 import { sameRemoteVersion, statRemoteFile } from "../remote/stat-file.js";
 import type { StateStore } from "../state/index.js";
 import type { Bandwidth } from "./throttle.js";
@@ -79,12 +79,6 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
   for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
   return ranges;
 }
-
-const HASH_PREFERENCE: [ftpName: string, nodeName: string][] = [
-  ["SHA-256", "sha256"],
-  ["SHA-1", "sha1"],
-  ["MD5", "md5"],
-];
 
 function sameSignature(a: { size: number; mtimeMs: number }, b: { size: number; mtimeMs: number }): boolean {
   return a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
@@ -164,15 +158,15 @@ export class Transfers {
 
   private async verifyHash(remotePath: string, localPath: string | number): Promise<void> {
     if (this.job.verify !== "hash") return;
-    const caps = this.ctx.pool.first?.capabilities;
-    const algo = HASH_PREFERENCE.find(([ftp]) => caps?.hash.includes(ftp));
-    if (!algo) return; // the server offers no HASH we know: size was checked, which is all we can do
-    const [remoteHex, localHex] = await Promise.all([
-      this.ctx.pool.use((c) => remoteHash(c, remotePath, algo[0])),
-      hashLocal(localPath, algo[1]),
+    // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
+    const method = chooseHashMethod(this.ctx.pool.first?.capabilities);
+    if (!method) return; // the server offers no hash we know: size was checked, which is all we can do
+    const [remote, localHex] = await Promise.all([
+      this.ctx.pool.use((c) => serverHash(c, remotePath, method)),
+      hashLocal(localPath, method.nodeName),
     ]);
-    if (remoteHex && remoteHex !== localHex) {
-      throw new FtpsError(`${remotePath}: ${algo[0]} differs after transfer (local ${localHex}, remote ${remoteHex})`, {
+    if (remote && remote.hex !== localHex) {
+      throw new FtpsError(`${remotePath}: ${remote.algorithm} (${remote.command}) differs after transfer (local ${localHex}, remote ${remote.hex})`, {
         errorClass: "transient",
         phase: "operation",
       });

@@ -4,6 +4,7 @@
 // the password in its error replies. It
 // records every command line exactly as received (inside TLS too), the data connections, and
 // connections to a decoy listener on the PASV host it advertises.
+import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { CommandReader, Connections, PassiveData } from "./test-ftp-session.js";
@@ -43,6 +44,24 @@ export interface HostileOptions {
    * says nothing on the control connection.
    */
   cutStor?: { times: number; close: "control" | "data" };
+  /** FEAT lines (without the leading space) in place of the default set (which has MLST and MDTM). */
+  features?: string[];
+  /**
+   * Offers these non-standard hash commands in FEAT and answers them ("<code> <hex>") from what
+   * the server holds; with `lie`, the hash of other bytes.
+   */
+  hashCommands?: { commands: ("XSHA256" | "XSHA1" | "XSHA" | "XMD5")[]; code?: 213 | 250; lie?: boolean };
+  /** The first `times` STORs keep (RETRs send) the file with its first byte changed: same size, other bytes. */
+  corrupt?: { verb: "STOR" | "RETR"; times: number };
+}
+
+const X_HASH_ALGORITHMS: Record<string, string> = { XSHA256: "sha256", XSHA1: "sha1", XSHA: "sha1", XMD5: "md5" };
+
+/** The same bytes with the first one changed (a copy). */
+function flipFirstByte(bytes: Buffer): Buffer {
+  const out = Buffer.from(bytes);
+  if (out.length > 0) out[0] ^= 0x20;
+  return out;
 }
 
 export interface HostileServer {
@@ -80,6 +99,12 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   let endlessBytes = 0;
   let connections = 0;
   let storCuts = opts.cutStor?.times ?? 0;
+  let corruptions = opts.corrupt?.times ?? 0;
+  const corrupting = (verb: string, bytes: Buffer): Buffer => {
+    if (opts.corrupt?.verb !== verb || corruptions <= 0 || bytes.length === 0) return bytes;
+    corruptions--;
+    return flipFirstByte(bytes);
+  };
   const conns = new Connections();
 
   const onControl = (raw: net.Socket) => {
@@ -190,8 +215,21 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           if (opts.password !== undefined && arg !== opts.password) return reply("530 Login incorrect");
           if (opts.loginDelayMs) await new Promise((r) => setTimeout(r, opts.loginDelayMs));
           return reply("230 Logged in");
-        case "FEAT":
-          return reply(["211-Features:", " UTF8", " SIZE", " MDTM", " REST STREAM", " MLST type*;size*;modify*;", " EPSV", " PASV", " AUTH TLS", " PBSZ", " PROT", "211 End"].join("\r\n"));
+        case "FEAT": {
+          const features = opts.features ?? ["UTF8", "SIZE", "MDTM", "REST STREAM", "MLST type*;size*;modify*;", "EPSV", "PASV", "AUTH TLS", "PBSZ", "PROT"];
+          return reply(["211-Features:", ...[...features, ...(opts.hashCommands?.commands ?? [])].map((f) => " " + f), "211 End"].join("\r\n"));
+        }
+        case "XSHA256":
+        case "XSHA1":
+        case "XSHA":
+        case "XMD5": {
+          const x = opts.hashCommands;
+          if (!x?.commands.includes(verb as "XSHA256")) return reply("502 Command not implemented");
+          const c = stored(arg.replace(/^"(.*)"$/, "$1"));
+          if (c === undefined) return reply("550 No such file");
+          const bytes = x.lie ? flipFirstByte(Buffer.from(c)) : Buffer.from(c);
+          return reply(`${x.code ?? 250} ${createHash(X_HASH_ALGORITHMS[verb]).update(bytes).digest("hex").toUpperCase()}`);
+        }
         case "SYST":
           return reply("215 UNIX Type: L8");
         case "TYPE":
@@ -217,7 +255,9 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         }
         case "MLSD":
         case "LIST": {
-          const body = opts.listings[arg || "/"];
+          // LIST may carry ls options ("LIST -a /dir"), which the agent sends to LIST-only servers.
+          const folder = verb === "LIST" ? arg.replace(/^-\S*\s*/, "") : arg;
+          const body = opts.listings[folder || "/"];
           if (body === undefined) return reply("550 No such folder");
           if (body === "endless") return sendEndless();
           return data.send(body);
@@ -254,7 +294,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         }
         case "RETR":
           if (opts.endlessFiles?.includes(arg)) return sendEndlessFile();
-          return data.send(stored(arg) ?? opts.defaultContent ?? "");
+          return data.send(corrupting("RETR", Buffer.from(stored(arg) ?? opts.defaultContent ?? "")));
         case "STOR":
           if (storCuts > 0 && opts.cutStor) {
             storCuts--;
@@ -281,7 +321,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
             );
           }
           return data.receive((bytes) => {
-            uploads.set(arg, bytes);
+            uploads.set(arg, corrupting("STOR", bytes));
             gone.delete(arg);
           });
         case "APPE":

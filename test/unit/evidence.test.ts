@@ -10,17 +10,24 @@ import { COMPARE_MAX_BYTES, compareContents } from "../../src/sync/evidence.js";
 import { SourceChanged } from "../../src/sync/transfers.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
-/** A pool whose one connection serves `serverBytes` for RETR (in small chunks) and, when offered, HASH. */
-function fakePool(serverBytes: Buffer, hashes: string[] = []) {
+/**
+ * A pool whose one connection serves `serverBytes` for RETR (in small chunks) and, when offered,
+ * HASH (algorithms in `hashes`) or X-commands (in `hashCommands`).
+ */
+function fakePool(serverBytes: Buffer, hashes: string[] = [], hashCommands: string[] = []) {
   const seen: string[] = [];
+  const sha256 = () => createHash("sha256").update(serverBytes).digest("hex");
+  const answer = (cmd: string) => {
+    seen.push(cmd);
+    if (cmd.startsWith("HASH ")) return { code: 213, message: `213 SHA-256 0-${serverBytes.length} ${sha256()} ${cmd.slice(5)}` };
+    if (cmd.startsWith("XSHA256 ")) return { code: 250, message: `250-Computing SHA256 digest\n250 ${sha256().toUpperCase()}` };
+    return { code: 200, message: "200 ok" };
+  };
   const conn = {
-    capabilities: { hash: hashes },
+    capabilities: { hash: hashes, hashCommands },
     client: {
-      send: async (cmd: string) => {
-        seen.push(cmd);
-        if (cmd.startsWith("HASH ")) return { message: `213 SHA-256 0-${serverBytes.length} ${createHash("sha256").update(serverBytes).digest("hex")} ${cmd.slice(5)}` };
-        return { message: "200 ok" };
-      },
+      send: async (cmd: string) => answer(cmd),
+      sendIgnoringError: async (cmd: string) => answer(cmd),
       downloadTo: (sink: Writable, path: string) =>
         new Promise<void>((resolve, reject) => {
           seen.push(`RETR ${path}`);
@@ -98,5 +105,15 @@ describe("content evidence for two files of the same size", () => {
     const later = new Date(local.mtimeMs + 5000);
     utimesSync(join(dir, "f.txt"), later, later);
     await expect(compareContents({ job, pool: fakePool(bytes).pool, path: "f.txt", local, remote })).rejects.toBeInstanceOf(SourceChanged);
+  });
+
+  it.each([
+    ["XSHA256", ["XSHA256"], bytes, true],
+    ["XSHA256, different", ["XSHA256"], Buffer.from("PARTNERED\n".repeat(30)), false],
+  ] as const)("a server without HASH but with %s is asked for its hash instead of sending the file", async (_name, commands, serverBytes, same) => {
+    const { job, local, remote } = setup(bytes);
+    const { pool, seen } = fakePool(Buffer.from(serverBytes), [], [...commands]);
+    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("XSHA256") });
+    expect(seen).toEqual(["XSHA256 /job/f.txt"]);
   });
 });
