@@ -5,18 +5,20 @@
  * (HASH, XSHA256, ...: remote/server-hash.ts), otherwise the remote bytes, downloaded and
  * compared with the local file as they arrive (nothing is written, memory stays flat). Files over
  * COMPARE_MAX_BYTES on a server without a hash command are not compared: the caller treats them
- * as different, a conflict, which loses nothing.
+ * as different, a conflict, which loses nothing. The local file is read through one descriptor,
+ * opened as uploads open theirs (no symlink followed out of the job folder).
  */
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, readSync, type Stats } from "node:fs";
 import { Writable } from "node:stream";
 import type { JobConfig } from "../config/types.js";
 import type { LocalEntry, RemoteEntry } from "../plan/types.js";
+import { JobFolder, readStreamOf, UnsafeLocalPath } from "../local/safe-open.js";
 import { localPathInside, remoteJoin } from "../remote/names.js";
 import type { FtpsPool } from "../remote/pool.js";
 import { withRetry } from "../remote/retry.js";
 import { chooseHashMethod, serverHash } from "../remote/server-hash.js";
-import { SourceChanged } from "./transfers.js";
+import { SourceChanged, SourceVanished } from "./transfers.js";
 
 /** Largest file compared by downloading it (one download costs less than the conflict it may spare). */
 export const COMPARE_MAX_BYTES = 64 * 2 ** 20;
@@ -36,41 +38,68 @@ export interface CompareInput {
   signal?: AbortSignal;
 }
 
-export async function compareContents(o: CompareInput): Promise<ContentVerdict> {
-  const localPath = localPathInside(o.job.local, o.local.diskPath ?? o.path);
-  const remotePath = remoteJoin(o.job.remotePath, o.remote.serverPath ?? o.path);
-  const unchanged = () => {
-    const st = statSync(localPath, { throwIfNoEntry: false });
-    if (!st || st.size !== o.local.size || Math.floor(st.mtimeMs) !== o.local.mtimeMs) {
-      throw new SourceChanged(`${localPath} changed during the run; compared again next run`);
-    }
-  };
-  unchanged();
-  if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
+const sameSignature = (st: Stats, e: LocalEntry) => st.size === e.size && Math.floor(st.mtimeMs) === e.mtimeMs;
 
-  // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
-  const method = chooseHashMethod(o.pool.first?.capabilities);
-  if (method) {
-    const theirs = await retry(() => o.pool.use((c) => serverHash(c, remotePath, method)));
-    if (theirs) {
-      const localHex = await hashFile(localPath, method.nodeName);
-      unchanged();
-      const same = theirs.hex === localHex;
-      return { same, how: `${theirs.algorithm} (${theirs.command}) ${same ? "equal" : "differs"}` };
-    }
+/**
+ * Opens the local file as uploads do (local/safe-open.ts): no symlink swapped in since the scan
+ * is followed out of the job folder (nor any symlink without followSymlinks), and what was opened
+ * must be what the scan saw. Every read of the compare goes through this one descriptor.
+ */
+function openLocal(job: JobConfig, rel: string, entry: LocalEntry, shown: string): number {
+  const folder = new JobFolder(job.local, { followSymlinks: !!job.followSymlinks, followRootSymlink: !!job.followRootSymlink });
+  let opened: { fd: number; stat: Stats };
+  try {
+    opened = folder.openFileForRead(rel);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new SourceVanished(`${shown} vanished after the scan; not compared`);
+    throw err;
   }
-  if (o.local.size > COMPARE_MAX_BYTES) {
-    return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH nor XSHA256, XSHA1, XMD5)` };
+  if (!opened.stat.isFile() || !sameSignature(opened.stat, entry)) {
+    closeSync(opened.fd);
+    if (!opened.stat.isFile()) throw new UnsafeLocalPath(`${shown} is no longer a regular file; not compared`);
+    throw new SourceChanged(`${shown} changed during the run; compared again next run`);
   }
-  const same = await retry(() => o.pool.use((c) => sameBytes(localPath, o.local.size, (sink) => c.client.downloadTo(sink, remotePath))));
-  unchanged();
-  return { same, how: same ? "downloaded bytes equal" : "downloaded bytes differ" };
+  return opened.fd;
 }
 
-async function hashFile(path: string, algo: string): Promise<string> {
+export async function compareContents(o: CompareInput): Promise<ContentVerdict> {
+  const rel = o.local.diskPath ?? o.path;
+  const localPath = localPathInside(o.job.local, rel);
+  const remotePath = remoteJoin(o.job.remotePath, o.remote.serverPath ?? o.path);
+  const fd = openLocal(o.job, rel, o.local, localPath);
+  try {
+    const unchanged = () => {
+      if (!sameSignature(fstatSync(fd), o.local)) throw new SourceChanged(`${localPath} changed during the run; compared again next run`);
+    };
+    if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
+    const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
+
+    // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
+    const method = chooseHashMethod(o.pool.first?.capabilities);
+    if (method) {
+      const theirs = await retry(() => o.pool.use((c) => serverHash(c, remotePath, method)));
+      if (theirs) {
+        const localHex = await hashFd(fd, method.nodeName);
+        unchanged();
+        const same = theirs.hex === localHex;
+        return { same, how: `${theirs.algorithm} (${theirs.command}) ${same ? "equal" : "differs"}` };
+      }
+    }
+    if (o.local.size > COMPARE_MAX_BYTES) {
+      return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH nor XSHA256, XSHA1, XMD5)` };
+    }
+    const same = await retry(() => o.pool.use((c) => sameBytes(fd, o.local.size, (sink) => c.client.downloadTo(sink, remotePath))));
+    unchanged();
+    return { same, how: same ? "downloaded bytes equal" : "downloaded bytes differ" };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The hash of an open file from its start (the descriptor stays open). */
+async function hashFd(fd: number, algo: string): Promise<string> {
   const h = createHash(algo);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  for await (const chunk of readStreamOf(fd, { start: 0, highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest("hex");
 }
 
@@ -82,8 +111,7 @@ class Differs extends Error {}
  * offset. It stops at the first difference (or a byte beyond `size`); the connection is then
  * mid-transfer, and the pool drops it.
  */
-async function sameBytes(localPath: string, size: number, download: (sink: Writable) => Promise<unknown>): Promise<boolean> {
-  const fd = openSync(localPath, "r");
+async function sameBytes(fd: number, size: number, download: (sink: Writable) => Promise<unknown>): Promise<boolean> {
   let offset = 0;
   let differs = false;
   const stop = (done: (err: Error) => void) => {
@@ -107,7 +135,5 @@ async function sameBytes(localPath: string, size: number, download: (sink: Writa
   } catch (err) {
     if (differs) return false;
     throw err;
-  } finally {
-    closeSync(fd);
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import type { JobConfig } from "../../src/config/types.js";
 import type { LocalEntry, RemoteEntry } from "../../src/plan/types.js";
 import type { FtpsPool } from "../../src/remote/pool.js";
 import { COMPARE_MAX_BYTES, compareContents } from "../../src/sync/evidence.js";
+import { UnsafeLocalPath } from "../../src/local/safe-open.js";
 import { SourceChanged } from "../../src/sync/transfers.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
@@ -46,7 +47,7 @@ function setup(localBytes: Buffer) {
   const dir = testTempDir("evidence");
   writeFileSync(join(dir, "f.txt"), localBytes);
   const st = statSync(join(dir, "f.txt"));
-  const job = { local: dir, remotePath: "/job", retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 } } as JobConfig;
+  const job = { local: dir, followSymlinks: false, remotePath: "/job", retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 } } as JobConfig;
   const local: LocalEntry = { path: "f.txt", type: "file", size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
   const remote: RemoteEntry = { path: "f.txt", type: "file", size: st.size, modifyMs: local.mtimeMs, precision: "second" };
   return { dir, job, local, remote };
@@ -116,4 +117,22 @@ describe("content evidence for two files of the same size", () => {
     expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("XSHA256") });
     expect(seen).toEqual(["XSHA256 /job/f.txt"]);
   });
+
+  it.each([false, true])(
+    "a symlink to an outside file with the remote's bytes, put in place of the local file after the scan, is not read (followSymlinks %s)",
+    async (followSymlinks) => {
+      const { dir, job, local, remote } = setup(bytes);
+      // The outside file looks exactly like the scanned one: same bytes, same size, same time.
+      const outside = join(testTempDir("evidence-outside"), "theirs.txt");
+      mkdirSync(join(outside, ".."), { recursive: true });
+      writeFileSync(outside, bytes);
+      const t = new Date(local.mtimeMs);
+      utimesSync(outside, t, t);
+      unlinkSync(join(dir, "f.txt"));
+      symlinkSync(outside, join(dir, "f.txt"));
+      const { pool, seen } = fakePool(Buffer.from(bytes));
+      await expect(compareContents({ job: { ...job, followSymlinks }, pool, path: "f.txt", local, remote })).rejects.toBeInstanceOf(UnsafeLocalPath);
+      expect(seen).toEqual([]);
+    },
+  );
 });
