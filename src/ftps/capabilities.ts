@@ -57,3 +57,18 @@ export function describeCapabilities(c: Capabilities): string {
   return flags.join(" ");
 }
 
+/**
+ * What the server's listing times can show, and what they cannot, for `check`: a change that keeps
+ * a file's size within the time's precision looks like no change to any client. `hashCommand`
+ * names the hash command the agent would use (remote/server-hash.ts), if any.
+ */
+export function describeTimes(c: Capabilities, hashCommand?: string): string {
+  if (c.mlsd) return "exact (MLSD)";
+  const advice = hashCommand
+    ? `; set "verify": "hash" to check each transfer with ${hashCommand}`
+    : "; the server offers no hash command to check transfers with either";
+  if (c.mdtm) {
+    return `LIST, to the minute (MDTM for files listed by day): a change that keeps a file's size within the same minute cannot be seen${advice}`;
+  }
+  return `LIST only, no MDTM: a change that keeps a file's size within the listing's precision (a minute, or a day for files older than six months) cannot be seen${advice}`;
+}

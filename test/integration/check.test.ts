@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCert } from "../servers/certs.js";
 import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { startScriptedServer } from "../servers/scripted-ftps.js";
+import { startHostileServer } from "../servers/hostile-ftps.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { runCli } from "../helpers/cli.js";
 import { join } from "node:path";
@@ -37,6 +38,7 @@ describe("ftps-sync check against real FTPS servers", () => {
         expect(r.stdout).toContain(server.fingerprint);
         expect(r.stdout).toContain("data channel: protected (PROT P)");
         expect(r.stdout).toMatch(kind === "vsftpd" ? /capabilities: LIST-only/ : /capabilities: MLSD MFMT/);
+        expect(r.stdout).toMatch(kind === "vsftpd" ? /times:\s+LIST, to the minute .* cannot be seen/ : /times:\s+exact \(MLSD\)/);
       } finally {
         ws.cleanup();
       }
@@ -204,5 +206,45 @@ describe("refusals proven on the wire (scripted server records every command)", 
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(s.passwordSeen()).toBe(true);
     expect(s.dataConnections).toBeGreaterThan(0);
+  });
+});
+
+describe("what a server's times cannot show (a LIST-only server without MDTM)", () => {
+  let cert: Awaited<ReturnType<typeof generateCert>>;
+  beforeAll(async () => {
+    cert = await generateCert(testTempDir("certs"), { name: "list-only" });
+  });
+
+  /** FEAT with neither MLST nor MDTM, as old or minimal servers answer. */
+  const LIST_ONLY = ["SIZE", "REST STREAM", "EPSV", "PASV", "AUTH TLS", "PBSZ", "PROT"];
+
+  const check = async (hashCommands?: ("XSHA256" | "XMD5")[]) => {
+    const s = await startHostileServer({
+      cert: cert.certPem, key: cert.keyPem, listings: { "/": "" }, features: LIST_ONLY,
+      ...(hashCommands ? { hashCommands: { commands: hashCommands } } : {}),
+    });
+    const ws = makeWorkspace({ host: "127.0.0.1", port: s.port, user: "alice", password: "check-pw-5Rt" }, { fingerprint: cert.fingerprint });
+    try {
+      return await ws.cli(["check"]);
+    } finally {
+      ws.cleanup();
+      await s.stop();
+    }
+  };
+
+  it("says that a same-size change within the listing's precision cannot be seen, and names the hash command verify \"hash\" would use", async () => {
+    const r = await check(["XMD5", "XSHA256"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/capabilities: LIST-only SIZE REST STREAM XSHA256 XMD5/);
+    expect(r.stdout).toMatch(/hash:\s+XSHA256 \(SHA-256\), for "verify": "hash" and two-way compares/);
+    expect(r.stdout).toMatch(/times:\s+LIST only, no MDTM: a change that keeps a file's size within the listing's precision \(a minute, or a day for files older than six months\) cannot be seen; set "verify": "hash" to check each transfer with XSHA256/);
+  });
+
+  it("says so too without any hash command, and that there is none", async () => {
+    const r = await check();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/hash:\s+none \(no HASH, XSHA256, XSHA1 or XMD5\)/);
+    expect(r.stdout).toMatch(/times:\s+LIST only, no MDTM: .* cannot be seen; the server offers no hash command/);
+    expect(r.stdout).not.toContain('set "verify": "hash"');
   });
 });

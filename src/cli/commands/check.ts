@@ -1,7 +1,14 @@
-import { describeCapabilities } from "../../ftps/capabilities.js";
+import { describeCapabilities, describeTimes } from "../../ftps/capabilities.js";
 import { connectFtps } from "../../ftps/connect.js";
 import { ConfigError, ExitCode } from "../../errors.js";
+import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../remote/server-hash.js";
 import type { AppContext } from "../context.js";
+
+/** Which hash command the agent will use with this server, and for what. */
+function hashLine(hash: HashMethod | undefined): string {
+  if (hash) return `${describeHashMethod(hash)}, for "verify": "hash" and two-way compares`;
+  return 'none (no HASH, XSHA256, XSHA1 or XMD5): "verify": "hash" checks sizes only, two-way compares download the file';
+}
 
 /**
  * Connects to each remote, prints what was negotiated and found, and proves that a protected
@@ -22,6 +29,7 @@ export async function checkCommand(app: AppContext, names: string[]): Promise<nu
       const c = await connectFtps(remote, app.logger);
       try {
         const listing = await c.client.list();
+        const hash = chooseHashMethod(c.capabilities);
         out.push(
           `  TLS:          ${c.tls.protocol}, ${c.tls.cipher}`,
           `  certificate:  ${c.tls.subject}${c.tls.altNames ? ` (${c.tls.altNames})` : ""}, expires ${c.tls.validTo}`,
@@ -29,6 +37,8 @@ export async function checkCommand(app: AppContext, names: string[]): Promise<nu
           `  fingerprint:  ${c.tls.fingerprint}`,
           `  trusted by:   ${remote.fingerprint ? "pinned fingerprint" : "certificate chain"}`,
           `  capabilities: ${describeCapabilities(c.capabilities)}`,
+          `  hash:         ${hashLine(hash)}`,
+          `  times:        ${describeTimes(c.capabilities, hash && describeHashMethod(hash))}`,
           `  data channel: protected (PROT P); listed ${listing.length} entries`,
           `  result:       ok`,
         );
