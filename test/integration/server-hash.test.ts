@@ -1,15 +1,10 @@
 // The agent against a server that offers no HASH but the older XSHA256/XMD5 commands (Serv-U, IIS
 // extensions, ProFTPD's mod_digest): verify "hash" and the two-way content comparison use them.
-// The scripted hostile server records every command and can change a file's bytes in transit;
-// ProFTPD with mod_digest shows the replies of a real implementation.
-import { createHash } from "node:crypto";
-import { chownSync, readFileSync, writeFileSync } from "node:fs";
+// The scripted hostile server records every command and can change a file's bytes in transit.
+// (server-hash-proftpd.test.ts: the replies of a real implementation, ProFTPD's mod_digest.)
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectFtps } from "../../src/ftps/connect.js";
-import { chooseHashMethod, serverHash, type HashMethod } from "../../src/remote/server-hash.js";
-import { Secret } from "../../src/secret.js";
-import { ensureTestUser, serversAvailable, startServer, type RunningServer } from "../servers/real-servers.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
@@ -118,56 +113,5 @@ describe("server hashes beyond HASH (XSHA256, XMD5)", () => {
     // local-wins: the local file is sent over the server's.
     expect(s.commands.filter((c) => c.startsWith("STOR /job/"))).toHaveLength(1);
     expect(s.commands).toContain("RNTO /job/f.txt");
-  });
-});
-
-const available = serversAvailable();
-if (!available.proftpd && process.env.CI) throw new Error(`ProFTPD missing in CI (${available.reason ?? "unknown"}): run scripts/fetch-servers.sh`);
-
-describe.skipIf(!available.proftpd)("ProFTPD's mod_digest answers as the agent reads it", () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer("proftpd", { extraConfig: ["LoadModule mod_digest.c"] });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  // "x 0 3" is what an unquoted "XMD5 /x 0 3" would make mod_digest hash: bytes 0 to 3 of /x.
-  const FILES = { "a.txt": "hello a.txt", "a b.txt": "hello a b.txt", "x 0 3": "hello x 0 3", x: "hello" };
-  const METHODS: HashMethod[] = [
-    { command: "XSHA256", algorithm: "SHA-256", nodeName: "sha256" },
-    { command: "XSHA512", algorithm: "SHA-512", nodeName: "sha512" },
-    { command: "XSHA1", algorithm: "SHA-1", nodeName: "sha1" },
-    { command: "XSHA", algorithm: "SHA-1", nodeName: "sha1" },
-    { command: "XMD5", algorithm: "MD5", nodeName: "md5" },
-    { command: "HASH", algorithm: "SHA-256", nodeName: "sha256" },
-    { command: "HASH", algorithm: "MD5", nodeName: "md5" },
-  ];
-
-  it("each X-command and HASH gives each file's own hash, names with spaces included", async () => {
-    const { uid, gid } = await ensureTestUser();
-    for (const [name, body] of Object.entries(FILES)) {
-      writeFileSync(join(server.root, name), body);
-      chownSync(join(server.root, name), uid, gid);
-    }
-    const c = await connectFtps({
-      name: "srv", host: "localhost", port: server.port, tls: "explicit", user: server.user, password: new Secret(server.password),
-      ca: server.certPem, maxConnections: 1, timeoutMs: 15_000, maxTlsVersion: "1.3",
-    } as Parameters<typeof connectFtps>[0]);
-    try {
-      expect(c.capabilities.hashCommands).toEqual(["XSHA256", "XSHA512", "XSHA1", "XSHA", "XMD5"]);
-      expect(chooseHashMethod(c.capabilities)).toMatchObject({ command: "HASH", algorithm: "SHA-256" });
-      for (const m of METHODS) {
-        for (const name of ["a.txt", "a b.txt", "x 0 3"] as const) {
-          const expected = createHash(m.nodeName).update(FILES[name]).digest("hex");
-          expect(await serverHash(c, `/${name}`, m), `${m.command} ${m.algorithm} /${name}`).toEqual({ algorithm: m.algorithm, hex: expected, command: m.command });
-        }
-      }
-      // A file it will not hash (missing) is no answer, not an error.
-      expect(await serverHash(c, "/missing.txt", METHODS[0])).toBeUndefined();
-    } finally {
-      c.close();
-    }
   });
 });
