@@ -13,13 +13,21 @@ requireServers("vsftpd");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isTemp = (name: string) => name.startsWith(".ftps-sync.");
 
-/** Runs `sync JOB --json` as the given user (root reads every folder, whatever its mode). */
-function syncAs(ws: Workspace, job: string, user?: { uid: number; gid: number }): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
+/**
+ * Runs `sync JOB --json`; `unprivileged`: as root without the capabilities that let root read any
+ * folder whatever its mode (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so a folder of mode 000 is
+ * unreadable to it. (Running as another user instead needs the checkout readable by that user,
+ * which a clone under a private temporary folder is not.)
+ */
+function syncAs(ws: Workspace, job: string, unprivileged = false): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "sync", job, "--json"], {
+    const args = [CLI, "--config", ws.configPath, "sync", job, "--json"];
+    const [command, argv] = unprivileged
+      ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", process.execPath, ...args]]
+      : [process.execPath, args];
+    const child = spawn(command, argv, {
       env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
       stdio: ["ignore", "pipe", "pipe"],
-      ...(user && { uid: user.uid, gid: user.gid }),
     });
     let stdout = "";
     let stderr = "";
@@ -36,13 +44,6 @@ function syncAs(ws: Workspace, job: string, user?: { uid: number; gid: number })
       }
     });
   });
-}
-
-/** chown -R */
-function chownTree(path: string, owner: { uid: number; gid: number }): void {
-  chownSync(path, owner.uid, owner.gid);
-  if (!statSync(path).isDirectory()) return;
-  for (const name of readdirSync(path)) chownTree(join(path, name), owner);
 }
 
 describe("the local side of a run, against vsftpd", () => {
@@ -76,14 +77,13 @@ describe("the local side of a run, against vsftpd", () => {
   it("a local folder that cannot be read is reported as that folder, not as an incomplete remote listing", async () => {
     const { ws, name, local, remoteDir } = setup({ direction: "upload", delete: "mirror", maxDelete: "100%" });
     writeTree(local, { "open/a.txt": "a", "closed/b.txt": "b" });
-    chownTree(ws.dir, owner);
-    const first = await syncAs(ws, name, owner);
+    const first = await syncAs(ws, name, true);
     expect(first.code, first.stderr).toBe(0);
     expect(existsSync(join(remoteDir, "closed", "b.txt"))).toBe(true);
 
     chmodSync(join(local, "closed"), 0o000);
     try {
-      const r = await syncAs(ws, name, owner);
+      const r = await syncAs(ws, name, true);
       expect(r.code).toBe(1);
       const said = [...(r.summary.errors ?? []), ...(r.summary.warnings ?? [])].join("\n");
       expect(said).not.toMatch(/remote listing/i);
