@@ -10,8 +10,8 @@ import { FtpsError, type FaultKind } from "../errors.js";
  * differ only in their text. Here each gets a kind (FtpsError.kind) where it happens, from the
  * socket event or the step that failed, so that nothing downstream has to read messages:
  * - a socket's inactivity timeout (control connection during a command, a data connection being
- *   opened) and basic-ftp's data watchdog (no byte moved while the server was expected to move
- *   some): `timeout`;
+ *   opened), a reply not complete within the timeout (replyDeadline) and basic-ftp's data watchdog
+ *   (no byte moved while the server was expected to move some): `timeout`;
  * - the control connection ended or closed by the server, or closed by us under a command: `closed`;
  * - anything else basic-ftp raises without a code (an unparsable or unexpected reply, a command
  *   with a line break, a PASV naming another host): `protocol`.
@@ -74,15 +74,30 @@ function alreadyTyped(err: unknown): boolean {
  * first, for the connection's closing error to say so.
  */
 const stalledDataSockets = new WeakSet<object>();
+/** Data sockets whose transfer the watchdog is watching now: their command's reply deadline waits. */
+const watchedDataSockets = new WeakSet<object>();
 type WatchdogStart = (socket: Socket, direction: string, timeout: number, onStall: () => void) => void;
 const watchdog = TransferWatchdog.prototype as unknown as { start: WatchdogStart };
 const originalStart = watchdog.start;
 if (typeof originalStart !== "function") throw new Error("basic-ftp internals changed: TransferWatchdog.start is missing");
-watchdog.start = function (this: unknown, socket, direction, timeout, onStall) {
-  return originalStart.call(this, socket, direction, timeout, () => {
+watchdog.start = function (this: { watched?: Socket }, socket, direction, timeout, onStall) {
+  const started = originalStart.call(this, socket, direction, timeout, () => {
     stalledDataSockets.add(socket);
     onStall();
   });
+  // noted after the original, whose first step is a stop()
+  this.watched = socket;
+  watchedDataSockets.add(socket);
+  return started;
+};
+
+const watchdogStop = TransferWatchdog.prototype as unknown as { stop: () => void };
+const originalStop = watchdogStop.stop;
+if (typeof originalStop !== "function") throw new Error("basic-ftp internals changed: TransferWatchdog.stop is missing");
+watchdogStop.stop = function (this: { watched?: Socket }) {
+  if (this.watched) watchedDataSockets.delete(this.watched);
+  this.watched = undefined;
+  return originalStop.call(this);
 };
 
 /** Sockets whose own inactivity timeout fired (control, or a data connection being opened). */
@@ -128,7 +143,14 @@ export function typeConnectionFaults(client: Client): void {
   ctx.close = () => ctx.closeWithError(faultError("closed", "the connection was closed by ftps-sync"));
 
   const handle = ctx.handle.bind(ctx);
-  ctx.handle = (command, handler) => handle(command, handler).catch((err: unknown) => Promise.reject(typedFailure(ctx, err, newestTimedOut)));
+  ctx.handle = (command, handler) => {
+    const deadline = replyDeadline(ctx, command);
+    const task = handle(command, (res, resolver) => {
+      if (!(res instanceof Error)) deadline.replied(res.code);
+      handler(res, resolver);
+    });
+    return task.finally(deadline.stop).catch((err: unknown) => Promise.reject(typedFailure(ctx, err, newestTimedOut)));
+  };
 
   const c = client as unknown as { prepareTransfer: (ftp: FTPContext) => Promise<FTPResponse> };
   c.prepareTransfer = async (ftp) => {
@@ -153,6 +175,39 @@ export function typeConnectionFaults(client: Client): void {
       throw typedFailure(ctx, err, newestTimedOut);
     }
   }
+}
+
+/**
+ * A deadline on each reply of a command: basic-ftp's idle timeout of the control connection ends
+ * a server's silence, not a reply that trickles a byte at a time or a multi-line reply that never
+ * sends its last line. Armed when the command is sent and again at each reply, it closes the
+ * connection with a timeout unless the next reply is complete within the remote's timeout. It
+ * waits while the command's data transfer runs (basic-ftp's watchdog guards that, and a big
+ * STOR's or RETR's final reply legitimately comes minutes later): after it, the reply is due
+ * within twice the timeout at most. A preliminary reply other than 125/150 (a transfer starting)
+ * does not push the deadline back, so a stream of them cannot hold the command either.
+ */
+function replyDeadline(ctx: ContextInternals, command: string | undefined): { replied(code: number): void; stop(): void } {
+  const ms = ctx.timeout;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const data = ctx._dataSocket;
+      if (data && watchedDataSockets.has(data)) return arm();
+      // The verb only: the rest of a command may be a password or a path.
+      const verb = command?.split(" ")[0];
+      ctx.closeWithError(timeoutError(`on the control connection, waiting for the complete reply${verb ? ` to ${verb}` : ""}`, ms));
+    }, ms);
+  };
+  if (ms <= 0) return { replied: () => {}, stop: () => {} };
+  arm();
+  return {
+    replied: (code) => {
+      if (code >= 200 || code === 125 || code === 150) arm();
+    },
+    stop: () => clearTimeout(timer),
+  };
 }
 
 /** The error a connection closes with, typed (see the top of this file). */

@@ -119,6 +119,28 @@ describe("servers that stop answering", () => {
     expectTimedOut(r, /login/);
   });
 
+  it("after the login, a reply that starts and never ends (one byte every 250 ms) fails the run (exit 1): every reply has a deadline", async () => {
+    const { s, ws } = await scripted({ mode: "explicit", trickleReplyTo: "EPSV", trickleMs: 250 }, { timeoutSeconds: 2 });
+    const r = await runTimed(ws, ["sync", "job"]);
+    // connected and logged in, then an operation failed: "finished with failures"
+    expect(r.code, `exit ${r.code} after ${r.ms} ms\n${r.stdout}${r.stderr}`).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/timeout: no answer within 2 s on the control connection, waiting for the complete reply to EPSV/);
+    // each attempt (retries: 2) logged in and then waited for EPSV's reply until its deadline
+    expect(s.commands.filter((c) => c === "EPSV")).toHaveLength(2);
+  });
+
+  it("a download that keeps moving bytes for longer than timeoutSeconds is not cut by the reply deadline", async () => {
+    const mlsd = "type=file;size=5;modify=20240101120000; hello.txt\r\n";
+    // 5 bytes, one every 700 ms: RETR's final reply comes 3.5 s after the command, timeoutSeconds 1
+    const { s, ws } = await scripted({ mode: "explicit", mlsd, dripRetrMs: 700 });
+    const job = JSON.parse(readFileSync(join(ws.dir, "jobs", "job.json"), "utf8"));
+    ws.writeJob("job", { ...job, direction: "download" });
+    const r = await runTimed(ws, ["sync", "job"]);
+    expect(r.code, `exit ${r.code} after ${r.ms} ms\n${r.stdout}${r.stderr}`).toBe(0);
+    expect(readFileSync(join(job.local, "hello.txt"), "utf8")).toBe("hello");
+    expect(s.commands.filter((c) => c.startsWith("RETR "))).toHaveLength(1);
+  });
+
   it("the daemon records a timed-out run as failed and /healthz reports it", async () => {
     const { ws } = await scripted({ mode: "explicit", silence: "after-auth-tls" });
     const port = await freePort();

@@ -27,6 +27,15 @@ export interface ScriptedOptions {
    */
   silence?: "after-auth-tls" | "handshake" | "mid-reply";
   trickleMs?: number;
+  /**
+   * After the login, the reply to this command (e.g. "EPSV") starts as a multi-line reply and then
+   * trickles one byte every `trickleMs` (default 250 ms) without ever ending.
+   */
+  trickleReplyTo?: string;
+  /** MLSD's listing instead of the default (which has a folder "docs" in every folder). */
+  mlsd?: string;
+  /** RETR sends its content one byte every this many ms (a slow transfer that keeps moving). */
+  dripRetrMs?: number;
   /** Waits this long before answering PASS (a server that hashes passwords slowly). */
   loginDelayMs?: number;
 }
@@ -53,6 +62,18 @@ const LISTING = {
     "-rw-r--r--    1 1000     1000            5 Jan 01 12:00 hello.txt\r\n",
   NLST: "docs\r\nhello.txt\r\n",
 };
+
+/** Writes `content` one byte every `everyMs`, then ends the data connection. */
+async function drip(d: net.Socket, content: Buffer, everyMs: number): Promise<void> {
+  for (let i = 0; i < content.length && !d.destroyed; i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    d.write(content.subarray(i, i + 1));
+  }
+  await new Promise<void>((r) => {
+    d.end(() => r());
+    d.once("close", () => r());
+  });
+}
 
 export async function startScriptedServer(opts: ScriptedOptions): Promise<ScriptedServer> {
   const tlsAvailable = !opts.noTls;
@@ -81,6 +102,12 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
       const sp = line.indexOf(" ");
       const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
       const arg = sp < 0 ? "" : line.slice(sp + 1);
+      if (verb === opts.trickleReplyTo?.toUpperCase()) {
+        sock.write("200-Working on it\r\n");
+        const drip = setInterval(() => (sock.destroyed ? clearInterval(drip) : sock.write(" ")), opts.trickleMs ?? 250);
+        sock.once("close", () => clearInterval(drip));
+        return;
+      }
       switch (verb) {
         case "AUTH": {
           if (opts.noTls || opts.mode === "implicit" || secure) return reply("502 Command not implemented");
@@ -156,12 +183,14 @@ export async function startScriptedServer(opts: ScriptedOptions): Promise<Script
           return reply(`227 Entering Passive Mode (127,0,0,1,${port >> 8},${port & 255})`);
         }
         case "MLSD":
+          return data.send(opts.mlsd ?? LISTING.MLSD);
         case "LIST":
         case "NLST":
           return data.send(LISTING[verb]);
         case "RETR": {
           const content = uploads.get(arg) ?? (arg.endsWith("hello.txt") ? Buffer.from("hello") : undefined);
           if (!content) return reply("550 No such file");
+          if (opts.dripRetrMs) return data.transfer((d) => drip(d, content, opts.dripRetrMs!));
           return data.send(content);
         }
         case "STOR":
