@@ -8,7 +8,11 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 };
 
-/** Exponential backoff with "full jitter": spreads retries of many workers over time. */
+/**
+ * Exponential backoff with "equal jitter": half the capped delay is fixed, half random. The random
+ * half spreads the retries of many workers over time; the fixed half keeps a retry from coming at
+ * once, which a server that just said 421 (too many connections) or 450 would only refuse again.
+ */
 export function backoffDelay(attempt: number, p: RetryPolicy, random = Math.random): number {
   const cap = Math.min(p.maxDelayMs, p.initialDelayMs * 2 ** (attempt - 1));
   return Math.round(cap / 2 + (random() * cap) / 2);
