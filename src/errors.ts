@@ -49,26 +49,43 @@ export type ErrorClass = "transient" | "permanent";
 export type FaultKind = "timeout" | "closed" | "protocol";
 
 /**
- * A failure talking to an FTPS server. `code` is the server's reply code when there is one;
- * `kind` says what happened when there is none.
- * `phase` tells whether we never got a usable session (connect: exit 4) or failed later.
+ * What a remote failure means for the run, decided once, where the failure happens (the protocol
+ * layer, or the remote-folder implementation):
+ * - `transient`: worth another attempt (a cut connection, a timeout, 421, 450, 451);
+ * - `path`: permanent for this path only (550, 553, a refused rename): the other files go on;
+ * - `auth`: the login was refused (530): nothing else can succeed, the job stops;
+ * - `tls`: TLS itself failed (certificate, pin, no AUTH TLS, no PROT P): the job stops;
+ * - `space`: out of space or quota (452, 552): the job stops.
  */
-export class FtpsError extends AgentError {
+export type RemoteErrorKind = "transient" | "path" | "auth" | "tls" | "space";
+
+/**
+ * A failure of the remote folder (an FTPS server). `code` is the server's reply code when there is
+ * one; `fault` says what happened on the connection when there is none. `phase` tells whether we
+ * never got a usable session (connect: exit 4) or failed later.
+ */
+export class RemoteError extends AgentError {
   readonly code?: number;
-  readonly kind?: FaultKind;
-  readonly errorClass: ErrorClass;
+  readonly kind: RemoteErrorKind;
+  readonly fault?: FaultKind;
   readonly phase: "connect" | "operation";
-  /** Out of space or quota: the job must stop, not just this file. */
-  readonly stopsJob: boolean;
   constructor(
     message: string,
-    opts: { code?: number; kind?: FaultKind; errorClass: ErrorClass; phase: "connect" | "operation"; stopsJob?: boolean; cause?: unknown },
+    opts: { kind: RemoteErrorKind; code?: number; fault?: FaultKind; phase: "connect" | "operation"; cause?: unknown },
   ) {
     super(message, opts.phase === "connect" ? ExitCode.Connect : ExitCode.Failures, { cause: opts.cause });
     this.code = opts.code;
     this.kind = opts.kind;
-    this.errorClass = opts.errorClass;
+    this.fault = opts.fault;
     this.phase = opts.phase;
-    this.stopsJob = opts.stopsJob ?? false;
+  }
+
+  get errorClass(): ErrorClass {
+    return this.kind === "transient" ? "transient" : "permanent";
+  }
+
+  /** Login, TLS, or out of space: the job must stop, not just this file. */
+  get stopsJob(): boolean {
+    return this.kind === "auth" || this.kind === "tls" || this.kind === "space";
   }
 }

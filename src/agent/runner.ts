@@ -1,5 +1,5 @@
 import type { AgentConfig } from "../config/types.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { StateStore } from "../state/index.js";
 import { runJob, type RunSummary } from "../sync/run-job.js";
@@ -115,7 +115,7 @@ export class Runner {
       })
       .catch((err: unknown) => {
         if (this.stopping) return this.interrupted(job, started);
-        const connect = err instanceof FtpsError && err.phase === "connect";
+        const connect = err instanceof RemoteError && err.phase === "connect";
         metrics?.runError(job, connect ? "error" : "aborted", connect, Date.now() - started);
         logger.error(`run did not complete: ${(err as Error).message}`, { job });
       })

@@ -1,5 +1,5 @@
 import { FTPError } from "basic-ftp";
-import { FtpsError, type ErrorClass } from "../errors.js";
+import { RemoteError, type ErrorClass, type RemoteErrorKind } from "../errors.js";
 
 /** Reply codes worth another attempt: the server or the network may recover. */
 const TRANSIENT_CODES = new Set([421, 425, 426, 450, 451]);
@@ -19,6 +19,7 @@ const TRANSIENT_NODE_CODES = new Set([
 ]);
 
 export interface Classification {
+  kind: RemoteErrorKind;
   errorClass: ErrorClass;
   code?: number;
   stopsJob: boolean;
@@ -28,32 +29,41 @@ function isTlsVerificationError(code: string | undefined): boolean {
   return !!code && (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME|DEPTH_ZERO/.test(code) || code === "PIN_MISMATCH");
 }
 
+const of = (kind: RemoteErrorKind, code?: number): Classification => ({
+  kind,
+  code,
+  errorClass: kind === "transient" ? "transient" : "permanent",
+  stopsJob: kind === "auth" || kind === "tls" || kind === "space",
+});
+
+/** What a reply code means for the run (see RemoteErrorKind). */
+export function kindOfReply(code: number): RemoteErrorKind {
+  if (TRANSIENT_CODES.has(code)) return "transient";
+  if (OUT_OF_SPACE_CODES.has(code)) return "space";
+  if (code === 530) return "auth";
+  // 550 (no such file / permission), 553 (bad name) and other 5xx: permanent for this path.
+  return code >= 500 ? "path" : "transient";
+}
+
 /**
- * Decides whether a failure is worth retrying, from its type and code only: FtpsError's own
- * class (connection faults are typed where they happen, see connection-faults.ts), the reply
- * code, or Node's error code. Unknown errors are treated as permanent.
+ * Decides what a failure means, from its type and code only: RemoteError's own kind (connection
+ * faults are typed where they happen, see connection-faults.ts), the reply code, or Node's error
+ * code. Unknown errors are treated as permanent for the path.
  */
 export function classify(err: unknown): Classification {
-  if (err instanceof FtpsError) return { errorClass: err.errorClass, code: err.code, stopsJob: err.stopsJob };
-  if (err instanceof FTPError) {
-    const code = err.code;
-    if (TRANSIENT_CODES.has(code)) return { errorClass: "transient", code, stopsJob: false };
-    if (OUT_OF_SPACE_CODES.has(code)) return { errorClass: "permanent", code, stopsJob: true };
-    // 530 (login), 550 (no such file / permission), 553 (bad name) and other 5xx: permanent.
-    if (code >= 500) return { errorClass: "permanent", code, stopsJob: code === 530 };
-    return { errorClass: "transient", code, stopsJob: false };
-  }
+  if (err instanceof RemoteError) return of(err.kind, err.code);
+  if (err instanceof FTPError) return of(kindOfReply(err.code), err.code);
   const e = err as { code?: string; message?: string } | undefined;
-  if (isTlsVerificationError(e?.code)) return { errorClass: "permanent", stopsJob: true };
-  if (e?.code && TRANSIENT_NODE_CODES.has(e.code)) return { errorClass: "transient", stopsJob: false };
+  if (isTlsVerificationError(e?.code)) return of("tls");
+  if (e?.code && TRANSIENT_NODE_CODES.has(e.code)) return of("transient");
   // Anything else (a local I/O error, a bug) would fail the same way again.
-  return { errorClass: "permanent", stopsJob: false };
+  return of("path");
 }
 
 /** A step that got no answer in time (our own timeouts, or the system's), however it was wrapped. */
 export function isTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof FtpsError && e.kind === "timeout") return true;
+    if (e instanceof RemoteError && e.fault === "timeout") return true;
     if ((e as { code?: unknown }).code === "ETIMEDOUT") return true;
   }
   return false;

@@ -1,7 +1,7 @@
 import { Client, FTPError } from "basic-ftp";
 import { createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext } from "node:tls";
 import type { RemoteConfig } from "../config/types.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "./capabilities.js";
 import { replyText } from "./reply-text.js";
@@ -115,8 +115,8 @@ export function skipKeyInfoWhenResumed(socket: TLSSocket): void {
   };
 }
 
-function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
-  if (err instanceof FtpsError && err.phase === "connect") return err;
+function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
+  if (err instanceof RemoteError && err.phase === "connect") return err;
   const c = classify(err);
   // A TLS failure (handshake, certificate) at connect is the server's or the configuration's:
   // retrying cannot help (see FtpsPool.start).
@@ -134,12 +134,11 @@ function connectFailure(remote: RemoteConfig, err: unknown): FtpsError {
   } else {
     msg = e.message ?? String(err);
   }
-  return new FtpsError(`cannot connect to ${where}: ${msg}`, {
+  return new RemoteError(`cannot connect to ${where}: ${msg}`, {
     code: c.code,
-    kind: err instanceof FtpsError ? err.kind : undefined,
-    errorClass: tls ? "permanent" : c.errorClass,
+    kind: tls ? "tls" : c.kind,
+    fault: err instanceof RemoteError ? err.fault : undefined,
     phase: "connect",
-    stopsJob: c.stopsJob || tls,
     cause: err,
   });
 }
@@ -212,11 +211,11 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
         await step("waiting for the reply to AUTH TLS and the TLS handshake", () => client.useTLS(options));
       } catch (err) {
         if (err instanceof FTPError) {
-          throw new FtpsError(
+          throw new RemoteError(
             `${remote.name}: the server refused AUTH TLS (${replyText(err.code, err.message)}); ` +
               `the connection was closed before the user name or password was sent. ` +
               `ftps-sync never talks plain FTP: enable explicit TLS on the server, or use "tls": "implicit" if it expects TLS from the first byte.`,
-            { code: err.code, errorClass: "permanent", phase: "connect", stopsJob: true },
+            { code: err.code, kind: "tls", phase: "connect" },
           );
         }
         throw err;
@@ -224,20 +223,18 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     }
     const socket = client.ftp.socket;
     if (!(socket instanceof TLSSocket) || !socket.encrypted) {
-      throw new FtpsError(`${remote.name}: the control connection is not encrypted; refusing to log in`, {
-        errorClass: "permanent",
+      throw new RemoteError(`${remote.name}: the control connection is not encrypted; refusing to log in`, {
+        kind: "tls",
         phase: "connect",
-        stopsJob: true,
       });
     }
     if (remote.fingerprint) {
       verifyPin(socket, remote.fingerprint, `${remote.name} (${remote.host}:${remote.port})`);
     } else if (!socket.authorized) {
       // rejectUnauthorized already refuses this; kept so that a future option change cannot slip by.
-      throw new FtpsError(`${remote.name}: certificate not verified (${String(socket.authorizationError)})`, {
-        errorClass: "permanent",
+      throw new RemoteError(`${remote.name}: certificate not verified (${String(socket.authorizationError)})`, {
+        kind: "tls",
         phase: "connect",
-        stopsJob: true,
       });
     }
     const tls = tlsInfo(socket);
@@ -253,11 +250,11 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     const pbsz = await step("waiting for the reply to PBSZ", () => client.sendIgnoringError("PBSZ 0"));
     const prot = is2xx(pbsz.code) ? await step("waiting for the reply to PROT P", () => client.sendIgnoringError("PROT P")) : pbsz;
     if (!is2xx(prot.code)) {
-      throw new FtpsError(
+      throw new RemoteError(
         `${remote.name}: the server refused to protect the data channel (${replyText(prot.code, prot.message)} in reply to ` +
           `${is2xx(pbsz.code) ? "PROT P" : "PBSZ 0"}); closed before any data connection was opened. ` +
           `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
-        { code: prot.code, errorClass: "permanent", phase: "connect", stopsJob: true },
+        { code: prot.code, kind: "tls", phase: "connect" },
       );
     }
     // One listing command per connection, no fallback: basic-ftp would otherwise retreat to a

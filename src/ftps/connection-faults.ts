@@ -2,12 +2,12 @@ import { FTPError, type Client, type FTPContext, type FTPResponse } from "basic-
 import { TransferWatchdog } from "basic-ftp/dist/TransferWatchdog.js";
 import { enterPassiveModeIPv4_forceControlHostIP, enterPassiveModeIPv6 } from "basic-ftp/dist/transfer.js";
 import type { Socket } from "node:net";
-import { FtpsError, type FaultKind } from "../errors.js";
+import { RemoteError, type FaultKind } from "../errors.js";
 
 /**
  * Typed failures at the connection boundary. basic-ftp reports a timeout, a connection the
  * server closed (FIN), a reply it cannot parse or a refused PASV host as plain `Error`s that
- * differ only in their text. Here each gets a kind (FtpsError.kind) where it happens, from the
+ * differ only in their text. Here each gets a kind (RemoteError.fault) where it happens, from the
  * socket event or the step that failed, so that nothing downstream has to read messages:
  * - a socket's inactivity timeout (control connection during a command, a data connection being
  *   opened), a reply not complete within the timeout (replyDeadline) and basic-ftp's data watchdog
@@ -19,8 +19,8 @@ import { FtpsError, type FaultKind } from "../errors.js";
  * (ECONNRESET, EPIPE, ERR_STREAM_PREMATURE_CLOSE, ERR_SSL_..., certificate codes).
  */
 
-export function faultError(kind: FaultKind, message: string, cause?: unknown): FtpsError {
-  return new FtpsError(message, { kind, errorClass: kind === "protocol" ? "permanent" : "transient", phase: "operation", cause });
+export function faultError(kind: FaultKind, message: string, cause?: unknown): RemoteError {
+  return new RemoteError(message, { fault: kind, kind: kind === "protocol" ? "path" : "transient", phase: "operation", cause });
 }
 
 function seconds(ms: number): string {
@@ -28,7 +28,7 @@ function seconds(ms: number): string {
 }
 
 /** A step that got no answer within the remote's timeout. `what`: "waiting for the TLS handshake"... */
-export function timeoutError(what: string, timeoutMs: number): FtpsError {
+export function timeoutError(what: string, timeoutMs: number): RemoteError {
   return faultError("timeout", `timeout: no answer within ${seconds(timeoutMs)} ${what}`);
 }
 
@@ -62,7 +62,7 @@ function hasOwnCode(err: Error): boolean {
 /** Errors that already say what they are: left as they are. */
 function alreadyTyped(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
-  if (err instanceof FtpsError || err instanceof FTPError) return true;
+  if (err instanceof RemoteError || err instanceof FTPError) return true;
   // Our own error classes (a range download's stop, a STAT listing out of step, ...).
   if (Object.getPrototypeOf(err) !== Error.prototype) return true;
   return hasOwnCode(err);
@@ -160,7 +160,7 @@ export function typeConnectionFaults(client: Client): void {
       return res;
     } catch (err) {
       // Only a server that does not do EPSV gets PASV; a data connection that failed is reported.
-      if (!(err instanceof FTPError) && !(err instanceof FtpsError && err.kind === "protocol")) throw err;
+      if (!(err instanceof FTPError) && !(err instanceof RemoteError && err.fault === "protocol")) throw err;
     }
     const res = await openDataConnection(() => enterPassiveModeIPv4_forceControlHostIP(ftp));
     c.prepareTransfer = (f) => openDataConnection(() => enterPassiveModeIPv4_forceControlHostIP(f));
@@ -228,7 +228,7 @@ function closingFault(ctx: ContextInternals, err: Error): Error {
 function typedFailure(ctx: ContextInternals, err: unknown, newestTimedOut: () => boolean): unknown {
   if (alreadyTyped(err)) return err;
   const closing = ctx._closingError;
-  if (closing instanceof FtpsError && closing.kind) return faultError(closing.kind, closing.message, err);
+  if (closing instanceof RemoteError && closing.fault) return faultError(closing.fault, closing.message, err);
   if (closing && hasOwnCode(closing)) return closing;
   if (newestTimedOut()) return timeoutError("opening the data connection", ctx.timeout);
   return faultError("protocol", (err as Error).message, err);
@@ -244,7 +244,7 @@ function typedFailure(ctx: ContextInternals, err: unknown, newestTimedOut: () =>
 export async function withDeadline<T>(client: Client, timeoutMs: number, what: string, run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
-  const stop = (err: FtpsError, reject: (e: unknown) => void) => {
+  const stop = (err: RemoteError, reject: (e: unknown) => void) => {
     (client.ftp as unknown as ContextInternals).closeWithError(err);
     reject(err);
   };

@@ -1,7 +1,7 @@
 import { Client } from "basic-ftp";
 import { isIP } from "node:net";
 import { TLSSocket } from "node:tls";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { classify } from "./classify.js";
 import { typeConnectionFaults, withDeadline } from "./connection-faults.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
@@ -52,10 +52,10 @@ export async function fetchServerCertificate(host: string, port: number, implici
     };
   } catch (err) {
     const c = classify(err);
-    throw new FtpsError(`cannot read the certificate of ${host}:${port} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
+    throw new RemoteError(`cannot read the certificate of ${host}:${port} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
       code: c.code,
-      kind: err instanceof FtpsError ? err.kind : undefined,
-      errorClass: c.errorClass,
+      kind: c.kind,
+      fault: err instanceof RemoteError ? err.fault : undefined,
       phase: "connect",
     });
   } finally {

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { rootCertificates, type ConnectionOptions, TLSSocket } from "node:tls";
 import type { RemoteConfig } from "../config/types.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 
 /**
@@ -33,11 +33,11 @@ function caFor(remote: Pick<RemoteConfig, "ca" | "fingerprint">): string[] | und
   return remote.ca ? [...rootCertificates, remote.ca] : undefined;
 }
 
-export function pinMismatch(expected: string, got: string | undefined, what: string): FtpsError {
-  return new FtpsError(
+export function pinMismatch(expected: string, got: string | undefined, what: string): RemoteError {
+  return new RemoteError(
     `${what}: the server certificate's fingerprint ${got ?? "(none)"} does not match the pinned fingerprint ${expected}. ` +
       `If the server's certificate was replaced on purpose, check the new one out of band and update "fingerprint".`,
-    { errorClass: "permanent", phase: "connect", stopsJob: true },
+    { kind: "tls", phase: "connect" },
   );
 }
 

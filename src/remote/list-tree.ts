@@ -1,5 +1,5 @@
 import { FileType, FTPError, type FileInfo } from "basic-ftp";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
@@ -30,9 +30,9 @@ const MAX_DEPTH = 200;
 const STAT_BATCH = 8;
 const MAX_ENTRIES = 2_000_000;
 
-export class RemoteRootMissing extends FtpsError {
+export class RemoteRootMissing extends RemoteError {
   constructor(message: string) {
-    super(message, { code: 550, errorClass: "permanent", phase: "operation" });
+    super(message, { code: 550, kind: "path", phase: "operation" });
   }
 }
 

@@ -5,7 +5,7 @@ import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
 import { readStreamOf } from "../local/safe-open.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { tempNameFor } from "../local/temp-names.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
@@ -57,12 +57,12 @@ function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<v
  * under its name (or, if even putting it back failed, under the name given in the message) and
  * the new version is still in its temporary file, which the caller removes.
  */
-export class RenameRefused extends FtpsError {
+export class RenameRefused extends RemoteError {
   constructor(to: string, reply: { code: number; message: string }, oldKeptAt?: string) {
     const kept = oldKeptAt ? `the old version could not be put back and is kept as ${oldKeptAt}` : "the old version is kept";
     super(`${to}: the server refused to put the new version in place (${reply.code} ${reply.message.trim()}); ${kept}, the new version was not placed`, {
       code: reply.code,
-      errorClass: "permanent",
+      kind: "path",
       phase: "operation",
     });
   }
@@ -167,10 +167,10 @@ export interface StreamOptions {
 }
 
 /** A download that went past the size announced for it (an endless RETR): not worth a retry. */
-export class DownloadTooLong extends FtpsError {
+export class DownloadTooLong extends RemoteError {
   constructor(remotePath: string, announced: number) {
     super(`${remotePath}: the server sent more than the ${announced} bytes its listing announced; the transfer was stopped`, {
-      errorClass: "permanent",
+      kind: "path",
       phase: "operation",
     });
   }
@@ -310,7 +310,7 @@ export async function downloadRange(
   await closed;
   range.pos = Math.min(file.writtenUpTo, range.end);
   if (file.writtenUpTo !== range.end) {
-    throw new FtpsError(`${remotePath}: bytes ${start}-${range.end} of a segmented download ended at ${file.writtenUpTo}`, { errorClass: "transient", phase: "operation" });
+    throw new RemoteError(`${remotePath}: bytes ${start}-${range.end} of a segmented download ended at ${file.writtenUpTo}`, { kind: "transient", phase: "operation" });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { RemoteConfig } from "../config/types.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { isTlsFailure } from "../ftps/classify.js";
 import { connectFtps, type FtpsConnection } from "../ftps/connect.js";
 import type { Logger } from "../log.js";
@@ -141,7 +141,7 @@ export class FtpsPool {
       this.first ??= c;
       return c;
     } catch (err) {
-      if (err instanceof FtpsError && err.code === 421 && this.open > 0) {
+      if (err instanceof RemoteError && err.code === 421 && this.open > 0) {
         this.limit = Math.max(1, this.open);
         this.logger?.warn(`${this.remote.name}: server refused another connection (421); pool shrunk to ${this.limit}`);
         return await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve)).then(

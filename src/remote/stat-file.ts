@@ -1,5 +1,5 @@
 import { FileType, FTPError, type FileInfo } from "basic-ftp";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
 import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
 import type { FtpsConnection } from "../ftps/connect.js";
@@ -23,8 +23,8 @@ function toFileNow(info: FileInfo): RemoteFileNow | undefined {
 const NOT_THERE = 550;
 
 /** A refusal that says nothing of the file: a transient reply is an error to retry. */
-function refused(verb: string, path: string, code: number, message: string): FtpsError {
-  return new FtpsError(`${verb} ${path}: ${message.trim()}`, { code, errorClass: code < 500 ? "transient" : "permanent", phase: "operation" });
+function refused(verb: string, path: string, code: number, message: string): RemoteError {
+  return new RemoteError(`${verb} ${path}: ${message.trim()}`, { code, kind: code < 500 ? "transient" : "path", phase: "operation" });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { AgentConfig, JobConfig } from "../config/types.js";
-import { AgentError, ConfigError, FtpsError, SafetyGuardError } from "../errors.js";
+import { AgentError, ConfigError, RemoteError, SafetyGuardError } from "../errors.js";
 import { classify } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
 import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
@@ -89,7 +89,7 @@ function countTrackedFiles(state: Map<string, StateEntry>): number {
 
 /**
  * Runs one job once: list both sides, plan, guard, carry out the plan, record the run.
- * Connection failures at the start throw FtpsError (exit 4); guards throw SafetyGuardError
+ * Connection failures at the start throw RemoteError (exit 4); guards throw SafetyGuardError
  * (exit 3) after recording an aborted run; everything else ends in a summary.
  */
 export async function runJob(config: AgentConfig, state: StateStore, jobName: string, opts: RunOptions): Promise<RunSummary> {
@@ -506,7 +506,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       finish("aborted", err.message);
       throw err;
     }
-    if (err instanceof FtpsError && err.phase === "connect") {
+    if (err instanceof RemoteError && err.phase === "connect") {
       finish("failed", err.message);
       throw err;
     }

@@ -5,7 +5,7 @@ import { lutimes } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
-import { FtpsError } from "../errors.js";
+import { RemoteError } from "../errors.js";
 import { isTimeout } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
@@ -166,8 +166,8 @@ export class Transfers {
       hashLocal(localPath, method.nodeName),
     ]);
     if (remote && remote.hex !== localHex) {
-      throw new FtpsError(`${remotePath}: ${remote.algorithm} (${remote.command}) differs after transfer (local ${localHex}, remote ${remote.hex})`, {
-        errorClass: "transient",
+      throw new RemoteError(`${remotePath}: ${remote.algorithm} (${remote.command}) differs after transfer (local ${localHex}, remote ${remote.hex})`, {
+        kind: "transient",
         phase: "operation",
       });
     }
@@ -260,7 +260,7 @@ export class Transfers {
           // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
           const now = fstatSync(source.fd);
           if (!sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
-          throw new FtpsError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { errorClass: "transient", phase: "operation" });
+          throw new RemoteError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { kind: "transient", phase: "operation" });
         }
       }).catch((err) => {
         lastTimedOut = isTimeout(err);
@@ -408,7 +408,7 @@ export class Transfers {
     const got = await sizeOrUndefined(io(temp));
     if (got !== remote.size) {
       await discard();
-      throw new FtpsError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { errorClass: "transient", phase: "operation" });
+      throw new RemoteError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { kind: "transient", phase: "operation" });
     }
     // Every byte is in: the file must still be the version it was when the first byte came.
     if (await this.changedOnServer(source, remote, exactBefore)) {

@@ -4,7 +4,7 @@ import { Client } from "basic-ftp";
 import net from "node:net";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { FtpsError } from "../../src/errors.js";
+import { RemoteError } from "../../src/errors.js";
 import { classify, isTimeout } from "../../src/ftps/classify.js";
 import { typeConnectionFaults } from "../../src/ftps/connection-faults.js";
 
@@ -61,13 +61,13 @@ describe("connection faults are typed where they happen", () => {
     const port = await server((verb, sock) => (verb === "NOOP" ? sock.end() : sock.write("200 ok\r\n")));
     const client = await connected(port, 2000);
     const err = await failure(client.send("NOOP"));
-    expect(err).toBeInstanceOf(FtpsError);
-    expect((err as FtpsError).kind).toBe("closed");
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).fault).toBe("closed");
     expect(classify(err).errorClass).toBe("transient");
     expect(isTimeout(err)).toBe(false);
     // A later command on the closed connection fails the same way.
     const later = await failure(client.send("NOOP"));
-    expect((later as FtpsError).kind).toBe("closed");
+    expect((later as RemoteError).fault).toBe("closed");
     expect(classify(later).errorClass).toBe("transient");
   });
 
@@ -75,7 +75,7 @@ describe("connection faults are typed where they happen", () => {
     const port = await server(() => undefined);
     const client = await connected(port, 300);
     const err = await failure(client.send("NOOP"));
-    expect((err as FtpsError).kind).toBe("timeout");
+    expect((err as RemoteError).fault).toBe("timeout");
     expect((err as Error).message).toMatch(/no answer within 300 ms on the control connection/);
     expect(isTimeout(err)).toBe(true);
     expect(classify(err).errorClass).toBe("transient");
@@ -97,7 +97,7 @@ describe("connection faults are typed where they happen", () => {
     const client = await connected(port, 400);
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
     const err = await failure(client.downloadTo(sink, "file.bin"));
-    expect((err as FtpsError).kind).toBe("timeout");
+    expect((err as RemoteError).fault).toBe("timeout");
     expect((err as Error).message).toMatch(/data connection/);
     expect(classify(err).errorClass).toBe("transient");
   });
@@ -110,7 +110,7 @@ describe("connection faults are typed where they happen", () => {
     });
     const client = await connected(port, 2000);
     const err = await failure(client.list("/"));
-    expect((err as FtpsError).kind).toBe("protocol");
+    expect((err as RemoteError).fault).toBe("protocol");
     expect((err as Error).message).toMatch(/PASV/);
     expect(classify(err).errorClass).toBe("permanent");
   });
@@ -119,7 +119,7 @@ describe("connection faults are typed where they happen", () => {
     const port = await server((verb, sock) => (verb === "NOOP" ? sock.write("451 local error\r\n") : sock.write("200 ok\r\n")));
     const client = await connected(port, 2000);
     const err = await failure(client.send("NOOP"));
-    expect(err).not.toBeInstanceOf(FtpsError);
+    expect(err).not.toBeInstanceOf(RemoteError);
     expect(classify(err)).toMatchObject({ errorClass: "transient", code: 451 });
     client.close();
   });

@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
-import { FtpsError } from "../../src/errors.js";
+import { RemoteError } from "../../src/errors.js";
 import { confinedToPath, DeletionGate, onSameBranch } from "../../src/sync/deletion-gate.js";
 
 const reply = (code: number) => new FTPError({ code, message: `${code} refused` });
@@ -22,8 +22,8 @@ describe("which failures are confined to their path", () => {
     ["a local I/O error (EIO)", fsError("EIO"), false],
     ["a timeout", new Error("Timeout (data socket)"), false],
     ["an error we do not recognise", new Error("something unexpected"), false],
-    ["a size mismatch after a transfer", new FtpsError("holds 3 bytes, expected 5", { errorClass: "transient", phase: "operation" }), false],
-    ["a refused name wrapped by the agent", new FtpsError("refused", { code: 553, errorClass: "permanent", phase: "operation" }), true],
+    ["a size mismatch after a transfer", new RemoteError("holds 3 bytes, expected 5", { kind: "transient", phase: "operation" }), false],
+    ["a refused name wrapped by the agent", new RemoteError("refused", { code: 553, kind: "path", phase: "operation" }), true],
   ])("%s: %s", (_name, err, confined) => {
     expect(confinedToPath(err)).toBe(confined);
   });

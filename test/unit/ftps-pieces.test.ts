@@ -5,7 +5,7 @@ import { classify } from "../../src/ftps/classify.js";
 import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
 import { tlsOptionsFor } from "../../src/ftps/tls-options.js";
 import { rootCertificates } from "node:tls";
-import { FtpsError } from "../../src/errors.js";
+import { RemoteError } from "../../src/errors.js";
 import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/remote/list-times.js";
 import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
 import { backoffDelay } from "../../src/remote/retry.js";
@@ -33,7 +33,7 @@ describe("error classification", () => {
     [{ code: "ETIMEDOUT", message: "t" }, "transient"],
     [{ code: "ERR_STREAM_PREMATURE_CLOSE", message: "Premature close" }, "transient"],
     // Connection faults are typed where they happen (connection-faults.ts); the text is never read.
-    [new FtpsError("timed out", { kind: "timeout", errorClass: "transient", phase: "operation" }), "transient"],
+    [new RemoteError("timed out", { fault: "timeout", kind: "transient", phase: "operation" }), "transient"],
     [new Error("Timeout (data socket)"), "permanent"],
     [new Error("Server sent FIN packet unexpectedly, closing connection."), "permanent"],
     [{ code: "ERR_TLS_CERT_ALTNAME_INVALID", message: "bad name" }, "permanent"],
@@ -43,8 +43,8 @@ describe("error classification", () => {
     expect(classify(err).errorClass).toBe(cls);
   });
 
-  it("keeps the class an FtpsError already carries", () => {
-    expect(classify(new FtpsError("pin", { errorClass: "permanent", phase: "connect", stopsJob: true }))).toMatchObject({ errorClass: "permanent", stopsJob: true });
+  it("keeps the kind a RemoteError already carries", () => {
+    expect(classify(new RemoteError("pin", { kind: "tls", phase: "connect" }))).toMatchObject({ kind: "tls", errorClass: "permanent", stopsJob: true });
   });
 });
 

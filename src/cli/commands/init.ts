@@ -10,7 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { createInterface } from "node:readline/promises";
 import { loadConfig } from "../../config/load.js";
 import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, normaliseFingerprint, parseWithSchema } from "../../config/schema.js";
-import { ExitCode, FtpsError } from "../../errors.js";
+import { ExitCode, RemoteError } from "../../errors.js";
 import { fetchServerCertificate, type ServerCertificate } from "../../ftps/fetch-fingerprint.js";
 import { loadApp } from "../context.js";
 import { UsageError } from "../usage.js";
@@ -228,10 +228,10 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
   let pin = flags.pin;
   if (expected !== undefined) {
     if (cert.fingerprint !== expected) {
-      throw new FtpsError(
+      throw new RemoteError(
         `the certificate of ${where} has the fingerprint ${cert.fingerprint}, not ${expected} (--fingerprint): nothing was written. ` +
           `Ask the server's admin whether the certificate changed; connect only once the two agree`,
-        { errorClass: "permanent", phase: "connect" },
+        { kind: "tls", phase: "connect" },
       );
     }
     pin = true;
@@ -241,11 +241,11 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
     pin = ans === "" ? def : /^y(es)?$/i.test(ans);
   } else if (pin === undefined && !cert.trustedBySystem) {
     // Trust on first use needs someone to check the certificate; without a terminal there is nobody.
-    throw new FtpsError(
+    throw new RemoteError(
       `the certificate of ${where} is not trusted by the system store, and without a terminal nobody can confirm it: ` +
         `nothing was written. Check the fingerprint above with the server's admin, then run init again with ` +
         `--fingerprint ${cert.fingerprint} (pins it only if the server still shows it), or --pin to pin whatever the server shows`,
-      { errorClass: "permanent", phase: "connect" },
+      { kind: "tls", phase: "connect" },
     );
   }
   pin ??= false;

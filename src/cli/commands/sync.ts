@@ -1,5 +1,5 @@
 import { JobLocks } from "../../agent/job-lock.js";
-import { AgentError, ExitCode, FtpsError, SafetyGuardError } from "../../errors.js";
+import { AgentError, ExitCode, RemoteError, SafetyGuardError } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
@@ -68,7 +68,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   } catch (err) {
     // A guard stop (exit 3) or a failed connection (exit 4) still ends with the JSON line that
     // scripts read; the error itself goes to stderr as usual.
-    if (flags.json && (err instanceof SafetyGuardError || err instanceof FtpsError)) {
+    if (flags.json && (err instanceof SafetyGuardError || err instanceof RemoteError)) {
       const status = err instanceof SafetyGuardError ? "aborted" : "failed";
       const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
       process.stdout.write(JSON.stringify({ job: jobName, status, ...zero, durationMs: Date.now() - started, error: err.message }) + "\n");
