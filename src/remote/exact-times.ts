@@ -2,12 +2,9 @@ import { FTPError } from "basic-ftp";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { pipelined } from "./pipelined.js";
 
-/** A remote file's size and exact modification time, as far as the server tells them. */
-export interface RemoteStamp {
-  size?: number;
-  /** Epoch ms (UTC, RFC 3659), undefined when the server offers neither MLST nor MDTM. */
-  modifyMs?: number;
-}
+import type { RemoteStamp } from "./remote-folder.js";
+
+export type { RemoteStamp };
 
 /** "YYYYMMDDHHMMSS[.sss]" (RFC 3659 time-val, UTC) to epoch ms; undefined if malformed. */
 export function parseTimeVal(text: string): number | undefined {

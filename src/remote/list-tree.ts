@@ -1,5 +1,4 @@
 import { FileType, FTPError, type FileInfo } from "basic-ftp";
-import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
@@ -7,9 +6,12 @@ import { remoteTimeReader } from "./list-times.js";
 import { escapeName, remoteJoin, toNfc, twinWarning, unsafeNameReason } from "./names.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { FtpsConnection } from "../ftps/connect.js";
+import { RemoteRootMissing } from "./remote-folder.js";
 import { narrowUse, type FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
 import { FAR_SERVER_MS, STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, statListingWidth, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
+
+export { RemoteRootMissing };
 
 export interface ListTreeOptions {
   /** Whether a relative path (and, for dirs, what is below it) is part of the job. */
@@ -30,11 +32,6 @@ const MAX_DEPTH = 200;
 const STAT_BATCH = 8;
 const MAX_ENTRIES = 2_000_000;
 
-export class RemoteRootMissing extends RemoteError {
-  constructor(message: string) {
-    super(message, { code: 550, kind: "path", phase: "operation" });
-  }
-}
 
 /**
  * Lists the whole job tree, folders in parallel over the pool (one listing per connection at a

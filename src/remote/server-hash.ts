@@ -12,24 +12,9 @@ import type { FtpsConnection } from "../ftps/connect.js";
  * taken, anything else is "no answer" (undefined), never a guess.
  */
 
-export type HashAlgorithm = "SHA-256" | "SHA-512" | "SHA-1" | "MD5";
+import type { HashAlgorithm, HashMethod, ServerHash } from "./remote-folder.js";
 
-/** How to ask one server for one algorithm. */
-export interface HashMethod {
-  /** "HASH", or the X-command ("XSHA256", ...). */
-  command: string;
-  algorithm: HashAlgorithm;
-  /** The algorithm's name for node:crypto. */
-  nodeName: string;
-}
-
-export interface ServerHash {
-  algorithm: HashAlgorithm;
-  /** Lower case. */
-  hex: string;
-  /** The command that gave it, for messages. */
-  command: string;
-}
+export type { HashAlgorithm, HashMethod, ServerHash };
 
 const ALGORITHMS: { algorithm: HashAlgorithm; nodeName: string; hexLength: number; xCommands: string[] }[] = [
   // Strongest widely offered first; for one algorithm HASH comes before the X-commands.

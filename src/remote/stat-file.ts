@@ -8,7 +8,9 @@ import type { RemoteEntry } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
 
 /** What the server says of one file now, in the terms of its folder listing. */
-export type RemoteFileNow = Pick<RemoteEntry, "type" | "size" | "modifyMs" | "precision">;
+import type { RemoteFileNow } from "./remote-folder.js";
+
+export type { RemoteFileNow };
 
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
