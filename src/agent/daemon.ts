@@ -27,7 +27,7 @@ export interface DaemonOptions {
  */
 function recover(config: AgentConfig, state: StateStore, queue: RunQueue, logger: Logger): void {
   const interrupted = state.runs.markInterrupted(pidAlive);
-  const stale = new JobLocks(state.db).clearStale();
+  const stale = new JobLocks(state.jobLocks).clearStale();
   for (const job of new Set([...interrupted, ...stale])) {
     if (!config.jobs[job]) continue;
     logger.warn("a run of this job was cut short by a process that died; queued again", { job });
@@ -46,8 +46,8 @@ function recover(config: AgentConfig, state: StateStore, queue: RunQueue, logger
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const { state, logger } = opts;
   let config = opts.config;
-  const queue = new RunQueue(state.db);
-  const agents = new AgentRegistry(state.db);
+  const queue = new RunQueue(state.runQueue);
+  const agents = new AgentRegistry(state.agents);
   const metrics = new AgentMetrics(state, () => Object.keys(config.jobs));
   const startedAt = Date.now();
 

@@ -37,7 +37,7 @@ export class AgentMetrics {
         }
       },
     });
-    const queue = new RunQueue(state.db);
+    const queue = new RunQueue(state.runQueue);
     new Gauge({
       name: "ftps_sync_queue_depth", help: "Runs waiting to start", registers,
       collect() {

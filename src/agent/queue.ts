@@ -1,56 +1,44 @@
-import type { Db } from "../state/db.js";
+import type { QueuedRun, RunQueueStore } from "../state/run-queue.js";
 import type { JobLocks, LockResult } from "./job-lock.js";
 
-export interface PendingRun {
-  job: string;
-  triggers: string[];
-  requestedAt: number;
-}
-
-interface QueueRow {
-  job: string;
-  triggers: string;
-  requested_at: number;
-}
-
-const toPending = (r: QueueRow): PendingRun => ({ job: r.job, triggers: r.triggers.split(","), requestedAt: r.requested_at });
+export type PendingRun = QueuedRun;
 
 /**
  * The durable run queue: per job at most one pending run (further requests fold into it) and,
  * through JobLocks, at most one in progress. Triggers only call request(); the runner claims.
- * Kept in SQLite so queued work survives a restart or a crash.
+ * Kept in the state store so queued work survives a restart or a crash.
  */
 export class RunQueue {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: RunQueueStore) {}
 
   /** Asks for a run of `job`. Returns false when it folded into a run already pending. */
   request(job: string, trigger: string, now = Date.now()): boolean {
-    const existing = this.db.prepare("SELECT * FROM run_queue WHERE job = ?").get(job) as QueueRow | undefined;
+    const existing = this.store.get(job);
     if (existing) {
-      const triggers = new Set(existing.triggers.split(","));
+      const triggers = new Set(existing.triggers);
       triggers.add(trigger);
-      this.db.prepare("UPDATE run_queue SET triggers = ?, updated_at = ? WHERE job = ?").run([...triggers].join(","), now, job);
+      this.store.setTriggers(job, [...triggers], now);
       return false;
     }
-    this.db.prepare("INSERT INTO run_queue (job, triggers, requested_at, updated_at) VALUES (?, ?, ?, ?)").run(job, trigger, now, now);
+    this.store.add(job, [trigger], now);
     return true;
   }
 
   /** Oldest request first. */
   pending(): PendingRun[] {
-    return (this.db.prepare("SELECT * FROM run_queue ORDER BY requested_at, job").all() as QueueRow[]).map(toPending);
+    return this.store.list();
   }
 
   isPending(job: string): boolean {
-    return this.db.prepare("SELECT 1 FROM run_queue WHERE job = ?").get(job) !== undefined;
+    return this.store.has(job);
   }
 
   depth(): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM run_queue").get() as { n: number }).n;
+    return this.store.count();
   }
 
   remove(job: string): void {
-    this.db.prepare("DELETE FROM run_queue WHERE job = ?").run(job);
+    this.store.remove(job);
   }
 
   /**
@@ -58,15 +46,13 @@ export class RunQueue {
    * state directory can never both start it. Returns the folded triggers, or why not.
    */
   claim(job: string, locks: JobLocks): { ok: true; triggers: string[] } | Extract<LockResult, { ok: false }> | { ok: false; holder?: undefined } {
-    return this.db
-      .transaction(() => {
-        const row = this.db.prepare("SELECT * FROM run_queue WHERE job = ?").get(job) as QueueRow | undefined;
-        if (!row) return { ok: false as const };
-        const lock = locks.acquireInTx(job, row.triggers);
-        if (!lock.ok) return lock;
-        this.db.prepare("DELETE FROM run_queue WHERE job = ?").run(job);
-        return { ok: true as const, triggers: toPending(row).triggers };
-      })
-      .immediate();
+    return this.store.atomically(() => {
+      const queued = this.store.get(job);
+      if (!queued) return { ok: false as const };
+      const lock = locks.acquireInTx(job, queued.triggers.join(","));
+      if (!lock.ok) return lock;
+      this.store.remove(job);
+      return { ok: true as const, triggers: queued.triggers };
+    });
   }
 }

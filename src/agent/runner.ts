@@ -46,8 +46,8 @@ export class Runner {
   private readonly ticker: NodeJS.Timeout;
 
   constructor(private readonly deps: RunnerDeps) {
-    this.queue = new RunQueue(deps.state.db);
-    this.locks = new JobLocks(deps.state.db);
+    this.queue = new RunQueue(deps.state.runQueue);
+    this.locks = new JobLocks(deps.state.jobLocks);
     this.ticker = setInterval(() => this.wake(), deps.tickMs ?? 1000);
   }
 
@@ -131,10 +131,7 @@ export class Runner {
   /** A run cut short by shutdown: recorded as interrupted, and queued again for the next start. */
   private interrupted(job: string, started: number): void {
     const { state, logger, metrics } = this.deps;
-    state.db
-      .prepare(`UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?)
-        WHERE id = (SELECT MAX(id) FROM runs WHERE job = ? AND pid = ? AND dry_run = 0) AND status IN ('failed', 'running')`)
-      .run(Date.now(), job, process.pid);
+    state.runs.markShutdownInterrupted(job);
     this.queue.request(job, "resume");
     metrics?.runError(job, "interrupted", false, Date.now() - started);
     logger.warn("run interrupted by shutdown; queued again for the next start", { job });

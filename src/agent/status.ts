@@ -73,10 +73,10 @@ export function collectStatus(
   opts: { now?: number; since?: number; nextRun?: (job: string) => Date | undefined } = {},
 ): AgentStatus {
   const now = opts.now ?? Date.now();
-  const agents = new AgentRegistry(state.db).live(now);
+  const agents = new AgentRegistry(state.agents).live(now);
   const since = opts.since ?? Math.min(now, ...agents.map((a) => a.startedAt));
-  const locks = new JobLocks(state.db);
-  const queue = new RunQueue(state.db);
+  const locks = new JobLocks(state.jobLocks);
+  const queue = new RunQueue(state.runQueue);
   const jobs = Object.values(config.jobs)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((job): JobStatus => {

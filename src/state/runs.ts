@@ -94,6 +94,17 @@ export class RunStore {
     return [...new Set(stale.map((r) => r.job))];
   }
 
+  /**
+   * A run of this process cut short by shutdown: its last real run of the job, if it ended failed
+   * or is still running, is recorded as interrupted.
+   */
+  markShutdownInterrupted(job: string, pid = process.pid, now = Date.now()): void {
+    this.db
+      .prepare(`UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?)
+        WHERE id = (SELECT MAX(id) FROM runs WHERE job = ? AND pid = ? AND dry_run = 0) AND status IN ('failed', 'running')`)
+      .run(now, job, pid);
+  }
+
   history(job?: string, limit = 20): RunRecord[] {
     const rows = job
       ? this.db.prepare("SELECT * FROM runs WHERE job = ? ORDER BY id DESC LIMIT ?").all(job, limit)

@@ -71,7 +71,7 @@ describe("runner", () => {
     expect(maxTotal).toBe(2);
     expect(started.filter((j) => j === "a")).toHaveLength(2);
     expect(started.filter((j) => j === "b")).toHaveLength(1);
-    expect(new RunQueue(state.db).depth()).toBe(0);
+    expect(new RunQueue(state.runQueue).depth()).toBe(0);
   });
 
   it("on stop starts nothing new, gives runs the grace period, then cuts them and queues them again", async () => {
@@ -98,7 +98,7 @@ describe("runner", () => {
     expect(hardStopped).toBe(true);
     expect(state.runs.last("a")?.status).toBe("interrupted");
     expect(state.runs.last("b")).toBeUndefined();
-    expect(new RunQueue(state.db).pending().map((p) => p.job).sort()).toEqual(["a", "b"]);
+    expect(new RunQueue(state.runQueue).pending().map((p) => p.job).sort()).toEqual(["a", "b"]);
   });
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { STATE_DB_NAME } from "../../src/state/db.js";
 import { openState } from "../../src/state/index.js";
 import { MIGRATIONS_DIR, migrate, readMigrations } from "../../src/state/migrate.js";
 import type { StateEntry } from "../../src/plan/types.js";
@@ -17,13 +18,19 @@ const tmp = () => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+// The state store does not hand out its database: a test that must look at the file or write
+// to it as another writer would opens its own connection.
+const rawDb = (stateDir: string) => new Database(join(stateDir, STATE_DB_NAME));
 
 describe("state store", () => {
   it("creates the database in WAL mode with every migration recorded", () => {
-    const s = openState(tmp());
-    expect(s.db.pragma("journal_mode", { simple: true })).toBe("wal");
-    const versions = (s.db.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[]).map((r) => r.version);
+    const dir = tmp();
+    const s = openState(dir);
+    const db = rawDb(dir);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const versions = (db.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[]).map((r) => r.version);
     expect(versions).toEqual(readMigrations().map((m) => m.version));
+    db.close();
     s.close();
   });
 
@@ -31,8 +38,10 @@ describe("state store", () => {
     const dir = tmp();
     openState(dir).close();
     const s = openState(dir);
-    const n = (s.db.prepare("SELECT COUNT(*) AS n FROM schema_version").get() as { n: number }).n;
+    const db = rawDb(dir);
+    const n = (db.prepare("SELECT COUNT(*) AS n FROM schema_version").get() as { n: number }).n;
     expect(n).toBe(readMigrations().length);
+    db.close();
     s.close();
   });
 
@@ -123,7 +132,8 @@ describe("state store", () => {
   });
 
   it("counts every write to a job's entries (insert, update, delete), job by job, and keeps a scan fingerprint only for its generation", () => {
-    const s = openState(tmp());
+    const dir = tmp();
+    const s = openState(dir);
     const e = (path: string, localSize = 1): StateEntry => ({ path, type: "file", localSize, localMtimeMs: 2, remoteSize: 1, remotePrecision: "ms", remoteModifyMs: 3, placedRemote: true, placedLocal: false });
     const gen = (job: string) => s.unchangedScans.generation(job);
     expect(gen("j")).toBe(0);
@@ -142,8 +152,10 @@ describe("state store", () => {
     expect(gen("j")).toBe(3);
     expect(s.unchangedScans.current("j")).toBeUndefined();
     s.unchangedScans.remember("j", gen("j"), "fp-3");
-    s.db.prepare("DELETE FROM entries WHERE job = ?").run("other"); // any writer, not only EntryStore
-    s.db.prepare("UPDATE entries SET local_size = 9 WHERE job = ?").run("j"); // no rows left: no write
+    const db = rawDb(dir);
+    db.prepare("DELETE FROM entries WHERE job = ?").run("other"); // any writer, not only EntryStore
+    db.prepare("UPDATE entries SET local_size = 9 WHERE job = ?").run("j"); // no rows left: no write
+    db.close();
     expect(gen("other")).toBe(2);
     expect(s.unchangedScans.current("j")?.fingerprint).toBe("fp-3");
     s.unchangedScans.forget("j");
@@ -176,6 +188,27 @@ describe("state store", () => {
     s.runs.start("j", "cli", false);
     expect(s.runs.markInterrupted(() => false)).toEqual(["j"]);
     expect(s.runs.last("j")?.status).toBe("interrupted");
+    s.close();
+  });
+
+  it("records a run cut short by shutdown as interrupted: this process's last real run of the job, when it failed or is still running", () => {
+    const s = openState(tmp());
+    const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
+    const ok = s.runs.start("j", "cli", false);
+    s.runs.finish(ok, "ok", zero);
+    s.runs.markShutdownInterrupted("j");
+    expect(s.runs.last("j")?.status).toBe("ok"); // a finished run stays as it ended
+    const failed = s.runs.start("j", "watch", false);
+    s.runs.finish(failed, "failed", zero, "cut");
+    const endedAt = s.runs.last("j")?.endedAt;
+    s.runs.start("j", "dry", true); // a dry run is not the one cut short
+    s.runs.start("other", "watch", false);
+    s.runs.markShutdownInterrupted("j", process.pid + 1); // another process's: not ours
+    expect(s.runs.last("j")?.status).toBe("failed");
+    s.runs.markShutdownInterrupted("j", process.pid, (endedAt ?? 0) + 1000);
+    expect(s.runs.last("j")).toMatchObject({ id: failed, status: "interrupted", endedAt });
+    s.runs.markShutdownInterrupted("other", process.pid, 42);
+    expect(s.runs.last("other")).toMatchObject({ status: "interrupted", endedAt: 42 });
     s.close();
   });
 });

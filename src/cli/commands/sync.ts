@@ -51,7 +51,7 @@ export function exitCodeOf(s: RunSummary): number {
 
 export async function syncCommand(app: AppContext, jobName: string, flags: SyncFlags): Promise<number> {
   // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
-  const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().db);
+  const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().jobLocks);
   const lock = locks?.tryAcquire(jobName, "cli");
   if (lock && !lock.ok) throw new AgentError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`, ExitCode.Failures);
   let summary: RunSummary;
