@@ -7,9 +7,13 @@ import { configDefaults, defineConfig } from "vitest/config";
 const longFaults = !!process.env.FTPS_SYNC_FAULTS_LONG;
 const exclude = longFaults ? configDefaults.exclude : [...configDefaults.exclude, "test/faults/long.test.ts"];
 
-// Two tiers. "servers": every test file that calls requireServers() (test/servers/real-servers.ts),
-// which needs root and the real FTPS servers. "fast": everything else (`npm run test:fast`), which
-// needs neither. `npm test` runs both.
+// Three tiers; `npm test` runs them all.
+// - "fast" (`npm run test:fast`): test/unit and test/engine: no root, no server, seconds. The sync
+//   engine runs there on the in-memory remote (src/remote/memory-folder.ts).
+// - "scripted" (`npm run test:scripted`): the built CLI and daemon as processes, against scripted
+//   hostile servers and the demo's embedded one on loopback; no root.
+// - "servers": every test file that calls requireServers() (test/servers/real-servers.ts), which
+//   needs root and the real FTPS servers.
 const repo = dirname(fileURLToPath(import.meta.url));
 const testFiles = readdirSync(join(repo, "test"), { recursive: true, encoding: "utf8" })
   .filter((f) => f.endsWith(".test.ts"))
@@ -18,6 +22,8 @@ const serverTier = testFiles.filter((t) => /\brequireServers\(/.test(t.text)).ma
 // A file that starts a real server without declaring it would land in the fast tier and fail there
 // for want of root, or be skipped by an old-style skipIf: refuse it here, by name.
 const undeclared = testFiles.filter((t) => /\b(startServer|startRig|serversAvailable)\(/.test(t.text) && !serverTier.includes(t.file));
+const fastTier = testFiles.map((t) => t.file).filter((f) => /^test\/(unit|engine)\//.test(f) && !serverTier.includes(f));
+const scriptedTier = testFiles.map((t) => t.file).filter((f) => !fastTier.includes(f) && !serverTier.includes(f));
 if (undeclared.length) {
   const names = undeclared.map((t) => t.file).join(", ");
   throw new Error(`a test file that starts real FTPS servers must call requireServers(...) at its top (test/servers/real-servers.ts): ${names}`);
@@ -34,7 +40,8 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     projects: [
-      { test: { name: "fast", include: ["test/**/*.test.ts"], ...perFile, exclude: [...exclude, ...serverTier] } },
+      { test: { name: "fast", include: fastTier, ...perFile } },
+      { test: { name: "scripted", include: scriptedTier, ...perFile } },
       // Its globalSetup runs only when a server-tier file is selected: it fetches the servers when
       // they are missing (root on Debian) or stops the run with a message naming test:fast.
       { test: { name: "servers", include: serverTier, ...perFile, globalSetup: ["test/helpers/servers-ready.ts"] } },
