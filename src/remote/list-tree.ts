@@ -1,9 +1,8 @@
 import { FileType, FTPError, type FileInfo } from "basic-ftp";
 import type { Logger } from "../log.js";
-import type { RemoteEntry, RemoteListing } from "../plan/types.js";
-import { isTempName } from "../local/temp-names.js";
-import { remoteTimeReader } from "./list-times.js";
-import { escapeName, remoteJoin, toNfc, twinWarning, unsafeNameReason } from "./names.js";
+import type { RemoteListing } from "../plan/types.js";
+import { remoteTimeReader, type RemoteTime } from "./list-times.js";
+import { ListingCollector, walkFolders, type ListedItem } from "./listing-collector.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { FtpsConnection } from "../ftps/connect.js";
 import { RemoteRootMissing } from "./remote-folder.js";
@@ -27,26 +26,22 @@ export interface ListTreeOptions {
   statReplyEstimates?: Map<string, number>;
 }
 
-const MAX_DEPTH = 200;
 /** Folders listed by STAT in one write, at most (200 folders over 4 connections: 0.14 s -> 0.10 s). */
 const STAT_BATCH = 8;
-const MAX_ENTRIES = 2_000_000;
-
 
 /**
  * Lists the whole job tree, folders in parallel over the pool (one listing per connection at a
  * time). A folder that cannot be listed after retries marks the listing incomplete, and an
  * incomplete listing never turns into deletions. Names are hostile until checked: anything that
- * is not a single safe path segment is refused and logged, never used.
+ * is not a single safe path segment is refused and logged, never used (listing-collector.ts).
  */
 export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptions): Promise<RemoteListing> {
-  const entries = new Map<string, RemoteEntry>();
-  const failedDirs: string[] = [];
-  const nameProblems: string[] = [];
-  const twins = new Set<string>();
-  const timeOf = remoteTimeReader(opts.now ?? new Date());
-  // NFC path of a folder -> its spelling on the server, for the commands that list it.
-  const dirServerPath = new Map<string, string>();
+  const collector = new ListingCollector(root, opts.accept, opts.logger);
+  const itemOf = listedItemReader(opts.now ?? new Date());
+  const serverDirOf = (dir: string) => collector.serverDirOf(dir);
+  const failed = (dir: string, err: unknown) => collector.failed(dir, err);
+  const addListing = (dir: string, infos: FileInfo[]) => collector.add(dir, infos, itemOf);
+  const listOne = (dir: string, list = listFolder) => collector.listOne(dir, list, itemOf);
 
 
   // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
@@ -90,93 +85,22 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     return estimate !== undefined && estimate <= STAT_REPLY_BUDGET;
   };
 
-  const queue: string[] = [""];
-  let active = 0;
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      if (opts.signal?.aborted) return reject(opts.signal.reason);
-      while (queue.length > 0 && active < width) {
-        const batch = takeStatBatch();
-        active++;
-        (batch ? listBatch(batch) : listOne(queue.shift()!))
-          .then((subdirs) => queue.push(...subdirs))
-          .finally(() => {
-            active--;
-            if (queue.length === 0 && active === 0) resolve();
-            else pump();
-          });
-      }
-    };
-    pump();
+  await walkFolders(width, opts.signal, (queue) => {
+    const batch = takeStatBatch(queue);
+    return batch ? listBatch(batch) : listOne(queue.shift()!);
   });
-
-  function failed(dir: string, err: unknown): void {
-    failedDirs.push(dir);
-    opts.logger?.warn(`cannot list remote folder ${remoteJoin(root, dir)}: ${(err as Error).message}`);
-  }
+  return collector.result();
 
   /**
    * Folders from the front of the queue to list by STAT in one write: enough to share the queue
    * over the connections, at most STAT_BATCH (one write and one round trip instead of one per folder).
    */
-  function takeStatBatch(): string[] | undefined {
+  function takeStatBatch(queue: string[]): string[] | undefined {
     if (!statOn || !statWanted) return undefined;
     const size = Math.min(STAT_BATCH, Math.ceil(queue.length / width));
     let n = 0;
     while (n < size && n < queue.length && statEligible(queue[n])) n++;
     return n > 0 ? queue.splice(0, n) : undefined;
-  }
-
-  /** Lists one folder; a folder that cannot be listed is reported, and has no subfolders. */
-  async function listOne(dir: string, list = listFolder): Promise<string[]> {
-    try {
-      checkBounds(dir);
-      return addListing(dir, await list(dir, serverDirOf(dir)));
-    } catch (err) {
-      failed(dir, err);
-      return [];
-    }
-  }
-
-  function checkBounds(dir: string): void {
-    // Bounds against a server that invents folders without end (each listing is capped on its own).
-    if (dir.split("/").length > MAX_DEPTH) throw new Error(`more than ${MAX_DEPTH} folder levels: not listed`);
-    if (entries.size > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries in the tree: not listed`);
-  }
-
-  function serverDirOf(dir: string): string {
-    return dir === "" ? root : remoteJoin(root, dirServerPath.get(dir) ?? dir);
-  }
-
-  /** Adds a folder's entries; returns its subfolders. */
-  function addListing(dir: string, infos: FileInfo[]): string[] {
-    const subdirs: string[] = [];
-    for (const info of infos) {
-      const entry = toEntry(dir, info);
-      if (!entry) continue;
-      if (!opts.accept(entry.path, entry.type)) continue;
-      if (twins.has(entry.path)) continue;
-      const prior = entries.get(entry.path);
-      const spelling = entry.serverPath ?? entry.path;
-      if (prior && (prior.serverPath ?? prior.path) !== spelling) {
-        // Two names that differ only in normalisation: one path to the diff. The run leaves the
-        // path alone on both sides (withoutTwins), and neither twin folder is listed. The first
-        // stays an entry: a folder holding only twins is not an empty folder to the guards.
-        twins.add(entry.path);
-        const listed = subdirs.indexOf(entry.path);
-        if (listed >= 0) subdirs.splice(listed, 1);
-        problem(twinWarning("remote", remoteJoin(root, dirServerPath.get(dir) ?? dir) || "/", baseOf(prior.serverPath ?? prior.path), baseOf(spelling)));
-        continue;
-      }
-      entries.set(entry.path, entry);
-      if (entry.type === "dir") subdirs.push(entry.path);
-    }
-    return subdirs;
-  }
-
-  function problem(message: string): void {
-    nameProblems.push(message);
-    opts.logger?.warn(message);
   }
 
   /** Lists several folders by STAT in one write; each folder STAT cannot list is listed with LIST. */
@@ -185,7 +109,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     const needLIST: string[] = [];
     let results: (FileInfo[] | StatListingUnusable)[] | undefined;
     try {
-      for (const dir of dirs) checkBounds(dir);
+      for (const dir of dirs) collector.checkBounds(dir);
       results = await use((c) => statListings(c, dirs.map(serverDirOf)));
     } catch (err) {
       if (opts.signal?.aborted) {
@@ -258,47 +182,17 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     return listed;
   }
 
-  function toEntry(dir: string, info: FileInfo): RemoteEntry | undefined {
-    if (info.name === "." || info.name === "..") return undefined;
-    // Our own transfers in progress (or left by a crash, resumed or removed through the partials
-    // table): never part of the synced tree, or a two-way job would copy them back.
-    if (isTempName(info.name)) return undefined;
-    const why = unsafeNameReason(info.name);
-    if (why) {
-      problem(`refused a remote name in ${escapeName(remoteJoin(root, dir) || "/")}: "${escapeName(info.name)}" (${why}); skipped`);
-      return undefined;
-    }
-    const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : undefined;
-    if (!type) {
-      opts.logger?.debug(`skipped remote ${info.type === FileType.SymbolicLink ? "symlink" : "entry"} ${info.name}`);
-      return undefined;
-    }
-    const parentServer = dir === "" ? "" : dirServerPath.get(dir) ?? dir;
-    const serverPath = parentServer ? parentServer + "/" + info.name : info.name;
-    const path = toNfc(serverPath);
-    if (type === "dir") dirServerPath.set(path, serverPath);
-    const t = timeOf(info);
-    return {
-      path,
-      type,
-      size: type === "file" ? info.size : 0,
-      modifyMs: t.modifyMs,
-      precision: t.precision,
-      ...(serverPath !== path ? { serverPath } : {}),
-    };
-  }
-
-  return {
-    entries,
-    complete: failedDirs.length === 0,
-    failedDirs,
-    ...(nameProblems.length > 0 ? { nameProblems } : {}),
-    ...(twins.size > 0 ? { twins: [...twins] } : {}),
-  };
 }
 
-function baseOf(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
+/** A listed FileInfo in the collector's terms, times read with `now` fixed (remoteTimeReader). */
+function listedItemReader(now: Date): (info: FileInfo) => ListedItem {
+  const timeOf = remoteTimeReader(now);
+  return (info) => {
+    const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : info.type === FileType.SymbolicLink ? "symlink" : "other";
+    // Only files and folders are entries: the time of anything else is never read.
+    const t: RemoteTime = type === "file" || type === "dir" ? timeOf(info) : { precision: "none" };
+    return { name: info.name, type, size: info.size, modifyMs: t.modifyMs, precision: t.precision };
+  };
 }
 
 /**
