@@ -199,6 +199,9 @@ function oneWay(c: PathCase, ctx: Ctx, source: Side): Action | undefined {
     // Only what this job put there, and only if nobody edited it since.
     if (placed && !tgtChanged) return deleteOn(target, c, `deleted on ${source}; delete=tracked`);
   }
+  // The run does nothing with it, but says so: a deletion the policy holds back is reported
+  // (plan, skippedDeletes), not silently dropped.
+  if (mode === "never") return holdDelete(target, c, `deleted on ${source}; delete=never keeps the ${target} copy`);
   return undefined;
 }
 
