@@ -5,6 +5,12 @@ export const ExitCode = {
   Usage: 2,
   SafetyGuard: 3,
   Connect: 4,
+  /** The job is already running (a lock held by the agent or another `sync`): nothing was done. */
+  AlreadyRunning: 5,
+  /** `status`: a job is failing (its last run failed or was stopped, or its local folder is missing). */
+  JobFailing: 6,
+  /** `status`: a job is stale (no successful run within its maxAge), and none is failing. */
+  JobStale: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

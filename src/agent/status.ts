@@ -18,6 +18,8 @@ export interface JobStatus {
   queued: boolean;
   healthy: boolean;
   problem?: string;
+  /** Why it is unhealthy: "failing" (last run failed or stopped, or the local folder is missing) or "stale" (maxAge). */
+  problemKind?: "failing" | "stale";
 }
 
 export interface AgentStatus {
@@ -83,7 +85,11 @@ export function collectStatus(
       const lastRun = state.runs.history(job.name, 5).find((r) => !r.dryRun && r.status !== "running");
       const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
       const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
-      const problem = localFolderProblem(job) ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
+      const folderProblem = localFolderProblem(job);
+      const problem = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
+      // jobHealth speaks of a failed run first; otherwise its problem is the job's maxAge.
+      const failing = folderProblem !== undefined || lastRun?.status === "failed" || lastRun?.status === "aborted";
+      const problemKind = problem === undefined ? undefined : failing ? "failing" : "stale";
       return {
         job: job.name,
         direction: job.direction,
@@ -95,6 +101,7 @@ export function collectStatus(
         queued: queue.isPending(job.name),
         healthy: problem === undefined,
         problem,
+        problemKind,
       };
     });
   return { agents, healthy: jobs.every((j) => j.healthy), jobs };

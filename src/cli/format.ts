@@ -107,11 +107,70 @@ function whyOf(a: PlanRow): string {
 }
 
 /** Bytes an action moves: uploads send the local file, downloads fetch the remote one. */
-function bytesOf(a: PlanRow): number | undefined {
+export function bytesOf(a: PlanRow): number | undefined {
   if (a.kind === "upload") return a.local?.size;
   if (a.kind === "download") return a.remote?.size;
   if (a.kind === "conflict") return a.resolution === "download" ? a.remote?.size : a.local?.size;
   return undefined;
+}
+
+/** What a plan would do, counted as the table and `plan --json` show it. */
+export interface PlanTotals {
+  /** Actions shown (adopt and forget, bookkeeping only, are not). */
+  actions: number;
+  upload: { files: number; bytes: number };
+  download: { files: number; bytes: number };
+  conflicts: number;
+  compare: number;
+  deleteRemote: number;
+  deleteLocal: number;
+  mkdir: number;
+  heldDeletes: number;
+  needsUser: number;
+}
+
+const shownOf = (plan: readonly PlanRow[]) => plan.filter((a) => a.kind !== "adopt" && a.kind !== "forget");
+
+export function planTotals(plan: readonly PlanRow[]): PlanTotals {
+  const shown = shownOf(plan);
+  const count = (k: string) => shown.filter((a) => a.kind === k).length;
+  const bytes = (k: string) => shown.filter((a) => a.kind === k).reduce((n, a) => n + (bytesOf(a) ?? 0), 0);
+  return {
+    actions: shown.length,
+    upload: { files: count("upload"), bytes: bytes("upload") },
+    download: { files: count("download"), bytes: bytes("download") },
+    conflicts: count("conflict"),
+    compare: count("compare"),
+    deleteRemote: count("delete-remote"),
+    deleteLocal: count("delete-local"),
+    mkdir: count("mkdir-remote") + count("mkdir-local"),
+    heldDeletes: count("held-delete"),
+    needsUser: count("needs-user"),
+  };
+}
+
+const several = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What a plan would do, in words: "would upload 3 files (1.2 MiB), delete 1 on the server; 1
+ * deletion held back". "nothing to do: both sides agree" when it would do nothing.
+ */
+export function planSentence(t: PlanTotals): string {
+  const does = [
+    t.upload.files && `upload ${several(t.upload.files, "file")} (${humanBytes(t.upload.bytes)})`,
+    t.download.files && `download ${several(t.download.files, "file")} (${humanBytes(t.download.bytes)})`,
+    t.conflicts && `settle ${several(t.conflicts, "conflict")}`,
+    t.compare && `compare ${several(t.compare, "file")}`,
+    t.deleteRemote && `delete ${t.deleteRemote} on the server`,
+    t.deleteLocal && `delete ${t.deleteLocal} locally`,
+    t.mkdir && `create ${several(t.mkdir, "folder")}`,
+  ].filter(Boolean);
+  const reports = [
+    t.heldDeletes && `${several(t.heldDeletes, "deletion")} held back by the delete policy`,
+    t.needsUser && `${several(t.needsUser, "path")} for you to settle`,
+  ].filter(Boolean);
+  if (does.length === 0 && reports.length === 0) return "nothing to do: both sides agree";
+  return [does.length ? `would ${does.join(", ")}` : "nothing to carry out", ...reports].join("; ");
 }
 
 /**
@@ -119,11 +178,13 @@ function bytesOf(a: PlanRow): number | undefined {
  *   upload         notes/todo.md        1.2 KiB  changed on local since last sync
  *   delete remote  old/draft.txt                 deleted on local; delete=tracked
  *   3 to upload (4.1 KiB), 2 to delete remotely
- * "adopt" (already in sync) and "forget" (bookkeeping) are not shown.
+ * "adopt" (already in sync) and "forget" (bookkeeping) are not shown. `totals: false` leaves out
+ * the last line (and prints nothing for an empty plan) for a caller that words the totals itself.
  */
-export function planTable(plan: readonly PlanRow[], columns = 120): string {
-  const shown = plan.filter((a) => a.kind !== "adopt" && a.kind !== "forget");
-  if (shown.length === 0) return "nothing to do: both sides agree\n";
+export function planTable(plan: readonly PlanRow[], columns = 120, opts: { totals?: boolean } = {}): string {
+  const shown = shownOf(plan);
+  const withTotals = opts.totals ?? true;
+  if (shown.length === 0) return withTotals ? "nothing to do: both sides agree\n" : "";
   const label = (a: PlanRow) => KIND_LABEL[a.kind] ?? a.kind;
   const size = (a: PlanRow) => {
     const b = bytesOf(a);
@@ -138,18 +199,18 @@ export function planTable(plan: readonly PlanRow[], columns = 120): string {
     return `${label(a).padEnd(kindW)}  ${path}  ${size(a).padStart(sizeW)}  ${why}`.trimEnd();
   });
 
-  const count = (k: string) => shown.filter((a) => a.kind === k).length;
-  const bytes = (k: string) => shown.filter((a) => a.kind === k).reduce((n, a) => n + (bytesOf(a) ?? 0), 0);
+  if (!withTotals) return lines.join("\n") + "\n";
+  const t = planTotals(plan);
   const parts = [
-    count("upload") && `${count("upload")} to upload (${humanBytes(bytes("upload"))})`,
-    count("download") && `${count("download")} to download (${humanBytes(bytes("download"))})`,
-    count("conflict") && `${count("conflict")} conflict(s)`,
-    count("compare") && `${count("compare")} to compare`,
-    count("delete-remote") && `${count("delete-remote")} to delete on the server`,
-    count("delete-local") && `${count("delete-local")} to delete locally`,
-    count("mkdir-remote") + count("mkdir-local") && `${count("mkdir-remote") + count("mkdir-local")} folder(s) to create`,
-    count("held-delete") && `${count("held-delete")} deletion(s) held back`,
-    count("needs-user") && `${count("needs-user")} path(s) for you to settle`,
+    t.upload.files && `${t.upload.files} to upload (${humanBytes(t.upload.bytes)})`,
+    t.download.files && `${t.download.files} to download (${humanBytes(t.download.bytes)})`,
+    t.conflicts && `${t.conflicts} conflict(s)`,
+    t.compare && `${t.compare} to compare`,
+    t.deleteRemote && `${t.deleteRemote} to delete on the server`,
+    t.deleteLocal && `${t.deleteLocal} to delete locally`,
+    t.mkdir && `${t.mkdir} folder(s) to create`,
+    t.heldDeletes && `${t.heldDeletes} deletion(s) held back`,
+    t.needsUser && `${t.needsUser} path(s) for you to settle`,
   ].filter(Boolean);
   return lines.join("\n") + `\n${shown.length} action(s): ${parts.join(", ")}\n`;
 }

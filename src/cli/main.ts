@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { AgentError, ExitCode, SafetyGuardError } from "../errors.js";
+import { SafetyGuardError } from "../errors.js";
 import { redact } from "../log.js";
 import { registerAgentCommands } from "./commands/agent-commands.js";
 import { checkCommand } from "./commands/check.js";
@@ -9,6 +9,8 @@ import { fingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
 import { withApp } from "./context.js";
+import { failureOf } from "./failure.js";
+import { jsonWritten, writeJson } from "./json-output.js";
 import { redactWritesTo } from "./redacted-output.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -28,7 +30,8 @@ export function buildProgram(): Command {
   program
     .command("check [remote...]")
     .description("connect to remotes (all by default): TLS, certificate, capabilities, and a data-channel listing")
-    .action(async (remotes: string[]) => withApp(program, { jobs: [] }, (app) => checkCommand(app, remotes)));
+    .option("--json", "print one JSON object (README \"JSON output\")")
+    .action(async (remotes: string[], flags: { json?: boolean }) => withApp(program, { jobs: [] }, (app) => checkCommand(app, remotes, flags)));
 
   program
     .command("fingerprint <host[:port]>")
@@ -44,17 +47,17 @@ export function buildProgram(): Command {
     .description("run a job once now")
     .option("-n, --dry-run", "print the plan; change nothing on either side")
     .option("--force", "override the safety guards (mass deletion, emptied source)")
-    .option("--json", "print one JSON summary as the last line of stdout")
+    .option("--json", "print one JSON object as the last line of stdout (README \"JSON output\")")
     .action(async (job: string, flags: { dryRun?: boolean; force?: boolean; json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, flags)),
+      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { ...flags, command: "sync" })),
     );
 
   program
     .command("plan <job>")
     .description("print what `sync` would do; change nothing")
-    .option("--json", "print the plan as JSON")
+    .option("--json", "print the plan as one JSON object (README \"JSON output\")")
     .action(async (job: string, flags: { json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json })),
+      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, command: "plan" })),
     );
 
   registerAgentCommands(program);
@@ -62,26 +65,46 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The command a --json run asked for, or undefined. From the parsed command once commander has
+ * got that far; from the arguments for a usage error commander stopped at.
+ */
+function jsonCommandOf(program: Command, argv: string[], parsed: Command | undefined): string | undefined {
+  if (parsed) return parsed.opts().json ? parsed.name() : undefined;
+  const args = argv.slice(2);
+  if (!args.includes("--json")) return undefined;
+  const names = new Set(program.commands.filter((c) => c.options.some((o) => o.long === "--json")).map((c) => c.name()));
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-c" || args[i] === "--config") i++;
+    else if (!args[i].startsWith("-")) return names.has(args[i]) ? args[i] : undefined;
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   redactWritesTo(process.stdout);
   redactWritesTo(process.stderr);
   const program = buildProgram();
+  let parsed: Command | undefined;
+  program.hook("preAction", (_program, action) => {
+    parsed = action;
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors were already printed.
-      return err.exitCode === 0 ? 0 : ExitCode.Usage;
+    // --help and --version end here with code 0.
+    if (err instanceof CommanderError && err.exitCode === 0) return 0;
+    const failure = failureOf(err);
+    // Usage errors were already printed by commander.
+    if (!(err instanceof CommanderError)) {
+      if (err instanceof SafetyGuardError) process.stderr.write(`ftps-sync: stopped by a safety guard: ${failure.message}\n`);
+      else process.stderr.write(`ftps-sync: error: ${redact(err instanceof Error ? err.message : String(err))}\n`);
     }
-    const message = redact(err instanceof Error ? err.message : String(err));
-    if (err instanceof SafetyGuardError) {
-      process.stderr.write(`ftps-sync: stopped by a safety guard: ${message}\n`);
-    } else {
-      process.stderr.write(`ftps-sync: error: ${message}\n`);
-    }
-    if (err instanceof AgentError) return err.exitCode;
-    return ExitCode.Failures;
+    // With --json, every outcome prints its one object: a failure that no command printed is printed here.
+    const command = jsonCommandOf(program, argv, parsed);
+    if (command && !jsonWritten()) writeJson(command, {}, failure);
+    return failure.exitCode;
   }
 }
 

@@ -2,6 +2,8 @@ import type { RunCounts } from "../../src/state/runs.js";
 
 /** The JSON line `ftps-sync sync --json` ends its output with. */
 export interface SyncJson extends RunCounts {
+  schema: "ftps-sync/sync/v1" | "ftps-sync/plan/v1";
+  ok: boolean;
   job: string;
   status: "ok" | "failed" | "aborted";
   durationMs: number;
@@ -10,7 +12,9 @@ export interface SyncJson extends RunCounts {
   peakRssBytes: number;
   errors?: string[];
   warnings?: string[];
-  plan?: { kind: string; path: string; reason: string }[];
+  plan?: { kind: string; path: string; reason: string; bytes?: number }[];
+  /** A failure (README "JSON output"). */
+  error?: { code: string; exitCode: number; message: string; hint: string };
 }
 
 /** Parses the last line of a `sync --json` run's stdout, with the whole output in the error if it is not JSON. */

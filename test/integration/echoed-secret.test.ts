@@ -82,7 +82,8 @@ describe("a server that repeats the password in an error reply", () => {
     const out: Record<string, string> = { "sync stdout": sync.stdout, "sync stderr": sync.stderr };
     for (const args of [["history"], ["history", "--json"], ["status"], ["status", "--json"]]) {
       const r = await ws.cli(args);
-      expect(r.code, r.stderr).toBe(0);
+      // status exits 6: the job's last run failed.
+      expect(r.code, r.stderr).toBe(args[0] === "status" ? 6 : 0);
       out[args.join(" ")] = r.stdout + r.stderr;
     }
     return { out, sync };
@@ -112,7 +113,7 @@ describe("a server that repeats the password in an error reply", () => {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       const runs = (await ws.cli(["history", "--json"])).stdout;
-      if ((JSON.parse(runs) as { trigger: string; status: string }[]).some((r) => r.trigger === "startup" && r.status === "failed")) {
+      if ((JSON.parse(runs) as { runs: { trigger: string; status: string }[] }).runs.some((r) => r.trigger === "startup" && r.status === "failed")) {
         const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
         if (res) {
           health = { code: res.status, body: await res.text() };
@@ -136,7 +137,7 @@ describe("a server that repeats the password in an error reply", () => {
     const { s, ws } = await setup([{ verb: "PASS", code: 500 }]);
     const { out, sync } = await cliOutputs(ws, 4);
     expect(s.commands.filter((c) => c.startsWith("PASS"))).toHaveLength(1);
-    expect(JSON.parse(sync.stdout.trim().split("\n").at(-1)!).error).toContain("PASS refused for alice/[redacted]");
+    expect(JSON.parse(sync.stdout.trim().split("\n").at(-1)!).error.message).toContain("PASS refused for alice/[redacted]");
     expect(leaks(out, [join(ws.dir, "state"), join(ws.dir, "logs")])).toEqual([]);
   });
 });

@@ -172,7 +172,7 @@ describe("servers that stop answering", () => {
     expect(health?.status, log).toBe(503);
     expect(health!.body.jobs.job).toMatch(/last run failed: .*TLS handshake/);
     const history = await ws.cli(["history", "job", "--json"]);
-    const runs = JSON.parse(history.stdout) as { status: string; error?: string }[];
+    const runs = (JSON.parse(history.stdout) as { runs: { status: string; error: string | null }[] }).runs;
     expect(runs[0].status).toBe("failed");
     expect(runs[0].error).toMatch(/timeout: no answer/i);
   });

@@ -4,14 +4,18 @@ import { loadConfig, resolveConfigPath } from "../../config/load.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import type { RunRecord } from "../../state/runs.js";
 import { withApp, type GlobalOptions } from "../context.js";
+import { hintFor, type Failure } from "../failure.js";
 import { humanBytes, humanDuration } from "../format.js";
+import { writeJson } from "../json-output.js";
+import { runView, statusView } from "../json-views.js";
 
 const iso = (ms?: number) => (ms === undefined ? "-" : new Date(ms).toISOString().replace(/\.\d+Z$/, "Z"));
 
+/** One run: a plan (dry run) is marked as one, and its counts are what it would have done: none. */
 function runLine(r: RunRecord): string {
   const took = r.endedAt ? humanDuration(r.endedAt - r.startedAt) : "-";
   return (
-    `${iso(r.startedAt)}  ${r.status.padEnd(11)} ${took.padStart(10)}  up ${r.uploaded}, down ${r.downloaded}, ` +
+    `${iso(r.startedAt)}  ${r.dryRun ? "plan" : "sync"}  ${r.status.padEnd(11)} ${took.padStart(10)}  up ${r.uploaded}, down ${r.downloaded}, ` +
     `del ${r.deletedLocal + r.deletedRemote}, conflicts ${r.conflicts}, failed ${r.failed}, ${humanBytes(r.bytes)}  [${r.trigger}]` +
     (r.error ? `  ${r.error}` : "")
   );
@@ -35,6 +39,23 @@ function formatStatus(s: AgentStatus): string {
     if (j.problem) lines.push(`  problem:  ${j.problem}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * `status` fails when a job is unhealthy: exit 6 when one is failing (its last run failed or was
+ * stopped, or its local folder is missing), else 7 when one is stale (no success within maxAge).
+ */
+export function statusFailure(s: AgentStatus): Failure | undefined {
+  const failing = s.jobs.filter((j) => j.problemKind === "failing");
+  const stale = s.jobs.filter((j) => j.problemKind === "stale");
+  const list = (jobs: typeof failing) => jobs.map((j) => `${j.job} (${j.problem})`).join("; ");
+  if (failing.length > 0) {
+    return { code: "job-failing", exitCode: ExitCode.JobFailing, message: `${failing.length} job(s) failing: ${list(failing)}`, hint: hintFor("job-failing") };
+  }
+  if (stale.length > 0) {
+    return { code: "job-stale", exitCode: ExitCode.JobStale, message: `${stale.length} job(s) stale: ${list(stale)}`, hint: hintFor("job-stale") };
+  }
+  return undefined;
 }
 
 /** Registers the daemon's commands: run, status, history. */
@@ -65,8 +86,10 @@ export function registerAgentCommands(program: Command): void {
       // Read-only: a job whose local folder is missing on this machine must still be reported.
       withApp(program, { jobs: [] }, async (app) => {
         const s = collectStatus(app.config, app.state());
-        process.stdout.write(flags.json ? JSON.stringify(s) + "\n" : formatStatus(s));
-        return ExitCode.Ok;
+        const failure = statusFailure(s);
+        if (flags.json) writeJson("status", statusView(s), failure);
+        else process.stdout.write(formatStatus(s));
+        return failure?.exitCode ?? ExitCode.Ok;
       }),
     );
 
@@ -84,7 +107,7 @@ export function registerAgentCommands(program: Command): void {
           throw new ConfigError(`unknown job "${job}"; known jobs: ${Object.keys(app.config.jobs).join(", ") || "(none)"}`);
         }
         const runs = app.state().runs.history(job, limit);
-        if (flags.json) process.stdout.write(JSON.stringify(runs) + "\n");
+        if (flags.json) writeJson("history", { job: job ?? null, runs: runs.map(runView) });
         else if (runs.length === 0) process.stdout.write("no runs yet\n");
         else process.stdout.write(runs.map((r) => `${r.job.padEnd(16)} ${runLine(r)}`).join("\n") + "\n");
         return ExitCode.Ok;

@@ -3,6 +3,8 @@ import { connectFtps } from "../../ftps/connect.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../remote/server-hash.js";
 import type { AppContext } from "../context.js";
+import { failureOf, type Failure } from "../failure.js";
+import { isoTime, writeJson } from "../json-output.js";
 
 /** Which hash command the agent will use with this server, and for what. */
 function hashLine(hash: HashMethod | undefined): string {
@@ -10,11 +12,18 @@ function hashLine(hash: HashMethod | undefined): string {
   return 'none (no HASH, XSHA256, XSHA1 or XMD5): "verify": "hash" checks sizes only, two-way compares download the file';
 }
 
+/** A certificate date ("Dec  5 17:23:14 2027 GMT") as ISO 8601 UTC; the text as it is if it does not parse. */
+function isoCertDate(text: string): string {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? text : isoTime(ms)!;
+}
+
 /**
  * Connects to each remote, prints what was negotiated and found, and proves that a protected
- * data connection works with a listing of the remote's login folder.
+ * data connection works with a listing of the remote's login folder. With `json`, one object
+ * (schema ftps-sync/check/v1) with a result per remote; a failed remote carries its error.
  */
-export async function checkCommand(app: AppContext, names: string[]): Promise<number> {
+export async function checkCommand(app: AppContext, names: string[], opts: { json?: boolean } = {}): Promise<number> {
   const all = Object.keys(app.config.remotes);
   for (const n of names) {
     if (!app.config.remotes[n]) throw new ConfigError(`unknown remote "${n}"; configured remotes: ${all.join(", ") || "(none)"}`, { file: app.config.configPath });
@@ -22,9 +31,12 @@ export async function checkCommand(app: AppContext, names: string[]): Promise<nu
   const chosen = names.length ? names : all;
   if (chosen.length === 0) throw new ConfigError("no remotes configured", { file: app.config.configPath, field: "remotes" });
   let worst: number = ExitCode.Ok;
+  let worstFailure: Failure | undefined;
+  const results: Record<string, unknown>[] = [];
   for (const name of chosen) {
     const remote = app.config.remotes[name];
     const out: string[] = [`${name}: ${remote.host}:${remote.port} (${remote.tls} TLS)`];
+    const result: Record<string, unknown> = { remote: name, host: remote.host, port: remote.port, tlsMode: remote.tls };
     try {
       const c = await connectFtps(remote, app.logger);
       try {
@@ -42,6 +54,20 @@ export async function checkCommand(app: AppContext, names: string[]): Promise<nu
           `  data channel: protected (PROT P); listed ${listing.length} entries`,
           `  result:       ok`,
         );
+        Object.assign(result, {
+          ok: true,
+          tls: { protocol: c.tls.protocol, cipher: c.tls.cipher },
+          certificate: {
+            subject: c.tls.subject, altNames: c.tls.altNames || null, issuer: c.tls.issuer,
+            validTo: isoCertDate(c.tls.validTo), fingerprint: c.tls.fingerprint,
+          },
+          trustedBy: remote.fingerprint ? "pinned-fingerprint" : "certificate-chain",
+          capabilities: describeCapabilities(c.capabilities),
+          features: Object.keys(c.capabilities.features).sort(),
+          hash: hash ? describeHashMethod(hash) : null,
+          times: describeTimes(c.capabilities, hash && describeHashMethod(hash)),
+          listedEntries: listing.length,
+        });
         app.state().capabilities.save({
           remote: name, host: remote.host, port: remote.port, features: c.capabilities.features,
           tlsVersion: c.tls.protocol, cipher: c.tls.cipher, fingerprint: c.tls.fingerprint, probedAt: Date.now(),
@@ -52,9 +78,22 @@ export async function checkCommand(app: AppContext, names: string[]): Promise<nu
     } catch (err) {
       const code = (err as { exitCode?: number }).exitCode ?? ExitCode.Connect;
       out.push(`  result:       FAILED: ${(err as Error).message}`);
-      worst = Math.max(worst, code === ExitCode.Failures ? ExitCode.Connect : code);
+      // Whatever went wrong after the connection started, the remote could not be used: exit 4.
+      const failure = { ...failureOf(err), exitCode: code === ExitCode.Failures ? ExitCode.Connect : code };
+      if (failure.exitCode === ExitCode.Connect) failure.code = "connect";
+      Object.assign(result, { ok: false, error: failure });
+      if (failure.exitCode > worst) {
+        worst = failure.exitCode;
+        worstFailure = failure;
+      }
     }
-    process.stdout.write(out.join("\n") + "\n");
+    results.push(result);
+    if (!opts.json) process.stdout.write(out.join("\n") + "\n");
+  }
+  if (opts.json) {
+    const failed = results.filter((r) => r.ok === false).length;
+    const failure = worstFailure && { ...worstFailure, message: `${failed} of ${results.length} remote(s) failed the check; ${worstFailure.message}` };
+    writeJson("check", { remotes: results }, failure);
   }
   return worst;
 }

@@ -1,30 +1,42 @@
 import { JobLocks } from "../../agent/job-lock.js";
-import { AgentError, ExitCode, RemoteError, SafetyGuardError } from "../../errors.js";
+import { ExitCode, SafetyGuardError } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
+import { AlreadyRunningError, failureOf, hintFor, type Failure } from "../failure.js";
+import { humanBytes, humanDuration, planSentence, planTable, planTotals, progressLine } from "../format.js";
+import { isoTime, writeJson } from "../json-output.js";
+import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
-import { humanBytes, humanDuration, planTable, progressLine } from "../format.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
+  /** The command the user typed, which names the JSON schema (`sync --dry-run` is still `sync`). */
+  command?: "sync" | "plan";
 }
 
-/** The plan as a compact table: action, path, size, reason; then the totals (see planTable). */
+/** The plan as a compact table: action, path, size, reason (the summary line words the totals). */
 export function formatPlan(plan: Action[]): string {
-  return planTable(plan, process.stdout.columns ?? 120);
+  return planTable(plan, process.stdout.columns ?? 120, { totals: false });
 }
 
-function formatSummary(s: RunSummary): string {
-  const lines = [
-    `${s.job}: ${s.status}${s.dryRun ? " (dry run: nothing changed)" : ""} in ${humanDuration(s.durationMs)}`,
-    `  uploaded ${s.uploaded}, downloaded ${s.downloaded}, deleted local ${s.deletedLocal}, deleted remote ${s.deletedRemote}, ` +
-      `conflicts ${s.conflicts}, failed ${s.failed}, ${humanBytes(s.bytes)}`,
-  ];
+/**
+ * The closing lines. A plan (dry run) says what it would do and that nothing changed; a sync
+ * says what it did.
+ */
+export function formatSummary(s: RunSummary): string {
+  const took = humanDuration(s.durationMs);
+  const lines = s.dryRun
+    ? [`${s.job}: ${s.status === "ok" ? "" : `${s.status}; `}${planSentence(planTotals(s.plan))}; nothing changed (plan, ${took})`]
+    : [
+        `${s.job}: ${s.status} in ${took}`,
+        `  uploaded ${s.uploaded}, downloaded ${s.downloaded}, deleted local ${s.deletedLocal}, deleted remote ${s.deletedRemote}, ` +
+          `conflicts ${s.conflicts}, failed ${s.failed}, ${humanBytes(s.bytes)}`,
+      ];
   if (s.deferred) lines.push(`  ${s.deferred} file(s) changed while being synced: taken again next run`);
-  if (s.skippedDeletes) lines.push(`  ${s.skippedDeletes} deletion(s) skipped for safety`);
+  if (s.skippedDeletes) lines.push(`  ${s.skippedDeletes} deletion(s) ${s.dryRun ? "would be " : ""}skipped: held back by the delete policy, or for safety`);
   for (const e of s.errors.slice(0, 10)) lines.push(`  error: ${e}`);
   if (s.errors.length > 10) lines.push(`  ... and ${s.errors.length - 10} more errors (see the log)`);
   return lines.join("\n") + "\n";
@@ -49,14 +61,42 @@ export function exitCodeOf(s: RunSummary): number {
   return s.status === "ok" ? ExitCode.Ok : ExitCode.Failures;
 }
 
+/** A run that ended but not well, as the JSON output's `error`; undefined for a run that went fine. */
+export function summaryFailure(s: RunSummary): Failure | undefined {
+  if (s.status === "ok") return undefined;
+  const what = s.dryRun ? "plan" : "sync";
+  if (s.status === "aborted") {
+    return { code: "safety-guard", exitCode: ExitCode.SafetyGuard, message: s.errors[0] ?? `${what} of ${s.job} stopped by a safety guard`, hint: hintFor("safety-guard") };
+  }
+  const message = `${what} of ${s.job} finished with ${s.failed} failure(s)${s.errors.length ? `: ${s.errors[0]}` : ""}`;
+  return { code: "failures", exitCode: ExitCode.Failures, message, hint: hintFor("failures") };
+}
+
 export async function syncCommand(app: AppContext, jobName: string, flags: SyncFlags): Promise<number> {
+  const command = flags.command ?? (flags.dryRun ? "plan" : "sync");
+  const started = Date.now();
+  // A failure before or during the run still ends with the one JSON object that scripts read:
+  // the run's fields (zero counts) with the error. The error itself goes to stderr as usual.
+  const failed = (err: unknown) => {
+    if (flags.json) {
+      const status = err instanceof SafetyGuardError ? "aborted" : "failed";
+      const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
+      const ended = Date.now();
+      writeJson(command, {
+        job: jobName, kind: command, status, dryRun: !!flags.dryRun, ...zero,
+        startedAt: isoTime(started), endedAt: isoTime(ended), durationMs: ended - started,
+      }, failureOf(err));
+    }
+    return err;
+  };
   // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
   const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().jobLocks);
   const lock = locks?.tryAcquire(jobName, "cli");
-  if (lock && !lock.ok) throw new AgentError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`, ExitCode.Failures);
+  if (lock && !lock.ok) {
+    throw failed(new AlreadyRunningError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`));
+  }
   let summary: RunSummary;
   const onProgress = flags.json ? undefined : progressPrinter();
-  const started = Date.now();
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
@@ -66,28 +106,17 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       onProgress,
     });
   } catch (err) {
-    // A guard stop (exit 3) or a failed connection (exit 4) still ends with the JSON line that
-    // scripts read; the error itself goes to stderr as usual.
-    if (flags.json && (err instanceof SafetyGuardError || err instanceof RemoteError)) {
-      const status = err instanceof SafetyGuardError ? "aborted" : "failed";
-      const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
-      process.stdout.write(JSON.stringify({ job: jobName, status, ...zero, durationMs: Date.now() - started, error: err.message }) + "\n");
-    }
-    throw err;
+    throw failed(err);
   } finally {
-    locks?.release(jobName);
+    // Only a lock this run took is released: a refused run leaves the holder's lock alone.
+    if (lock?.ok) locks?.release(jobName);
     // A dry run or a failed run ends without a "done" step: clear the progress line anyway.
     onProgress?.({ phase: "done", done: 0, total: 0, bytes: 0 });
   }
   // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
   if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));
   if (flags.json) {
-    const { plan, ...rest } = summary;
-    // Peak resident memory of this process: lets tests and the benchmark check that memory
-    // stays flat whatever the file sizes.
-    const measured = { ...rest, peakRssBytes: peakRssBytes() };
-    const out = flags.dryRun ? { ...measured, plan: plan.map(({ kind, path, reason }) => ({ kind, path, reason })) } : measured;
-    process.stdout.write(JSON.stringify(out) + "\n");
+    writeJson(command, summaryView(summary, { startedAt: started, endedAt: Date.now() }, peakRssBytes()), summaryFailure(summary));
   } else {
     process.stdout.write(formatSummary(summary));
   }
