@@ -99,7 +99,8 @@ export type Action =
   | { kind: "forget"; path: string; reason: string }
   /**
    * A deletion the policy holds back (two-way, delete=tracked: this job did not put the file
-   * there, so it stays). Nothing is done; the run counts it in skippedDeletes and warns.
+   * there, so it stays; one-way, delete=never: the target keeps its copy). Nothing is done; the
+   * run counts it in skippedDeletes and warns.
    */
   | { kind: "held-delete"; path: string; reason: string; side: "local" | "remote"; type: EntryType }
   /**
