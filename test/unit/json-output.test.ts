@@ -101,6 +101,13 @@ describe("sync and plan objects", () => {
     expect(text).not.toMatch(/\bok\b|dry run|uploaded 0/);
   });
 
+  it("a plan that failed before it had a plan says it failed, not that there is nothing to do", () => {
+    const text = formatSummary(summary({ dryRun: true, status: "failed", failed: 1, errors: ["the remote folder /x does not exist"] }));
+    expect(text.split("\n")[0]).toBe("nightly: plan failed in 1.2 s; nothing changed");
+    expect(text).not.toMatch(/nothing to do/);
+    expect(text).toContain("error: the remote folder /x does not exist");
+  });
+
   it("a plan with only held-back deletions says it has nothing to carry out", () => {
     const held: Action = { kind: "held-delete", path: "x", reason: "r", side: "local", type: "file" };
     expect(planSentence(planTotals([held, held]))).toBe("nothing to carry out; 2 deletions held back by the delete policy");

@@ -28,8 +28,13 @@ export function formatPlan(plan: Action[]): string {
  */
 export function formatSummary(s: RunSummary): string {
   const took = humanDuration(s.durationMs);
+  // A plan that failed before it had a plan has nothing to say about what it would do.
   const lines = s.dryRun
-    ? [`${s.job}: ${s.status === "ok" ? "" : `${s.status}; `}${planSentence(planTotals(s.plan))}; nothing changed (plan, ${took})`]
+    ? [
+        s.status !== "ok" && s.plan.length === 0
+          ? `${s.job}: plan ${s.status} in ${took}; nothing changed`
+          : `${s.job}: ${s.status === "ok" ? "" : `${s.status}; `}${planSentence(planTotals(s.plan))}; nothing changed (plan, ${took})`,
+      ]
     : [
         `${s.job}: ${s.status} in ${took}`,
         `  uploaded ${s.uploaded}, downloaded ${s.downloaded}, deleted local ${s.deletedLocal}, deleted remote ${s.deletedRemote}, ` +
