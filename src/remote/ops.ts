@@ -147,7 +147,7 @@ export async function removeRemoteDir(c: FtpsConnection, path: string): Promise<
  * handshake completes makes vsftpd 3.0.3 abort the whole session ("500 OOPS" in plaintext on the
  * control connection); a 50 ms pause lets the server finish its side of the handshake first.
  */
-function emptyUploadSource(): Readable {
+export function emptyUploadSource(): Readable {
   return new Readable({
     read() {
       setTimeout(() => this.push(null), 50);
@@ -161,6 +161,8 @@ export interface StreamOptions {
   /** Upload: the source's size when the transfer began. */
   size?: number;
   startAt?: number;
+  /** Upload: APPE (after what the file holds) rather than STOR; by default when `startAt` > 0. */
+  append?: boolean;
   throttle?: () => Transform;
   /** Download: the size the listing announced. Reading stops there; a byte beyond it fails the transfer. */
   announcedSize?: number;
@@ -211,7 +213,7 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());
   try {
-    if (opts.startAt && opts.startAt > 0) await c.client.appendFrom(source, remotePath);
+    if (opts.append ?? (opts.startAt && opts.startAt > 0)) await c.client.appendFrom(source, remotePath);
     else await c.client.uploadFrom(source, remotePath);
   } finally {
     // A cut transfer leaves the source streams paused, not closed: close them (file handle, throttle timers).

@@ -1,0 +1,179 @@
+import { FTPError } from "basic-ftp";
+import { Readable, type Transform, type Writable } from "node:stream";
+import type { RemoteConfig } from "../config/types.js";
+import { RemoteError } from "../errors.js";
+import type { Capabilities } from "../ftps/capabilities.js";
+import { classify, kindOfReply } from "../ftps/classify.js";
+import type { FtpsConnection } from "../ftps/connect.js";
+import type { Logger } from "../log.js";
+import type { RemoteListing } from "../plan/types.js";
+import { remoteModifyTime, remoteStamp } from "./exact-times.js";
+import { listTree } from "./list-tree.js";
+import { emptyUploadSource, ensureRemoteDir, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
+import { FtpsPool } from "./pool.js";
+import type { HashMethod, ListTreeOptions, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "./remote-folder.js";
+import type { RetryPolicy } from "./retry.js";
+import { serverHash } from "./server-hash.js";
+import { statRemoteFile } from "./stat-file.js";
+import { estimateStatReplies } from "./stat-listing.js";
+
+type Connector = ConstructorParameters<typeof FtpsPool>[2];
+
+/**
+ * What a failure out of the FTPS code means to the sync core, decided here, once: a server reply
+ * (basic-ftp's FTPError) becomes a RemoteError of the reply's kind with the same code and text; a
+ * network or TLS failure of Node's becomes a RemoteError of that kind, the original as its cause.
+ * RemoteErrors pass as they are, and so does anything else: the caller's own streams, local I/O,
+ * a bug (`own`: errors known to come from the caller's sink or source, whatever their code).
+ */
+export function toRemoteError(err: unknown, own?: ReadonlySet<unknown>): unknown {
+  if (err instanceof RemoteError || own?.has(err)) return err;
+  if (err instanceof FTPError) return new RemoteError(err.message, { kind: kindOfReply(err.code), code: err.code, phase: "operation" });
+  const { kind } = classify(err);
+  if ((kind === "transient" || kind === "tls") && err instanceof Error) {
+    return new RemoteError(err.message, { kind, phase: "operation", cause: err });
+  }
+  return err;
+}
+
+/**
+ * The remote folder on an FTPS server: the pool's connections, one per call (basic-ftp does one
+ * thing at a time per connection), and the only place where basic-ftp's errors are seen by the
+ * sync core (toRemoteError). A connection whose call failed is never handed out again (FtpsPool).
+ */
+export class FtpsFolder implements RemoteFolder {
+  /** The connections; the agent keeps a job's folder, and so its pool, open between runs. */
+  readonly pool: FtpsPool;
+
+  constructor(remote: RemoteConfig, logger?: Logger, connector?: Connector) {
+    this.pool = new FtpsPool(remote, logger, connector);
+  }
+
+  get width(): number {
+    return this.pool.size;
+  }
+
+  get capabilities(): Capabilities | undefined {
+    return this.pool.first?.capabilities;
+  }
+
+  get closed(): boolean {
+    return this.pool.closed;
+  }
+
+  /** One call on one connection, its failure translated. */
+  private async use<T>(fn: (c: FtpsConnection) => Promise<T>, own?: ReadonlySet<unknown>): Promise<T> {
+    try {
+      return await this.pool.use(fn);
+    } catch (err) {
+      throw toRemoteError(err, own);
+    }
+  }
+
+  async open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {
+    // Connection failures are typed by connect.ts already (phase "connect").
+    const first = await this.pool.start(retry, signal);
+    return { capabilities: first.capabilities, tls: first.tls };
+  }
+
+  warm(count?: number): void {
+    this.pool.prefill(count);
+  }
+
+  async listTree(root: string, opts: ListTreeOptions): Promise<RemoteListing> {
+    const { hints, ...rest } = opts;
+    try {
+      return await listTree(this.pool, root, { ...rest, statReplyEstimates: hints });
+    } catch (err) {
+      throw toRemoteError(err);
+    }
+  }
+
+  /** STAT reply estimates, which a server without MLSD lists small folders by (list-tree.ts). */
+  listingHints(paths: Iterable<[string, { type: "file" | "dir" }]>): Map<string, number> | undefined {
+    return this.capabilities?.mlsd === false ? estimateStatReplies(paths) : undefined;
+  }
+
+  stat(path: string): Promise<RemoteFileNow | undefined> {
+    return this.use((c) => statRemoteFile(c, path));
+  }
+
+  stamp(path: string): Promise<RemoteStamp> {
+    return this.use((c) => remoteStamp(c, path));
+  }
+
+  exactTime(path: string): Promise<number | undefined> {
+    return this.use((c) => remoteModifyTime(c, path));
+  }
+
+  size(path: string): Promise<number> {
+    return this.use((c) => remoteSize(c, path));
+  }
+
+  hash(path: string, method?: HashMethod): Promise<ServerHash | undefined> {
+    return this.use((c) => serverHash(c, path, method));
+  }
+
+  upload(path: string, source: UploadSource, opts: { append?: boolean; throttle?: () => Transform } = {}): Promise<void> {
+    if ("fd" in source) {
+      const startAt = opts.append ? (source.startAt ?? 0) : 0;
+      return this.use((c) =>
+        uploadFile(c, source.fd, path, { startAt, append: opts.append, size: source.size, empty: source.size === 0, throttle: opts.throttle }),
+      );
+    }
+    return this.use(async (c) => {
+      let stream: Readable = source.bytes.length === 0 ? emptyUploadSource() : Readable.from([source.bytes]);
+      if (opts.throttle) stream = stream.pipe(opts.throttle());
+      try {
+        if (opts.append) await c.client.appendFrom(stream, path);
+        else await c.client.uploadFrom(stream, path);
+      } finally {
+        stream.destroy();
+      }
+    });
+  }
+
+  /**
+   * RETR (REST `startAt`) into `sink`. The sink's own failure (too many bytes, a range complete,
+   * bytes that differ) is what this rejects with, unchanged; the connection, then mid-transfer,
+   * is closed by the pool.
+   */
+  async download(path: string, sink: Writable, startAt = 0): Promise<void> {
+    const own = new Set<unknown>();
+    const note = (err: unknown) => own.add(err);
+    sink.on("error", note);
+    try {
+      await this.use((c) => c.client.downloadTo(sink, path, startAt), own);
+    } finally {
+      sink.off("error", note);
+    }
+  }
+
+  rename(from: string, to: string, expectedSize?: number): Promise<string | undefined> {
+    return this.use((c) => renameOver(c, from, to, expectedSize));
+  }
+
+  mkdir(path: string): Promise<void> {
+    return this.use((c) => ensureRemoteDir(c, path));
+  }
+
+  remove(path: string): Promise<void> {
+    return this.use((c) => removeRemoteFile(c, path));
+  }
+
+  removeDir(path: string): Promise<void> {
+    return this.use((c) => removeRemoteDir(c, path));
+  }
+
+  setTime(path: string, ms: number): Promise<boolean> {
+    return this.use((c) => setRemoteMtime(c, path, ms));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  destroy(): void {
+    this.pool.destroy();
+  }
+}
