@@ -95,3 +95,12 @@ export class RemoteError extends AgentError {
     return this.kind === "auth" || this.kind === "tls" || this.kind === "space";
   }
 }
+
+/** A step that got no answer in time (our own timeouts, or the system's), however it was wrapped. */
+export function isTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof RemoteError && e.fault === "timeout") return true;
+    if ((e as { code?: unknown }).code === "ETIMEDOUT") return true;
+  }
+  return false;
+}

@@ -1,6 +1,8 @@
 import { FTPError } from "basic-ftp";
 import { RemoteError, type ErrorClass, type RemoteErrorKind } from "../errors.js";
 
+export { isTimeout } from "../errors.js";
+
 /** Reply codes worth another attempt: the server or the network may recover. */
 const TRANSIENT_CODES = new Set([421, 425, 426, 450, 451]);
 /** Out of space or quota: retrying cannot help and the whole job must stop. */
@@ -58,15 +60,6 @@ export function classify(err: unknown): Classification {
   if (e?.code && TRANSIENT_NODE_CODES.has(e.code)) return of("transient");
   // Anything else (a local I/O error, a bug) would fail the same way again.
   return of("path");
-}
-
-/** A step that got no answer in time (our own timeouts, or the system's), however it was wrapped. */
-export function isTimeout(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof RemoteError && e.fault === "timeout") return true;
-    if ((e as { code?: unknown }).code === "ETIMEDOUT") return true;
-  }
-  return false;
 }
 
 /** A failure of TLS itself (handshake, certificate, pin): another attempt would meet the same server. */

@@ -3,7 +3,6 @@ import { RemoteError } from "../errors.js";
 import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
 import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
 import type { FtpsConnection } from "../ftps/connect.js";
-import { sameWithinPrecision } from "../plan/signatures.js";
 import type { RemoteEntry } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
 
@@ -11,6 +10,7 @@ import { remoteTimeOf } from "./list-times.js";
 import type { RemoteFileNow } from "./remote-folder.js";
 
 export type { RemoteFileNow };
+export { sameRemoteVersion } from "./same-version.js";
 
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
@@ -77,21 +77,4 @@ export async function statRemoteFile(c: FtpsConnection, path: string): Promise<R
   let info = c.capabilities.mlsd ? await mlst(c, path) : await listLine(c, path);
   if (info === "refused") info = await listLine(c, path);
   return info && toFileNow(info);
-}
-
-/**
- * Whether the server's file is still the version a plan saw (both absent counts as the same).
- * Size and type must agree; times compared as listed, exactly when both came in the same
- * precision, else as far as the coarser one tells.
- */
-export function sameRemoteVersion(planned: RemoteFileNow | undefined, now: RemoteFileNow | undefined): boolean {
-  if (!planned || !now) return !planned && !now;
-  if (planned.type !== now.type) return false;
-  if (planned.type === "dir") return true;
-  if (planned.size !== now.size) return false;
-  // No time on one side (a server without times, or a trusted run's record of an upload whose
-  // time was never learned): the size is all the evidence there is.
-  if (planned.modifyMs === undefined || now.modifyMs === undefined) return true;
-  if (planned.precision === now.precision) return planned.modifyMs === now.modifyMs;
-  return sameWithinPrecision(planned.modifyMs, planned.precision, now.modifyMs, now.precision);
 }
