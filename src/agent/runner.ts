@@ -102,8 +102,8 @@ export class Runner {
     const trigger = triggers.join(",");
     logger.info(`run started (${trigger})`, { job });
     const remote = config.remotes[config.jobs[job].remote];
-    const pool = remote ? this.deps.pools?.take(job, remote) : undefined;
-    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, pool })
+    const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
+    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);

@@ -1,12 +1,14 @@
 import type { RemoteConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
-import { FtpsPool } from "../remote/pool.js";
+import { FtpsFolder } from "../remote/ftps-folder.js";
+import type { RemoteFolder } from "../remote/remote-folder.js";
 
 /** How long a job's connections stay open after its run, waiting for the next one. */
 export const WARM_IDLE_MS = 30_000;
 
 interface Warm {
-  pool: FtpsPool;
+  /** The job's remote folder, and with it its connections. */
+  pool: RemoteFolder;
   remote: RemoteConfig;
   idle?: NodeJS.Timeout;
 }
@@ -28,11 +30,11 @@ export class WarmPools {
   constructor(
     private readonly logger: Logger,
     private readonly idleMs = WARM_IDLE_MS,
-    private readonly makePool: (remote: RemoteConfig, logger: Logger) => FtpsPool = (remote, logger) => new FtpsPool(remote, logger),
+    private readonly makePool: (remote: RemoteConfig, logger: Logger) => RemoteFolder = (remote, logger) => new FtpsFolder(remote, logger),
   ) {}
 
   /** The pool for a run of `job` against `remote`: the warm one when it is still usable. */
-  take(job: string, remote: RemoteConfig): FtpsPool {
+  take(job: string, remote: RemoteConfig): RemoteFolder {
     // Idle pools of other jobs on the same server are closed first: a server that limits
     // connections per client (vsftpd max_per_ip) must not see more than before they were kept.
     for (const [other, w] of this.pools) {

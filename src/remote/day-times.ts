@@ -1,9 +1,8 @@
-import { FTPError } from "basic-ftp";
+import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
-import { remoteModifyTime } from "./exact-times.js";
 import { remoteJoin } from "./names.js";
-import type { FtpsPool } from "./pool.js";
+import type { RemoteFolder } from "./remote-folder.js";
 
 const FINER_THAN_DAY = new Set(["ms", "second", "minute"]);
 
@@ -32,33 +31,34 @@ export function dayTimesToRefine(remote: ReadonlyMap<string, RemoteEntry>, state
  * the same listing may hide a different file next time).
  */
 export async function refineDayTimes(
-  pool: FtpsPool,
+  remote: RemoteFolder,
   root: string,
   listing: RemoteListing,
   state: ReadonlyMap<string, StateEntry>,
   opts: { logger: Logger; signal?: AbortSignal },
 ): Promise<number> {
   const todo = dayTimesToRefine(listing.entries, state);
-  if (todo.length === 0 || pool.first?.capabilities.mdtm === false) return 0;
+  if (todo.length === 0 || remote.capabilities?.mdtm === false) return 0;
   let refined = 0;
   let next = 0;
   const one = async (e: RemoteEntry) => {
     const path = remoteJoin(root, e.serverPath ?? e.path);
     try {
-      const ms = await pool.use((c) => remoteModifyTime(c, path));
+      const ms = await remote.exactTime(path);
       if (ms === undefined) return;
       listing.entries.set(e.path, { ...e, modifyMs: ms, precision: ms % 1000 === 0 ? "second" : "ms" });
       refined++;
     } catch (err) {
       const why = `MDTM ${path}: ${(err as Error).message}; its listed day is all that is known this run`;
-      if (err instanceof FTPError) opts.logger.debug(why);
+      // A refusal from the server is expected of some files; anything else is worth a warning.
+      if (err instanceof RemoteError && err.phase === "operation" && err.code !== undefined) opts.logger.debug(why);
       else opts.logger.warn(why);
     }
   };
   const worker = async () => {
     while (next < todo.length && !opts.signal?.aborted) await one(todo[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(pool.size, todo.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(remote.width, todo.length) }, worker));
   opts.logger.debug(`asked the exact time of ${todo.length} file(s) listed by day only`);
   return refined;
 }

@@ -1,9 +1,8 @@
 import { FTPError } from "basic-ftp";
 import { pipelined } from "./pipelined.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { Readable, type Transform, type Writable } from "node:stream";
+import { Readable, type Transform } from "node:stream";
 import type { FtpsConnection } from "../ftps/connect.js";
-import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
 import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
 import { tempNameFor } from "../local/temp-names.js";
@@ -164,18 +163,6 @@ export interface StreamOptions {
   /** Upload: APPE (after what the file holds) rather than STOR; by default when `startAt` > 0. */
   append?: boolean;
   throttle?: () => Transform;
-  /** Download: the size the listing announced. Reading stops there; a byte beyond it fails the transfer. */
-  announcedSize?: number;
-}
-
-/** A download that went past the size announced for it (an endless RETR): not worth a retry. */
-export class DownloadTooLong extends RemoteError {
-  constructor(remotePath: string, announced: number) {
-    super(`${remotePath}: the server sent more than the ${announced} bytes its listing announced; the transfer was stopped`, {
-      kind: "path",
-      phase: "operation",
-    });
-  }
 }
 
 /** Files up to this size are read in one synchronous call: a read stream costs four thread-pool round trips. */
@@ -221,98 +208,3 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
     file.destroy();
   }
 }
-
-/** RETR (with REST to resume) into a local file, appending when resuming. */
-export async function downloadFile(c: FtpsConnection, remotePath: string, localPath: string, opts: StreamOptions = {}): Promise<void> {
-  const startAt = opts.startAt ?? 0;
-  const bounded = opts.announcedSize !== undefined;
-  const file = new FileSink(localPath, startAt, bounded ? { limit: opts.announcedSize, failBeyondLimit: true } : {});
-  let tooLong = false;
-  file.once("error", (err) => (tooLong = err instanceof TooManyBytes));
-  let sink: Writable = file;
-  if (opts.throttle) {
-    const t = opts.throttle();
-    t.pipe(file);
-    // A pipe does not pass the file's failure back: without this the transfer would go on into the throttle.
-    file.once("error", (err) => t.destroy(err));
-    sink = t;
-  }
-  const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
-  try {
-    await c.client.downloadTo(sink, remotePath, startAt);
-  } catch (err) {
-    sink.destroy();
-    file.destroy();
-    await closed;
-    if (tooLong) {
-      c.close(); // mid-transfer: basic-ftp closes it on a sink error already; the pool replaces it
-      throw new DownloadTooLong(remotePath, opts.announcedSize!);
-    }
-    throw err;
-  }
-  // The file is ended by the pipe once the last byte is written (through the throttle's delays,
-  // when there is one); ending it here could cut those last bytes off.
-  await closed;
-}
-
-/** A byte range of a segmented download: `pos` is how far it got, `end` where it stops (exclusive). */
-export interface ByteRange {
-  /** Where the range continues: the end of what was written. */
-  pos: number;
-  end: number;
-  /** The end of what is on disk (flushed): where it continues after a crash. */
-  flushed: number;
-}
-
-/**
- * One range of a segmented download: RETR from `range.pos` (REST) into the existing file at the
- * same offset, up to `range.end`. Ranges other than the last stop early: the connection is then
- * mid-transfer, so it is closed here (the pool replaces it). `range.pos` is moved to what was
- * written, also when the transfer fails, so a retry continues the range instead of starting over;
- * `range.flushed` follows the sink's background flushes, and `onFlushed` is told each time.
- * Returns only when the whole range is in: a range cut short must not leave a hole in the file.
- */
-export async function downloadRange(
-  c: FtpsConnection,
-  remotePath: string,
-  localPath: string,
-  range: ByteRange,
-  isLast: boolean,
-  onFlushed?: () => void,
-): Promise<void> {
-  const start = range.pos;
-  const file = new FileSink(localPath, start, {
-    existing: true,
-    // The last range ends where the file should: a byte beyond it is a server sending too much.
-    limit: range.end,
-    failBeyondLimit: isLast,
-    // A few flushes per range at least, so that a crash loses little of it.
-    flushEvery: Math.min(FLUSH_EVERY, Math.max(4 * 2 ** 20, Math.ceil((range.end - start) / 4))),
-    onFlushed: (upTo) => {
-      range.flushed = Math.max(range.flushed, Math.min(upTo, range.end));
-      onFlushed?.();
-    },
-  });
-  let tooLong = false;
-  file.once("error", (err) => (tooLong = err instanceof TooManyBytes));
-  const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
-  try {
-    await c.client.downloadTo(file, remotePath, start);
-  } catch (err) {
-    file.destroy();
-    await closed;
-    range.pos = Math.min(file.writtenUpTo, range.end);
-    if (tooLong) {
-      c.close();
-      throw new DownloadTooLong(remotePath, range.end);
-    }
-    if (!(err instanceof RangeComplete) && file.writtenUpTo < range.end) throw err;
-    c.close();
-  }
-  await closed;
-  range.pos = Math.min(file.writtenUpTo, range.end);
-  if (file.writtenUpTo !== range.end) {
-    throw new RemoteError(`${remotePath}: bytes ${start}-${range.end} of a segmented download ended at ${file.writtenUpTo}`, { kind: "transient", phase: "operation" });
-  }
-}
-

@@ -9,7 +9,6 @@
  * deletions at, below or above its path, so that it does not hold back the rest of the job's
  * deletions forever.
  */
-import { FTPError } from "basic-ftp";
 import { RemoteError } from "../errors.js";
 
 /** Server replies about one path: not found or not allowed (550, 551), a refused name (553), a bad argument (501). */
@@ -20,7 +19,6 @@ const PATH_FS_CODES = new Set(["EACCES", "EPERM", "ENOENT", "EISDIR", "ENOTDIR",
 /** Whether a failure concerns its own path only, and will fail the same way again. */
 export function confinedToPath(err: unknown): boolean {
   if (err instanceof RemoteError) return err.kind === "path" && err.code !== undefined && PATH_REPLY_CODES.has(err.code);
-  if (err instanceof FTPError) return PATH_REPLY_CODES.has(err.code);
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === "string" && PATH_FS_CODES.has(code);
 }

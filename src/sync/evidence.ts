@@ -15,9 +15,9 @@ import type { JobConfig } from "../config/types.js";
 import type { LocalEntry, RemoteEntry } from "../plan/types.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath } from "../local/safe-open.js";
 import { localPathInside, remoteJoin } from "../remote/names.js";
-import type { FtpsPool } from "../remote/pool.js";
+import { chooseHashMethod } from "../remote/hash-methods.js";
+import type { RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
-import { chooseHashMethod, serverHash } from "../remote/server-hash.js";
 import { SourceChanged, SourceVanished } from "./transfers.js";
 
 /** Largest file compared by downloading it (one download costs less than the conflict it may spare). */
@@ -31,7 +31,8 @@ export interface ContentVerdict {
 
 export interface CompareInput {
   job: JobConfig;
-  pool: FtpsPool;
+  /** The server, where the remote file is. */
+  server: RemoteFolder;
   path: string;
   local: LocalEntry;
   remote: RemoteEntry;
@@ -75,9 +76,9 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
     const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
 
     // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
-    const method = chooseHashMethod(o.pool.first?.capabilities);
+    const method = chooseHashMethod(o.server.capabilities);
     if (method) {
-      const theirs = await retry(() => o.pool.use((c) => serverHash(c, remotePath, method)));
+      const theirs = await retry(() => o.server.hash(remotePath, method));
       if (theirs) {
         const localHex = await hashFd(fd, method.nodeName);
         unchanged();
@@ -88,7 +89,7 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
     if (o.local.size > COMPARE_MAX_BYTES) {
       return { same: false, how: `not compared (over ${COMPARE_MAX_BYTES / 2 ** 20} MiB, and the server offers no HASH nor XSHA256, XSHA1, XMD5)` };
     }
-    const same = await retry(() => o.pool.use((c) => sameBytes(fd, o.local.size, (sink) => c.client.downloadTo(sink, remotePath))));
+    const same = await retry(() => sameBytes(fd, o.local.size, (sink) => o.server.download(remotePath, sink)));
     unchanged();
     return { same, how: same ? "downloaded bytes equal" : "downloaded bytes differ" };
   } finally {
@@ -108,8 +109,8 @@ class Differs extends Error {}
 
 /**
  * Streams the remote file into a sink that compares each chunk with the local file at the same
- * offset. It stops at the first difference (or a byte beyond `size`); the connection is then
- * mid-transfer, and the pool drops it.
+ * offset. It stops at the first difference (or a byte beyond `size`): the sink's failure fails
+ * the download, whose connection, then mid-transfer, the remote folder drops.
  */
 async function sameBytes(fd: number, size: number, download: (sink: Writable) => Promise<unknown>): Promise<boolean> {
   let offset = 0;

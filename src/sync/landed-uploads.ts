@@ -1,11 +1,9 @@
-import { FTPError } from "basic-ftp";
 import { existsSync } from "node:fs";
 import type { JobConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
 import { localChanged, remoteChanged, sameWithinPrecision } from "../plan/signatures.js";
 import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
-import type { FtpsPool } from "../remote/pool.js";
-import { remoteSize } from "../remote/ops.js";
+import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
 import type { StateStore } from "../state/index.js";
 
 /**
@@ -21,7 +19,7 @@ import type { StateStore } from "../state/index.js";
 export async function recordLandedUploads(o: {
   job: JobConfig;
   state: StateStore;
-  pool: FtpsPool;
+  server: RemoteFolder;
   local: Map<string, LocalEntry>;
   remote: RemoteListing;
   stateEntries: Map<string, StateEntry>;
@@ -36,12 +34,10 @@ export async function recordLandedUploads(o: {
     // The server's file must have changed since the last record: not an old version of that size.
     const prev = o.stateEntries.get(p.path);
     if (prev && !remoteChanged(r, prev)) continue;
-    const tempGone = await o.pool
-      .use((c) => remoteSize(c, p.tempPath))
-      .then(
-        () => false,
-        (err: unknown) => err instanceof FTPError && err.code === 550,
-      );
+    const tempGone = await o.server.size(p.tempPath).then(
+      () => false,
+      (err: unknown) => isNotThere(err),
+    );
     if (!tempGone) continue;
     const entry: StateEntry = {
       path: p.path,

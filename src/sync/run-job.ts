@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { AgentConfig, JobConfig } from "../config/types.js";
 import { AgentError, ConfigError, RemoteError, SafetyGuardError } from "../errors.js";
-import { classify } from "../ftps/classify.js";
 import type { Logger } from "../log.js";
 import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
 import { scanLocal, type LocalScan } from "../local/scan.js";
@@ -10,13 +9,12 @@ import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { withoutTwins } from "../plan/name-twins.js";
-import { listTree, RemoteRootMissing } from "../remote/list-tree.js";
 import { refineDayTimes } from "../remote/day-times.js";
 import { remoteJoin } from "../remote/names.js";
-import { estimateStatReplies } from "../remote/stat-listing.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
 import { formatSettledMemo, parseSettledMemo, remoteSideDigest } from "../plan/settled-run.js";
-import { FtpsPool } from "../remote/pool.js";
+import { FtpsFolder } from "../remote/ftps-folder.js";
+import { RemoteRootMissing, type RemoteFolder } from "../remote/remote-folder.js";
 import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
 import { forEachLimit } from "./concurrency.js";
@@ -55,11 +53,11 @@ export interface RunOptions {
   force?: boolean;
   trigger?: string;
   signal?: AbortSignal;
-  /** Abandon the run now: closes every connection of the pool, transfers in flight included. */
+  /** Abandon the run now: closes every connection to the server, transfers in flight included. */
   hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** Injected for tests; defaults to a real FTPS pool. */
-  pool?: FtpsPool;
+  /** The server (the agent keeps a job's open between runs; tests inject one); defaults to a new FTPS folder. */
+  remote?: RemoteFolder;
   now?: Date;
 }
 
@@ -114,8 +112,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     return { job: job.name, status, durationMs: Date.now() - started, dryRun: !!opts.dryRun, plan, deferred, skippedDeletes, errors, warnings, ...counts };
   };
 
-  const pool = opts.pool ?? new FtpsPool(remoteConfig, logger);
-  const onHardStop = () => pool.destroy();
+  const server = opts.remote ?? new FtpsFolder(remoteConfig, logger);
+  const onHardStop = () => server.destroy();
   if (opts.hardStop?.aborted) onHardStop();
   opts.hardStop?.addEventListener("abort", onHardStop, { once: true });
   try {
@@ -126,15 +124,15 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const connect = async () => {
       if (connected) return;
       connected = true;
-      const first = await pool.start(job.retries, opts.signal);
+      const first = await server.open(job.retries, opts.signal);
       state.capabilities.save({
         remote: remoteConfig.name, host: remoteConfig.host, port: remoteConfig.port, features: first.capabilities.features,
-        tlsVersion: first.tls.protocol, cipher: first.tls.cipher, fingerprint: first.tls.fingerprint, probedAt: Date.now(),
+        tlsVersion: first.tls?.protocol, cipher: first.tls?.cipher, fingerprint: first.tls?.fingerprint, probedAt: Date.now(),
       });
     };
 
     const transfers = new Transfers({
-      job, state, pool, logger, signal: opts.signal,
+      job, state, remote: server, logger, signal: opts.signal,
       bandwidth: job.bandwidthLimit ? new Bandwidth(job.bandwidthLimit) : undefined,
       onBytes: (n) => (counts.bytes += n),
     });
@@ -190,7 +188,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     // a while: vsftpd hashes the password), and on an MLSD server the rest too: each folder's
     // listing is a data connection, and the listing uses them all. Without MLSD the listing
     // decides how many (listTree).
-    const opening = trustedJob ? undefined : connect().then(() => pool.first?.capabilities.mlsd && pool.prefill());
+    const opening = trustedJob ? undefined : connect().then(() => server.capabilities?.mlsd && server.warm());
     opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
     // The local scan starts at once too: until the first login is through (vsftpd spends ~40 ms
     // hashing the password) the thread would only wait. It yields between folders, so the state
@@ -203,8 +201,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const trackedFiles = () => countTrackedFiles(stateRows());
     /** The remote folder does not exist and this run creates it (a dry run only says so). */
     let remoteRootToCreate = false;
-    const listRemote = (statReplyEstimates: Map<string, number> | undefined) =>
-      listTree(pool, job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal, statReplyEstimates }).catch(async (err) => {
+    const listRemote = (hints: Map<string, number> | undefined) =>
+      server.listTree(job.remotePath, { accept: acceptJob, retry: job.retries, logger, signal: opts.signal, hints }).catch(async (err) => {
         if (!(err instanceof RemoteRootMissing)) throw err;
         // An upload job, or a two-way job at its first run (no record in the state), starts
         // with a remote folder that does not exist yet: it is created.
@@ -239,11 +237,11 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     let listingUnderWay: Promise<RemoteListing> | undefined;
     if (settled && noPartials && opening && scanning) {
       await opening;
-      const withoutMlsd = pool.first?.capabilities.mlsd === false;
+      const withoutMlsd = server.capabilities?.mlsd === false;
       const estimates = withoutMlsd ? memo!.statEstimates : undefined;
       if (estimates || !withoutMlsd) listingUnderWay = listRemote(estimates);
       const localScan = await scanning;
-      listingUnderWay ??= listRemote(estimateStatReplies(localScan.entries));
+      listingUnderWay ??= listRemote(server.listingHints(localScan.entries));
       listingUnderWay.catch(() => undefined); // awaited below
       if (localScan.failedDirs.length === 0 && scanFingerprint(localScan.entries) === settled.local) {
         const remote = await listingUnderWay;
@@ -251,7 +249,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
           lap(`scanned ${localScan.entries.size} local entries and listed ${remote.entries.size} remote ones: both as at the last run, state unchanged since`);
           warnings.push(...nameProblems(localScan, remote));
           // A memo from before estimates were kept (migration 005) gets them, for the next run.
-          if (withoutMlsd && !estimates && !opts.dryRun) state.unchangedScans.remember(job.name, generation, memo!.fingerprint, estimateStatReplies(remote.entries));
+          if (withoutMlsd && !estimates && !opts.dryRun) state.unchangedScans.remember(job.name, generation, memo!.fingerprint, server.listingHints(remote.entries));
           progress({ phase: "done", done: 0, total: 0 });
           return finish("ok");
         }
@@ -267,16 +265,16 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       scanning ?? scan(),
       trusted
         ? Promise.resolve(undefined) // built below, and only when the local tree differs from the state
-        : (listingUnderWay ?? listRemote(stateEntries.size > 0 && pool.first?.capabilities.mlsd === false ? estimateStatReplies(stateEntries) : undefined)),
+        : (listingUnderWay ?? listRemote(stateEntries.size > 0 ? server.listingHints(stateEntries) : undefined)),
     ]);
     lap(`scanned ${localScan.entries.size} local entries${byWorker(localScan)}${listed ? ` and listed ${listed.entries.size} remote ones` : ""}`);
     if (localScan.failedDirs.includes("")) throw new AgentError(`cannot read the local folder ${job.local}`, 1);
     if (listed && !opts.dryRun) {
-      await recordLandedUploads({ job, state, pool, local: localScan.entries, remote: listed, stateEntries, logger });
+      await recordLandedUploads({ job, state, server, local: localScan.entries, remote: listed, stateEntries, logger });
       recordLandedDownloads({ job, state, local: localScan.entries, remote: listed, stateEntries, logger });
     }
     // Files the listing dates by day only get their exact time (MDTM) before the diff compares them.
-    const refinedDayTimes = listed ? await refineDayTimes(pool, job.remotePath, listed, stateEntries, { logger, signal: opts.signal }) : 0;
+    const refinedDayTimes = listed ? await refineDayTimes(server, job.remotePath, listed, stateEntries, { logger, signal: opts.signal }) : 0;
 
     // --- plan and guard -----------------------------------------------------------------------
     progress({ phase: "planning", done: 0, total: 0 });
@@ -315,7 +313,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     lap(`planned ${plan.length} actions`);
     if (!trustedJob && listed && raw.length === 0 && noPartials && !opts.dryRun && settledListing(localScan, listed) && refinedDayTimes === 0) {
       const settledMemo = formatSettledMemo({ local: scanFingerprint(local), remote: remoteSideDigest(local, listed.entries, job) });
-      state.unchangedScans.remember(job.name, generation, settledMemo, pool.first?.capabilities.mlsd === false ? estimateStatReplies(listed.entries) : undefined);
+      state.unchangedScans.remember(job.name, generation, settledMemo, server.listingHints(listed.entries));
     }
     skippedDeletes += guarded.skippedDeletes;
     for (const w of guarded.warnings) {
@@ -350,7 +348,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     const total = plan.filter((a) => !reportOnly(a)).length;
     let done = 0;
     const stop = new AbortController();
-    const compare = (a: Extract<Action, { kind: "compare" }>) => compareContents({ job, pool, path: a.path, local: a.local, remote: a.remote, signal: stop.signal });
+    const compare = (a: Extract<Action, { kind: "compare" }>) => compareContents({ job, server, path: a.path, local: a.local, remote: a.remote, signal: stop.signal });
     // Which deletions the run's failures leave allowed (deletion-gate.ts).
     const gate = new DeletionGate();
     if (remote.failedDirs.length > 0 || localScan.failedDirs.length > 0) gate.blockAll();
@@ -369,7 +367,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       errors.push(message);
       logger.error(message);
       // Out of space, quota, login or certificate: nothing else can succeed, stop the job.
-      if (classify(err).stopsJob) stop.abort(err);
+      if (err instanceof RemoteError && err.stopsJob) stop.abort(err);
     };
     const step = async (a: Action, fn: () => Promise<void>) => {
       if (stop.signal.aborted) return;
@@ -406,7 +404,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     });
 
     const work = transferring.filter((a) => a.kind !== "adopt");
-    await forEachLimit(work, pool.size, (a) => step(a, () => execute(a)), stop.signal);
+    await forEachLimit(work, server.width, (a) => step(a, () => execute(a)), stop.signal);
 
     async function execute(a: Action): Promise<void> {
       switch (a.kind) {
@@ -464,7 +462,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
       deletes = deletes.filter((a) => !heldSet.has(a));
     }
     const fileDeletes = deletes.filter((a) => a.type === "file");
-    await forEachLimit(fileDeletes, pool.size, (a) => step(a, () => deleteOne(a)), stop.signal);
+    await forEachLimit(fileDeletes, server.width, (a) => step(a, () => deleteOne(a)), stop.signal);
     for (const a of deletes.filter((d) => d.type === "dir")) await step(a, () => deleteOne(a));
 
     async function deleteOne(a: Extract<Action, { kind: "delete-local" | "delete-remote" }>): Promise<void> {
@@ -483,7 +481,7 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     });
 
     // A stopped run keeps its partial transfers for the next run to resume (and a destroyed
-    // pool could not remove them anyway: their rows must not be dropped).
+    // connection could not remove them anyway: their rows must not be dropped).
     if (!stop.signal.aborted && !opts.hardStop?.aborted) {
       await transfers.cleanupPartials().catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
     }
@@ -515,6 +513,6 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     return finish("failed", (err as Error).message);
   } finally {
     opts.hardStop?.removeEventListener("abort", onHardStop);
-    if (!opts.pool) await pool.close();
+    if (!opts.remote) await server.close();
   }
 }

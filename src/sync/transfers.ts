@@ -1,38 +1,21 @@
-import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
 import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { lutimes } from "node:fs/promises";
-import { Readable } from "node:stream";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
-import { RemoteError } from "../errors.js";
-import { isTimeout } from "../ftps/classify.js";
+import { isTimeout, RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import { fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../local/safe-open.js";
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names.js";
-import {
-  downloadFile,
-  downloadRange,
-  DownloadTooLong,
-  type ByteRange,
-  ensureRemoteDir,
-  remoteSize,
-  removeRemoteDir,
-  removeRemoteFile,
-  renameOver,
-  setRemoteMtime,
-  uploadFile,
-} from "../remote/ops.js";
-import type { FtpsConnection } from "../ftps/connect.js";
-import { remoteModifyTime, remoteStamp } from "../remote/exact-times.js";
-import type { FtpsPool } from "../remote/pool.js";
+import { chooseHashMethod } from "../remote/hash-methods.js";
+import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
-import { chooseHashMethod, serverHash } from "../remote/server-hash.js";
-import { sameRemoteVersion, statRemoteFile } from "../remote/stat-file.js";
+import { sameRemoteVersion } from "../remote/same-version.js";
 import type { StateStore } from "../state/index.js";
+import { downloadFile, downloadRange, DownloadTooLong, type ByteRange } from "./receive-file.js";
 import type { Bandwidth } from "./throttle.js";
 
 /** A source file changed while it was being sent: not an error, it is taken again next run. */
@@ -60,7 +43,7 @@ function openSource(folder: JobFolder, rel: string, shown: string): { fd: number
 export interface TransferContext {
   job: JobConfig;
   state: StateStore;
-  pool: FtpsPool;
+  remote: RemoteFolder;
   logger: Logger;
   bandwidth?: Bandwidth;
   signal?: AbortSignal;
@@ -141,7 +124,7 @@ export class Transfers {
   async ensureRemoteDir(rel: string): Promise<void> {
     if (this.remoteDirs.has(rel)) return;
     await this.ensureRemoteDir(parentOf(rel));
-    await this.retry(`mkdir ${this.remoteAbs(rel)}`, () => this.ctx.pool.use((c) => ensureRemoteDir(c, this.remoteAbs(rel))));
+    await this.retry(`mkdir ${this.remoteAbs(rel)}`, () => this.ctx.remote.mkdir(this.remoteAbs(rel)));
     this.remoteDirs.add(rel);
   }
 
@@ -152,17 +135,17 @@ export class Transfers {
     for (const s of segments) {
       path += "/" + s;
       const p = path;
-      await this.retry(`mkdir ${p}`, () => this.ctx.pool.use((c) => ensureRemoteDir(c, p)));
+      await this.retry(`mkdir ${p}`, () => this.ctx.remote.mkdir(p));
     }
   }
 
   private async verifyHash(remotePath: string, localPath: string | number): Promise<void> {
     if (this.job.verify !== "hash") return;
     // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
-    const method = chooseHashMethod(this.ctx.pool.first?.capabilities);
+    const method = chooseHashMethod(this.ctx.remote.capabilities);
     if (!method) return; // the server offers no hash we know: size was checked, which is all we can do
     const [remote, localHex] = await Promise.all([
-      this.ctx.pool.use((c) => serverHash(c, remotePath, method)),
+      this.ctx.remote.hash(remotePath, method),
       hashLocal(localPath, method.nodeName),
     ]);
     if (remote && remote.hex !== localHex) {
@@ -212,7 +195,7 @@ export class Transfers {
       state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
     let temp = resumable ? partial.tempPath : newTemp();
     if (!resumable) {
-      if (partial) await this.ctx.pool.use((c) => removeRemoteFile(c, partial.tempPath)).catch(() => undefined);
+      if (partial) await this.ctx.remote.remove(partial.tempPath).catch(() => undefined);
       recordTemp(temp);
     }
 
@@ -222,21 +205,22 @@ export class Transfers {
     let appendedFrom: number | undefined;
     let refusedAt: number | undefined;
     const dropTemp = async () => {
-      await this.ctx.pool.use((c) => removeRemoteFile(c, temp)).catch(() => undefined);
+      await this.ctx.remote.remove(temp).catch(() => undefined);
       state.partials.end(job.name, targetRel, "upload");
     };
+    const server = this.ctx.remote;
     await this.retry(`upload ${target}`, () =>
-      this.ctx.pool.use(async (c) => {
+      (async () => {
         if (lastTimedOut) {
           // The server may never have noticed the connection that went silent, and still hold
           // that session's lock on the temporary file (vsftpd's lock_upload_files): writing it
           // again would wait on the lock until the server's own timeout. Start a fresh name.
           lastTimedOut = false;
-          temp = await this.replaceTemp(c, temp, newTemp(), recordTemp);
+          temp = await this.replaceTemp(temp, newTemp(), recordTemp);
         }
         let startAt = 0;
-        if (!firstTry && c.capabilities.size) {
-          const have = await remoteSize(c, temp).catch(() => 0);
+        if (!firstTry && server.capabilities?.size) {
+          const have = await server.size(temp).catch(() => 0);
           // The last attempt resumed here and added no byte: the server refuses to append
           // (ProFTPD's default AllowStoreRestart off answers APPE with 451 and resets the data
           // connection, so the reply is rarely even seen). Resuming again would fail the same way.
@@ -247,22 +231,22 @@ export class Transfers {
           if (!this.noUploadResume && have > 0 && have <= before.size) startAt = have;
         }
         // Sent whole again: under a fresh name, as a server may refuse to overwrite (AllowOverwrite off).
-        if (!firstTry && this.noUploadResume) temp = await this.replaceTemp(c, temp, newTemp(), recordTemp);
+        if (!firstTry && this.noUploadResume) temp = await this.replaceTemp(temp, newTemp(), recordTemp);
         firstTry = false;
         appendedFrom = undefined;
         if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
         if (startAt < before.size || before.size === 0) {
           if (startAt > 0) appendedFrom = startAt;
-          await uploadFile(c, source.fd, temp, { startAt, throttle: this.throttle(), empty: before.size === 0, size: before.size });
+          await server.upload(temp, { fd: source.fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() });
         }
-        const size = await remoteSize(c, temp);
+        const size = await server.size(temp);
         if (size !== before.size) {
           // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
           const now = fstatSync(source.fd);
           if (!sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
           throw new RemoteError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { kind: "transient", phase: "operation" });
         }
-      }).catch((err) => {
+      })().catch((err) => {
         lastTimedOut = isTimeout(err);
         throw err;
       }),
@@ -285,19 +269,19 @@ export class Transfers {
     // A two-way job, or any upload over a file the plan saw, overwrites only the version the plan
     // saw: a partner may have written the file since (the window left is one round trip).
     const recheck = remote !== undefined || job.direction === "two-way";
-    const placed = await this.ctx.pool.use(async (c) => {
+    const placed = await (async () => {
       // MFMT before the rename, so the file appears under its real name with its final time.
-      const mtimeSet = await setRemoteMtime(c, temp, before.mtimeMs).catch(() => false);
-      if (recheck && !sameRemoteVersion(remote, await statRemoteFile(c, target))) {
+      const mtimeSet = await server.setTime(temp, before.mtimeMs).catch(() => false);
+      if (recheck && !sameRemoteVersion(remote, await server.stat(target))) {
         throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
       }
-      const leftover = await renameOver(c, temp, target, before.size);
+      const leftover = await server.rename(temp, target, before.size);
       if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
       // Without MFMT the server gave the file its own time: read it back as the listing shows it,
       // so that a later same-size change on the server is seen (and not taken for our upload).
-      const listed = mtimeSet ? undefined : await statRemoteFile(c, target).catch(() => undefined);
+      const listed = mtimeSet ? undefined : await server.stat(target).catch(() => undefined);
       return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
-    }).catch(async (err) => {
+    })().catch(async (err) => {
       if (err instanceof RemoteChanged) await dropTemp();
       throw err;
     });
@@ -324,11 +308,11 @@ export class Transfers {
    * Removes the old temporary file and records a new name in its place. If the old file cannot
    * be removed (other than "not there"), its name is kept: a temporary file is never forgotten.
    */
-  private async replaceTemp(c: FtpsConnection, old: string, fresh: string, record: (tempPath: string) => void): Promise<string> {
+  private async replaceTemp(old: string, fresh: string, record: (tempPath: string) => void): Promise<string> {
     try {
-      await removeRemoteFile(c, old);
+      await this.ctx.remote.remove(old);
     } catch (err) {
-      if (!(err instanceof FTPError && err.code === 550)) return old;
+      if (!isNotThere(err)) return old;
     }
     record(fresh);
     return fresh;
@@ -388,14 +372,14 @@ export class Transfers {
     const saveProgress = () => state.partials.saveRanges(job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
     await this.retry(`download ${source}`, () =>
-      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : this.ctx.pool.use(async (c) => {
+      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : (async () => {
         const have = (await sizeOrUndefined(io(temp))) ?? 0;
-        const startAt = have > 0 && have <= remote.size && c.capabilities.restStream ? have : 0;
+        const startAt = have > 0 && have <= remote.size && this.ctx.remote.capabilities?.restStream ? have : 0;
         if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
         if (startAt < remote.size || remote.size === 0) {
-          await downloadFile(c, source, io(temp), { startAt, throttle: this.throttle(), announcedSize: remote.size });
+          await downloadFile(this.ctx.remote, source, io(temp), { startAt, throttle: this.throttle(), announcedSize: remote.size });
         }
-      }),
+      })(),
     ).catch(async (err) => {
       // Bytes past the announced size: what was kept is no version of the file worth resuming.
       if (err instanceof DownloadTooLong) {
@@ -462,11 +446,11 @@ export class Transfers {
    */
   private async exactTimeBefore(source: string, remote: RemoteEntry): Promise<number | undefined> {
     if (remote.precision === "second" || remote.precision === "ms") return remote.modifyMs;
-    if (!this.ctx.pool.first?.capabilities.mdtm) return undefined;
+    if (!this.ctx.remote.capabilities?.mdtm) return undefined;
     try {
-      return await this.retry(`MDTM ${source}`, () => this.ctx.pool.use((c) => remoteModifyTime(c, source)));
+      return await this.retry(`MDTM ${source}`, () => this.ctx.remote.exactTime(source));
     } catch (err) {
-      if (err instanceof FTPError && err.code === 550) throw new SourceChanged(`${source} is gone from the server since it was listed; left for the next run`);
+      if (isNotThere(err)) throw new SourceChanged(`${source} is gone from the server since it was listed; left for the next run`);
       throw err;
     }
   }
@@ -479,9 +463,9 @@ export class Transfers {
   private async changedOnServer(source: string, remote: RemoteEntry, exactBefore: number | undefined): Promise<boolean> {
     let now;
     try {
-      now = await this.retry(`check ${source}`, () => this.ctx.pool.use((c) => remoteStamp(c, source)));
+      now = await this.retry(`check ${source}`, () => this.ctx.remote.stamp(source));
     } catch (err) {
-      if (err instanceof FTPError && err.code === 550) return true;
+      if (isNotThere(err)) return true;
       throw err;
     }
     if (now.size !== undefined && now.size !== remote.size) return true;
@@ -494,9 +478,9 @@ export class Transfers {
 
   /** How many ranges to fetch `size` bytes in: several connections at once for big files. */
   private segmentsFor(size: number): number {
-    const caps = this.ctx.pool.first?.capabilities;
+    const caps = this.ctx.remote.capabilities;
     if (size < SEGMENT_MIN_BYTES || !caps?.restStream || this.ctx.bandwidth) return 1;
-    return Math.min(MAX_SEGMENTS, this.ctx.pool.size);
+    return Math.min(MAX_SEGMENTS, this.ctx.remote.width);
   }
 
   /**
@@ -507,7 +491,7 @@ export class Transfers {
   private async downloadSegments(source: string, temp: string, ranges: ByteRange[], onFlushed: () => void): Promise<void> {
     const last = ranges[ranges.length - 1];
     const results = await Promise.allSettled(
-      ranges.filter((r) => r.pos < r.end).map((r) => this.ctx.pool.use((c) => downloadRange(c, source, temp, r, r === last, onFlushed))),
+      ranges.filter((r) => r.pos < r.end).map((r) => downloadRange(this.ctx.remote, source, temp, r, r === last, onFlushed)),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
@@ -542,7 +526,7 @@ export class Transfers {
   async keepBoth(rel: string, conflictName: string, local: LocalEntry, remote: RemoteEntry): Promise<number> {
     const aside = this.remoteAbs(conflictName);
     await this.retry(`rename ${this.remoteAbs(remote.serverPath ?? rel)}`, () =>
-      this.ctx.pool.use((c) => renameOver(c, this.remoteAbs(remote.serverPath ?? rel), aside)),
+      this.ctx.remote.rename(this.remoteAbs(remote.serverPath ?? rel), aside),
     );
     let bytes = await this.upload(rel, local, undefined, true);
     const moved: RemoteEntry = { ...remote, path: conflictName, serverPath: undefined };
@@ -574,15 +558,14 @@ export class Transfers {
    */
   async deleteRemote(rel: string, type: "file" | "dir", planned?: RemoteEntry): Promise<void> {
     const abs = this.remoteAbs(planned?.serverPath ?? rel);
-    await this.retry(`delete ${abs}`, () =>
-      this.ctx.pool.use(async (c) => {
-        if (type === "dir") return removeRemoteDir(c, abs);
-        const now = await statRemoteFile(c, abs);
-        if (!now) return;
-        if (planned && !sameRemoteVersion(planned, now)) throw new RemoteChanged(`${abs} changed on the server since it was listed; not deleted`);
-        await removeRemoteFile(c, abs);
-      }),
-    );
+    const server = this.ctx.remote;
+    await this.retry(`delete ${abs}`, async () => {
+      if (type === "dir") return server.removeDir(abs);
+      const now = await server.stat(abs);
+      if (!now) return;
+      if (planned && !sameRemoteVersion(planned, now)) throw new RemoteChanged(`${abs} changed on the server since it was listed; not deleted`);
+      await server.remove(abs);
+    });
     this.ctx.state.entries.delete(this.job.name, rel);
   }
 
@@ -618,12 +601,10 @@ export class Transfers {
   async uploadDoneMarker(name: string, content: string): Promise<void> {
     const target = this.remoteAbs(name);
     const temp = remoteJoin(this.job.remotePath, tempNameFor(name));
-    await this.retry(`upload ${target}`, () =>
-      this.ctx.pool.use(async (c) => {
-        await c.client.uploadFrom(Readable.from([Buffer.from(content)]), temp);
-        await renameOver(c, temp, target);
-      }),
-    );
+    await this.retry(`upload ${target}`, async () => {
+      await this.ctx.remote.upload(temp, { bytes: Buffer.from(content) });
+      await this.ctx.remote.rename(temp, target);
+    });
   }
 
   /** Removes a download's temporary file (an absolute path from the state), through the job folder's descriptors. */
@@ -648,10 +629,10 @@ export class Transfers {
         this.unlinkLocalTemp(p.tempPath);
       } else {
         try {
-          await this.ctx.pool.use((c) => removeRemoteFile(c, p.tempPath));
+          await this.ctx.remote.remove(p.tempPath);
         } catch (err) {
           // 550: already gone. Anything else: keep the row, so a later run removes the file.
-          if (!(err instanceof FTPError && err.code === 550)) {
+          if (!isNotThere(err)) {
             this.ctx.logger.warn(`could not remove temporary file ${p.tempPath}: ${(err as Error).message}; will retry next run`);
             continue;
           }

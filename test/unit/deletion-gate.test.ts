@@ -1,9 +1,11 @@
 import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
+import { toRemoteError } from "../../src/remote/ftps-folder.js";
 import { confinedToPath, DeletionGate, onSameBranch } from "../../src/sync/deletion-gate.js";
 
-const reply = (code: number) => new FTPError({ code, message: `${code} refused` });
+/** A server's reply as the sync core gets it: translated by the FTPS folder. */
+const reply = (code: number) => toRemoteError(new FTPError({ code, message: `${code} refused` }));
 const fsError = (code: string) => Object.assign(new Error(`${code}: something`), { code });
 
 describe("which failures are confined to their path", () => {
@@ -18,6 +20,7 @@ describe("which failures are confined to their path", () => {
     ["a lost login (530)", reply(530), false],
     ["a command the server does not know (500)", reply(500), false],
     ["a connection reset", fsError("ECONNRESET"), false],
+    ["a connection reset, as the FTPS folder hands it over", toRemoteError(fsError("ECONNRESET")), false],
     ["a full local disk (ENOSPC)", fsError("ENOSPC"), false],
     ["a local I/O error (EIO)", fsError("EIO"), false],
     ["a timeout", new Error("Timeout (data socket)"), false],

@@ -5,17 +5,19 @@ import type { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { JobConfig } from "../../src/config/types.js";
 import type { LocalEntry, RemoteEntry } from "../../src/plan/types.js";
-import type { FtpsPool } from "../../src/remote/pool.js";
+import type { RemoteFolder } from "../../src/remote/remote-folder.js";
+import { serverHash } from "../../src/remote/server-hash.js";
+import type { FtpsConnection } from "../../src/ftps/connect.js";
 import { COMPARE_MAX_BYTES, compareContents } from "../../src/sync/evidence.js";
 import { UnsafeLocalPath } from "../../src/local/safe-open.js";
 import { SourceChanged } from "../../src/sync/transfers.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
 /**
- * A pool whose one connection serves `serverBytes` for RETR (in small chunks) and, when offered,
- * HASH (algorithms in `hashes`) or X-commands (in `hashCommands`).
+ * A remote folder whose one connection serves `serverBytes` for RETR (in small chunks) and, when
+ * offered, HASH (algorithms in `hashes`) or X-commands (in `hashCommands`).
  */
-function fakePool(serverBytes: Buffer, hashes: string[] = [], hashCommands: string[] = []) {
+function fakeServer(serverBytes: Buffer, hashes: string[] = [], hashCommands: string[] = []) {
   const seen: string[] = [];
   const sha256 = () => createHash("sha256").update(serverBytes).digest("hex");
   const answer = (cmd: string) => {
@@ -39,8 +41,13 @@ function fakePool(serverBytes: Buffer, hashes: string[] = [], hashCommands: stri
         }),
     },
   };
-  const pool = { first: conn, use: <T>(fn: (c: typeof conn) => Promise<T>) => fn(conn) } as unknown as FtpsPool;
-  return { pool, seen };
+  const c = conn as unknown as FtpsConnection;
+  const server = {
+    capabilities: conn.capabilities,
+    hash: (path: string, method?: Parameters<typeof serverHash>[2]) => serverHash(c, path, method),
+    download: (path: string, sink: Writable) => conn.client.downloadTo(sink, path),
+  } as unknown as RemoteFolder;
+  return { server, seen };
 }
 
 function setup(localBytes: Buffer) {
@@ -58,8 +65,8 @@ describe("content evidence for two files of the same size", () => {
 
   it("the same bytes downloaded from a server without HASH are the same file", async () => {
     const { job, local, remote } = setup(bytes);
-    const { pool, seen } = fakePool(Buffer.from(bytes));
-    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same: true });
+    const { server, seen } = fakeServer(Buffer.from(bytes));
+    expect(await compareContents({ job, server, path: "f.txt", local, remote })).toMatchObject({ same: true });
     expect(seen).toEqual(["RETR /job/f.txt"]);
   });
 
@@ -67,18 +74,18 @@ describe("content evidence for two files of the same size", () => {
     const { job, local, remote } = setup(bytes);
     const theirs = Buffer.from(bytes);
     theirs[theirs.length - 1] = 0x21;
-    expect(await compareContents({ job, pool: fakePool(theirs).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+    expect(await compareContents({ job, server: fakeServer(theirs).server, path: "f.txt", local, remote })).toMatchObject({ same: false });
   });
 
   it("a server that sends more bytes than listed is not the same file", async () => {
     const { job, local, remote } = setup(bytes);
     const longer = Buffer.concat([bytes, Buffer.from("more")]);
-    expect(await compareContents({ job, pool: fakePool(longer).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+    expect(await compareContents({ job, server: fakeServer(longer).server, path: "f.txt", local, remote })).toMatchObject({ same: false });
   });
 
   it("a server that sends fewer bytes than listed is not the same file", async () => {
     const { job, local, remote } = setup(bytes);
-    expect(await compareContents({ job, pool: fakePool(bytes.subarray(0, 10)).pool, path: "f.txt", local, remote })).toMatchObject({ same: false });
+    expect(await compareContents({ job, server: fakeServer(bytes.subarray(0, 10)).server, path: "f.txt", local, remote })).toMatchObject({ same: false });
   });
 
   it.each([
@@ -86,8 +93,8 @@ describe("content evidence for two files of the same size", () => {
     ["the server's HASH decides when it is offered: different", Buffer.from("PARTNERED\n".repeat(30)), false],
   ] as const)("%s", async (_name, serverBytes, same) => {
     const { job, local, remote } = setup(bytes);
-    const { pool, seen } = fakePool(Buffer.from(serverBytes), ["SHA-256"]);
-    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("SHA-256") });
+    const { server, seen } = fakeServer(Buffer.from(serverBytes), ["SHA-256"]);
+    expect(await compareContents({ job, server, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("SHA-256") });
     expect(seen.some((c) => c.startsWith("RETR"))).toBe(false);
   });
 
@@ -96,8 +103,8 @@ describe("content evidence for two files of the same size", () => {
     truncateSync(join(dir, "f.txt"), COMPARE_MAX_BYTES + 1); // sparse: no 64 MiB written
     const st = statSync(join(dir, "f.txt"));
     const big = { ...local, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
-    const { pool, seen } = fakePool(bytes);
-    expect(await compareContents({ job, pool, path: "f.txt", local: big, remote: { ...remote, size: big.size } })).toMatchObject({ same: false, how: expect.stringContaining("no HASH") });
+    const { server, seen } = fakeServer(bytes);
+    expect(await compareContents({ job, server, path: "f.txt", local: big, remote: { ...remote, size: big.size } })).toMatchObject({ same: false, how: expect.stringContaining("no HASH") });
     expect(seen).toEqual([]);
   });
 
@@ -105,7 +112,7 @@ describe("content evidence for two files of the same size", () => {
     const { dir, job, local, remote } = setup(bytes);
     const later = new Date(local.mtimeMs + 5000);
     utimesSync(join(dir, "f.txt"), later, later);
-    await expect(compareContents({ job, pool: fakePool(bytes).pool, path: "f.txt", local, remote })).rejects.toBeInstanceOf(SourceChanged);
+    await expect(compareContents({ job, server: fakeServer(bytes).server, path: "f.txt", local, remote })).rejects.toBeInstanceOf(SourceChanged);
   });
 
   it.each([
@@ -113,8 +120,8 @@ describe("content evidence for two files of the same size", () => {
     ["XSHA256, different", ["XSHA256"], Buffer.from("PARTNERED\n".repeat(30)), false],
   ] as const)("a server without HASH but with %s is asked for its hash instead of sending the file", async (_name, commands, serverBytes, same) => {
     const { job, local, remote } = setup(bytes);
-    const { pool, seen } = fakePool(Buffer.from(serverBytes), [], [...commands]);
-    expect(await compareContents({ job, pool, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("XSHA256") });
+    const { server, seen } = fakeServer(Buffer.from(serverBytes), [], [...commands]);
+    expect(await compareContents({ job, server, path: "f.txt", local, remote })).toMatchObject({ same, how: expect.stringContaining("XSHA256") });
     expect(seen).toEqual(["XSHA256 /job/f.txt"]);
   });
 
@@ -130,8 +137,8 @@ describe("content evidence for two files of the same size", () => {
       utimesSync(outside, t, t);
       unlinkSync(join(dir, "f.txt"));
       symlinkSync(outside, join(dir, "f.txt"));
-      const { pool, seen } = fakePool(Buffer.from(bytes));
-      await expect(compareContents({ job: { ...job, followSymlinks }, pool, path: "f.txt", local, remote })).rejects.toBeInstanceOf(UnsafeLocalPath);
+      const { server, seen } = fakeServer(Buffer.from(bytes));
+      await expect(compareContents({ job: { ...job, followSymlinks }, server, path: "f.txt", local, remote })).rejects.toBeInstanceOf(UnsafeLocalPath);
       expect(seen).toEqual([]);
     },
   );
