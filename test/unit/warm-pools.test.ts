@@ -3,6 +3,7 @@ import { WarmPools } from "../../src/agent/warm-pools.js";
 import type { RemoteConfig } from "../../src/config/types.js";
 import type { FtpsConnection } from "../../src/ftps/connect.js";
 import { silentLogger } from "../../src/log.js";
+import { FtpsFolder } from "../../src/remote/ftps-folder.js";
 import { FtpsPool } from "../../src/remote/pool.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,6 +124,7 @@ describe("WarmPools", () => {
     const pools = new WarmPools(silentLogger(), 1000);
     const r = remote();
     const first = pools.take("job", r);
+    expect(first).toBeInstanceOf(FtpsFolder); // what runJob is given as its remote
     pools.release("job");
     expect(pools.take("job", r)).toBe(first);
     pools.release("job");
