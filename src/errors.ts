@@ -47,7 +47,7 @@ export class SafetyGuardError extends AgentError {
 export type ErrorClass = "transient" | "permanent";
 
 /**
- * What went wrong on a connection when no reply code says it (see src/ftps/connection-faults.ts):
+ * What went wrong on a connection when no reply code says it (see src/protocol/connection-faults.ts):
  * `timeout`: a step got no answer in the remote's `timeoutSeconds` (transient); `closed`: the
  * connection was closed under a command (transient); `protocol`: a reply or a command that cannot
  * be used, such as an unparsable reply or a PASV to another host (permanent).

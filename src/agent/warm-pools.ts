@@ -1,6 +1,6 @@
 import type { RemoteConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
-import { FtpsFolder } from "../remote/ftps-folder.js";
+import { FtpsFolder } from "../protocol/ftps-folder.js";
 import type { RemoteFolder } from "../remote/remote-folder.js";
 
 /** How long a job's connections stay open after its run, waiting for the next one. */

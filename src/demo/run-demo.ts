@@ -13,7 +13,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSy
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fetchServerCertificate } from "../ftps/fetch-fingerprint.js";
+import { fetchServerCertificate } from "../protocol/fetch-fingerprint.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { syncCommand } from "../cli/commands/sync.js";
 import { loadApp, type AppContext } from "../cli/context.js";

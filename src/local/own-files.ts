@@ -9,7 +9,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, sep } from "nod
 import type { AgentConfig } from "../config/types.js";
 import { AgentError, ExitCode } from "../errors.js";
 import { logNamePattern, type OwnFilesSpec } from "../plan/own-paths.js";
-import { toNfc } from "../remote/names.js";
+import { toNfc } from "../plan/names.js";
 import { STATE_DB_NAME } from "../state/db.js";
 
 /** The job's local folder is not there (deleted, moved, or its disk not mounted). */

@@ -1,6 +1,6 @@
 import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, mkdirSync, openSync, read, readlinkSync, realpathSync, type ReadStream, type Stats } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { localPathInside } from "../remote/names.js";
+import { localPathInside } from "../plan/names.js";
 
 /**
  * Local access that a symlink swapped in during a run cannot redirect out of the job folder.

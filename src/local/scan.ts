@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { LocalEntry } from "../plan/types.js";
 import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
 import { makeOwnInodeTest, makeOwnPathTest } from "../plan/own-paths.js";
-import { escapeName, toNfc, twinWarning, unsafeNameReason } from "../remote/names.js";
+import { escapeName, toNfc, twinWarning, unsafeNameReason } from "../plan/names.js";
 import { checkJobRoot } from "./safe-open.js";
 import { isTempName } from "./temp-names.js";
 

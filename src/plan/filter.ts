@@ -8,7 +8,7 @@
  *   and then everything below it goes too. `X/**` excludes folder X itself.
  */
 import picomatch from "picomatch";
-import { toNfc } from "../remote/names.js";
+import { toNfc } from "./names.js";
 import { makeOwnPathTest, type OwnFilesSpec } from "./own-paths.js";
 
 export type PathFilter = (path: string, type: "file" | "dir") => boolean;

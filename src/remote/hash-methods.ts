@@ -3,7 +3,7 @@
  * chooses the algorithm before it asks, so that it hashes its own copy at the same time).
  */
 
-import type { Capabilities } from "../ftps/capabilities.js";
+import type { Capabilities } from "./capabilities.js";
 import type { HashAlgorithm, HashMethod } from "./remote-folder.js";
 
 const ALGORITHMS: { algorithm: HashAlgorithm; nodeName: string; hexLength: number; xCommands: string[] }[] = [

@@ -1,7 +1,7 @@
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing, TimePrecision } from "../plan/types.js";
 import { isTempName } from "../local/temp-names.js";
-import { escapeName, remoteJoin, toNfc, twinWarning, unsafeNameReason } from "./names.js";
+import { escapeName, remoteJoin, toNfc, twinWarning, unsafeNameReason } from "../plan/names.js";
 
 /**
  * How a remote folder tree becomes a RemoteListing, whatever the folder is (FTPS: list-tree.ts; in

@@ -3,7 +3,7 @@ import { readSync } from "node:fs";
 import { Readable, Writable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { RemoteError, type RemoteErrorKind } from "../errors.js";
-import type { Capabilities } from "../ftps/capabilities.js";
+import type { Capabilities } from "./capabilities.js";
 import { tempNameFor } from "../local/temp-names.js";
 import type { RemoteListing, TimePrecision } from "../plan/types.js";
 import { ListingCollector, walkFolders, type ListedItem } from "./listing-collector.js";
@@ -20,7 +20,7 @@ import {
 } from "./remote-folder.js";
 import { RenameRefused } from "./rename-refused.js";
 import { sleep, withRetry, type RetryPolicy } from "./retry.js";
-import { chooseHashMethod } from "./server-hash.js";
+import { chooseHashMethod } from "./hash-methods.js";
 
 /**
  * A server in memory: the remote-folder interface over a tree of folders and files, with the

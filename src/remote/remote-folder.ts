@@ -1,13 +1,13 @@
 import type { Transform, Writable } from "node:stream";
 import { RemoteError } from "../errors.js";
-import type { Capabilities } from "../ftps/capabilities.js";
+import type { Capabilities } from "./capabilities.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing } from "../plan/types.js";
 import type { RetryPolicy } from "./retry.js";
 
 /**
  * The remote-folder interface: everything the sync core asks of a server, and all it knows of
- * one. The FTPS implementation (remote/ftps-folder.ts) is the only one users meet; the in-memory
+ * one. The FTPS implementation (protocol/ftps-folder.ts) is the only one users meet; the in-memory
  * one (remote/memory-folder.ts) runs the engine in tests without a server, with faults injected.
  *
  * Paths are absolute on the server ("/backup/a/b.txt"), as the server spells them.

@@ -1,4 +1,4 @@
-import { classify } from "../ftps/classify.js";
+import { RemoteError, type ErrorClass } from "../errors.js";
 
 export interface RetryPolicy {
   attempts: number;
@@ -34,8 +34,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * What a failure means by default: a RemoteError says it (its kind was decided where it happened);
+ * anything else (local I/O, a source that changed, a bug) would fail the same way again.
+ */
+export function remoteErrorClass(err: unknown): ErrorClass {
+  return err instanceof RemoteError ? err.errorClass : "permanent";
+}
+
+/**
  * Runs `fn` until it succeeds, a permanent error occurs, or attempts run out.
- * Transient errors (connection lost, timeouts, 421/425/426/450/451) are retried.
+ * Transient errors (connection lost, timeouts, 421/425/426/450/451) are retried. `classify`: for
+ * code that sees failures before they are RemoteErrors (the protocol layer's own retries).
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
@@ -45,6 +54,7 @@ export async function withRetry<T>(
     onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
     /** A further condition on transient failures (e.g. not a TLS failure). */
     retryIf?: (err: unknown) => boolean;
+    classify?: (err: unknown) => ErrorClass;
   } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -52,8 +62,7 @@ export async function withRetry<T>(
       return await fn(attempt);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      const c = classify(err);
-      if (c.errorClass === "permanent" || attempt >= policy.attempts) throw err;
+      if ((opts.classify ?? remoteErrorClass)(err) === "permanent" || attempt >= policy.attempts) throw err;
       if (opts.retryIf && !opts.retryIf(err)) throw err;
       const delay = backoffDelay(attempt, policy);
       opts.onRetry?.(err, attempt, delay);

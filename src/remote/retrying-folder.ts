@@ -1,6 +1,6 @@
 import type { Transform, Writable } from "node:stream";
 import { RemoteError } from "../errors.js";
-import type { Capabilities } from "../ftps/capabilities.js";
+import type { Capabilities } from "./capabilities.js";
 import type { RemoteListing } from "../plan/types.js";
 import type {
   HashMethod,

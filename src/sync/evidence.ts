@@ -2,7 +2,7 @@
  * Evidence for the "compare" action: are a local file and a remote file of the same size the same
  * bytes? A size and a time that match prove nothing (two edits within the server's time precision
  * look alike), so the answer comes from the contents: the server's hash where it offers one
- * (HASH, XSHA256, ...: remote/server-hash.ts), otherwise the remote bytes, downloaded and
+ * (HASH, XSHA256, ...: protocol/server-hash.ts), otherwise the remote bytes, downloaded and
  * compared with the local file as they arrive (nothing is written, memory stays flat). Files over
  * COMPARE_MAX_BYTES on a server without a hash command are not compared: the caller treats them
  * as different, a conflict, which loses nothing. The local file is read through one descriptor,
@@ -14,7 +14,7 @@ import { Writable } from "node:stream";
 import type { JobConfig } from "../config/types.js";
 import type { LocalEntry, RemoteEntry } from "../plan/types.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath } from "../local/safe-open.js";
-import { localPathInside, remoteJoin } from "../remote/names.js";
+import { localPathInside, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
 import type { RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
@@ -75,7 +75,7 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
     if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
     const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });
 
-    // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
+    // HASH, else XSHA256/XSHA1/XMD5... (protocol/server-hash.ts)
     const method = chooseHashMethod(o.server.capabilities);
     if (method) {
       const theirs = await retry(() => o.server.hash(remotePath, method));

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { AgentConfig, JobConfig } from "../config/types.js";
+import type { AgentConfig, JobConfig, RemoteConfig } from "../config/types.js";
 import { AgentError, ConfigError, RemoteError, SafetyGuardError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
@@ -9,11 +9,10 @@ import { makeJobPathFilter } from "../plan/filter.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { withoutTwins } from "../plan/name-twins.js";
-import { refineDayTimes } from "../remote/day-times.js";
-import { remoteJoin } from "../remote/names.js";
+import { refineDayTimes } from "./day-times.js";
+import { remoteJoin } from "../plan/names.js";
 import { localMatchesState, remoteFromState, scanFingerprint } from "../plan/trusted-remote.js";
 import { formatSettledMemo, parseSettledMemo, remoteSideDigest } from "../plan/settled-run.js";
-import { FtpsFolder } from "../remote/ftps-folder.js";
 import { RemoteRootMissing, type RemoteFolder } from "../remote/remote-folder.js";
 import type { StateStore } from "../state/index.js";
 import type { RunCounts } from "../state/runs.js";
@@ -56,8 +55,10 @@ export interface RunOptions {
   /** Abandon the run now: closes every connection to the server, transfers in flight included. */
   hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** The server (the agent keeps a job's open between runs; tests inject one); defaults to a new FTPS folder. */
+  /** The server, owned by the caller (the agent keeps a job's open between runs; tests inject one). */
   remote?: RemoteFolder;
+  /** Or: how to open one for this run (the CLI's FTPS folder), closed when the run ends. */
+  openRemote?: (remote: RemoteConfig, logger: Logger) => RemoteFolder;
   now?: Date;
 }
 
@@ -95,6 +96,8 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
   if (!job) throw new ConfigError(`unknown job "${jobName}"; known jobs: ${Object.keys(config.jobs).join(", ") || "(none)"}`);
   const remoteConfig = config.remotes[job.remote];
   const logger = opts.logger.child({ job: job.name });
+  const server = opts.remote ?? opts.openRemote?.(remoteConfig, logger);
+  if (!server) throw new Error("runJob needs a remote folder: pass remote or openRemote");
   const started = Date.now();
   const counts = emptyCounts();
   const errors: string[] = [];
@@ -112,7 +115,6 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
     return { job: job.name, status, durationMs: Date.now() - started, dryRun: !!opts.dryRun, plan, deferred, skippedDeletes, errors, warnings, ...counts };
   };
 
-  const server = opts.remote ?? new FtpsFolder(remoteConfig, logger);
   const onHardStop = () => server.destroy();
   if (opts.hardStop?.aborted) onHardStop();
   opts.hardStop?.addEventListener("abort", onHardStop, { once: true });

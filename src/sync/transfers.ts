@@ -9,7 +9,7 @@ import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import { fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../local/safe-open.js";
 import { tempNameFor } from "../local/temp-names.js";
-import { baseName, localPathInside, parentOf, remoteJoin } from "../remote/names.js";
+import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
 import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
@@ -141,7 +141,7 @@ export class Transfers {
 
   private async verifyHash(remotePath: string, localPath: string | number): Promise<void> {
     if (this.job.verify !== "hash") return;
-    // HASH, else XSHA256/XSHA1/XMD5... (remote/server-hash.ts)
+    // HASH, else XSHA256/XSHA1/XMD5... (protocol/server-hash.ts)
     const method = chooseHashMethod(this.ctx.remote.capabilities);
     if (!method) return; // the server offers no hash we know: size was checked, which is all we can do
     const [remote, localHex] = await Promise.all([
@@ -404,7 +404,7 @@ export class Transfers {
       throw err;
     });
     // A time the listing gave by day only is recorded as the exact one (MDTM), so that the next
-    // run can tell a rewrite on the same day (see remote/day-times.ts).
+    // run can tell a rewrite on the same day (see sync/day-times.ts).
     const recorded = remote.precision === "day" && exactBefore !== undefined
       ? { modifyMs: exactBefore, precision: exactBefore % 1000 === 0 ? ("second" as const) : ("ms" as const) }
       : { modifyMs: remote.modifyMs, precision: remote.precision };

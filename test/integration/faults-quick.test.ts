@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireServers, startServer } from "../servers/real-servers.js";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { hashTree, put, randomBytesFrom, prng, runSync, sha, startRig, tempFiles, type Rig } from "../faults/harness.js";
-import { ONE_CONNECTION_FOLDERS } from "../../src/remote/stat-listing.js";
+import { ONE_CONNECTION_FOLDERS } from "../../src/protocol/stat-listing.js";
 import { cutsBigFile, cutsManyFiles, sigkill, type ScenarioResult } from "../faults/scenarios.js";
 
 requireServers("vsftpd");

@@ -170,7 +170,7 @@ describe("against a hostile FTPS server", () => {
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/cannot list remote folder/);
     expect(r.ms).toBeLessThan(60_000);
-    // basic-ftp's listing buffer is capped (maxListingBytes, set in src/ftps/connect.ts)
+    // basic-ftp's listing buffer is capped (maxListingBytes, set in src/protocol/connect.ts)
     expect(r.peakRssKb, `peak RSS ${r.peakRssKb} kB, ${s.endlessBytes} bytes sent`).toBeLessThan(400 * 1024);
     expect(s.endlessBytes).toBeLessThan(400 * 1024 * 1024);
     expect(readFileSync(join(local, "keep.txt"), "utf8")).toBe("mine");

@@ -5,8 +5,8 @@ import { Client } from "basic-ftp";
 import { existsSync, readdirSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FtpsConnection } from "../../src/ftps/connect.js";
-import { renameOver } from "../../src/remote/ops.js";
+import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { renameOver } from "../../src/protocol/ops.js";
 import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectFtps } from "../../src/ftps/connect.js";
-import { chooseHashMethod, serverHash, type HashMethod } from "../../src/remote/server-hash.js";
+import { connectFtps } from "../../src/protocol/connect.js";
+import { chooseHashMethod, serverHash, type HashMethod } from "../../src/protocol/server-hash.js";
 import { Secret } from "../../src/secret.js";
 import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 

@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { connect, createServer, type Server, TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectFtps, skipKeyInfoWhenResumed } from "../../src/ftps/connect.js";
-import { withoutPeerCertificate } from "../../src/ftps/session-trim.js";
+import { connectFtps, skipKeyInfoWhenResumed } from "../../src/protocol/connect.js";
+import { withoutPeerCertificate } from "../../src/protocol/session-trim.js";
 import { Secret } from "../../src/secret.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";
 import { requireServers, startServer, type RunningServer } from "../servers/real-servers.js";

@@ -1,11 +1,11 @@
 import { chmodSync, mkdirSync, chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectFtps } from "../../src/ftps/connect.js";
+import { connectFtps } from "../../src/protocol/connect.js";
 import type { Logger } from "../../src/log.js";
-import { listTree } from "../../src/remote/list-tree.js";
-import { FtpsPool } from "../../src/remote/pool.js";
-import { estimateStatReplies, ONE_CONNECTION_FOLDERS, statListingWidth } from "../../src/remote/stat-listing.js";
+import { listTree } from "../../src/protocol/list-tree.js";
+import { FtpsPool } from "../../src/protocol/pool.js";
+import { estimateStatReplies, ONE_CONNECTION_FOLDERS, statListingWidth } from "../../src/protocol/stat-listing.js";
 import { Secret } from "../../src/secret.js";
 import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { writeTree } from "../helpers/trees.js";

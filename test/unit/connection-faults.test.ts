@@ -1,12 +1,12 @@
-// Connection failures get a kind where they happen (src/ftps/connection-faults.ts), never from
+// Connection failures get a kind where they happen (src/protocol/connection-faults.ts), never from
 // their text: a plain-FTP server on loopback plays each fault against a real basic-ftp client.
 import { Client } from "basic-ftp";
 import net from "node:net";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
-import { classify, isTimeout } from "../../src/ftps/classify.js";
-import { typeConnectionFaults } from "../../src/ftps/connection-faults.js";
+import { classify, isTimeout } from "../../src/protocol/classify.js";
+import { typeConnectionFaults } from "../../src/protocol/connection-faults.js";
 
 type Handler = (verb: string, sock: net.Socket, openData: () => Promise<{ port: number; socket: Promise<net.Socket> }>) => void;
 

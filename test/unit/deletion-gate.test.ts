@@ -1,7 +1,7 @@
 import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
-import { toRemoteError } from "../../src/remote/ftps-folder.js";
+import { toRemoteError } from "../../src/protocol/ftps-folder.js";
 import { confinedToPath, DeletionGate, onSameBranch } from "../../src/sync/deletion-gate.js";
 
 /** A server's reply as the sync core gets it: translated by the FTPS folder. */

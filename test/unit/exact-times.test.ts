@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dayTimesToRefine } from "../../src/remote/day-times.js";
-import { parseMdtmReply, parseMlstReply, parseTimeVal } from "../../src/remote/exact-times.js";
+import { dayTimesToRefine } from "../../src/sync/day-times.js";
+import { parseMdtmReply, parseMlstReply, parseTimeVal } from "../../src/protocol/exact-times.js";
 import type { RemoteEntry, StateEntry } from "../../src/plan/types.js";
 
 describe("exact remote times", () => {

@@ -3,8 +3,8 @@ import { pipeline, Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { RemoteConfig } from "../../src/config/types.js";
 import { RemoteError } from "../../src/errors.js";
-import type { FtpsConnection } from "../../src/ftps/connect.js";
-import { FtpsFolder } from "../../src/remote/ftps-folder.js";
+import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { FtpsFolder } from "../../src/protocol/ftps-folder.js";
 import { isNotThere } from "../../src/remote/remote-folder.js";
 
 const remote = { name: "srv", maxConnections: 1 } as unknown as RemoteConfig;

@@ -1,13 +1,13 @@
 import { FTPError, type FileInfo } from "basic-ftp";
 import { describe, expect, it } from "vitest";
-import { parseCapabilities } from "../../src/ftps/capabilities.js";
-import { classify } from "../../src/ftps/classify.js";
-import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
-import { tlsOptionsFor } from "../../src/ftps/tls-options.js";
+import { parseCapabilities } from "../../src/remote/capabilities.js";
+import { classify } from "../../src/protocol/classify.js";
+import { fingerprintOfDer } from "../../src/protocol/fingerprint.js";
+import { tlsOptionsFor } from "../../src/protocol/tls-options.js";
 import { rootCertificates } from "node:tls";
 import { RemoteError } from "../../src/errors.js";
-import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/remote/list-times.js";
-import { localPathInside, unsafeNameReason } from "../../src/remote/names.js";
+import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/protocol/list-times.js";
+import { localPathInside, unsafeNameReason } from "../../src/plan/names.js";
 import { backoffDelay } from "../../src/remote/retry.js";
 
 const ftpErr = (code: number) => new FTPError({ code, message: `${code} reply` });

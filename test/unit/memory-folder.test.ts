@@ -10,7 +10,7 @@ import { ExitCode, RemoteError } from "../../src/errors.js";
 import { tempNameFor } from "../../src/local/temp-names.js";
 import type { Logger } from "../../src/log.js";
 import { injectedError, MemoryFolder, type MemoryFolderOptions } from "../../src/remote/memory-folder.js";
-import { twinWarning } from "../../src/remote/names.js";
+import { twinWarning } from "../../src/plan/names.js";
 import { isNotThere, RemoteRootMissing, type ListTreeOptions } from "../../src/remote/remote-folder.js";
 import { RenameRefused } from "../../src/remote/rename-refused.js";
 

@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { scanLocal } from "../../src/local/scan.js";
 import { withoutTwins } from "../../src/plan/name-twins.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../../src/plan/types.js";
-import { parseListKeepingSplitNames } from "../../src/remote/listing-lines.js";
-import { escapeName, twinWarning, unsafeNameReason } from "../../src/remote/names.js";
+import { parseListKeepingSplitNames } from "../../src/protocol/listing-lines.js";
+import { escapeName, twinWarning, unsafeNameReason } from "../../src/plan/names.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WORKER = join(repo, "dist", "local", "scan-worker.js");

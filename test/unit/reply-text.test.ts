@@ -1,6 +1,6 @@
 import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
-import { replyText } from "../../src/ftps/reply-text.js";
+import { replyText } from "../../src/protocol/reply-text.js";
 
 describe("replyText", () => {
   it("shows the reply code once when the reply's text already starts with it, as basic-ftp's do", () => {

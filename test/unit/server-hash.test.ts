@@ -1,8 +1,8 @@
 import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
-import { parseCapabilities } from "../../src/ftps/capabilities.js";
-import type { FtpsConnection } from "../../src/ftps/connect.js";
-import { chooseHashMethod, parseHashReply, parseXHashReply, serverHash } from "../../src/remote/server-hash.js";
+import { parseCapabilities } from "../../src/remote/capabilities.js";
+import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { chooseHashMethod, parseHashReply, parseXHashReply, serverHash } from "../../src/protocol/server-hash.js";
 
 const SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const MD5 = "098f6bcd4621d373cade4e832627b4f6";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FTPError, parseList } from "basic-ftp";
-import type { FtpsConnection } from "../../src/ftps/connect.js";
-import { sameRemoteVersion, statRemoteFile, type RemoteFileNow } from "../../src/remote/stat-file.js";
+import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { sameRemoteVersion, statRemoteFile, type RemoteFileNow } from "../../src/protocol/stat-file.js";
 
 const file = (size: number, modifyMs: number | undefined, precision: RemoteFileNow["precision"]): RemoteFileNow => ({ type: "file", size, modifyMs, precision });
 const T = Date.UTC(2026, 11, 5, 14, 31, 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { estimateStatReplies, parseStatListing, StatFolderNotOpened, StatListingUnusable, STAT_REPLY_BUDGET } from "../../src/remote/stat-listing.js";
+import { estimateStatReplies, parseStatListing, StatFolderNotOpened, StatListingUnusable, STAT_REPLY_BUDGET } from "../../src/protocol/stat-listing.js";
 
 const line = (type: string, name: string, size = 100) => `${type}rw-r--r--    1 1001     1001     ${String(size).padStart(12)} Nov 24 12:24 ${name}`;
 const reply = (...body: string[]) => ["213-Status follows:", ...body, "213 End of status"].join("\n");

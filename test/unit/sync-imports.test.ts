@@ -1,13 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const SYNC = join(import.meta.dirname, "../../src/sync");
-/**
- * The protocol library and the FTPS code (ftps/, the pool, and the functions that take one of its
- * connections): the sync core reaches a server only through RemoteFolder.
- */
-const FORBIDDEN = [/^basic-ftp(\/|$)/, /\/ftps\//, /remote\/(pool|ops|list-tree|stat-file|stat-listing|exact-times|server-hash|pipelined)(\.js)?$/];
+const SRC = join(import.meta.dirname, "../../src");
 
 /** Every module specifier a file imports or re-exports, static or dynamic. */
 function specifiers(source: string): string[] {
@@ -16,20 +11,33 @@ function specifiers(source: string): string[] {
   return found;
 }
 
-describe("the sync core and the protocol", () => {
+/** `file: specifier` for every import under `folder` (relative to src/) that matches one of `forbidden`. */
+function offending(folder: string, forbidden: RegExp[], skip = (_f: string) => false): string[] {
+  const root = join(SRC, folder);
+  const files = readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && !skip(f));
+  expect(files.length).toBeGreaterThan(2);
+  return files.flatMap((f) =>
+    specifiers(readFileSync(join(root, f), "utf8"))
+      .filter((s) => forbidden.some((re) => re.test(s)))
+      .map((s) => `${relative(SRC, join(root, f))}: ${s}`),
+  );
+}
+
+const PROTOCOL_LIBRARY = /^basic-ftp(\/|$)/;
+const PROTOCOL_FOLDER = /(^|\/)protocol\//;
+
+describe("the layers and the protocol", () => {
   it("finds the import specifiers of static, type-only, side-effect and dynamic imports", () => {
-    const src = `import { a } from "basic-ftp";\nimport type { B } from "../ftps/connect.js";\nimport "../remote/pool.js";\nconst o = await import("../remote/ops.js");\nexport { c } from "./x.js";`;
-    expect(specifiers(src)).toEqual(["basic-ftp", "../ftps/connect.js", "../remote/pool.js", "../remote/ops.js", "./x.js"]);
+    const src = `import { a } from "basic-ftp";\nimport type { B } from "../protocol/connect.js";\nimport "../protocol/pool.js";\nconst o = await import("../protocol/ops.js");\nexport { c } from "./x.js";`;
+    expect(specifiers(src)).toEqual(["basic-ftp", "../protocol/connect.js", "../protocol/pool.js", "../protocol/ops.js", "./x.js"]);
   });
 
-  it("imports neither basic-ftp nor the FTPS modules (ftps/, remote/pool, remote/ops and the other per-connection functions) anywhere in src/sync/", () => {
-    const files = readdirSync(SYNC).filter((f) => f.endsWith(".ts"));
-    expect(files.length).toBeGreaterThan(3);
-    const offending = files.flatMap((f) =>
-      specifiers(readFileSync(join(SYNC, f), "utf8"))
-        .filter((s) => FORBIDDEN.some((re) => re.test(s)))
-        .map((s) => `${f}: ${s}`),
-    );
-    expect(offending).toEqual([]);
+  it("imports the protocol library (basic-ftp) only in src/protocol/", () => {
+    expect(offending("", [PROTOCOL_LIBRARY], (f) => f.startsWith("protocol/"))).toEqual([]);
+    expect(offending("protocol", [PROTOCOL_LIBRARY]).length).toBeGreaterThan(0);
+  });
+
+  it("reaches a server from the sync phases, the plan and the remote-folder layer only through the RemoteFolder interface, never src/protocol/", () => {
+    expect([...offending("sync", [PROTOCOL_LIBRARY, PROTOCOL_FOLDER]), ...offending("plan", [PROTOCOL_LIBRARY, PROTOCOL_FOLDER]), ...offending("remote", [PROTOCOL_LIBRARY, PROTOCOL_FOLDER])]).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { WarmPools } from "../../src/agent/warm-pools.js";
 import type { RemoteConfig } from "../../src/config/types.js";
-import type { FtpsConnection } from "../../src/ftps/connect.js";
+import type { FtpsConnection } from "../../src/protocol/connect.js";
 import { silentLogger } from "../../src/log.js";
-import { FtpsFolder } from "../../src/remote/ftps-folder.js";
-import { FtpsPool } from "../../src/remote/pool.js";
+import { FtpsFolder } from "../../src/protocol/ftps-folder.js";
+import { FtpsPool } from "../../src/protocol/pool.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const remote = (name = "srv") => ({ name, maxConnections: 2 }) as unknown as RemoteConfig;

@@ -1,7 +1,7 @@
-import { describeCapabilities, describeTimes } from "../../ftps/capabilities.js";
-import { connectFtps } from "../../ftps/connect.js";
+import { describeCapabilities, describeTimes } from "../../remote/capabilities.js";
+import { connectFtps } from "../../protocol/connect.js";
 import { ConfigError, ExitCode } from "../../errors.js";
-import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../remote/server-hash.js";
+import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../protocol/server-hash.js";
 import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";

@@ -1,5 +1,5 @@
 import { UsageError } from "../usage.js";
-import { fetchServerCertificate } from "../../ftps/fetch-fingerprint.js";
+import { fetchServerCertificate } from "../../protocol/fetch-fingerprint.js";
 
 export function parseHostPort(input: string, implicit: boolean): { host: string; port: number } {
   const defaultPort = implicit ? 990 : 21;

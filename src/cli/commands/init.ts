@@ -11,7 +11,7 @@ import { createInterface } from "node:readline/promises";
 import { loadConfig } from "../../config/load.js";
 import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, normaliseFingerprint, parseWithSchema } from "../../config/schema.js";
 import { ExitCode, RemoteError } from "../../errors.js";
-import { fetchServerCertificate, type ServerCertificate } from "../../ftps/fetch-fingerprint.js";
+import { fetchServerCertificate, type ServerCertificate } from "../../protocol/fetch-fingerprint.js";
 import { loadApp } from "../context.js";
 import { UsageError } from "../usage.js";
 import { checkCommand } from "./check.js";

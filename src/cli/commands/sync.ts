@@ -1,3 +1,4 @@
+import { FtpsFolder } from "../../protocol/ftps-folder.js";
 import { JobLocks } from "../../agent/job-lock.js";
 import { ExitCode, SafetyGuardError } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
@@ -109,6 +110,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       force: flags.force,
       trigger: "cli",
       onProgress,
+      openRemote: (remote, logger) => new FtpsFolder(remote, logger),
     });
   } catch (err) {
     throw failed(err);

@@ -17,7 +17,7 @@ export interface Capabilities {
   features: Record<string, string>;
 }
 
-/** The non-standard hash commands a client may use (see remote/server-hash.ts). */
+/** The non-standard hash commands a client may use (see protocol/server-hash.ts). */
 const HASH_COMMANDS = ["XSHA256", "XSHA512", "XSHA1", "XSHA", "XMD5"];
 
 export function parseCapabilities(features: Map<string, string>): Capabilities {
@@ -60,7 +60,7 @@ export function describeCapabilities(c: Capabilities): string {
 /**
  * What the server's listing times can show, and what they cannot, for `check`: a change that keeps
  * a file's size within the time's precision looks like no change to any client. `hashCommand`
- * names the hash command the agent would use (remote/server-hash.ts), if any.
+ * names the hash command the agent would use (protocol/server-hash.ts), if any.
  */
 export function describeTimes(c: Capabilities, hashCommand?: string): string {
   if (c.mlsd) return "exact (MLSD)";

@@ -1,4 +1,4 @@
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 
 /**
  * Sends `more` commands right behind the one `start` sends (its task's handler reads every reply),

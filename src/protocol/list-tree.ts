@@ -2,12 +2,13 @@ import { FileType, FTPError, type FileInfo } from "basic-ftp";
 import type { Logger } from "../log.js";
 import type { RemoteListing } from "../plan/types.js";
 import { remoteTimeReader, type RemoteTime } from "./list-times.js";
-import { ListingCollector, walkFolders, type ListedItem } from "./listing-collector.js";
+import { ListingCollector, walkFolders, type ListedItem } from "../remote/listing-collector.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
-import type { FtpsConnection } from "../ftps/connect.js";
-import { RemoteRootMissing } from "./remote-folder.js";
+import type { FtpsConnection } from "./connect.js";
+import { errorClassOf } from "./classify.js";
+import { RemoteRootMissing } from "../remote/remote-folder.js";
 import { narrowUse, type FtpsPool } from "./pool.js";
-import { withRetry, type RetryPolicy } from "./retry.js";
+import { withRetry, type RetryPolicy } from "../remote/retry.js";
 import { FAR_SERVER_MS, STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, statListingWidth, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export { RemoteRootMissing };
@@ -58,7 +59,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
         }
       }),
     opts.retry,
-    { signal: opts.signal },
+    { signal: opts.signal, classify: errorClassOf },
   );
 
   let roundTripMs = performance.now() - cwdStarted;
@@ -131,7 +132,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   function listWithRetry(serverDir: string): Promise<FileInfo[]> {
-    return withRetry(() => use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal });
+    return withRetry(() => use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal, classify: errorClassOf });
   }
 
   /** After replies out of step (a file name with a line break?), STAT is off for the rest of the run. */

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { FTPError, type FileInfo } from "basic-ftp";
 import { parseLine, testLine } from "basic-ftp/dist/parseListUnix.js";
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 import { pipelined } from "./pipelined.js";
 
 /**

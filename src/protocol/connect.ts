@@ -3,7 +3,7 @@ import { createSecureContext, TLSSocket, type ConnectionOptions, type SecureCont
 import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { parseCapabilities, type Capabilities } from "./capabilities.js";
+import { parseCapabilities, type Capabilities } from "../remote/capabilities.js";
 import { replyText } from "./reply-text.js";
 import { classify, isTlsFailure } from "./classify.js";
 import { typeConnectionFaults, withDeadline } from "./connection-faults.js";

@@ -2,7 +2,7 @@ import { FTPError } from "basic-ftp";
 import { pipelined } from "./pipelined.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform } from "node:stream";
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
 import { tempNameFor } from "../local/temp-names.js";

@@ -1,9 +1,9 @@
 import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
-import { isTlsFailure } from "../ftps/classify.js";
-import { connectFtps, type FtpsConnection } from "../ftps/connect.js";
+import { errorClassOf, isTlsFailure } from "./classify.js";
+import { connectFtps, type FtpsConnection } from "./connect.js";
 import type { Logger } from "../log.js";
-import { withRetry, type RetryPolicy } from "./retry.js";
+import { withRetry, type RetryPolicy } from "../remote/retry.js";
 
 /** `signal`: the pool was closed while the connection was being opened; give it up. */
 type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal) => Promise<FtpsConnection>;
@@ -62,6 +62,7 @@ export class FtpsPool {
     return withRetry(open, retry, {
       signal,
       retryIf: (err) => !isTlsFailure(err),
+      classify: errorClassOf,
       onRetry: (err, attempt, delayMs) =>
         this.logger?.warn(`${(err as Error).message} (attempt ${attempt} of ${retry.attempts}; retrying in ${delayMs} ms)`),
     });

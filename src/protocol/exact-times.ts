@@ -1,8 +1,8 @@
 import { FTPError } from "basic-ftp";
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 import { pipelined } from "./pipelined.js";
 
-import type { RemoteStamp } from "./remote-folder.js";
+import type { RemoteStamp } from "../remote/remote-folder.js";
 
 export type { RemoteStamp };
 

@@ -70,3 +70,8 @@ export function isTlsFailure(err: unknown): boolean {
   }
   return false;
 }
+
+/** classify()'s retry class alone, for withRetry's `classify` in code that sees raw failures. */
+export function errorClassOf(err: unknown): ErrorClass {
+  return classify(err).errorClass;
+}

@@ -2,15 +2,15 @@ import { FileType, FTPError, type FileInfo } from "basic-ftp";
 import { RemoteError } from "../errors.js";
 import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
 import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 import type { RemoteEntry } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
 
 /** What the server says of one file now, in the terms of its folder listing. */
-import type { RemoteFileNow } from "./remote-folder.js";
+import type { RemoteFileNow } from "../remote/remote-folder.js";
 
 export type { RemoteFileNow };
-export { sameRemoteVersion } from "./same-version.js";
+export { sameRemoteVersion } from "../remote/same-version.js";
 
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 

@@ -1,5 +1,5 @@
 import { FTPError } from "basic-ftp";
-import type { FtpsConnection } from "../ftps/connect.js";
+import type { FtpsConnection } from "./connect.js";
 
 /**
  * The server's checksum of a file, by the best command it offers: the draft `HASH` command
@@ -11,8 +11,8 @@ import type { FtpsConnection } from "../ftps/connect.js";
  * taken, anything else is "no answer" (undefined), never a guess.
  */
 
-import type { HashAlgorithm, HashMethod, ServerHash } from "./remote-folder.js";
-import { chooseHashMethod, hexLength } from "./hash-methods.js";
+import type { HashAlgorithm, HashMethod, ServerHash } from "../remote/remote-folder.js";
+import { chooseHashMethod, hexLength } from "../remote/hash-methods.js";
 
 export type { HashAlgorithm, HashMethod, ServerHash };
 export { chooseHashMethod };

@@ -1,8 +1,8 @@
 import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RemoteEntry, RemoteListing, StateEntry } from "../plan/types.js";
-import { remoteJoin } from "./names.js";
-import type { RemoteFolder } from "./remote-folder.js";
+import { remoteJoin } from "../plan/names.js";
+import type { RemoteFolder } from "../remote/remote-folder.js";
 
 const FINER_THAN_DAY = new Set(["ms", "second", "minute"]);
 
