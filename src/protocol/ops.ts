@@ -5,6 +5,7 @@ import { Readable, type Transform } from "node:stream";
 import type { FtpsConnection } from "./connect.js";
 import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
+import { RenameRefused } from "../remote/rename-refused.js";
 import { tempNameFor } from "../local/temp-names.js";
 
 /** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
@@ -51,22 +52,6 @@ function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<v
   return pipelined(c, done, [`RNTO ${to}`]).then(() => undefined);
 }
 
-/**
- * The server would not put the new version in place. Nothing was lost: the old file is still
- * under its name (or, if even putting it back failed, under the name given in the message) and
- * the new version is still in its temporary file, which the caller removes.
- */
-export class RenameRefused extends RemoteError {
-  constructor(to: string, reply: { code: number; message: string }, oldKeptAt?: string) {
-    const kept = oldKeptAt ? `the old version could not be put back and is kept as ${oldKeptAt}` : "the old version is kept";
-    super(`${to}: the server refused to put the new version in place (${reply.code} ${reply.message.trim()}); ${kept}, the new version was not placed`, {
-      code: reply.code,
-      kind: "path",
-      phase: "operation",
-    });
-  }
-}
-
 /** Sends `commands` in one write and reads a reply to each (errors as replies; a closed connection rejects). */
 function sendAll(c: FtpsConnection, commands: string[]): Promise<{ code: number; message: string }[]> {
   const replies: { code: number; message: string }[] = [];
@@ -100,6 +85,14 @@ export async function renameOver(c: FtpsConnection, from: string, to: string, ex
     if (!(err instanceof RenameTargetRefused)) throw err;
     if (err.reply.code < 500) throw err.reply;
     refused = err.reply;
+  }
+  // Only a file is moved aside: RNTO onto a folder is refused by every server, and a folder moved
+  // aside under a temporary name would vanish from listings with all it holds (a partner may have
+  // made one of that name since the listing). SIZE answers 213 for a file only; a server that does
+  // not know SIZE (500/502) cannot tell, and is taken at its word as before.
+  const target = await c.client.sendIgnoringError(`SIZE ${to}`);
+  if (target.code !== 213 && target.code !== 500 && target.code !== 502) {
+    throw new RenameRefused(to, { code: refused.code, message: `${refused.message.trim()} (${to} is not a file: ${target.code} to SIZE)` });
   }
   const slash = to.lastIndexOf("/");
   const aside = to.slice(0, slash + 1) + tempNameFor(to.slice(slash + 1));

@@ -791,6 +791,8 @@ export class MemoryFolder implements RemoteFolder {
     if (!refused) return undefined;
     // A refused RNFR (the source is missing) never touches the target.
     if (!this.lookup(from)) throw refusedError(`RNFR ${from}`, refused.message, refused.code);
+    // Only a file is moved aside (ops.ts): a folder moved aside would vanish from listings.
+    if (this.lookup(to) instanceof DirNode) throw new RenameRefused(to, { code: refused.code, message: `${refused.message} (${to} is not a file)` });
     const slash = to.lastIndexOf("/");
     const aside = to.slice(0, slash + 1) + tempNameFor(to.slice(slash + 1));
     const movedAside = this.step("rename.aside", to, aside, () => this.renameNow(to, aside));

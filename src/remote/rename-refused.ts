@@ -4,9 +4,7 @@ import { RemoteError } from "../errors.js";
  * The server would not put the new version in place. Nothing was lost: the old file is still
  * under its name (or, if even putting it back failed, under the name given in the message) and
  * the new version is still in its temporary file, which the caller removes.
- *
- * The same class as ops.ts's (which the FTPS folder throws), here without the protocol library,
- * so that the in-memory folder throws the same error with the same words.
+ * Thrown by every remote folder, FTPS (protocol/ops.ts) and in memory alike.
  */
 export class RenameRefused extends RemoteError {
   constructor(to: string, reply: { code: number; message: string }, oldKeptAt?: string) {

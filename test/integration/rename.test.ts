@@ -2,11 +2,12 @@
 // rename lands, an existing target is replaced, a missing source never costs the target, and the
 // connection stays in step afterwards (every reply read).
 import { Client } from "basic-ftp";
-import { existsSync, readdirSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FtpsConnection } from "../../src/protocol/connect.js";
 import { renameOver } from "../../src/protocol/ops.js";
+import { RenameRefused } from "../../src/remote/rename-refused.js";
 import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
@@ -122,6 +123,17 @@ describe("renameOver on servers that refuse to rename over a file", { timeout: 6
         const deleted = sent.findIndex((s) => s.startsWith("DELE "));
         expect(deleted).toBeGreaterThan(placed);
         expect(await client.size("/d.txt")).toBe(5);
+      });
+
+      it("a folder where the file goes is never moved aside: the rename is refused, the folder and its file stay", async () => {
+        mkdirSync(join(server.root, "g"));
+        put("g/inside.txt", "partner's");
+        chownSync(join(server.root, "g"), statSync(server.root).uid, statSync(server.root).gid);
+        put("g.part", "new G");
+        await expect(renameOver(c, "/g.part", "/g", 5)).rejects.toBeInstanceOf(RenameRefused);
+        expect(read("g/inside.txt")).toBe("partner's");
+        expect(readdirSync(server.root).filter((n) => n.startsWith(".ftps-sync."))).toEqual([]);
+        expect(read("g.part")).toBe("new G");
       });
 
       it("a missing source fails and leaves the existing target alone", async () => {

@@ -539,6 +539,15 @@ describe("rename", () => {
     expect(f.calls[1].to).toMatch(/^\/job\/\.ftps-sync\.a\.[0-9a-f]{8}\.part$/);
   });
 
+  it.each([true, false])("a folder where the file goes is never moved aside: the rename is refused and the folder stays with all it holds (overwrite %s)", async (renameOverwrite) => {
+    const { f } = folder({ renameOverwrite });
+    f.put("/job/.tmp", "new");
+    f.put("/job/a/inside.txt", "partner's");
+    await expect(f.rename("/job/.tmp", "/job/a", 3)).rejects.toBeInstanceOf(RenameRefused);
+    expect(f.tree("/job")).toEqual({ ".tmp": "new", a: null, "a/inside.txt": "partner's" });
+    expect(f.calls.map((c) => c.method)).toEqual(["rename"]);
+  });
+
   it("when the new one cannot be placed, the old one is put back and the error says it is kept", async () => {
     const { f } = folder({ renameOverwrite: false });
     f.put("/job/.tmp", "new");
