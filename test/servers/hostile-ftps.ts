@@ -53,6 +53,13 @@ export interface HostileOptions {
   hashCommands?: { commands: ("XSHA256" | "XSHA1" | "XSHA" | "XMD5")[]; code?: 213 | 250; lie?: boolean };
   /** The first `times` STORs keep (RETRs send) the file with its first byte changed: same size, other bytes. */
   corrupt?: { verb: "STOR" | "RETR"; times: number };
+  /**
+   * A partner rewrites a file while it is downloaded: a RETR of a path here sends the version the
+   * server held, and from then on the path holds `content` and its folder is listed as `listing`.
+   */
+  rewriteDuringRetr?: Record<string, { content: string; listing: string }>;
+  /** RETR of these paths sends only the first half of the file, then ends as if it were complete (226). */
+  truncateRetr?: string[];
 }
 
 const X_HASH_ALGORITHMS: Record<string, string> = { XSHA256: "sha256", XSHA1: "sha1", XSHA: "sha1", XMD5: "md5" };
@@ -93,6 +100,8 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     gone.add(path);
   };
   const failures = (opts.failures ?? []).map((f) => ({ ...f }));
+  // Read live: a test may change a folder's listing between runs (and rewriteDuringRetr does).
+  const listings = opts.listings;
   const limit = opts.endlessLimitBytes ?? 2 * 1024 ** 3;
   let dataConnections = 0;
   let decoyConnections = 0;
@@ -119,6 +128,8 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     let user = "";
     let password = "";
     let renameFrom = "";
+    /** The offset a REST asked the next RETR to start at. */
+    let restAt = 0;
     let decoy: net.Server | undefined;
     const reply = (text: string) => {
       if (!sock.destroyed) sock.write(text + "\r\n");
@@ -244,7 +255,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         case "PWD":
           return reply('257 "/" is the current directory');
         case "CWD":
-          return opts.listings[arg] !== undefined || arg === "/" ? reply("250 Directory changed") : reply("550 No such folder");
+          return listings[arg] !== undefined || arg === "/" ? reply("250 Directory changed") : reply("550 No such folder");
         case "EPSV":
           if (opts.pasvHost) return reply("500 EPSV not understood");
           return reply(`229 Entering Extended Passive Mode (|||${await openPassive()}|)`);
@@ -257,7 +268,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
         case "LIST": {
           // LIST may carry ls options ("LIST -a /dir"), which the agent sends to LIST-only servers.
           const folder = verb === "LIST" ? arg.replace(/^-\S*\s*/, "") : arg;
-          const body = opts.listings[folder || "/"];
+          const body = listings[folder || "/"];
           if (body === undefined) return reply("550 No such folder");
           if (body === "endless") return sendEndless();
           return data.send(body);
@@ -278,7 +289,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           // The file's facts as its folder's listing gives them (size as stored now), if it is there.
           const c = stored(arg);
           const slash = arg.lastIndexOf("/");
-          const body = opts.listings[arg.slice(0, slash) || "/"];
+          const body = listings[arg.slice(0, slash) || "/"];
           const line = typeof body === "string" ? body.split("\r\n").find((l) => l.endsWith("; " + arg.slice(slash + 1))) : undefined;
           if (c === undefined || !line) return reply("550 No such file");
           const facts = line.slice(0, line.indexOf("; ") + 1).replace(/size=\d+;/, `size=${Buffer.byteLength(c)};`);
@@ -292,9 +303,21 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           const c = stored(arg);
           return c === undefined ? reply("550 No such file") : reply(`213 ${Buffer.byteLength(c)}`);
         }
-        case "RETR":
+        case "REST":
+          restAt = Number(arg);
+          return Number.isSafeInteger(restAt) && restAt >= 0 ? reply(`350 Restarting at ${restAt}`) : reply("501 Bad offset");
+        case "RETR": {
+          const from = restAt;
+          restAt = 0;
           if (opts.endlessFiles?.includes(arg)) return sendEndlessFile();
-          return data.send(corrupting("RETR", Buffer.from(stored(arg) ?? opts.defaultContent ?? "")));
+          const bytes = corrupting("RETR", Buffer.from(stored(arg) ?? opts.defaultContent ?? "")).subarray(from);
+          const rewrite = opts.rewriteDuringRetr?.[arg];
+          if (rewrite) {
+            uploads.set(arg, Buffer.from(rewrite.content));
+            listings[arg.slice(0, arg.lastIndexOf("/")) || "/"] = rewrite.listing;
+          }
+          return data.send(opts.truncateRetr?.includes(arg) ? bytes.subarray(0, Math.floor(bytes.length / 2)) : bytes);
+        }
         case "STOR":
           if (storCuts > 0 && opts.cutStor) {
             storCuts--;
