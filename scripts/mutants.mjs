@@ -147,6 +147,13 @@ function runFast(label, only = testFiles) {
   });
 }
 
+/** Why a run failed with no failing test: the mutant does not compile (the build's first type error), or else. */
+function firstProblem(log) {
+  const text = readFileSync(log, "utf8");
+  const ts = text.match(/^.*error TS\d+:.*$/m);
+  return ts ? `the mutant does not compile (${ts[0].trim()})` : "see the log";
+}
+
 /** The failed tests of a vitest JSON report ("file: test"), and failed files without one. */
 function failuresIn(report) {
   let json;
@@ -209,7 +216,7 @@ async function runMutants() {
       if (r.timedOut || (!r.failed.length && r.code !== 0)) keep = true;
       if (r.timedOut) record(m, "TIMEOUT", `the fast tier ran past ${runTimeoutMs / 1000} s (log: ${r.log})`);
       else if (r.failed.length > 0) record(m, "CAUGHT", r.failed.slice(0, 2).join("; ") + (r.failed.length > 2 ? ` (+${r.failed.length - 2} more)` : ""));
-      else if (r.code !== 0) record(m, "BROKEN", `the run failed without a failing test (does the mutant compile?); log: ${r.log}`);
+      else if (r.code !== 0) record(m, "BROKEN", `the run failed without a failing test: ${firstProblem(r.log)}; log: ${r.log}`);
       else if (m.pending) record(m, "PENDING", `no fast test yet: ${m.pending}`);
       else record(m, "SURVIVED", "no fast test failed");
     } finally {

@@ -55,7 +55,7 @@ export default [
     find: ": join(dirname(target), tempNameFor(baseName(targetRel)));",
     replace: ": target;",
     mutation: "a download is written straight under its real name",
-    tests: ["test/integration/hostile.test.ts", "test/integration/resume-same-version.test.ts"],
+    tests: ["test/integration/download-verified.test.ts", "test/integration/hostile.test.ts", "test/integration/resume-same-version.test.ts"],
   },
   {
     id: "temp-upload",
@@ -109,7 +109,7 @@ export default [
     rule: "certificate verified (no pin)",
     edits: [
       { file: "src/ftps/tls-options.ts", find: "rejectUnauthorized: !remote.fingerprint,", replace: "rejectUnauthorized: false," },
-      { file: "src/ftps/connect.ts", find: "} else if (!socket.authorized) {", replace: "} else if (false) {" },
+      { file: "src/ftps/connect.ts", find: "} else if (!socket.authorized) {", replace: "} else if (!socket.authorized && remote.port < 0) {" },
     ],
     mutation: "an untrusted certificate accepted without a pin",
     tests: ["test/integration/hostile.test.ts"],

@@ -2,7 +2,7 @@
 // exact time are read again, and a file that changed during its transfer, or that arrived short of
 // the size the listing announced, is discarded instead of renamed into place. Against the scripted
 // hostile server on loopback (no root, no real server).
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace } from "../helpers/workspace.js";
@@ -57,5 +57,14 @@ describe("a download is published only once it is proven to be the version liste
     expect(r.stdout + r.stderr).toContain(`received ${Math.floor(V1.length / 2)} bytes, the listing said ${V1.length}`);
     expect(existsSync(join(local, "doc.txt"))).toBe(false);
     expect(readdirSync(local)).toEqual([]);
+  });
+
+  it("a download over an existing file that fails half-way leaves the existing file as it was (the bytes go to a temporary name)", async () => {
+    const { ws, local } = await setup({ listings: { "/job": listing("20240101120000") }, files: { "/job/doc.txt": V1 }, truncateRetr: ["/job/doc.txt"] });
+    writeFileSync(join(local, "doc.txt"), "the local version, kept");
+    const r = await ws.cli(["sync", "job"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(readdirSync(local)).toEqual(["doc.txt"]);
+    expect(readFileSync(join(local, "doc.txt"), "utf8")).toBe("the local version, kept");
   });
 });
