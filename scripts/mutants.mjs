@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Mutation check of the safety rules: `npm run mutants [-- --only <rule or id>] [--check] [--keep]`.
+// Mutation check of the safety rules: `npm run mutants [-- --only <rule or id>] [--check] [--keep]
+// [--tiers fast,scripted] [--tests <files>] [--timeout <seconds>]`.
 //
 // Each mutant in scripts/mutants/list.mjs disables one safety rule in the source (one small edit,
-// or a few for a rule guarded twice). For each, the fast test tier (`vitest run --project fast`,
-// no root, no servers) runs against a copy of the repository with that one mutant applied, and
-// must fail: the table says which test caught it. Exit 1 when a mutant survived (no test failed),
-// is pending (known to survive until a fast test exists), broke (its text no longer matches the
-// source exactly once, or the run failed without a failing test), or timed out.
+// or a few for a rule guarded twice). For each, the tests that need neither root nor a real server
+// (vitest projects "fast" and "scripted", see --tiers) run against a copy of the repository with
+// that one mutant applied, and must fail: the table says which test caught it. Exit 1 when a
+// mutant survived (no test failed), is pending (known to survive until a test exists), broke (its
+// text no longer matches the source exactly once, it does not compile, or the run failed without a
+// failing test), or timed out.
 // The working tree is never modified: the repository's files (git ls-files: tracked and new, not
 // ignored) are copied to a temporary folder once, node_modules is linked, and each mutated file is
-// put back after its run. First the unmutated copy must pass.
+// put back after its run. First the unmutated copy must pass. The test files named after the
+// mutated file, and the mutant's `tests`, run first (a speed-up); a mutant they do not catch gets
+// every test of the tiers, stopping at the first failure.
 // `--check` only verifies that every mutant still applies (after a refactoring, say), in a second.
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -27,6 +31,13 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const only = opt("only");
+/**
+ * The vitest projects (vitest.config.ts) each mutant runs: by default both tiers that need neither
+ * root nor a real server, "fast" (unit and engine tests) and "scripted" (the built CLI against
+ * scripted servers on loopback), as `npm run test:fast` covered when this check was specified.
+ * `--tiers fast` asks which rules the fast tier alone would notice.
+ */
+const tiers = (opt("tiers") ?? "fast,scripted").split(",").filter(Boolean);
 /** `--tests a.test.ts,b.test.ts`: run only these test files (to try a new test quickly; not a full check). */
 const testFiles = opt("tests")?.split(",").filter(Boolean) ?? [];
 /** A run of the fast tier takes about 90 s here; a mutant that makes it hang is stopped after this. */
@@ -121,7 +132,7 @@ function runFast(label, only = testFiles) {
   const report = join(work, `${label}.json`);
   const log = join(work, `${label}.log`);
   rmSync(report, { force: true });
-  const argv = [join(copy, "node_modules/vitest/vitest.mjs"), "run", "--project", "fast", "--reporter=json", `--outputFile=${report}`];
+  const argv = [join(copy, "node_modules/vitest/vitest.mjs"), "run", ...tiers.flatMap((t) => ["--project", t]), "--reporter=json", `--outputFile=${report}`];
   if (label !== "baseline") argv.push("--bail=1");
   argv.push(...only);
   return new Promise((done) => {
@@ -176,11 +187,11 @@ let exitCode = 0;
 let keep = false;
 try {
   makeCopy();
-  console.log(`copy of the repository in ${copy}; unmutated run of the fast tier first`);
+  console.log(`copy of the repository in ${copy}; tiers ${tiers.join(" and ")}; the unmutated run first`);
   if (testFiles.length) console.log(`only the test files ${testFiles.join(", ")} (--tests): not a full check`);
   const base = await runFast("baseline");
   if (base.timedOut || base.code !== 0 || base.failed.length > 0) {
-    console.error(`the unmutated fast tier does not pass (exit ${base.code}${base.timedOut ? ", timed out" : ""}): fix that first; no mutant was tried.`);
+    console.error(`the unmutated tests do not pass (exit ${base.code}${base.timedOut ? ", timed out" : ""}): fix that first; no mutant was tried.`);
     for (const f of base.failed) console.error(`  failed: ${f}`);
     console.error(`  log: ${base.log} (kept)`);
     keep = true;
@@ -214,11 +225,11 @@ async function runMutants() {
       let r = first.length ? await runFast(`${label}.first`, first) : undefined;
       if (!r || (!r.timedOut && r.failed.length === 0)) r = await runFast(label);
       if (r.timedOut || (!r.failed.length && r.code !== 0)) keep = true;
-      if (r.timedOut) record(m, "TIMEOUT", `the fast tier ran past ${runTimeoutMs / 1000} s (log: ${r.log})`);
+      if (r.timedOut) record(m, "TIMEOUT", `the tests ran past ${runTimeoutMs / 1000} s (log: ${r.log})`);
       else if (r.failed.length > 0) record(m, "CAUGHT", r.failed.slice(0, 2).join("; ") + (r.failed.length > 2 ? ` (+${r.failed.length - 2} more)` : ""));
       else if (r.code !== 0) record(m, "BROKEN", `the run failed without a failing test: ${firstProblem(r.log)}; log: ${r.log}`);
-      else if (m.pending) record(m, "PENDING", `no fast test yet: ${m.pending}`);
-      else record(m, "SURVIVED", "no fast test failed");
+      else if (m.pending) record(m, "PENDING", `no test catches it yet: ${m.pending}`);
+      else record(m, "SURVIVED", `no test failed (tiers ${tiers.join(", ")})`);
     } finally {
       for (const [f, text] of originals) writeFileSync(join(copy, f), text);
     }

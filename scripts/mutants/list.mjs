@@ -90,8 +90,9 @@ export default [
     id: "tls-before-user",
     rule: "no plaintext before USER",
     file: "src/ftps/connect.ts",
-    find: "        if (err instanceof FTPError) {\n          throw new FtpsError(\n",
-    replace: "        if (err instanceof FTPError) {\n          await client.login(remote.user, remote.password.reveal()).catch(() => undefined);\n          throw new FtpsError(\n",
+    // The reply to a refused AUTH TLS, whatever the error class it is thrown as.
+    find: /(if \(err instanceof FTPError\) \{\n)(\s*throw new \w+\(\n\s*`\$\{remote\.name\}: the server refused AUTH TLS)/,
+    replace: "$1await client.login(remote.user, remote.password.reveal()).catch(() => undefined);\n$2",
     mutation: "on a refused AUTH TLS, USER and PASS are sent in plaintext before giving up",
     tests: ["test/integration/hostile.test.ts"],
   },
