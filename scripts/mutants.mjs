@@ -60,6 +60,7 @@ const readIn = (root) => (file) => (existsSync(join(root, file)) ? readFileSync(
 // The table
 
 const results = [];
+const started = Date.now();
 function record(m, status, caughtBy) {
   const files = [...new Set(editsOf(m).map((e) => e.file))].join(", ");
   results.push({ id: m.id, rule: m.rule, file: files, mutation: m.mutation, caughtBy, status });
@@ -74,7 +75,7 @@ function printTable() {
   for (const r of results) console.log("| " + [r.rule, r.file, r.mutation, r.caughtBy, r.status].map(cell).join(" | ") + " |");
   const count = (s) => results.filter((r) => r.status === s).length;
   if (flag("check")) return console.log(`\n${results.length} mutants: ${count("APPLIES")} apply, ${count("BROKEN")} broken.`);
-  console.log(`\n${results.length} mutants: ${count("CAUGHT")} caught, ${count("SURVIVED")} survived, ${count("PENDING")} pending, ${count("BROKEN")} broken, ${count("TIMEOUT")} timed out.`);
+  console.log(`\n${results.length} mutants in ${Math.round((Date.now() - started) / 60_000)} min: ${count("CAUGHT")} caught, ${count("SURVIVED")} survived, ${count("PENDING")} pending, ${count("BROKEN")} broken, ${count("TIMEOUT")} timed out.`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ export default [
     find: "if (got !== expected) throw pinMismatch(expected, got, what);",
     replace: "if (false) throw pinMismatch(expected, got, what);",
     mutation: "a certificate that does not match the pin accepted",
-    tests: ["test/integration/hostile.test.ts", "test/integration/hangs.test.ts"],
+    tests: ["test/unit/pin.test.ts", "test/integration/hostile.test.ts", "test/integration/hangs.test.ts"],
   },
   // --- hostile names (src/remote/names.ts) ---
   {
