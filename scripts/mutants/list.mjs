@@ -34,7 +34,7 @@ export default [
   {
     id: "failed-listing-reply",
     rule: "emptied-listing guard",
-    file: "src/ftps/listing-guard.ts",
+    file: "src/protocol/listing-guard.ts",
     find: "return code >= 200 && code < 300 && FAILED_LISTING.test(",
     replace: "return false && FAILED_LISTING.test(",
     mutation: 'an empty listing with "226 ... failed to open directory" taken as an empty folder',
@@ -85,11 +85,11 @@ export default [
     mutation: "a download shorter than the listed size is published",
     tests: ["test/integration/download-verified.test.ts", "test/integration/hostile.test.ts", "test/integration/resume-same-version.test.ts"],
   },
-  // --- never plaintext (src/ftps/connect.ts) ---
+  // --- never plaintext (src/protocol/connect.ts) ---
   {
     id: "tls-before-user",
     rule: "no plaintext before USER",
-    file: "src/ftps/connect.ts",
+    file: "src/protocol/connect.ts",
     // The reply to a refused AUTH TLS, whatever the error class it is thrown as.
     find: /(if \(err instanceof FTPError\) \{\n)(\s*throw new \w+\(\n\s*`\$\{remote\.name\}: the server refused AUTH TLS)/,
     replace: "$1await client.login(remote.user, remote.password.reveal()).catch(() => undefined);\n$2",
@@ -99,7 +99,7 @@ export default [
   {
     id: "prot-p",
     rule: "PROT P enforced",
-    file: "src/ftps/connect.ts",
+    file: "src/protocol/connect.ts",
     find: "if (!is2xx(prot.code)) {",
     replace: "if (false) {",
     mutation: "a refused PBSZ/PROT P is ignored and data connections may be clear",
@@ -109,8 +109,8 @@ export default [
     id: "cert-verify",
     rule: "certificate verified (no pin)",
     edits: [
-      { file: "src/ftps/tls-options.ts", find: "rejectUnauthorized: !remote.fingerprint,", replace: "rejectUnauthorized: false," },
-      { file: "src/ftps/connect.ts", find: "} else if (!socket.authorized) {", replace: "} else if (!socket.authorized && remote.port < 0) {" },
+      { file: "src/protocol/tls-options.ts", find: "rejectUnauthorized: !remote.fingerprint,", replace: "rejectUnauthorized: false," },
+      { file: "src/protocol/connect.ts", find: "} else if (!socket.authorized) {", replace: "} else if (!socket.authorized && remote.port < 0) {" },
     ],
     mutation: "an untrusted certificate accepted without a pin",
     tests: ["test/integration/hostile.test.ts"],
@@ -118,17 +118,17 @@ export default [
   {
     id: "pin",
     rule: "pinned certificate checked",
-    file: "src/ftps/tls-options.ts",
+    file: "src/protocol/tls-options.ts",
     find: "if (got !== expected) throw pinMismatch(expected, got, what);",
     replace: "if (false) throw pinMismatch(expected, got, what);",
     mutation: "a certificate that does not match the pin accepted",
     tests: ["test/unit/pin.test.ts", "test/integration/hostile.test.ts", "test/integration/hangs.test.ts"],
   },
-  // --- hostile names (src/remote/names.ts) ---
+  // --- hostile names (src/plan/names.ts) ---
   {
     id: "name-dot-segment",
     rule: "hostile names: . and ..",
-    file: "src/remote/names.ts",
+    file: "src/plan/names.ts",
     find: 'if (name === "." || name === "..") return `"${name}" segment`;',
     replace: "",
     mutation: 'a listed name ".." or "." accepted',
@@ -137,7 +137,7 @@ export default [
   {
     id: "name-controls",
     rule: "hostile names: control and bidi characters",
-    file: "src/remote/names.ts",
+    file: "src/plan/names.ts",
     find: "const bad = UNSAFE_CHAR.exec(name)?.[0];",
     replace: "const bad = undefined as string | undefined;",
     mutation: "names with ESC, LF, DEL, C1 or U+202E accepted",
@@ -146,7 +146,7 @@ export default [
   {
     id: "inside-job-folder",
     rule: "hostile names: never a path outside the job folder",
-    file: "src/remote/names.ts",
+    file: "src/plan/names.ts",
     find: 'if (rel === "" || rel.startsWith(".." + sep) || rel === ".." || isAbsolute(rel)) {',
     replace: "if (false) {",
     mutation: "localPathInside accepts ../ and absolute paths",

@@ -1,6 +1,6 @@
 import { FTPError, type Client } from "basic-ftp";
 import { describe, expect, it } from "vitest";
-import { isFailedListingReply, refuseFailedListings } from "../../src/ftps/listing-guard.js";
+import { isFailedListingReply, refuseFailedListings } from "../../src/protocol/listing-guard.js";
 
 // vsftpd answers a LIST of a folder it cannot read with a positive reply and an empty listing:
 // taken at its word, every file below that folder would look deleted on the server.

@@ -1,7 +1,7 @@
 import type { TLSSocket } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { fingerprintOfDer } from "../../src/ftps/fingerprint.js";
-import { verifyPin } from "../../src/ftps/tls-options.js";
+import { fingerprintOfDer } from "../../src/protocol/fingerprint.js";
+import { verifyPin } from "../../src/protocol/tls-options.js";
 
 /** A socket whose peer presents a certificate with these DER bytes (all verifyPin reads of it). */
 const presenting = (der: Buffer | undefined) => ({ getPeerCertificate: () => (der ? { raw: der } : {}) }) as unknown as TLSSocket;
