@@ -161,6 +161,20 @@ describe("deletion guards", () => {
     expect(e.stateRows().has("a/one.txt")).toBe(true);
   });
 
+  it("a dry run with a remote folder that cannot be listed plans no deletion, and says why", async () => {
+    const e = engine({ job: { direction: "download", delete: "mirror", maxDelete: "100%" } });
+    e.putRemote("a/one.txt", "1");
+    e.putRemote("b/two.txt", "2");
+    e.putRemote("c.txt", "3");
+    await e.run();
+    await e.remote.remove("/job/a/one.txt");
+    e.remote.fail({ method: "list", path: "/job/b", error: () => injectedError("path", 550) });
+    const s = await e.run({ dryRun: true });
+    expect(s.plan.filter((a) => a.kind.startsWith("delete"))).toEqual([]);
+    expect(s.skippedDeletes).toBeGreaterThanOrEqual(1);
+    expect(s.warnings.join("\n")).toMatch(/remote listing was incomplete/);
+  });
+
   it("a failed folder in an upload job's listing keeps the server's files elsewhere from being deleted", async () => {
     const e = await syncedUpload({ delete: "mirror", maxDelete: "100%" });
     rmLocal(e, "a.txt");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RemoteError } from "../../src/errors.js";
 import { injectedError } from "../../src/remote/memory-folder.js";
 import { at, engine, filesOf, tempPaths, type Engine } from "./harness.js";
 
@@ -88,6 +89,22 @@ describe("cut transfers", () => {
     expect(e.readRemote("a.txt")).toBe(TEXT);
     expect(tempPaths(e.remoteTree())).toEqual([]);
     expect(e.state.partials.list("job")).toEqual([]);
+  });
+
+  it("an upload that timed out is sent again from the start under a fresh temporary name, and ends whole", async () => {
+    const e = engine({ job: { direction: "upload" }, server: { chunkSize: 4 } });
+    e.writeLocal("a.txt", TEXT);
+    const timeout = () => new RemoteError("timeout: no answer within 30 s (injected)", { kind: "transient", fault: "timeout", phase: "operation" });
+    e.remote.cut({ method: "upload", afterBytes: 12, nth: 1, error: timeout });
+    const received: number[] = [];
+    e.remote.onChunk((ev) => void (ev.method === "upload" && received.push(ev.offset)));
+    const s = await e.run();
+    expect(s).toMatchObject({ status: "ok", uploaded: 1 });
+    expect(e.remoteTree()).toEqual({ "a.txt": TEXT });
+    const temps = e.remote.pathsOf("upload");
+    expect(temps).toHaveLength(2);
+    expect(temps[0]).not.toBe(temps[1]);
+    expect(received.filter((n) => n === 4)).toHaveLength(2); // both tries sent the file from its first byte
   });
 
   it("an upload cut at every try leaves the server's copy as it was (temporary name, then rename), and the next run ends it whole", async () => {
