@@ -107,6 +107,7 @@ describe("type mismatches", () => {
     e.writeLocal("fine.txt", "F");
     e.putRemote("thing/inside.txt", "in a folder");
     const s = await e.run();
+    expect(s).toMatchObject({ status: "ok", failed: 0, uploaded: 1 });
     expect(s.plan.find((a) => a.path === "thing")?.kind).toBe("needs-user");
     expect(s.warnings.join("\n")).toMatch(/^thing: /m);
     expect(e.readLocal("thing")).toBe("a file");

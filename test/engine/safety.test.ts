@@ -1,4 +1,4 @@
-import { linkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { injectedError } from "../../src/remote/memory-folder.js";
@@ -92,6 +92,22 @@ describe("hostile names from the server", () => {
     expect(readdirSync(e.dir).sort()).toEqual(["agent.config.json", "jobs", "local", "state"]);
     expect(s.warnings.filter((w) => /refused a remote name/.test(w)).length).toBeGreaterThanOrEqual(4);
     expect(s.warnings.join("\n")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
+  });
+});
+
+describe("local paths a symbolic link could redirect", () => {
+  it("a download never writes through a local symlink that points out of the job folder", async () => {
+    const e = engine({ job: { direction: "download" } });
+    const outside = join(e.dir, "outside");
+    mkdirSync(outside);
+    symlinkSync(outside, join(e.local, "sub"));
+    e.putRemote("sub/x.txt", "X");
+    e.putRemote("fine.txt", "F");
+    const s = await e.run();
+    expect(readdirSync(outside)).toEqual([]);
+    expect(e.readLocal("fine.txt")).toBe("F");
+    expect(s.downloaded).toBe(1);
+    expect(s.failed).toBeGreaterThanOrEqual(1);
   });
 });
 
