@@ -35,6 +35,8 @@ export interface EngineSetup {
   agent?: Record<string, unknown>;
   /** The job's `local` as written in its file, relative to the config's folder. Default "./local". */
   local?: string;
+  /** The remote's password (given in an environment variable, as the config requires). */
+  password?: string;
 }
 
 export interface Engine {
@@ -97,7 +99,7 @@ export function engine(setup: EngineSetup): Engine {
       2,
     ),
   );
-  const { config } = loadConfig(join(dir, "agent.config.json"), { env: { ENGINE_TEST_PASSWORD: "not-a-real-password" } });
+  const { config } = loadConfig(join(dir, "agent.config.json"), { env: { ENGINE_TEST_PASSWORD: setup.password ?? "not-a-real-password" } });
   const state = openState(config.stateDir);
   opened.push(state);
   const remote = new MemoryFolder({ clock: () => T0, ...setup.server });

@@ -95,6 +95,35 @@ describe("hostile names from the server", () => {
   });
 });
 
+describe("secrets", () => {
+  it("a server reply that repeats the password is kept in the state's run record without it", async () => {
+    const password = "s3cret-Engine-pw-41";
+    const e = engine({ job: { direction: "upload" }, password });
+    e.writeLocal("a.txt", "A");
+    e.remote.fail({ method: "upload", error: () => injectedError("path", 553, `553 cannot store for user u with password ${password}`) });
+    const s = await e.run();
+    expect(s.status).toBe("failed");
+    const recorded = e.state.runs.last("job")?.error ?? "";
+    expect(recorded).toMatch(/553 cannot store/);
+    expect(recorded).not.toContain(password);
+    expect(recorded).toContain("[redacted]");
+  });
+
+  it("a password with a quote and a backslash is kept out of the run record in its JSON-escaped form too", async () => {
+    const password = 'pa"ss\\word-Engine-42';
+    const e = engine({ job: { direction: "upload" }, password });
+    e.writeLocal("a.txt", "A");
+    const asJson = JSON.stringify({ password });
+    e.remote.fail({ method: "upload", error: () => injectedError("path", 553, `553 refused ${asJson}`) });
+    await e.run();
+    const recorded = e.state.runs.last("job")?.error ?? "";
+    expect(recorded).toMatch(/553 refused/);
+    expect(recorded).not.toContain(JSON.stringify(password).slice(1, -1));
+    expect(recorded).not.toContain(password);
+    expect(recorded).toContain("[redacted]");
+  });
+});
+
 describe("local paths a symbolic link could redirect", () => {
   it("a download never writes through a local symlink that points out of the job folder", async () => {
     const e = engine({ job: { direction: "download" } });
