@@ -17,15 +17,23 @@ requireServers("vsftpd", "proftpd");
 const NAMES = ["a.txt", "b.txt", "c.txt", "d/e.txt", "d/f.txt", "g/h.txt"];
 const ROUNDS = 8;
 
-/** Every file under `root` (no temporary files), relative path -> content. */
+/**
+ * Every file under `root` (no temporary files), relative path -> content. Read while a run may be
+ * renaming and deleting there: a name gone between the listing and its read is simply not there.
+ */
 function contents(root: string): Map<string, string> {
   const out = new Map<string, string>();
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOENT";
   const walk = (dir: string, rel: string) => {
     for (const name of readdirSync(dir)) {
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      if (statSync(abs).isDirectory()) walk(abs, r);
-      else if (!name.startsWith(".ftps-sync.")) out.set(r, readFileSync(abs, "utf8"));
+      try {
+        if (statSync(abs).isDirectory()) walk(abs, r);
+        else if (!name.startsWith(".ftps-sync.")) out.set(r, readFileSync(abs, "utf8"));
+      } catch (err) {
+        if (!gone(err)) throw err;
+      }
     }
   };
   walk(root, "");
