@@ -3,8 +3,8 @@
 // [--tiers fast,scripted] [--tests <files>] [--timeout <seconds>]`.
 //
 // Each mutant in scripts/mutants/list.mjs disables one safety rule in the source (one small edit,
-// or a few for a rule guarded twice). For each, the tests that need neither root nor a real server
-// (vitest projects "fast" and "scripted", see --tiers) run against a copy of the repository with
+// or a few for a rule guarded twice). For each, the fast tier (`npm run test:fast`: unit tests and
+// the engine on the in-memory remote; --tiers to add "scripted") runs against a copy of the repository with
 // that one mutant applied, and must fail: the table says which test caught it. Exit 1 when a
 // mutant survived (no test failed), is pending (known to survive until a test exists), broke (its
 // text no longer matches the source exactly once, it does not compile, or the run failed without a
@@ -32,12 +32,11 @@ const opt = (name) => {
 };
 const only = opt("only");
 /**
- * The vitest projects (vitest.config.ts) each mutant runs: by default both tiers that need neither
- * root nor a real server, "fast" (unit and engine tests) and "scripted" (the built CLI against
- * scripted servers on loopback), as `npm run test:fast` covered when this check was specified.
- * `--tiers fast` asks which rules the fast tier alone would notice.
+ * The vitest projects (vitest.config.ts) each mutant runs: by default the fast tier, which must
+ * catch every safety rule on its own; `--tiers fast,scripted` adds the built CLI against scripted
+ * servers on loopback.
  */
-const tiers = (opt("tiers") ?? "fast,scripted").split(",").filter(Boolean);
+const tiers = (opt("tiers") ?? "fast").split(",").filter(Boolean);
 /** `--tests a.test.ts,b.test.ts`: run only these test files (to try a new test quickly; not a full check). */
 const testFiles = opt("tests")?.split(",").filter(Boolean) ?? [];
 /** A run of the fast tier takes about 90 s here; a mutant that makes it hang is stopped after this. */

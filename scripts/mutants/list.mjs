@@ -94,7 +94,7 @@ export default [
     find: /(if \(err instanceof FTPError\) \{\n)(\s*throw new \w+\(\n\s*`\$\{remote\.name\}: the server refused AUTH TLS)/,
     replace: "$1await client.login(remote.user, remote.password.reveal()).catch(() => undefined);\n$2",
     mutation: "on a refused AUTH TLS, USER and PASS are sent in plaintext before giving up",
-    tests: ["test/integration/hostile.test.ts"],
+    tests: ["test/unit/connect-refusals.test.ts", "test/integration/hostile.test.ts"],
   },
   {
     id: "prot-p",
@@ -103,7 +103,7 @@ export default [
     find: "if (!is2xx(prot.code)) {",
     replace: "if (false) {",
     mutation: "a refused PBSZ/PROT P is ignored and data connections may be clear",
-    tests: ["test/integration/data-protection.test.ts"],
+    tests: ["test/unit/connect-refusals.test.ts", "test/integration/data-protection.test.ts"],
   },
   {
     id: "cert-verify",
