@@ -51,11 +51,32 @@ export function sameWithinPrecision(aMs: number, aPrecision: TimePrecision, bMs:
   return coarser === "day" ? gap <= unit : gap === 0;
 }
 
+/** A local file's size and modification time, as a scan, a stat or a record gives them. */
+export interface LocalVersion {
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The same local version of a file: the same size and the same modification time to the
+ * millisecond. Times are floored, as the scan records them: a stat gives fractions of a
+ * millisecond, which no record keeps. The one definition used wherever a file is checked
+ * against what the scan, the state or a partial transfer saw.
+ */
+export function sameLocalVersion(a: LocalVersion, b: LocalVersion): boolean {
+  return a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+}
+
+/** The local version a state row recorded. */
+export function recordedLocalVersion(state: Pick<StateEntry, "localSize" | "localMtimeMs">): LocalVersion {
+  return { size: state.localSize, mtimeMs: state.localMtimeMs };
+}
+
 /** The local file differs from what we saw at the last sync (type, size or mtime). */
 export function localChanged(local: LocalEntry, state: StateEntry): boolean {
   if (local.type !== state.type) return true;
   if (local.type === "dir") return false; // a folder's mtime moves with its contents: not a change of its own
-  return local.size !== state.localSize || local.mtimeMs !== state.localMtimeMs;
+  return !sameLocalVersion(local, recordedLocalVersion(state));
 }
 
 /**

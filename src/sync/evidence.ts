@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fstatSync, readSync, type Stats } from "node:fs";
 import { Writable } from "node:stream";
 import type { JobConfig } from "../config/types.js";
+import { sameLocalVersion } from "../plan/signatures.js";
 import type { LocalEntry, RemoteEntry } from "../plan/types.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath } from "../local/safe-open.js";
 import { localPathInside, remoteJoin } from "../plan/names.js";
@@ -39,8 +40,6 @@ export interface CompareInput {
   signal?: AbortSignal;
 }
 
-const sameSignature = (st: Stats, e: LocalEntry) => st.size === e.size && Math.floor(st.mtimeMs) === e.mtimeMs;
-
 /**
  * Opens the local file as uploads do (local/safe-open.ts): no symlink swapped in since the scan
  * is followed out of the job folder (nor any symlink without followSymlinks), and what was opened
@@ -55,7 +54,7 @@ function openLocal(job: JobConfig, rel: string, entry: LocalEntry, shown: string
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new SourceVanished(`${shown} vanished after the scan; not compared`);
     throw err;
   }
-  if (!opened.stat.isFile() || !sameSignature(opened.stat, entry)) {
+  if (!opened.stat.isFile() || !sameLocalVersion(opened.stat, entry)) {
     closeSync(opened.fd);
     if (!opened.stat.isFile()) throw new UnsafeLocalPath(`${shown} is no longer a regular file; not compared`);
     throw new SourceChanged(`${shown} changed during the run; compared again next run`);
@@ -70,7 +69,7 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
   const fd = openLocal(o.job, rel, o.local, localPath);
   try {
     const unchanged = () => {
-      if (!sameSignature(fstatSync(fd), o.local)) throw new SourceChanged(`${localPath} changed during the run; compared again next run`);
+      if (!sameLocalVersion(fstatSync(fd), o.local)) throw new SourceChanged(`${localPath} changed during the run; compared again next run`);
     };
     if (o.local.size !== o.remote.size) return { same: false, how: "sizes differ" };
     const retry = <T>(fn: () => Promise<T>) => withRetry(fn, o.job.retries, { signal: o.signal });

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { JobConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
-import { localChanged, remoteChanged, sameWithinPrecision } from "../plan/signatures.js";
+import { localChanged, remoteChanged, sameLocalVersion, sameWithinPrecision } from "../plan/signatures.js";
 import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
 import type { StateStore } from "../state/index.js";
@@ -30,7 +30,7 @@ export async function recordLandedUploads(o: {
     const l = o.local.get(p.path);
     const r = o.remote.entries.get(p.path);
     if (l?.type !== "file" || r?.type !== "file") continue;
-    if (l.size !== p.sourceSize || l.mtimeMs !== p.sourceMtime || r.size !== l.size) continue;
+    if (p.sourceMtime === undefined || !sameLocalVersion(l, { size: p.sourceSize, mtimeMs: p.sourceMtime }) || r.size !== l.size) continue;
     // The server's file must have changed since the last record: not an old version of that size.
     const prev = o.stateEntries.get(p.path);
     if (prev && !remoteChanged(r, prev)) continue;

@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import { isTimeout, RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { recordedLocalVersion, sameLocalVersion } from "../plan/signatures.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import { fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../local/safe-open.js";
@@ -61,10 +62,6 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
   const ranges: ByteRange[] = [];
   for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
   return ranges;
-}
-
-function sameSignature(a: { size: number; mtimeMs: number }, b: { size: number; mtimeMs: number }): boolean {
-  return a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
 }
 
 /** A path, or a descriptor already opened (read from its start, left open). */
@@ -179,7 +176,7 @@ export class Transfers {
     if (!before.isFile()) throw new UnsafeLocalPath(`${localPath} is no longer a regular file; not sent`);
     // What was opened must be what the scan saw: another file put in its place meanwhile waits
     // for the next run's scan.
-    if (!sameSignature(before, local)) throw new SourceChanged(`${localPath} changed since the scan; it will be sent next run`);
+    if (!sameLocalVersion(before, local)) throw new SourceChanged(`${localPath} changed since the scan; it will be sent next run`);
     // A new remote file keeps the local spelling (NFD names from macOS stay NFD).
     const spelled = remote?.serverPath ?? (targetRel === rel ? local.diskPath : undefined) ?? targetRel;
     const remoteDirRel = parentOf(spelled);
@@ -189,7 +186,7 @@ export class Transfers {
     // Resume an interrupted upload of the same source version into its temporary file.
     const partial = state.partials.get(job.name, targetRel, "upload");
     this.noUploadResume ??= state.capabilities.uploadResumeRefused(job.remote);
-    const resumable = partial && partial.sourceSize === before.size && partial.sourceMtime === Math.floor(before.mtimeMs) && !this.noUploadResume;
+    const resumable = partial?.sourceMtime !== undefined && sameLocalVersion(before, { size: partial.sourceSize, mtimeMs: partial.sourceMtime }) && !this.noUploadResume;
     const newTemp = () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
     const recordTemp = (tempPath: string) =>
       state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
@@ -243,7 +240,7 @@ export class Transfers {
         if (size !== before.size) {
           // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
           const now = fstatSync(source.fd);
-          if (!sameSignature(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
+          if (!sameLocalVersion(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
           throw new RemoteError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { kind: "transient", phase: "operation" });
         }
       })().catch((err) => {
@@ -262,7 +259,7 @@ export class Transfers {
     await this.verifyHash(temp, source.fd);
 
     const after = fstatSync(source.fd);
-    if (!sameSignature(after, before)) {
+    if (!sameLocalVersion(after, before)) {
       await dropTemp();
       throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
     }
@@ -415,7 +412,7 @@ export class Transfers {
     // Two-way: if the local file changed since the plan was made, someone is working on it.
     // Do not overwrite it; the next run sees both changes and resolves them as a conflict.
     const now = statSync(io(target), { throwIfNoEntry: false });
-    if (local ? !now || !sameSignature(now, local) : now !== undefined) {
+    if (local ? !now || !sameLocalVersion(now, local) : now !== undefined) {
       await discard();
       throw new SourceChanged(`${target} changed locally during the run; left as it is, resolved next run`);
     }
@@ -586,7 +583,7 @@ export class Transfers {
         rmdirSync(dir!.at(baseName(spelled)));
       } else if (dir) {
         const st = statSync(dir.at(baseName(spelled)), { throwIfNoEntry: false });
-        if (st && expected && !sameSignature(st, { size: expected.localSize, mtimeMs: expected.localMtimeMs })) {
+        if (st && expected && !sameLocalVersion(st, recordedLocalVersion(expected))) {
           throw new SourceChanged(`${abs} changed since the last sync; not deleted`);
         }
         if (st) unlinkSync(dir.at(baseName(spelled)));
