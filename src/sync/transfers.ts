@@ -12,7 +12,7 @@ import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../loca
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
-import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
+import { isNotThere, type RemoteFileNow, type RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
 import type { StateStore } from "../state/index.js";
@@ -62,6 +62,56 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
   const ranges: ByteRange[] = [];
   for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
   return ranges;
+}
+
+/** An upload's temporary file on the server: its name now, and how to move to a fresh one. */
+interface UploadTemp {
+  path: string;
+  /** It is an interrupted upload's, taken up again. */
+  readonly resumed: boolean;
+  readonly fresh: () => string;
+  /** Records a name in the partials table (the row that lets a later run resume or remove it). */
+  readonly record: (tempPath: string) => void;
+}
+
+/** What the attempts of one upload learn from each other. */
+interface UploadAttempts {
+  firstTry: boolean;
+  lastTimedOut: boolean;
+  /** Where the last attempt resumed (APPE), when it did. */
+  appendedFrom?: number;
+  /** Where the server refused to resume, when it did. */
+  refusedAt?: number;
+}
+
+/** How an uploaded file got its time: set by us (MFMT), or the server's own as listed after the rename. */
+interface PlacedUpload {
+  mtimeSet: boolean;
+  listed: RemoteFileNow | undefined;
+}
+
+/** Both sides' signatures of a file just uploaded. */
+function uploadedSignature(before: Stats, placed: PlacedUpload): Pick<StateEntry, "localSize" | "localMtimeMs" | "remoteSize" | "remoteModifyMs" | "remotePrecision"> {
+  return {
+    localSize: before.size,
+    localMtimeMs: Math.floor(before.mtimeMs),
+    remoteSize: before.size,
+    ...(placed.mtimeSet
+      ? { remoteModifyMs: Math.floor(before.mtimeMs / 1000) * 1000, remotePrecision: "second" as const }
+      : placed.listed
+        ? { remoteModifyMs: placed.listed.modifyMs, remotePrecision: placed.listed.precision }
+        : { remoteModifyMs: undefined, remotePrecision: "pending" as const }),
+  };
+}
+
+/**
+ * The remote time a download records: a time the listing gave by day only is recorded as the
+ * exact one (MDTM), so that the next run can tell a rewrite on the same day (see sync/day-times.ts).
+ */
+function recordedRemoteTime(remote: RemoteEntry, exactBefore: number | undefined): Pick<RemoteEntry, "modifyMs" | "precision"> {
+  return remote.precision === "day" && exactBefore !== undefined
+    ? { modifyMs: exactBefore, precision: exactBefore % 1000 === 0 ? ("second" as const) : ("ms" as const) }
+    : { modifyMs: remote.modifyMs, precision: remote.precision };
 }
 
 /** A path, or a descriptor already opened (read from its start, left open). */
@@ -169,8 +219,6 @@ export class Transfers {
   }
 
   private async uploadOpened(source: { fd: number; stat: Stats }, rel: string, local: LocalEntry, remote: RemoteEntry | undefined, placedRemote: boolean, targetRel: string): Promise<number> {
-    const { state, logger } = this.ctx;
-    const job = this.job;
     const localPath = this.localAbs(local.diskPath ?? rel);
     const before = source.stat;
     if (!before.isFile()) throw new UnsafeLocalPath(`${localPath} is no longer a regular file; not sent`);
@@ -183,80 +231,16 @@ export class Transfers {
     await this.ensureRemoteDir(remoteDirRel);
     const target = this.remoteAbs(spelled);
 
-    // Resume an interrupted upload of the same source version into its temporary file.
-    const partial = state.partials.get(job.name, targetRel, "upload");
-    this.noUploadResume ??= state.capabilities.uploadResumeRefused(job.remote);
-    const resumable = partial?.sourceMtime !== undefined && sameLocalVersion(before, { size: partial.sourceSize, mtimeMs: partial.sourceMtime }) && !this.noUploadResume;
-    const newTemp = () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel)));
-    const recordTemp = (tempPath: string) =>
-      state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() });
-    let temp = resumable ? partial.tempPath : newTemp();
-    if (!resumable) {
-      if (partial) await this.ctx.remote.remove(partial.tempPath).catch(() => undefined);
-      recordTemp(temp);
-    }
-
-    let firstTry = !resumable;
-    let lastTimedOut = false;
-    /** Where the last attempt resumed (APPE), when it did. */
-    let appendedFrom: number | undefined;
-    let refusedAt: number | undefined;
+    const temp = await this.uploadTempFor(targetRel, remoteDirRel, before);
     const dropTemp = async () => {
-      await this.ctx.remote.remove(temp).catch(() => undefined);
-      state.partials.end(job.name, targetRel, "upload");
+      await this.ctx.remote.remove(temp.path).catch(() => undefined);
+      this.ctx.state.partials.end(this.job.name, targetRel, "upload");
     };
-    const server = this.ctx.remote;
-    await this.retry(`upload ${target}`, () =>
-      (async () => {
-        if (lastTimedOut) {
-          // The server may never have noticed the connection that went silent, and still hold
-          // that session's lock on the temporary file (vsftpd's lock_upload_files): writing it
-          // again would wait on the lock until the server's own timeout. Start a fresh name.
-          lastTimedOut = false;
-          temp = await this.replaceTemp(temp, newTemp(), recordTemp);
-        }
-        let startAt = 0;
-        if (!firstTry && server.capabilities?.size) {
-          const have = await server.size(temp).catch(() => 0);
-          // The last attempt resumed here and added no byte: the server refuses to append
-          // (ProFTPD's default AllowStoreRestart off answers APPE with 451 and resets the data
-          // connection, so the reply is rarely even seen). Resuming again would fail the same way.
-          if (appendedFrom !== undefined && have === appendedFrom) {
-            refusedAt = appendedFrom;
-            this.noUploadResume = true;
-          }
-          if (!this.noUploadResume && have > 0 && have <= before.size) startAt = have;
-        }
-        // Sent whole again: under a fresh name, as a server may refuse to overwrite (AllowOverwrite off).
-        if (!firstTry && this.noUploadResume) temp = await this.replaceTemp(temp, newTemp(), recordTemp);
-        firstTry = false;
-        appendedFrom = undefined;
-        if (startAt > 0) logger.info(`resuming upload of ${target} at byte ${startAt}`);
-        if (startAt < before.size || before.size === 0) {
-          if (startAt > 0) appendedFrom = startAt;
-          await server.upload(temp, { fd: source.fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() });
-        }
-        const size = await server.size(temp);
-        if (size !== before.size) {
-          // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
-          const now = fstatSync(source.fd);
-          if (!sameLocalVersion(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
-          throw new RemoteError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { kind: "transient", phase: "operation" });
-        }
-      })().catch((err) => {
-        lastTimedOut = isTimeout(err);
-        throw err;
-      }),
-    ).catch(async (err) => {
+    await this.sendToTemp(source.fd, before, temp, target, localPath).catch(async (err) => {
       if (err instanceof SourceChanged) await dropTemp();
       throw err;
     });
-    if (refusedAt !== undefined) {
-      // Learnt only once a whole upload got through where the resume did not: the data path works.
-      state.capabilities.rememberUploadResumeRefused(job.remote);
-      logger.warn(`the server did not take the resumed upload of ${target} at byte ${refusedAt}: sent it whole; later uploads to this server are not resumed`);
-    }
-    await this.verifyHash(temp, source.fd);
+    await this.verifyHash(temp.path, source.fd);
 
     const after = fstatSync(source.fd);
     if (!sameLocalVersion(after, before)) {
@@ -265,40 +249,124 @@ export class Transfers {
     }
     // A two-way job, or any upload over a file the plan saw, overwrites only the version the plan
     // saw: a partner may have written the file since (the window left is one round trip).
-    const recheck = remote !== undefined || job.direction === "two-way";
-    const placed = await (async () => {
-      // MFMT before the rename, so the file appears under its real name with its final time.
-      const mtimeSet = await server.setTime(temp, before.mtimeMs).catch(() => false);
-      if (recheck && !sameRemoteVersion(remote, await server.stat(target))) {
-        throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
-      }
-      const leftover = await server.rename(temp, target, before.size);
-      if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
-      // Without MFMT the server gave the file its own time: read it back as the listing shows it,
-      // so that a later same-size change on the server is seen (and not taken for our upload).
-      const listed = mtimeSet ? undefined : await server.stat(target).catch(() => undefined);
-      return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
-    })().catch(async (err) => {
+    const recheck = remote !== undefined || this.job.direction === "two-way";
+    const placed = await this.placeUpload(temp.path, target, before, recheck ? { planned: remote } : undefined).catch(async (err) => {
       if (err instanceof RemoteChanged) await dropTemp();
       throw err;
     });
-    this.recordSynced(
-      targetRel,
-      {
-        localSize: before.size,
-        localMtimeMs: Math.floor(before.mtimeMs),
-        remoteSize: before.size,
-        ...(placed.mtimeSet
-          ? { remoteModifyMs: Math.floor(before.mtimeMs / 1000) * 1000, remotePrecision: "second" as const }
-          : placed.listed
-            ? { remoteModifyMs: placed.listed.modifyMs, remotePrecision: placed.listed.precision }
-            : { remoteModifyMs: undefined, remotePrecision: "pending" as const }),
-      },
-      { remote: placedRemote },
-      "upload",
-    );
+    this.recordSynced(targetRel, uploadedSignature(before, placed), { remote: placedRemote }, "upload");
     this.ctx.onBytes?.(before.size);
     return before.size;
+  }
+
+  /**
+   * The temporary file an upload writes: the one of an interrupted upload of the same source
+   * version (resumed), else a fresh name, recorded in the partials table before the first byte.
+   */
+  private async uploadTempFor(targetRel: string, remoteDirRel: string, before: Stats): Promise<UploadTemp> {
+    const { state } = this.ctx;
+    const job = this.job;
+    // Resume an interrupted upload of the same source version into its temporary file.
+    const partial = state.partials.get(job.name, targetRel, "upload");
+    this.noUploadResume ??= state.capabilities.uploadResumeRefused(job.remote);
+    const resumable = partial?.sourceMtime !== undefined && sameLocalVersion(before, { size: partial.sourceSize, mtimeMs: partial.sourceMtime }) && !this.noUploadResume;
+    const temp: UploadTemp = {
+      path: "",
+      resumed: resumable,
+      fresh: () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel))),
+      record: (tempPath: string) =>
+        state.partials.begin({ job: job.name, path: targetRel, direction: "upload", tempPath, sourceSize: before.size, sourceMtime: Math.floor(before.mtimeMs), startedAt: Date.now() }),
+    };
+    temp.path = resumable ? partial.tempPath : temp.fresh();
+    if (!resumable) {
+      if (partial) await this.ctx.remote.remove(partial.tempPath).catch(() => undefined);
+      temp.record(temp.path);
+    }
+    return temp;
+  }
+
+  /**
+   * Sends the open file into its temporary file, with retries; each attempt after the first
+   * resumes where the server's copy ends (APPE) unless the server refuses that. A refusal learnt
+   * here is remembered for later runs once the whole file got through.
+   */
+  private async sendToTemp(fd: number, before: Stats, temp: UploadTemp, target: string, localPath: string): Promise<void> {
+    const attempts: UploadAttempts = { firstTry: !temp.resumed, lastTimedOut: false };
+    await this.retry(`upload ${target}`, () =>
+      this.sendAttempt(fd, before, temp, target, localPath, attempts).catch((err) => {
+        attempts.lastTimedOut = isTimeout(err);
+        throw err;
+      }),
+    );
+    if (attempts.refusedAt !== undefined) {
+      // Learnt only once a whole upload got through where the resume did not: the data path works.
+      this.ctx.state.capabilities.rememberUploadResumeRefused(this.job.remote);
+      this.ctx.logger.warn(`the server did not take the resumed upload of ${target} at byte ${attempts.refusedAt}: sent it whole; later uploads to this server are not resumed`);
+    }
+  }
+
+  /** One attempt of sendToTemp: from where the temporary file ends, then its size checked. */
+  private async sendAttempt(fd: number, before: Stats, temp: UploadTemp, target: string, localPath: string, attempts: UploadAttempts): Promise<void> {
+    const server = this.ctx.remote;
+    if (attempts.lastTimedOut) {
+      // The server may never have noticed the connection that went silent, and still hold
+      // that session's lock on the temporary file (vsftpd's lock_upload_files): writing it
+      // again would wait on the lock until the server's own timeout. Start a fresh name.
+      attempts.lastTimedOut = false;
+      temp.path = await this.replaceTemp(temp.path, temp.fresh(), temp.record);
+    }
+    const startAt = attempts.firstTry ? 0 : await this.uploadResumePoint(temp.path, before.size, attempts);
+    // Sent whole again: under a fresh name, as a server may refuse to overwrite (AllowOverwrite off).
+    if (!attempts.firstTry && this.noUploadResume) temp.path = await this.replaceTemp(temp.path, temp.fresh(), temp.record);
+    attempts.firstTry = false;
+    attempts.appendedFrom = undefined;
+    if (startAt > 0) this.ctx.logger.info(`resuming upload of ${target} at byte ${startAt}`);
+    if (startAt < before.size || before.size === 0) {
+      if (startAt > 0) attempts.appendedFrom = startAt;
+      await server.upload(temp.path, { fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() });
+    }
+    const size = await server.size(temp.path);
+    if (size !== before.size) {
+      // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
+      const now = fstatSync(fd);
+      if (!sameLocalVersion(now, before)) throw new SourceChanged(`${localPath} changed while it was being sent; it will be sent again next run`);
+      throw new RemoteError(`${target}: the server holds ${size} bytes after the upload, expected ${before.size}`, { kind: "transient", phase: "operation" });
+    }
+  }
+
+  /** Where a retried upload continues: the size of the temporary file on the server, or 0 to send it whole. */
+  private async uploadResumePoint(tempPath: string, size: number, attempts: UploadAttempts): Promise<number> {
+    const server = this.ctx.remote;
+    if (!server.capabilities?.size) return 0;
+    const have = await server.size(tempPath).catch(() => 0);
+    // The last attempt resumed here and added no byte: the server refuses to append
+    // (ProFTPD's default AllowStoreRestart off answers APPE with 451 and resets the data
+    // connection, so the reply is rarely even seen). Resuming again would fail the same way.
+    if (attempts.appendedFrom !== undefined && have === attempts.appendedFrom) {
+      attempts.refusedAt = attempts.appendedFrom;
+      this.noUploadResume = true;
+    }
+    return !this.noUploadResume && have > 0 && have <= size ? have : 0;
+  }
+
+  /**
+   * Gives the uploaded temporary file its time and renames it into place. With `recheck`, only
+   * over the version the plan saw (`planned`: none for a new file). Returns whether the time was
+   * set, or else the time the server gave it, as listed.
+   */
+  private async placeUpload(temp: string, target: string, before: Stats, recheck: { planned: RemoteEntry | undefined } | undefined): Promise<PlacedUpload> {
+    const server = this.ctx.remote;
+    // MFMT before the rename, so the file appears under its real name with its final time.
+    const mtimeSet = await server.setTime(temp, before.mtimeMs).catch(() => false);
+    if (recheck && !sameRemoteVersion(recheck.planned, await server.stat(target))) {
+      throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
+    }
+    const leftover = await server.rename(temp, target, before.size);
+    if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
+    // Without MFMT the server gave the file its own time: read it back as the listing shows it,
+    // so that a later same-size change on the server is seen (and not taken for our upload).
+    const listed = mtimeSet ? undefined : await server.stat(target).catch(() => undefined);
+    return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
   }
 
   /**
@@ -333,8 +401,6 @@ export class Transfers {
   }
 
   private async downloadInto(dir: LocalDir, diskRel: string, rel: string, remote: RemoteEntry, local: LocalEntry | undefined, placedLocal: boolean, targetRel: string): Promise<number> {
-    const { state } = this.ctx;
-    const job = this.job;
     const target = this.localAbs(diskRel);
     const source = this.remoteAbs(remote.serverPath ?? rel);
     /** The same name, reached through the open folder (`temp` and `target` stay real paths for the state and messages). */
@@ -342,41 +408,15 @@ export class Transfers {
 
     // The exact time of the version about to be fetched, checked again once every byte is in.
     const exactBefore = await this.exactTimeBefore(source, remote);
-    const partial = state.partials.get(job.name, targetRel, "download");
-    // A partial download continues only from a version proven the same: its row recorded the
-    // exact time when it started. A time to the minute or day (LIST) proves nothing: start over.
-    const sameSource = partial && exactBefore !== undefined && partial.sourceSize === remote.size && partial.sourceMtime === exactBefore && dirname(partial.tempPath) === dirname(target);
-    // A segmented download continues each range where its bytes were last flushed to disk (the
-    // file may have holes after that); any other continues at the file's size.
-    const resumeRanges = sameSource && partial.ranges && existsSync(io(partial.tempPath)) ? partial.ranges : undefined;
-    const resumable = sameSource && !partial.ranges;
-    const temp = resumable || resumeRanges ? partial!.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
-    let ranges: ByteRange[] = resumeRanges?.map(([flushed, end]) => ({ pos: flushed, end, flushed })) ?? [];
-    if (resumeRanges) {
-      const left = ranges.reduce((n, r) => n + r.end - r.pos, 0);
-      this.ctx.logger.info(`resuming segmented download of ${source}: ${remote.size - left} of ${remote.size} bytes on disk`);
-    } else if (!resumable) {
-      if (partial) this.unlinkLocalTemp(partial.tempPath);
-      const segments = this.segmentsFor(remote.size);
-      if (segments > 1) ranges = startSegments(io(temp), remote.size, segments);
-      const progress = ranges.length > 0 ? ranges.map((r): [number, number] => [r.flushed, r.end]) : undefined;
-      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: exactBefore ?? remote.modifyMs, startedAt: Date.now(), ranges: progress });
-    }
+    const { temp, ranges } = this.downloadTempFor(targetRel, target, source, remote, exactBefore, io);
     const discard = async () => {
       await unlinkQuiet(io(temp));
-      state.partials.end(job.name, targetRel, "download");
+      this.ctx.state.partials.end(this.job.name, targetRel, "download");
     };
-    const saveProgress = () => state.partials.saveRanges(job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
+    const saveProgress = () => this.ctx.state.partials.saveRanges(this.job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
     await this.retry(`download ${source}`, () =>
-      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : (async () => {
-        const have = (await sizeOrUndefined(io(temp))) ?? 0;
-        const startAt = have > 0 && have <= remote.size && this.ctx.remote.capabilities?.restStream ? have : 0;
-        if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
-        if (startAt < remote.size || remote.size === 0) {
-          await downloadFile(this.ctx.remote, source, io(temp), { startAt, throttle: this.throttle(), announcedSize: remote.size });
-        }
-      })(),
+      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : this.downloadWhole(source, io(temp), remote.size),
     ).catch(async (err) => {
       // Bytes past the announced size: what was kept is no version of the file worth resuming.
       if (err instanceof DownloadTooLong) {
@@ -385,26 +425,8 @@ export class Transfers {
       }
       throw err;
     });
-    await fsyncFile(io(temp));
-    const got = await sizeOrUndefined(io(temp));
-    if (got !== remote.size) {
-      await discard();
-      throw new RemoteError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { kind: "transient", phase: "operation" });
-    }
-    // Every byte is in: the file must still be the version it was when the first byte came.
-    if (await this.changedOnServer(source, remote, exactBefore)) {
-      await discard();
-      throw this.changedWhileFetched(source);
-    }
-    await this.verifyHash(source, io(temp)).catch(async (err) => {
-      await discard(); // what the temporary file holds is no version of the file: never resume it
-      throw err;
-    });
-    // A time the listing gave by day only is recorded as the exact one (MDTM), so that the next
-    // run can tell a rewrite on the same day (see sync/day-times.ts).
-    const recorded = remote.precision === "day" && exactBefore !== undefined
-      ? { modifyMs: exactBefore, precision: exactBefore % 1000 === 0 ? ("second" as const) : ("ms" as const) }
-      : { modifyMs: remote.modifyMs, precision: remote.precision };
+    await this.checkReceived(source, io(temp), remote, exactBefore, discard);
+    const recorded = recordedRemoteTime(remote, exactBefore);
     if (recorded.modifyMs !== undefined) {
       const t = new Date(recorded.modifyMs);
       await lutimes(io(temp), t, t);
@@ -434,6 +456,69 @@ export class Transfers {
     );
     this.ctx.onBytes?.(remote.size);
     return remote.size;
+  }
+
+  /**
+   * The temporary file a download writes, and its ranges when it is fetched in segments: those of
+   * an interrupted download of a version proven the same (resumed), else a fresh name, recorded in
+   * the partials table before the first byte.
+   */
+  private downloadTempFor(targetRel: string, target: string, source: string, remote: RemoteEntry, exactBefore: number | undefined, io: (path: string) => string): { temp: string; ranges: ByteRange[] } {
+    const { state } = this.ctx;
+    const job = this.job;
+    const partial = state.partials.get(job.name, targetRel, "download");
+    // A partial download continues only from a version proven the same: its row recorded the
+    // exact time when it started. A time to the minute or day (LIST) proves nothing: start over.
+    const sameSource = partial && exactBefore !== undefined && partial.sourceSize === remote.size && partial.sourceMtime === exactBefore && dirname(partial.tempPath) === dirname(target);
+    // A segmented download continues each range where its bytes were last flushed to disk (the
+    // file may have holes after that); any other continues at the file's size.
+    const resumeRanges = sameSource && partial.ranges && existsSync(io(partial.tempPath)) ? partial.ranges : undefined;
+    const resumable = sameSource && !partial.ranges;
+    const temp = resumable || resumeRanges ? partial!.tempPath : join(dirname(target), tempNameFor(baseName(targetRel)));
+    let ranges: ByteRange[] = resumeRanges?.map(([flushed, end]) => ({ pos: flushed, end, flushed })) ?? [];
+    if (resumeRanges) {
+      const left = ranges.reduce((n, r) => n + r.end - r.pos, 0);
+      this.ctx.logger.info(`resuming segmented download of ${source}: ${remote.size - left} of ${remote.size} bytes on disk`);
+    } else if (!resumable) {
+      if (partial) this.unlinkLocalTemp(partial.tempPath);
+      const segments = this.segmentsFor(remote.size);
+      if (segments > 1) ranges = startSegments(io(temp), remote.size, segments);
+      const progress = ranges.length > 0 ? ranges.map((r): [number, number] => [r.flushed, r.end]) : undefined;
+      state.partials.begin({ job: job.name, path: targetRel, direction: "download", tempPath: temp, sourceSize: remote.size, sourceMtime: exactBefore ?? remote.modifyMs, startedAt: Date.now(), ranges: progress });
+    }
+    return { temp, ranges };
+  }
+
+  /** One attempt at a download in one piece: it continues at the temporary file's size where the server can (REST). */
+  private async downloadWhole(source: string, tempIo: string, size: number): Promise<void> {
+    const have = (await sizeOrUndefined(tempIo)) ?? 0;
+    const startAt = have > 0 && have <= size && this.ctx.remote.capabilities?.restStream ? have : 0;
+    if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
+    if (startAt < size || size === 0) {
+      await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size });
+    }
+  }
+
+  /**
+   * Every byte is in: flushed, of the listed size, still the version it was when the first byte
+   * came, and of the server's hash where verify=hash. Anything else discards the temporary file.
+   */
+  private async checkReceived(source: string, tempIo: string, remote: RemoteEntry, exactBefore: number | undefined, discard: () => Promise<void>): Promise<void> {
+    await fsyncFile(tempIo);
+    const got = await sizeOrUndefined(tempIo);
+    if (got !== remote.size) {
+      await discard();
+      throw new RemoteError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { kind: "transient", phase: "operation" });
+    }
+    // Every byte is in: the file must still be the version it was when the first byte came.
+    if (await this.changedOnServer(source, remote, exactBefore)) {
+      await discard();
+      throw this.changedWhileFetched(source);
+    }
+    await this.verifyHash(source, tempIo).catch(async (err) => {
+      await discard(); // what the temporary file holds is no version of the file: never resume it
+      throw err;
+    });
   }
 
   /**
