@@ -1,10 +1,21 @@
 import { existsSync } from "node:fs";
-import type { JobConfig } from "../config/types.js";
-import type { Logger } from "../log.js";
 import { localChanged, remoteChanged, sameLocalVersion, sameWithinPrecision } from "../plan/signatures.js";
 import type { LocalEntry, RemoteListing, StateEntry } from "../plan/types.js";
 import { isNotThere, type RemoteFolder } from "../remote/remote-folder.js";
-import type { StateStore } from "../state/index.js";
+import type { PartialTransfer } from "../state/partials.js";
+
+/** A transfer that landed before an earlier run stopped: the record it should have written, and its partial row to close. */
+export interface Landed {
+  entry: StateEntry;
+  direction: "upload" | "download";
+}
+
+interface LandedInput {
+  partials: PartialTransfer[];
+  local: Map<string, LocalEntry>;
+  remote: RemoteListing;
+  stateEntries: Map<string, StateEntry>;
+}
 
 /**
  * Uploads that were renamed into place but never recorded: the process died between the rename
@@ -14,18 +25,12 @@ import type { StateStore } from "../state/index.js";
  * The upload's partial row says which local version was being sent. When that version is still
  * the local file, the server's file under the real name changed since the last record and has its
  * size, and the temporary file is gone (SIZE answers 550), the upload landed: its record is
- * written now, as the stopped run would have. Anything less certain is left to the plan.
+ * written (record.ts), as the stopped run would have. Anything less certain is left to the plan.
+ * Reads only: the records are returned.
  */
-export async function recordLandedUploads(o: {
-  job: JobConfig;
-  state: StateStore;
-  server: RemoteFolder;
-  local: Map<string, LocalEntry>;
-  remote: RemoteListing;
-  stateEntries: Map<string, StateEntry>;
-  logger: Logger;
-}): Promise<void> {
-  for (const p of o.state.partials.list(o.job.name)) {
+export async function findLandedUploads(o: LandedInput & { server: RemoteFolder }): Promise<Landed[]> {
+  const found: Landed[] = [];
+  for (const p of o.partials) {
     if (p.direction !== "upload") continue;
     const l = o.local.get(p.path);
     const r = o.remote.entries.get(p.path);
@@ -50,13 +55,9 @@ export async function recordLandedUploads(o: {
       placedRemote: true,
       placedLocal: prev?.placedLocal ?? false,
     };
-    o.state.entries.batch(() => {
-      o.state.entries.put(o.job.name, entry);
-      o.state.partials.end(o.job.name, p.path, "upload");
-    });
-    o.stateEntries.set(p.path, entry);
-    o.logger.info(`${p.path}: its upload was renamed into place before the last run stopped; recorded now`);
+    found.push({ entry, direction: "upload" });
   }
+  return found;
 }
 
 /**
@@ -64,17 +65,11 @@ export async function recordLandedUploads(o: {
  * file the server's time before the rename, so when the partial row's source is still the
  * server's file (size and time), the local file has that size and exactly that time, and the
  * temporary file is gone, this job put it there: it is recorded now, not compared or made a
- * conflict. Without a server time nothing proves it, and the plan compares the two.
+ * conflict. Without a server time nothing proves it, and the plan compares the two. Reads only.
  */
-export function recordLandedDownloads(o: {
-  job: JobConfig;
-  state: StateStore;
-  local: Map<string, LocalEntry>;
-  remote: RemoteListing;
-  stateEntries: Map<string, StateEntry>;
-  logger: Logger;
-}): void {
-  for (const p of o.state.partials.list(o.job.name)) {
+export function findLandedDownloads(o: LandedInput): Landed[] {
+  const found: Landed[] = [];
+  for (const p of o.partials) {
     if (p.direction !== "download") continue;
     const l = o.local.get(p.path);
     const r = o.remote.entries.get(p.path);
@@ -99,11 +94,7 @@ export function recordLandedDownloads(o: {
       placedRemote: prev?.placedRemote ?? false,
       placedLocal: true,
     };
-    o.state.entries.batch(() => {
-      o.state.entries.put(o.job.name, entry);
-      o.state.partials.end(o.job.name, p.path, "download");
-    });
-    o.stateEntries.set(p.path, entry);
-    o.logger.info(`${p.path}: its download was renamed into place before the last run stopped; recorded now`);
+    found.push({ entry, direction: "download" });
   }
+  return found;
 }

@@ -1,0 +1,68 @@
+import type { AgentConfig, JobConfig, RemoteConfig } from "../config/types.js";
+import type { Logger } from "../log.js";
+import type { RemoteFolder } from "../remote/remote-folder.js";
+import type { StateStore } from "../state/index.js";
+import type { RunCounts } from "../state/runs.js";
+import type { Progress, RunOptions } from "./run-job.js";
+
+/**
+ * What every phase of a run shares: the job, the state, the server, the options, and the run's
+ * tallies (counts, errors, warnings) that end in its summary.
+ */
+export interface RunContext {
+  config: AgentConfig;
+  job: JobConfig;
+  remoteConfig: RemoteConfig;
+  state: StateStore;
+  server: RemoteFolder;
+  logger: Logger;
+  opts: RunOptions;
+  counts: RunCounts;
+  errors: string[];
+  warnings: string[];
+  /**
+   * Opens the first connection once: it fails fast (exit 4) and records the server's
+   * capabilities. Later calls wait for nothing.
+   */
+  connect(): Promise<void>;
+  progress(p: Omit<Progress, "bytes">): void;
+  /** Logs at debug level how long the phase since the last lap took: where a slow run spends its time. */
+  lap(what: string): void;
+  /** A warning of the run: logged, and kept for its summary. */
+  warn(w: string): void;
+}
+
+export const emptyCounts = (): RunCounts => ({ uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 });
+
+/** The shared part of a run; the connection opens on the first connect(). */
+export function runContext(o: Omit<RunContext, "connect" | "progress" | "lap" | "warn" | "counts" | "errors" | "warnings">): RunContext {
+  const counts = emptyCounts();
+  let connected = false;
+  let mark = performance.now();
+  const ctx: RunContext = {
+    ...o,
+    counts,
+    errors: [],
+    warnings: [],
+    async connect() {
+      if (connected) return;
+      connected = true;
+      const first = await o.server.open(o.job.retries, o.opts.signal);
+      o.state.capabilities.save({
+        remote: o.remoteConfig.name, host: o.remoteConfig.host, port: o.remoteConfig.port, features: first.capabilities.features,
+        tlsVersion: first.tls?.protocol, cipher: first.tls?.cipher, fingerprint: first.tls?.fingerprint, probedAt: Date.now(),
+      });
+    },
+    progress: (p) => o.opts.onProgress?.({ ...p, bytes: counts.bytes }),
+    lap(what) {
+      const now = performance.now();
+      o.logger.debug(`${what} in ${Math.round(now - mark)} ms`);
+      mark = now;
+    },
+    warn(w) {
+      ctx.warnings.push(w);
+      o.logger.warn(w);
+    },
+  };
+  return ctx;
+}
