@@ -63,15 +63,7 @@ export function diff(input: DiffInput): Action[] {
   for (const path of input.state.keys()) all.add(path);
   const paths = Array.from(all).sort();
 
-  const mkdirs: Action[] = [];
-  const transfers: Action[] = [];
-  const fileDeletes: Action[] = [];
-  const dirDeletes: Action[] = [];
-  const forgets: Action[] = [];
-  /** Held-back deletions and paths for the user: nothing is done, the run reports them. */
-  const reports: Action[] = [];
-  const deleted: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
-  const held: Record<Side, Set<string>> = { local: new Set(), remote: new Set() };
+  const b: Buckets = { mkdirs: [], transfers: [], fileDeletes: [], dirDeletes: [], forgets: [], reports: [], deleted: { local: new Set(), remote: new Set() }, held: { local: new Set(), remote: new Set() } };
   /** Roots of type mismatches: nothing at or below them is touched. */
   const frozen: string[] = [];
 
@@ -81,14 +73,14 @@ export function diff(input: DiffInput): Action[] {
     if (ctx.failedDirs.length > 0 && isBelowAny(path, ctx.failedDirs)) continue;
     const c: PathCase = { path, l: localView.get(path), r: remoteView.get(path), s: input.state.get(path) };
     if (!c.l && !c.r) {
-      if (c.s) forgets.push({ kind: "forget", path, reason: "gone from both sides" });
+      if (c.s) b.forgets.push({ kind: "forget", path, reason: "gone from both sides" });
       continue;
     }
     if (frozen.length > 0 && isBelowAny(path, frozen)) continue;
     // A file on one side, a folder on the other: left to the user, and the path is frozen (paths
     // are sorted, so everything below it comes later and is skipped above).
     if (isTypeMismatch(c)) {
-      reports.push(typeMismatch(c));
+      b.reports.push(typeMismatch(c));
       frozen.push(path);
       continue;
     }
@@ -99,42 +91,57 @@ export function diff(input: DiffInput): Action[] {
     const action = decideFile(c, ctx);
     if (!action) continue;
     if (action.kind === "delete-local" || action.kind === "delete-remote") {
-      fileDeletes.push(action);
-      deleted[action.kind === "delete-local" ? "local" : "remote"].add(path);
+      b.fileDeletes.push(action);
+      b.deleted[action.kind === "delete-local" ? "local" : "remote"].add(path);
     } else if (action.kind === "held-delete") {
-      reports.push(action);
-      held[action.side].add(path);
+      b.reports.push(action);
+      b.held[action.side].add(path);
     } else {
-      transfers.push(action);
+      b.transfers.push(action);
     }
   }
+  decideFolders(dirCases, ctx, b);
+  return [
+    ...b.mkdirs.sort((x, y) => depth(x.path) - depth(y.path) || byPath(x.path, y.path)),
+    ...b.transfers.sort((x, y) => byPath(x.path, y.path)),
+    ...b.fileDeletes.sort((x, y) => byPath(x.path, y.path)),
+    ...b.dirDeletes,
+    ...b.reports.sort((x, y) => byPath(x.path, y.path)),
+    ...b.forgets,
+  ];
+}
 
-  // Deepest folders first, so a folder knows whether all its subfolders go too.
+/** The diff's actions by kind, and the paths each side deletes or holds back (folders look at their children's). */
+interface Buckets {
+  mkdirs: Action[];
+  transfers: Action[];
+  fileDeletes: Action[];
+  dirDeletes: Action[];
+  forgets: Action[];
+  /** Held-back deletions and paths for the user: nothing is done, the run reports them. */
+  reports: Action[];
+  deleted: Record<Side, Set<string>>;
+  held: Record<Side, Set<string>>;
+}
+
+/** Folders after files, deepest first, so a folder knows whether all its subfolders go too. */
+function decideFolders(dirCases: PathCase[], ctx: Ctx, b: Buckets): void {
   // Built only when a folder is on one side alone (an unchanged tree has none).
   let index: Record<Side, Map<string, string[]>> | undefined;
-  const children = () => (index ??= { local: childIndex(localView.keys()), remote: childIndex(remoteView.keys()) });
+  const children = () => (index ??= { local: childIndex(ctx.localView.keys()), remote: childIndex(ctx.remoteView.keys()) });
   for (const c of dirCases.sort(deepestFirst)) {
-    const action = decideDir(c, ctx, deleted, held, children);
+    const action = decideDir(c, ctx, b.deleted, b.held, children);
     if (!action) continue;
     if (action.kind === "delete-local" || action.kind === "delete-remote") {
-      dirDeletes.push(action);
-      deleted[action.kind === "delete-local" ? "local" : "remote"].add(c.path);
+      b.dirDeletes.push(action);
+      b.deleted[action.kind === "delete-local" ? "local" : "remote"].add(c.path);
     } else if (action.kind === "held-delete") {
-      reports.push(action);
-      held[action.side].add(c.path);
+      b.reports.push(action);
+      b.held[action.side].add(c.path);
     } else {
-      mkdirs.push(action);
+      b.mkdirs.push(action);
     }
   }
-
-  return [
-    ...mkdirs.sort((a, b) => depth(a.path) - depth(b.path) || byPath(a.path, b.path)),
-    ...transfers.sort((a, b) => byPath(a.path, b.path)),
-    ...fileDeletes.sort((a, b) => byPath(a.path, b.path)),
-    ...dirDeletes,
-    ...reports.sort((a, b) => byPath(a.path, b.path)),
-    ...forgets,
-  ];
 }
 
 // ---------------------------------------------------------------------------------------------
