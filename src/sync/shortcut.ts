@@ -83,6 +83,8 @@ export async function settledShortcut(ctx: RunContext, sources: Sources, memo: M
   listing.catch(() => undefined); // awaited below, or by the gathering
   if (localScan.failedDirs.length > 0 || scanFingerprint(localScan.entries) !== settled.local) return undefined;
   const remote = await listing;
+  // A remote folder gone since is to be created again, however empty both sides look.
+  if (sources.remoteRootMissing) return undefined;
   if (!settledListing(localScan, remote) || remoteSideDigest(localScan.entries, remote.entries, job) !== settled.remote) return undefined;
   ctx.lap(`scanned ${localScan.entries.size} local entries and listed ${remote.entries.size} remote ones: both as at the last run, state unchanged since`);
   const refreshMemo = withoutMlsd && !estimates ? { fingerprint: memo.fingerprint!, statEstimates: server.listingHints(remote.entries) } : undefined;

@@ -112,3 +112,29 @@ describe("a dry run stops after the plan", () => {
     expect([...state.entries.load("job").keys()].sort()).toEqual(["a.txt", "sub", "sub/b.txt"]);
   });
 });
+
+describe("a settled memo and a remote folder gone since", () => {
+  let state: StateStore | undefined;
+  afterEach(() => state?.close());
+
+  it("creates the job's remote folder again, even where both sides (empty) look as the memo says", async () => {
+    const dir = testTempDir("plan-run-settled-root");
+    mkdirSync(join(dir, "jobs"));
+    mkdirSync(join(dir, "local"));
+    const remotes = { srv: { host: "127.0.0.1", port: 21, tls: "explicit", user: "u", password: { env: "PLAN_RUN_PW" } } };
+    writeFileSync(join(dir, "agent.config.json"), JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes }));
+    writeFileSync(join(dir, "jobs", "job.json"), JSON.stringify({ remote: "srv", local: "./local", remotePath: "/job", direction: "upload" }));
+    const { config } = loadConfig(join(dir, "agent.config.json"), { env: { PLAN_RUN_PW: "x" } });
+    state = openState(config.stateDir);
+    const remote = new MemoryFolder();
+    remote.putDir("/job");
+
+    expect(await runJob(config, state, "job", { logger: silentLogger(), remote })).toMatchObject({ status: "ok", plan: [] });
+    expect(state.unchangedScans.current("job")).toBeDefined(); // the memo the next run could shortcut on
+    await remote.removeDir("/job");
+
+    const again = await runJob(config, state, "job", { logger: silentLogger(), remote });
+    expect(again).toMatchObject({ status: "ok", failed: 0 });
+    expect(remote.info("/job")?.type).toBe("dir");
+  });
+});
