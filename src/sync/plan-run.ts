@@ -78,7 +78,7 @@ export function planRun(i: PlanInput): Plan {
     : checkGuards({ plan: raw, state: i.stateEntries, local, remote: { ...remote, failedDirs: remoteDirs }, policy: job, force: i.force });
   plan.actions = guarded.plan;
   plan.skippedDeletes += guarded.skippedDeletes;
-  plan.warnings.push(...guarded.warnings, ...reportedPaths(plan));
+  plan.warnings.push(...guarded.warnings, ...reportedPaths(plan, job.delete));
   if (i.remoteRootMissing) {
     plan.actions.unshift({ kind: "mkdir-remote", path: "", reason: `the remote folder ${job.remotePath} does not exist yet: created first` });
   }
@@ -86,12 +86,13 @@ export function planRun(i: PlanInput): Plan {
 }
 
 /** Paths the plan leaves alone on purpose, reported at every run, dry or not. Counts held deletes as skipped. */
-function reportedPaths(plan: Plan): string[] {
+function reportedPaths(plan: Plan, deletePolicy: JobConfig["delete"]): string[] {
   const warnings: string[] = [];
   const heldDeletes = plan.actions.filter((a) => a.kind === "held-delete");
   if (heldDeletes.length > 0) {
     plan.skippedDeletes += heldDeletes.length;
-    warnings.push(`${heldDeletes.length} deletion(s) held back by delete=tracked (this job did not put those files there): ${heldDeletes.slice(0, 5).map((a) => a.path).join(", ")}${heldDeletes.length > 5 ? ", ..." : ""}`);
+    const why = deletePolicy === "never" ? "delete=never (files deleted on the source stay on the other side)" : "delete=tracked (this job did not put those files there)";
+    warnings.push(`${heldDeletes.length} deletion(s) held back by ${why}: ${heldDeletes.slice(0, 5).map((a) => a.path).join(", ")}${heldDeletes.length > 5 ? ", ..." : ""}`);
   }
   for (const a of plan.actions) if (a.kind === "needs-user") warnings.push(`${a.path}: ${a.reason}`);
   return warnings;

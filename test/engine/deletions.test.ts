@@ -37,9 +37,12 @@ describe("deletions on the target follow the job's delete setting", () => {
     const e = await syncedUpload({ delete: "never" });
     rmLocal(e, "b.txt");
     const s = await e.run();
-    expect(s).toMatchObject({ status: "ok", deletedRemote: 0 });
+    expect(s).toMatchObject({ status: "ok", deletedRemote: 0, skippedDeletes: 1 });
     expect(e.readRemote("b.txt")).toBe("B");
     expect(e.remote.pathsOf("remove").filter((p) => !p.includes(".ftps-sync."))).toEqual([]);
+    // reported as held back by the policy that holds it, not by another
+    expect(s.warnings.join("\n")).toMatch(/1 deletion\(s\) held back by delete=never .*: b\.txt/);
+    expect(s.warnings.join("\n")).not.toContain("delete=tracked");
   });
 
   it('delete "tracked": a file this job put on the server is deleted there when deleted locally', async () => {
