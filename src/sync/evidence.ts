@@ -18,6 +18,7 @@ import { JobFolder, readStreamOf, UnsafeLocalPath } from "../local/safe-open.js"
 import { localPathInside, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
 import type { RemoteFolder } from "../remote/remote-folder.js";
+import { retrying } from "../remote/retrying-folder.js";
 import { withRetry } from "../remote/retry.js";
 import { SourceChanged, SourceVanished } from "./transfers.js";
 
@@ -77,7 +78,8 @@ export async function compareContents(o: CompareInput): Promise<ContentVerdict> 
     // HASH, else XSHA256/XSHA1/XMD5... (protocol/server-hash.ts)
     const method = chooseHashMethod(o.server.capabilities);
     if (method) {
-      const theirs = await retry(() => o.server.hash(remotePath, method));
+      // A checksum only reads: the retrying folder retries it on transient failures.
+      const theirs = await retrying(o.server, o.job.retries, { signal: o.signal }).hash(remotePath, method);
       if (theirs) {
         const localHex = await hashFd(fd, method.nodeName);
         unchanged();

@@ -14,10 +14,14 @@ import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.j
 import { chooseHashMethod } from "../remote/hash-methods.js";
 import { isNotThere, type RemoteFileNow, type RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
+import { retrying } from "../remote/retrying-folder.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
 import type { StateStore } from "../state/index.js";
 import { downloadFile, downloadRange, DownloadTooLong, type ByteRange } from "./receive-file.js";
 import type { Bandwidth } from "./throttle.js";
+
+/** How a retried call is named in the log, as the commands it stands for. */
+const RETRIED_VERB: Record<string, string> = { exactTime: "MDTM", stamp: "check" };
 
 /** A source file changed while it was being sent: not an error, it is taken again next run. */
 export class SourceChanged extends Error {}
@@ -136,7 +140,20 @@ export class Transfers {
 
   private folderOnce?: JobFolder;
 
-  constructor(private readonly ctx: TransferContext) {}
+  /**
+   * The same server with its idempotent calls (mkdir, MDTM, the size-and-time check) retried on
+   * transient failures (remote/retrying-folder.ts). Uploads, downloads, renames and deletes are
+   * sequences this class retries itself: it knows how to resume them.
+   */
+  private readonly retried: RemoteFolder;
+
+  constructor(private readonly ctx: TransferContext) {
+    this.retried = retrying(ctx.remote, ctx.job.retries, {
+      signal: ctx.signal,
+      onRetry: (err, attempt, delay, call) =>
+        ctx.logger.warn(`${RETRIED_VERB[call.method] ?? call.method} ${call.path}: ${(err as Error).message} (attempt ${attempt} of ${ctx.job.retries.attempts}; retrying in ${delay} ms)`),
+    });
+  }
 
   private get job(): JobConfig {
     return this.ctx.job;
@@ -171,7 +188,7 @@ export class Transfers {
   async ensureRemoteDir(rel: string): Promise<void> {
     if (this.remoteDirs.has(rel)) return;
     await this.ensureRemoteDir(parentOf(rel));
-    await this.retry(`mkdir ${this.remoteAbs(rel)}`, () => this.ctx.remote.mkdir(this.remoteAbs(rel)));
+    await this.retried.mkdir(this.remoteAbs(rel));
     this.remoteDirs.add(rel);
   }
 
@@ -181,8 +198,7 @@ export class Transfers {
     let path = "";
     for (const s of segments) {
       path += "/" + s;
-      const p = path;
-      await this.retry(`mkdir ${p}`, () => this.ctx.remote.mkdir(p));
+      await this.retried.mkdir(path);
     }
   }
 
@@ -530,7 +546,7 @@ export class Transfers {
     if (remote.precision === "second" || remote.precision === "ms") return remote.modifyMs;
     if (!this.ctx.remote.capabilities?.mdtm) return undefined;
     try {
-      return await this.retry(`MDTM ${source}`, () => this.ctx.remote.exactTime(source));
+      return await this.retried.exactTime(source);
     } catch (err) {
       if (isNotThere(err)) throw new SourceChanged(`${source} is gone from the server since it was listed; left for the next run`);
       throw err;
@@ -545,7 +561,7 @@ export class Transfers {
   private async changedOnServer(source: string, remote: RemoteEntry, exactBefore: number | undefined): Promise<boolean> {
     let now;
     try {
-      now = await this.retry(`check ${source}`, () => this.ctx.remote.stamp(source));
+      now = await this.retried.stamp(source);
     } catch (err) {
       if (isNotThere(err)) return true;
       throw err;

@@ -40,6 +40,24 @@ describe("retries", () => {
     expect(e.localTree()).toEqual({ "a.txt": TEXT });
   });
 
+  it("a transient failure of a folder's creation, of a file's exact time and of its check after the download is retried (the retrying folder)", async () => {
+    const up = engine({ job: { direction: "upload" } });
+    up.writeLocal("sub/a.txt", TEXT);
+    up.remote.fail({ method: "mkdir", nth: 1, times: 2 });
+    expect(await up.run()).toMatchObject({ status: "ok", uploaded: 1, failed: 0 });
+    expect(up.readRemote("sub/a.txt")).toBe(TEXT);
+
+    // A server that lists by the minute: the download asks MDTM before and checks after.
+    const down = engine({ job: { direction: "download" }, server: { precision: "minute" } });
+    down.putRemote("a.txt", TEXT);
+    down.remote.fail({ method: "exactTime", nth: 1, times: 2 });
+    down.remote.fail({ method: "stamp", nth: 1, times: 2 });
+    expect(await down.run()).toMatchObject({ status: "ok", downloaded: 1, failed: 0 });
+    expect(down.localTree()).toEqual({ "a.txt": TEXT });
+    expect(down.remote.pathsOf("exactTime").length).toBeGreaterThanOrEqual(3);
+    expect(down.remote.pathsOf("stamp").length).toBeGreaterThanOrEqual(3);
+  });
+
   it("a transient failure that outlasts the job's attempts fails that file only; the next run sends it", async () => {
     const e = engine({ job: { direction: "upload" } });
     e.writeLocal("a.txt", "A");
