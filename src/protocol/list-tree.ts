@@ -6,26 +6,21 @@ import { ListingCollector, walkFolders, type ListedItem } from "../remote/listin
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { FtpsConnection } from "./connect.js";
 import { errorClassOf } from "./classify.js";
-import { RemoteRootMissing } from "../remote/remote-folder.js";
+import { RemoteRootMissing, type ListTreeOptions as FolderListTreeOptions } from "../remote/remote-folder.js";
 import { narrowUse, type FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "../remote/retry.js";
 import { FAR_SERVER_MS, STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, statListingWidth, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export { RemoteRootMissing };
 
-export interface ListTreeOptions {
-  /** Whether a relative path (and, for dirs, what is below it) is part of the job. */
-  accept: (path: string, type: "file" | "dir") => boolean;
-  retry: RetryPolicy;
-  logger?: Logger;
-  signal?: AbortSignal;
-  now?: Date;
+/** The interface's options (remote-folder.ts), the hints under their FTPS name. */
+export type ListTreeOptions = Omit<FolderListTreeOptions, "hints"> & {
   /**
    * Estimated STAT reply length per folder (estimateStatReplies over the state's paths). Given, a
    * server without MLSD has the folders known to be small listed over the control connection.
    */
   statReplyEstimates?: Map<string, number>;
-}
+};
 
 /** Folders listed by STAT in one write, at most (200 folders over 4 connections: 0.14 s -> 0.10 s). */
 const STAT_BATCH = 8;
