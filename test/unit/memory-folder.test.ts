@@ -13,6 +13,7 @@ import { injectedError, MemoryFolder, type MemoryFolderOptions } from "../../src
 import { twinWarning } from "../../src/plan/names.js";
 import { isNotThere, RemoteRootMissing, type ListTreeOptions } from "../../src/remote/remote-folder.js";
 import { RenameRefused } from "../../src/remote/rename-refused.js";
+import { UNSAFE_NAMES } from "../helpers/unsafe-names.js";
 
 const work = mkdtempSync(join(tmpdir(), "ftps-sync-memory-folder-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -188,19 +189,9 @@ describe("listTree", () => {
     expect(f.pathsOf("list")).toEqual(["/job"]);
   });
 
-  // The cases of test/unit/names.test.ts, seeded on the server: refused by the listing's own code.
+  // The unsafe names (test/helpers/unsafe-names.ts) and a few only a listing can meet, seeded on the server: refused by the listing's own code.
   it.each([
-    ["esc\x1b[31mred", "contains a control character (\\x1b)"],
-    ["bell\x07", "contains a control character (\\x07)"],
-    ["del\x7f", "contains a control character (\\x7f)"],
-    ["c1\x9bcsi", "contains a control character (\\x9b)"],
-    ["nel\x85", "contains a control character (\\x85)"],
-    ["tab\there", "contains a control character (\\x09)"],
-    ["invoice\u202etxt.exe", "contains a bidirectional control (\\u202e)"],
-    ["lre\u202a", "contains a bidirectional control (\\u202a)"],
-    ["isolate\u2066x\u2069", "contains a bidirectional control (\\u2066)"],
-    ["nul\0", "contains NUL"],
-    ["lf\nx", "contains CR or LF"],
+    ...UNSAFE_NAMES,
     ["cr\rx", "contains CR or LF"],
     ["../../etc/passwd", "contains /"],
     ["a/b", "contains /"],
