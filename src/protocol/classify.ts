@@ -1,4 +1,4 @@
-import { FTPError } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
 import { RemoteError, type ErrorClass, type RemoteErrorKind } from "../errors.js";
 
 export { isTimeout } from "../errors.js";
@@ -54,7 +54,7 @@ export function kindOfReply(code: number): RemoteErrorKind {
  */
 export function classify(err: unknown): Classification {
   if (err instanceof RemoteError) return of(err.kind, err.code);
-  if (err instanceof FTPError) return of(kindOfReply(err.code), err.code);
+  if (err instanceof ReplyError) return of(kindOfReply(err.code), err.code);
   const e = err as { code?: string; message?: string } | undefined;
   if (isTlsVerificationError(e?.code)) return of("tls");
   if (e?.code && TRANSIENT_NODE_CODES.has(e.code)) return of("transient");

@@ -1,14 +1,16 @@
-import { Client, FTPError } from "basic-ftp";
-import { createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext } from "node:tls";
+import { createSecureContext, type TLSSocket, type ConnectionOptions, type SecureContext } from "node:tls";
 import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "../remote/capabilities.js";
 import { replyText } from "./reply-text.js";
 import { classify, isTlsFailure } from "./classify.js";
-import { typeConnectionFaults, withDeadline } from "./connection-faults.js";
+import { FtpClient, parseFeatures } from "./engine/client.js";
+import { ControlConnection } from "./engine/control.js";
+import type { DataTls } from "./engine/data.js";
+import { faultError } from "./engine/faults.js";
+import { ReplyError } from "./engine/reply-error.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
-import { refuseFailedListings } from "./listing-guard.js";
 import { withoutPeerCertificate } from "./session-trim.js";
 import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
 
@@ -26,7 +28,9 @@ export interface TlsInfo {
 
 /** A logged-in FTPS control connection with protected data channels. */
 export interface FtpsConnection {
-  client: Client;
+  client: FtpClient;
+  /** "MLSD" where the server offers it, else "LIST -a". */
+  listCommand: string;
   remote: RemoteConfig;
   capabilities: Capabilities;
   tls: TlsInfo;
@@ -55,52 +59,6 @@ function tlsInfo(socket: TLSSocket): TlsInfo {
 }
 
 /**
- * Data connections resume the session without the certificate in it (see session-trim.ts):
- * basic-ftp keeps the latest session of the control and data connections in `tlsSessionStore`
- * and falls back to the control socket's getSession().
- */
-function trimDataSessions(client: Client, pinned: boolean): void {
-  const ctx = client.ftp as unknown as { tlsSessionStore?: Buffer<ArrayBuffer>; socket: TLSSocket };
-  const trim = (session: Buffer<ArrayBuffer>) => withoutPeerCertificate(session, pinned);
-  let store = ctx.tlsSessionStore && trim(ctx.tlsSessionStore);
-  Object.defineProperty(ctx, "tlsSessionStore", {
-    configurable: true,
-    get: () => store,
-    set: (session: Buffer<ArrayBuffer> | undefined) => void (store = session && trim(session)),
-  });
-  const socket = ctx.socket;
-  const getSession = socket.getSession.bind(socket);
-  socket.getSession = () => {
-    const session = getSession();
-    return session && trim(session);
-  };
-}
-
-/**
- * Every basic-ftp data socket, as it is handed to the transfer (its TLS handshake under way):
- * through the pin check (see guardDataSocket) when the remote is pinned, and with the ephemeral
- * key check skipped when the session is resumed (see skipKeyInfoWhenResumed).
- */
-function watchDataConnections(client: Client, pin: string | undefined): void {
-  const ctx = client.ftp as unknown as object;
-  const desc = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx), "dataSocket");
-  if (!desc?.get || !desc.set) throw new Error("basic-ftp internals changed: cannot watch data connections");
-  Object.defineProperty(ctx, "dataSocket", {
-    configurable: true,
-    get() {
-      return desc.get!.call(this);
-    },
-    set(socket: unknown) {
-      if (socket instanceof TLSSocket) {
-        if (pin) guardDataSocket(socket, pin);
-        skipKeyInfoWhenResumed(socket);
-      }
-      desc.set!.call(this, socket);
-    },
-  });
-}
-
-/**
  * Node asks each TLS client connection for its ephemeral key once the handshake is done, only to
  * refuse a finite-field DH key below minDHSize; on OpenSSL 3 the question alone costs about 75 us
  * for an X25519 key (measured: 2 000 data connections, 145 ms, some 4% of a small-file upload's
@@ -115,6 +73,23 @@ export function skipKeyInfoWhenResumed(socket: TLSSocket): void {
   };
 }
 
+/**
+ * How this remote's data connections are secured: the control connection's options (one shared
+ * context), the pin checked on a connection that did not resume the session (guardDataSocket),
+ * and the resumed session without the certificate in it (session-trim.ts).
+ */
+function dataTlsFor(remote: RemoteConfig, options: ConnectionOptions): DataTls {
+  const pinned = !!remote.fingerprint;
+  return {
+    options,
+    guard: (socket) => {
+      if (remote.fingerprint) guardDataSocket(socket, remote.fingerprint);
+      skipKeyInfoWhenResumed(socket);
+    },
+    trim: (session) => withoutPeerCertificate(session as Buffer<ArrayBuffer>, pinned),
+  };
+}
+
 function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   if (err instanceof RemoteError && err.phase === "connect") return err;
   const c = classify(err);
@@ -124,7 +99,7 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
   const e = err as { code?: string | number; message?: string };
   let msg: string;
-  if (err instanceof FTPError && err.code === 530) {
+  if (err instanceof ReplyError && err.code === 530) {
     msg = `login refused for user "${remote.user}" (530): check the user and the password's env variable or file`;
   } else if (typeof e.code === "string" && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|DEPTH_ZERO/.test(e.code)) {
     msg =
@@ -144,27 +119,8 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
 }
 
 /**
- * basic-ftp records `new Error().stack` for every command it sends, only to name the caller in a
- * "task already running" diagnostic; formatting those stacks cost ~0.25 ms of CPU per
- * transferred file (about 6% of a small-file upload). Errors keep their messages.
- */
-function withoutTaskStacks(client: Client): void {
-  const ftp = client.ftp as unknown as { handle: (...args: unknown[]) => unknown };
-  const handle = ftp.handle.bind(ftp);
-  ftp.handle = (...args: unknown[]) => {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return handle(...args);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  };
-}
-
-/**
  * One TLS context per remote, shared by its control connections and every data connection
- * (basic-ftp reuses the control connection's options for each data connection). Without it each
+ * (the data connections reuse the control connection's options). Without it each
  * data connection built its own context, CA list included: about 0.4 ms of CPU per file.
  */
 const sharedContexts = new WeakMap<RemoteConfig, SecureContext>();
@@ -182,47 +138,41 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * channel is protected (PROT P), or fails. Never falls back to plaintext:
  * - explicit: a refused AUTH TLS closes the connection before USER is sent;
  * - pin or certificate failure closes it before USER is sent;
- * - a refused PBSZ/PROT P closes it before any data connection opens (basic-ftp's own
- *   `access()` ignores that refusal, which is why we do the steps ourselves).
- * Every step has a deadline of the remote's timeout (see withDeadline); `signal` abandons the
- * connection half-way (a pool closed meanwhile).
+ * - a refused PBSZ/PROT P closes it before any data connection opens.
+ * Round trips are few: after the TLS handshake, the login and every setting leave in one write
+ * (USER, PASS, FEAT, TYPE I, OPTS, PBSZ, PROT P; a refusal of any is read from its own reply).
+ * Every step has a deadline of the remote's timeout, each reply its own (a reply trickled a byte at
+ * a time cannot hold it); `signal` abandons the connection half-way (a pool closed meanwhile).
  */
 export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal): Promise<FtpsConnection> {
-  // Stated, not left to basic-ftp's defaults (test/integration/hostile.test.ts proves both):
-  // a PASV reply naming another host is refused (no FTP bounce, no connection to a host we were
-  // not configured with), and one folder's listing is buffered up to a cap, so a hostile or
-  // broken server sending an endless listing fails that folder instead of exhausting memory.
-  const client = new Client(remote.timeoutMs, { allowSeparateTransferHost: false, maxListingBytes: MAX_LISTING_BYTES });
-  typeConnectionFaults(client);
-  const step = <T>(what: string, run: () => Promise<T>) => withDeadline(client, remote.timeoutMs, what, run, signal);
-  withoutTaskStacks(client);
-  refuseFailedListings(client);
-  if (logger?.isDebugEnabled()) {
-    client.ftp.verbose = true;
-    client.ftp.log = (message: string) => logger.debug(`[ftp ${remote.name}] ${message}`);
-  }
+  const options = withSharedContext(remote, tlsOptionsFor(remote));
+  const implicit = remote.tls === "implicit";
+  const { control, greeting } = ControlConnection.open(remote.host, remote.port, remote.timeoutMs, implicit ? options : undefined);
+  const step = <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    control.step = what;
+    return run();
+  };
+  const onAbort = () => control.close(faultError("closed", `the connection was closed by ftps-sync (${control.step ?? "opening"})`));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  if (logger?.isDebugEnabled()) control.log = (line) => logger.debug(`[ftp ${remote.name}] ${line}`);
   try {
-    const options = withSharedContext(remote, tlsOptionsFor(remote));
-    if (remote.tls === "implicit") {
-      await step("waiting for the TLS handshake and the server's greeting", () => client.connectImplicitTLS(remote.host, remote.port, options));
-    } else {
-      await step("waiting for the connection and the server's greeting", () => client.connect(remote.host, remote.port));
-      try {
-        await step("waiting for the reply to AUTH TLS and the TLS handshake", () => client.useTLS(options));
-      } catch (err) {
-        if (err instanceof FTPError) {
-          throw new RemoteError(
-            `${remote.name}: the server refused AUTH TLS (${replyText(err.code, err.message)}); ` +
-              `the connection was closed before the user name or password was sent. ` +
-              `ftps-sync never talks plain FTP: enable explicit TLS on the server, or use "tls": "implicit" if it expects TLS from the first byte.`,
-            { code: err.code, kind: "tls", phase: "connect" },
-          );
-        }
-        throw err;
+    const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () => greeting);
+    if (hello.code >= 400) throw new ReplyError(hello);
+    if (!implicit) {
+      const auth = await step("waiting for the reply to AUTH TLS and the TLS handshake", () => control.request("AUTH TLS"));
+      if (auth.code !== 234) {
+        throw new RemoteError(
+          `${remote.name}: the server refused AUTH TLS (${replyText(auth.code, auth.message)}); ` +
+            `the connection was closed before the user name or password was sent. ` +
+            `ftps-sync never talks plain FTP: enable explicit TLS on the server, or use "tls": "implicit" if it expects TLS from the first byte.`,
+          { code: auth.code, kind: "tls", phase: "connect" },
+        );
       }
+      await step("waiting for the reply to AUTH TLS and the TLS handshake", () => control.upgrade(options));
     }
-    const socket = client.ftp.socket;
-    if (!(socket instanceof TLSSocket) || !socket.encrypted) {
+    const socket = control.tlsSocket;
+    if (!socket || !socket.encrypted) {
       throw new RemoteError(`${remote.name}: the control connection is not encrypted; refusing to log in`, {
         kind: "tls",
         phase: "connect",
@@ -238,32 +188,44 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
       });
     }
     const tls = tlsInfo(socket);
-    watchDataConnections(client, remote.fingerprint);
-    trimDataSessions(client, !!remote.fingerprint);
 
-    await step("waiting for the login (USER and PASS) to be accepted", () => client.login(remote.user, remote.password.reveal()));
-    const capabilities = parseCapabilities(await step("waiting for the reply to FEAT", () => client.features()));
-    await step("waiting for the reply to TYPE I", () => client.send("TYPE I"));
-    await step("waiting for the reply to OPTS UTF8", () => client.sendIgnoringError("OPTS UTF8 ON"));
-    if (capabilities.mlsd) await step("waiting for the reply to OPTS MLST", () => client.sendIgnoringError("OPTS MLST type;size;modify;unix.mode;"));
-
-    const pbsz = await step("waiting for the reply to PBSZ", () => client.sendIgnoringError("PBSZ 0"));
-    const prot = is2xx(pbsz.code) ? await step("waiting for the reply to PROT P", () => client.sendIgnoringError("PROT P")) : pbsz;
-    if (!is2xx(prot.code)) {
+    const replies = control.send([
+      `USER ${remote.user}`,
+      `PASS ${remote.password.reveal()}`,
+      "FEAT",
+      "TYPE I",
+      "OPTS UTF8 ON",
+      // Asked of every server; one without MLST refuses it, which changes nothing.
+      "OPTS MLST type;size;modify;unix.mode;",
+      "PBSZ 0",
+      "PROT P",
+    ]);
+    // Read in order: a server may close the connection after refusing the login.
+    for (const r of replies) r.catch(() => undefined);
+    const [user, pass] = await step("waiting for the login (USER and PASS) to be accepted", () => Promise.all(replies.slice(0, 2)));
+    if (user.code >= 400) throw new ReplyError(user);
+    if (user.code !== 230 && pass.code >= 300) throw new ReplyError(pass.code >= 400 ? pass : { code: 530, message: pass.message });
+    const [feat, , , , pbsz, prot] = await step("waiting for the replies to FEAT, TYPE I, OPTS, PBSZ and PROT P", () => Promise.all(replies.slice(2)));
+    const capabilities = parseCapabilities(parseFeatures(feat));
+    const refusal = !is2xx(pbsz.code) ? { reply: pbsz, to: "PBSZ 0" } : !is2xx(prot.code) ? { reply: prot, to: "PROT P" } : undefined;
+    if (refusal) {
       throw new RemoteError(
-        `${remote.name}: the server refused to protect the data channel (${replyText(prot.code, prot.message)} in reply to ` +
-          `${is2xx(pbsz.code) ? "PROT P" : "PBSZ 0"}); closed before any data connection was opened. ` +
+        `${remote.name}: the server refused to protect the data channel (${replyText(refusal.reply.code, refusal.reply.message)} in reply to ` +
+          `${refusal.to}); closed before any data connection was opened. ` +
           `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
-        { code: prot.code, kind: "tls", phase: "connect" },
+        { code: refusal.reply.code, kind: "tls", phase: "connect" },
       );
     }
-    // One listing command per connection, no fallback: basic-ftp would otherwise retreat to a
-    // plain LIST after any error reply (a transient 451 included), and plain LIST hides dotfiles
-    // on most servers, which would look like deleted files.
-    client.availableListCommands = capabilities.mlsd ? ["MLSD"] : ["LIST -a"];
-    return { client, remote, capabilities, tls, close: () => client.close() };
+    control.step = undefined;
+    const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
+    // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
+    // which would look like deleted files.
+    const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";
+    return { client, remote, capabilities, tls, listCommand, close: () => client.close() };
   } catch (err) {
-    client.close();
+    control.close();
     throw connectFailure(remote, err);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -1,6 +1,5 @@
-import { FTPError } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
 import type { FtpsConnection } from "./connect.js";
-import { pipelined } from "./pipelined.js";
 
 import type { RemoteStamp } from "../remote/remote-folder.js";
 
@@ -44,29 +43,20 @@ export async function remoteModifyTime(c: FtpsConnection, path: string): Promise
   return parseMdtmReply(res.message);
 }
 
-type Reply = FTPError | { code: number; message: string };
-
 /**
- * SIZE and MDTM in one round trip (corked together); both replies are read before returning. A
- * fact the server refuses is left out; the file counts as missing (the 550 is thrown) only when
- * both are refused and one with 550.
+ * SIZE and MDTM in one write, one round trip; both replies are read before returning. A fact the
+ * server refuses is left out; the file counts as missing (the 550 is thrown) only when both are
+ * refused and one with 550.
  */
-function sizeAndTime(c: FtpsConnection, path: string): Promise<RemoteStamp> {
-  const replies: Reply[] = [];
-  const done = () =>
-    c.client.ftp.handle(`SIZE ${path}`, (res, task) => {
-      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
-      replies.push(res as Reply);
-      if (replies.length < 2) return;
-      const [size, mdtm] = replies;
-      if (size instanceof FTPError && mdtm instanceof FTPError) {
-        const missing = size.code === 550 ? size : mdtm.code === 550 ? mdtm : undefined;
-        return missing ? task.reject(missing) : task.resolve({});
-      }
-      const n = size instanceof FTPError ? NaN : parseInt(size.message.slice(4), 10);
-      task.resolve({ size: Number.isNaN(n) ? undefined : n, modifyMs: mdtm instanceof FTPError ? undefined : parseMdtmReply(mdtm.message) });
-    }) as Promise<RemoteStamp>;
-  return pipelined(c, done, [`MDTM ${path}`]);
+async function sizeAndTime(c: FtpsConnection, path: string): Promise<RemoteStamp> {
+  const [size, mdtm] = await c.client.sendAll([`SIZE ${path}`, `MDTM ${path}`]);
+  if (size.code >= 400 && mdtm.code >= 400) {
+    const missing = size.code === 550 ? size : mdtm.code === 550 ? mdtm : undefined;
+    if (missing) throw new ReplyError(missing);
+    return {};
+  }
+  const n = size.code >= 400 ? NaN : parseInt(size.message.slice(4), 10);
+  return { size: Number.isNaN(n) ? undefined : n, modifyMs: mdtm.code >= 400 ? undefined : parseMdtmReply(mdtm.message) };
 }
 
 /**

@@ -1,9 +1,9 @@
-import { Client } from "basic-ftp";
 import { isIP } from "node:net";
-import { TLSSocket } from "node:tls";
 import { RemoteError } from "../errors.js";
 import { classify } from "./classify.js";
-import { typeConnectionFaults, withDeadline } from "./connection-faults.js";
+import { ControlConnection } from "./engine/control.js";
+import { faultError } from "./engine/faults.js";
+import { ReplyError } from "./engine/reply-error.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 
 export interface ServerCertificate {
@@ -24,18 +24,20 @@ export interface ServerCertificate {
  * and the handshake) has `timeoutMs`.
  */
 export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000): Promise<ServerCertificate> {
-  const client = new Client(timeoutMs);
-  typeConnectionFaults(client);
-  const step = <T>(what: string, run: () => Promise<T>) => withDeadline(client, timeoutMs, what, run);
   const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const };
+  const { control, greeting } = ControlConnection.open(host, port, timeoutMs, implicit ? options : undefined);
   try {
-    if (implicit) {
-      await step("waiting for the TLS handshake and the server's greeting", () => client.connectImplicitTLS(host, port, options));
-    } else {
-      await step("waiting for the connection and the server's greeting", () => client.connect(host, port));
-      await step("waiting for the reply to AUTH TLS and the TLS handshake", () => client.useTLS(options));
+    control.step = implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting";
+    const hello = await greeting;
+    if (hello.code >= 400) throw new ReplyError(hello);
+    if (!implicit) {
+      control.step = "waiting for the reply to AUTH TLS and the TLS handshake";
+      const auth = await control.request("AUTH TLS");
+      if (auth.code !== 234) throw new ReplyError(auth.code >= 400 ? auth : { code: 534, message: auth.message });
+      await control.upgrade(options);
     }
-    const socket = client.ftp.socket as TLSSocket;
+    const socket = control.tlsSocket;
+    if (!socket) throw faultError("protocol", "no TLS connection");
     const cert = socket.getPeerCertificate();
     const fingerprint = fingerprintOfPeer(cert);
     if (!fingerprint) throw new Error("the server presented no certificate");
@@ -59,6 +61,6 @@ export async function fetchServerCertificate(host: string, port: number, implici
       phase: "connect",
     });
   } finally {
-    client.close();
+    control.close();
   }
 }

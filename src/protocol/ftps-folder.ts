@@ -1,4 +1,4 @@
-import { FTPError } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
@@ -21,14 +21,14 @@ type Connector = ConstructorParameters<typeof FtpsPool>[2];
 
 /**
  * What a failure out of the FTPS code means to the sync core, decided here, once: a server reply
- * (basic-ftp's FTPError) becomes a RemoteError of the reply's kind with the same code and text; a
+ * (ReplyError) becomes a RemoteError of the reply's kind with the same code and text; a
  * network or TLS failure of Node's becomes a RemoteError of that kind, the original as its cause.
  * RemoteErrors pass as they are, and so does anything else: the caller's own streams, local I/O,
  * a bug (`own`: errors known to come from the caller's sink or source, whatever their code).
  */
 export function toRemoteError(err: unknown, own?: ReadonlySet<unknown>): unknown {
   if (err instanceof RemoteError || own?.has(err)) return err;
-  if (err instanceof FTPError) return new RemoteError(err.message, { kind: kindOfReply(err.code), code: err.code, phase: "operation" });
+  if (err instanceof ReplyError) return new RemoteError(err.message, { kind: kindOfReply(err.code), code: err.code, phase: "operation" });
   const { kind } = classify(err);
   if ((kind === "transient" || kind === "tls") && err instanceof Error) {
     return new RemoteError(err.message, { kind, phase: "operation", cause: err });
@@ -37,9 +37,9 @@ export function toRemoteError(err: unknown, own?: ReadonlySet<unknown>): unknown
 }
 
 /**
- * The remote folder on an FTPS server: the pool's connections, one per call (basic-ftp does one
- * thing at a time per connection), and the only place where basic-ftp's errors are seen by the
- * sync core (toRemoteError). A connection whose call failed is never handed out again (FtpsPool).
+ * The remote folder on an FTPS server: the pool's connections, one per call (one
+ * operation at a time per connection), and the only place where the FTPS code's errors are seen by
+ * the sync core (toRemoteError). A connection whose call failed is never handed out again (FtpsPool).
  */
 export class FtpsFolder implements RemoteFolder {
   /** The connections; the agent keeps a job's folder, and so its pool, open between runs. */
@@ -125,8 +125,7 @@ export class FtpsFolder implements RemoteFolder {
       let stream: Readable = source.bytes.length === 0 ? emptyUploadSource() : Readable.from([source.bytes]);
       if (opts.throttle) stream = stream.pipe(opts.throttle());
       try {
-        if (opts.append) await c.client.appendFrom(stream, path);
-        else await c.client.uploadFrom(stream, path);
+        await c.client.upload(stream, path, !!opts.append);
       } finally {
         stream.destroy();
       }
@@ -143,7 +142,7 @@ export class FtpsFolder implements RemoteFolder {
     const note = (err: unknown) => own.add(err);
     sink.on("error", note);
     try {
-      await this.use((c) => c.client.downloadTo(sink, path, startAt), own);
+      await this.use((c) => c.client.download(sink, path, startAt), own);
     } finally {
       sink.off("error", note);
     }

@@ -1,4 +1,5 @@
-import { FileType, FTPError, type FileInfo } from "basic-ftp";
+import { FileType, type FileInfo } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
 import type { Logger } from "../log.js";
 import type { RemoteListing } from "../plan/types.js";
 import { remoteTimeReader, type RemoteTime } from "./list-times.js";
@@ -49,7 +50,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
         try {
           await c.client.send("CWD " + root);
         } catch (err) {
-          if (err instanceof FTPError && err.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
+          if (err instanceof ReplyError && err.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
           throw err;
         }
       }),
@@ -196,14 +197,13 @@ function listedItemReader(now: Date): (info: FileInfo) => ListedItem {
  * the parent: an unreadable folder "x" looks like a folder holding one folder "x". Such a listing
  * is checked with CWD (a real folder of that shape can be entered; an unreadable one cannot).
  */
-async function listChecked(c: FtpsConnection, serverDir: string): Promise<FileInfo[]> {
+export async function listChecked(c: FtpsConnection, serverDir: string): Promise<FileInfo[]> {
   // A name with a line break must come out whole (and be refused), not cut at the break.
-  c.client.parseList = parseListKeepingSplitNames;
-  const infos = await c.client.list(serverDir);
+  const infos = parseListKeepingSplitNames(await c.client.list(serverDir, c.listCommand));
   const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
   if (!c.capabilities.mlsd && infos.length === 1 && infos[0].isDirectory && infos[0].name === self) {
     const cwd = await c.client.sendIgnoringError(`CWD ${serverDir}`);
-    if (cwd.code >= 300) throw new FTPError({ code: 550, message: `the server could not open the folder ${serverDir} (${cwd.code} to CWD)` });
+    if (cwd.code >= 300) throw new ReplyError({ code: 550, message: `the server could not open the folder ${serverDir} (${cwd.code} to CWD)` });
   }
   return infos;
 }

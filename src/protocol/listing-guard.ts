@@ -1,5 +1,3 @@
-import { FTPError, type Client } from "basic-ftp";
-
 /**
  * A listing whose final reply is positive but says it failed. vsftpd answers a LIST of a folder
  * it cannot read with "226 Transfer done (but failed to open directory)." and an empty listing:
@@ -10,19 +8,4 @@ const FAILED_LISTING = /\bfail(ed|ure)?\b|\bdenied\b|\bcannot\b|\bcan't\b|\bunab
 
 export function isFailedListingReply(code: number, message: string): boolean {
   return code >= 200 && code < 300 && FAILED_LISTING.test(message.replace(/^\d{3}[ -]/, ""));
-}
-
-type Handler = (res: Error | { code: number; message: string }, task: unknown) => void;
-
-/** Routes the replies to LIST/MLSD/NLST on this client through isFailedListingReply. */
-export function refuseFailedListings(client: Client): void {
-  const ftp = client.ftp as unknown as { handle(command: string | undefined, handler: Handler): Promise<unknown> };
-  const handle = ftp.handle.bind(ftp);
-  ftp.handle = (command, handler) =>
-    handle(command, (res, task) => {
-      if (command && /^(LIST|MLSD|NLST)\b/i.test(command) && !(res instanceof Error) && isFailedListingReply(res.code, res.message)) {
-        return handler(new FTPError({ code: 550, message: `${command}: the server reported a failed listing: ${res.message.trim()}` }), task);
-      }
-      return handler(res, task);
-    });
 }

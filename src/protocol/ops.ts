@@ -1,5 +1,5 @@
-import { FTPError } from "basic-ftp";
-import { pipelined } from "./pipelined.js";
+import { ReplyError } from "./engine/reply-error.js";
+import type { Reply } from "./engine/reply-parser.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform } from "node:stream";
 import type { FtpsConnection } from "./connect.js";
@@ -8,7 +8,7 @@ import { RemoteError } from "../errors.js";
 import { RenameRefused } from "../remote/rename-refused.js";
 import { tempNameFor } from "../local/temp-names.js";
 
-/** FTP commands for one connection, beyond basic-ftp's own, with the quirks handled. */
+/** FTP commands for one connection, with the quirks handled. */
 
 function mdtmStamp(ms: number): string {
   const d = new Date(ms);
@@ -29,39 +29,22 @@ export async function setRemoteMtime(c: FtpsConnection, path: string, ms: number
 
 /** RNTO refused after RNFR was accepted: the server would not rename onto an existing file. */
 class RenameTargetRefused extends Error {
-  constructor(readonly reply: FTPError) {
+  constructor(readonly reply: ReplyError) {
     super(reply.message);
   }
 }
 
 /** RNFR and RNTO sent together: one round trip per renamed file instead of two. */
-function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<void> {
-  let rnfr: FTPError | { code: number } | undefined;
-  const done = () =>
-    c.client.ftp.handle(`RNFR ${from}`, (res, task) => {
-      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // socket closed, timeout
-      if (rnfr === undefined) {
-        rnfr = res;
-        return;
-      }
-      // RNTO's reply. After a refused RNFR it is only "503 RNFR first": report the RNFR reply.
-      if (rnfr instanceof FTPError) return task.reject(rnfr);
-      if (res instanceof FTPError) return task.reject(new RenameTargetRefused(res));
-      task.resolve(res);
-    }) as Promise<unknown>;
-  return pipelined(c, done, [`RNTO ${to}`]).then(() => undefined);
+async function renamePipelined(c: FtpsConnection, from: string, to: string): Promise<void> {
+  const [rnfr, rnto] = await sendAll(c, [`RNFR ${from}`, `RNTO ${to}`]);
+  // After a refused RNFR, RNTO's reply is only "503 RNFR first": report the RNFR reply.
+  if (rnfr.code >= 400) throw new ReplyError(rnfr);
+  if (rnto.code >= 400) throw new RenameTargetRefused(new ReplyError(rnto));
 }
 
 /** Sends `commands` in one write and reads a reply to each (errors as replies; a closed connection rejects). */
-function sendAll(c: FtpsConnection, commands: string[]): Promise<{ code: number; message: string }[]> {
-  const replies: { code: number; message: string }[] = [];
-  const start = () =>
-    c.client.ftp.handle(commands[0], (res, task) => {
-      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res);
-      replies.push(res instanceof FTPError ? { code: res.code, message: res.message } : res);
-      if (replies.length === commands.length) task.resolve(res);
-    }) as Promise<unknown>;
-  return pipelined(c, start, commands.slice(1)).then(() => replies);
+function sendAll(c: FtpsConnection, commands: string[]): Promise<Reply[]> {
+  return c.client.sendAll(commands);
 }
 
 const ok = (r: { code: number }) => r.code >= 200 && r.code < 400;
@@ -77,7 +60,7 @@ const ok = (r: { code: number }) => r.code >= 200 && r.code < 400;
  * scans and listings skip).
  */
 export async function renameOver(c: FtpsConnection, from: string, to: string, expectedSize?: number): Promise<string | undefined> {
-  let refused: FTPError;
+  let refused: ReplyError;
   try {
     await renamePipelined(c, from, to);
     return undefined;
@@ -123,7 +106,7 @@ export async function ensureRemoteDir(c: FtpsConnection, path: string): Promise<
   if (res.code >= 200 && res.code < 300) return;
   const cwd = await c.client.sendIgnoringError("CWD " + path);
   if (cwd.code >= 200 && cwd.code < 300) return;
-  throw new FTPError({ code: res.code, message: res.message });
+  throw new ReplyError(res);
 }
 
 export async function removeRemoteFile(c: FtpsConnection, path: string): Promise<void> {
@@ -193,8 +176,7 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());
   try {
-    if (opts.append ?? (opts.startAt && opts.startAt > 0)) await c.client.appendFrom(source, remotePath);
-    else await c.client.uploadFrom(source, remotePath);
+    await c.client.upload(source, remotePath, !!(opts.append ?? (opts.startAt && opts.startAt > 0)));
   } finally {
     // A cut transfer leaves the source streams paused, not closed: close them (file handle, throttle timers).
     source.destroy();

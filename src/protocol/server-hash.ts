@@ -1,4 +1,4 @@
-import { FTPError } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
 import type { FtpsConnection } from "./connect.js";
 
 /**
@@ -78,7 +78,7 @@ export async function serverHash(c: FtpsConnection, path: string, method = choos
   if (!method) return undefined;
   const ask = async (command: string) => {
     const res = await c.client.sendIgnoringError(command);
-    if (res.code >= 400 && res.code < 500) throw new FTPError(res);
+    if (res.code >= 400 && res.code < 500) throw new ReplyError(res);
     return res.code >= 200 && res.code < 300 ? res.message : undefined;
   };
   let hex: string | undefined;

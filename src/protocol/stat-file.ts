@@ -1,4 +1,6 @@
-import { FileType, FTPError, type FileInfo } from "basic-ftp";
+import { FileType, type FileInfo } from "basic-ftp";
+import { ReplyError } from "./engine/reply-error.js";
+import { parseListKeepingSplitNames } from "./listing-lines.js";
 import { RemoteError } from "../errors.js";
 import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
 import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
@@ -60,10 +62,10 @@ async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | und
     return named(infos);
   }
   try {
-    return named(await c.client.list(path));
+    return named(parseListKeepingSplitNames(await c.client.list(path, c.listCommand)));
   } catch (err) {
     // Servers answer a LIST of a missing path with 550 (or 450); anything else stays an error.
-    if (err instanceof FTPError && err.code === NOT_THERE) return undefined;
+    if (err instanceof ReplyError && err.code === NOT_THERE) return undefined;
     throw err;
   }
 }

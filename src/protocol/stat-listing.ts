@@ -1,8 +1,7 @@
 import { randomInt } from "node:crypto";
-import { FTPError, type FileInfo } from "basic-ftp";
+import type { FileInfo } from "basic-ftp";
 import { parseLine, testLine } from "basic-ftp/dist/parseListUnix.js";
 import type { FtpsConnection } from "./connect.js";
-import { pipelined } from "./pipelined.js";
 
 /**
  * Folder listings over the control connection: `STAT -a <folder>` (RFC 959 STAT with a path) for
@@ -11,7 +10,7 @@ import { pipelined } from "./pipelined.js";
  * of 100 files on vsftpd: 0.1 s instead of 0.8 s.
  *
  * Only as good as its checks, which the caller relies on:
- * - basic-ftp closes a connection whose reply passes 64 KiB, so only folders the state knows to be
+ * - the connection is closed on a reply longer than 64 KiB, so only folders the state knows to be
  *   small are listed this way (estimateStatReplies);
  * - a file name with a line break can end the reply early and leave the rest to be read as the
  *   reply to the next command. Two REST commands go with the STAT in the same write: the first
@@ -24,7 +23,7 @@ import { pipelined } from "./pipelined.js";
  * - the caller compares one folder's STAT listing with its LIST before trusting STAT on a server.
  */
 
-/** Replies are kept well under basic-ftp's 64 KiB, leaving room for a folder that grew. */
+/** Replies are kept well under the 64 KiB a reply may have (MAX_REPLY_BYTES), leaving room for a folder that grew. */
 export const STAT_REPLY_BUDGET = 32 * 1024;
 /** A listing line without its name, generously: "-rw-r--r--    1 owner    group    <size> Nov 24 12:24 ". */
 const LINE_WITHOUT_NAME = 80;
@@ -87,24 +86,16 @@ export async function statListings(
   serverDirs: string[],
   nonces = serverDirs.map(() => randomInt(1, 2 ** 47)),
 ): Promise<(FileInfo[] | StatListingUnusable)[]> {
-  const replies: { code: number; message: string }[] = [];
-  const stat = () =>
-    c.client.ftp.handle(`STAT -a ${serverDirs[0]}`, (res, task) => {
-      if (res instanceof Error && !(res instanceof FTPError)) return task.reject(res); // closed, timeout, reply too long
-      replies.push(res instanceof FTPError ? { code: res.code, message: res.message } : res);
-      if (replies.length % 3 !== 0) return;
-      const k = replies.length / 3 - 1;
-      const [echo, reset] = [replies[3 * k + 1], replies[3 * k + 2]];
-      if (echo.code !== 350 || !echo.message.includes(`(${nonces[k]})`) || reset.code !== 350) {
-        // Rejected first: closing would reject the task with a plain "closed" error instead.
-        task.reject(new StatRepliesOutOfStep(`STAT ${serverDirs[k]}: replies out of step`));
-        return c.close();
-      }
-      if (k === serverDirs.length - 1) task.resolve(replies[0]);
-    }) as Promise<unknown>;
-  const more = [`REST ${nonces[0]}`, "REST 0"];
-  for (let k = 1; k < serverDirs.length; k++) more.push(`STAT -a ${serverDirs[k]}`, `REST ${nonces[k]}`, "REST 0");
-  await pipelined(c, stat, more);
+  const commands: string[] = [];
+  serverDirs.forEach((dir, k) => commands.push(`STAT -a ${dir}`, `REST ${nonces[k]}`, "REST 0"));
+  const replies = await c.client.sendAll(commands);
+  for (let k = 0; k < serverDirs.length; k++) {
+    const [echo, reset] = [replies[3 * k + 1], replies[3 * k + 2]];
+    if (echo.code !== 350 || !echo.message.includes(`(${nonces[k]})`) || reset.code !== 350) {
+      c.close();
+      throw new StatRepliesOutOfStep(`STAT ${serverDirs[k]}: replies out of step`);
+    }
+  }
   return serverDirs.map((dir, k) => {
     try {
       return parseStatListing(dir, replies[3 * k].code, replies[3 * k].message);

@@ -1,5 +1,6 @@
 import { describeCapabilities, describeTimes } from "../../remote/capabilities.js";
 import { connectFtps } from "../../protocol/connect.js";
+import { listChecked } from "../../protocol/list-tree.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../protocol/server-hash.js";
 import type { AppContext } from "../context.js";
@@ -40,7 +41,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
     try {
       const c = await connectFtps(remote, app.logger);
       try {
-        const listing = await c.client.list();
+        const listing = await listChecked(c, "");
         const hash = chooseHashMethod(c.capabilities);
         out.push(
           `  TLS:          ${c.tls.protocol}, ${c.tls.cipher}`,

@@ -1,0 +1,237 @@
+import { pipeline, Writable, type Readable } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import { ControlConnection } from "./control.js";
+import { controlHost, openDataSocket, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { faultError } from "./faults.js";
+import { isFailedListingReply } from "../listing-guard.js";
+import { isPositive, ReplyError } from "./reply-error.js";
+import type { Reply } from "./reply-parser.js";
+
+/** How a data connection's bytes are moved once the server says the transfer starts. */
+type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
+
+/**
+ * The FTPS client of one logged-in control connection: commands, and transfers over protected
+ * data connections. Several commands may be outstanding at once (sendAll), which is what saves
+ * round trips: a transfer's passive-mode command and the transfer command leave in one write.
+ */
+export class FtpClient {
+  /** Passive mode that works on this server: EPSV first; PASV after the server refused EPSV. */
+  private passiveMode: "EPSV" | "PASV" | undefined;
+
+  constructor(
+    readonly control: ControlConnection,
+    private readonly dataTls: DataTls,
+    /** Largest listing of one folder accepted, in bytes. */
+    private readonly maxListingBytes: number,
+  ) {}
+
+  get closed(): boolean {
+    return this.control.closed;
+  }
+
+  close(err?: Error): void {
+    this.control.close(err);
+  }
+
+  /** One command; a negative reply (4xx, 5xx) rejects as a ReplyError. */
+  async send(command: string): Promise<Reply> {
+    const reply = await this.control.request(command);
+    if (reply.code >= 400) throw new ReplyError(reply);
+    return reply;
+  }
+
+  /** One command and its final reply, whatever its code. */
+  sendIgnoringError(command: string): Promise<Reply> {
+    return this.control.request(command);
+  }
+
+  /** Commands in one write, a reply to each, whatever its code (a failed connection rejects). */
+  sendAll(commands: string[]): Promise<Reply[]> {
+    return Promise.all(this.control.send(commands));
+  }
+
+  async size(path: string): Promise<number> {
+    const reply = await this.send(`SIZE ${path}`);
+    const size = Number(reply.message.slice(4).trim());
+    if (!Number.isSafeInteger(size) || size < 0) throw faultError("protocol", `cannot read the size in the reply to SIZE: ${reply.message}`);
+    return size;
+  }
+
+  /** FEAT's features, upper-cased names to their parameters ("" when none). */
+  async features(): Promise<Map<string, string>> {
+    return parseFeatures(await this.sendIgnoringError("FEAT"));
+  }
+
+  /** A folder's listing (`command`: "MLSD" or "LIST -a"), its text whole. */
+  async list(path: string, command: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const full = path ? `${command} ${path}` : command;
+    const reply = await this.transfer(full, [], (socket, done) => {
+      const collect = new Writable({
+        write: (chunk: Buffer, _enc, next) => {
+          bytes += chunk.length;
+          if (bytes > this.maxListingBytes) return next(faultError("protocol", `the listing of ${path} is longer than ${this.maxListingBytes / 1024 / 1024} MiB: refused`));
+          chunks.push(chunk);
+          next();
+        },
+      });
+      pipeline(socket, collect, done);
+    });
+    if (isFailedListingReply(reply.code, reply.message)) {
+      throw new ReplyError({ code: 550, message: `${command}: the server reported a failed listing: ${reply.message.trim()}` });
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  /** STOR (APPE with `append`) from `source`; resolves with the final reply. */
+  upload(source: Readable, path: string, append = false): Promise<Reply> {
+    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done));
+  }
+
+  /** RETR (after REST `startAt`) into `sink`; resolves once the sink has finished. */
+  download(sink: Writable, path: string, startAt = 0): Promise<Reply> {
+    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done));
+  }
+
+  /**
+   * One transfer: the passive-mode command, `before` (REST) and `command` in one write; the data
+   * connection opens as soon as the passive reply names its port; the bytes flow from the server's
+   * "150" (or its final reply, for a server that sends none). Resolves with the final reply once
+   * the data flow is done. A negative final reply rejects as a ReplyError, the connection still in
+   * step; a failure of the data connection or of the caller's stream rejects with that error and
+   * closes the control connection (its final reply is still to come).
+   */
+  private async transfer(command: string, before: string[], flow: DataFlow): Promise<Reply> {
+    const control = this.control;
+    let socket: TLSSocket | undefined;
+    let started = false;
+    /** The server said the transfer starts; it may say so before the data connection is opened here. */
+    let ready = false;
+    let release: (() => void) | undefined;
+    let settle: { resolve(r: Reply): void; reject(e: Error): void } | undefined;
+    let dataDone = false;
+    let finalReply: Reply | undefined;
+    let failed = false;
+
+    const fail = (err: Error, outOfStep: boolean) => {
+      if (failed) return;
+      failed = true;
+      release?.();
+      socket?.destroy();
+      if (outOfStep) control.close(err);
+      settle?.reject(err);
+    };
+    const maybeDone = () => {
+      if (!failed && dataDone && finalReply) {
+        release?.();
+        socket?.destroy();
+        settle?.resolve(finalReply);
+      }
+    };
+    const start = () => {
+      if (started || !socket) return;
+      started = true;
+      release = control.hold();
+      flow(socket, (err) => {
+        release?.();
+        if (err) return fail(err, !finalReply);
+        dataDone = true;
+        maybeDone();
+      });
+    };
+    const onPreliminary = (r: Reply) => {
+      if (r.code === 125 || r.code === 150) {
+        ready = true;
+        start();
+      }
+    };
+
+    const { port, host, replies } = await this.passive([...before, command], onPreliminary);
+    const restReplies = replies.slice(0, -1);
+    const final = replies.at(-1)!;
+    socket = openDataSocket(control, host, port, this.dataTls);
+    socket.once("error", (err) => fail(err, !finalReply));
+    if (ready) start();
+    return new Promise<Reply>((resolve, reject) => {
+      settle = { resolve, reject };
+      Promise.all(restReplies).then(
+        (rs) => {
+          const refused = rs.find((r) => r.code >= 400);
+          // REST refused: the RETR that followed sends from byte 0, which must not be appended.
+          if (refused) fail(new ReplyError(refused), true);
+        },
+        (err: Error) => fail(err, false),
+      );
+      final.then(
+        (reply) => {
+          if (reply.code >= 300) return fail(new ReplyError(reply.code >= 400 ? reply : { code: 550, message: `unexpected reply to ${command.split(" ")[0]}: ${reply.message}` }), false);
+          finalReply = reply;
+          start();
+          maybeDone();
+        },
+        (err: Error) => fail(err, false),
+      );
+    });
+  }
+
+  /**
+   * Sends the passive-mode command followed by `commands` in one write, and returns the data
+   * port with the replies still to come. EPSV first (it names no host); PASV, for good, on a
+   * server that does not know EPSV or answers it with something unusable.
+   */
+  private async passive(commands: string[], onPreliminary: (r: Reply) => void): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
+    const options = commands.map((_, i) => (i === commands.length - 1 ? { onPreliminary } : {}));
+    if (this.passiveMode !== "PASV") {
+      const [epsv, ...replies] = this.control.send(["EPSV", ...commands], [{}, ...options]);
+      const reply = await epsv;
+      const port = reply.code === 229 ? parseEpsvReply(reply.message) : undefined;
+      if (port !== undefined) {
+        this.passiveMode = "EPSV";
+        return { host: controlHost(this.control), port, replies };
+      }
+      await this.drain(replies, "EPSV");
+      if (this.passiveMode === "EPSV" || (reply.code >= 400 && reply.code < 500)) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unusable reply to EPSV: ${reply.message}` });
+      this.passiveMode = "PASV";
+    }
+    const [pasv, ...replies] = this.control.send(["PASV", ...commands], [{}, ...options]);
+    const reply = await pasv;
+    const named = reply.code === 227 ? parsePasvReply(reply.message) : undefined;
+    if (!named) {
+      await this.drain(replies, "PASV");
+      throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `cannot read the reply to PASV: ${reply.message}`);
+    }
+    try {
+      return { ...pasvTarget(this.control, named), replies };
+    } catch (err) {
+      // The transfer command is on its way and the server waits for a connection: out of step.
+      this.control.close(err as Error);
+      throw err;
+    }
+  }
+
+  /**
+   * The replies to a transfer sent behind a passive-mode command that failed: the server refused
+   * them too (no data port). One that started a transfer anyway leaves the connection out of step.
+   */
+  private async drain(replies: Promise<Reply>[], passive: string): Promise<void> {
+    const rs = await Promise.all(replies);
+    if (rs.some((r) => isPositive(r.code) || r.code < 200)) {
+      const err = faultError("protocol", `the server accepted a transfer without a usable ${passive} reply`);
+      this.control.close(err);
+      throw err;
+    }
+  }
+}
+
+/** FEAT's reply to a map: one feature per line between the first and the last. */
+export function parseFeatures(reply: Reply): Map<string, string> {
+  const features = new Map<string, string>();
+  if (reply.code >= 400 || !/^\d{3}-/.test(reply.message)) return features;
+  for (const line of reply.message.split("\n").slice(1, -1)) {
+    const [name, ...rest] = line.trim().split(" ");
+    if (name) features.set(name.toUpperCase(), rest.join(" "));
+  }
+  return features;
+}

@@ -1,0 +1,234 @@
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, TLSSocket } from "node:tls";
+import { RemoteError } from "../../errors.js";
+import { faultError, timeoutError } from "./faults.js";
+import { ReplyParser, ReplyTooLong, type Reply } from "./reply-parser.js";
+
+/** What one command waits for: its final reply; preliminary ones (1xx) go to `onPreliminary`. */
+interface Pending {
+  verb: string;
+  onPreliminary?: (reply: Reply) => void;
+  resolve(reply: Reply): void;
+  reject(err: Error): void;
+}
+
+export interface CommandOptions {
+  /** Called with each preliminary reply (125, 150) to this command. */
+  onPreliminary?: (reply: Reply) => void;
+}
+
+/** A byte that would end or split a command line: never sent (a hostile name cannot add a command). */
+const LINE_BREAKING = /[\r\n\0]/;
+
+/**
+ * One FTP control connection: commands out, replies in, matched in order. Any number of commands
+ * may be outstanding (RFC 959 lets a client send before the previous reply): `send` writes them in
+ * one write and each gets its own reply. Failures are typed where they happen (RemoteError.fault):
+ * - no complete reply within `timeoutMs` of the command or of the previous reply: `timeout`
+ *   (the deadline waits while a data transfer holds it: see hold());
+ * - the server closed the connection (or sent 421 out of turn): `closed`;
+ * - a reply too long, a command with a line break: `protocol`.
+ * Node's own errors (ECONNRESET, TLS and certificate errors) pass with their codes. Once closed,
+ * every outstanding and later command fails with the reason it closed.
+ */
+export class ControlConnection {
+  private socket: Socket;
+  private readonly parser = new ReplyParser();
+  private readonly pending: Pending[] = [];
+  private closing?: Error;
+  private timer?: NodeJS.Timeout;
+  private holds = 0;
+  private readonly closeListeners = new Set<(err: Error) => void>();
+  /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
+  session?: Buffer;
+  log?: (line: string) => void;
+  /**
+   * What the connection is waiting for, in words ("waiting for the login ..."), for a timeout's
+   * message while the connection is being opened; the command's verb otherwise.
+   */
+  step?: string;
+
+  private constructor(socket: Socket, readonly timeoutMs: number) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  /**
+   * Connects and reads the greeting. `implicitTls`: TLS from the first byte (port 990), the
+   * handshake within the same deadline as the greeting.
+   */
+  static open(host: string, port: number, timeoutMs: number, implicitTls?: ConnectionOptions): { control: ControlConnection; greeting: Promise<Reply> } {
+    const socket = implicitTls ? tlsConnect({ ...implicitTls, host, port }) : netConnect({ host, port });
+    const control = new ControlConnection(socket, timeoutMs);
+    return { control, greeting: control.expect("greeting") };
+  }
+
+  get tlsSocket(): TLSSocket | undefined {
+    return this.socket instanceof TLSSocket ? this.socket : undefined;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Why the connection closed, once it has. */
+  get closingError(): Error | undefined {
+    return this.closing;
+  }
+
+  onClose(listener: (err: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /**
+   * Sends `commands` in one write; resolves each with its final reply, whatever its code (the
+   * caller decides what a refusal means). Rejects only when the connection fails.
+   */
+  send(commands: string[], options: CommandOptions[] = []): Promise<Reply>[] {
+    if (this.closing) return commands.map(() => Promise.reject(this.closing));
+    const bad = commands.find((c) => LINE_BREAKING.test(c));
+    if (bad !== undefined) {
+      const err = faultError("protocol", `refusing to send a command with a line break or NUL (${bad.split(" ")[0]} ...)`);
+      return commands.map(() => Promise.reject(err));
+    }
+    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary));
+    for (const command of commands) this.log?.(`> ${/^PASS /i.test(command) ? "PASS ###" : command}`);
+    this.socket.cork();
+    for (const command of commands) this.socket.write(command + "\r\n");
+    this.socket.uncork();
+    return replies;
+  }
+
+  /** One command and its final reply. */
+  request(command: string, options?: CommandOptions): Promise<Reply> {
+    return this.send([command], options ? [options] : [])[0];
+  }
+
+  /**
+   * Encrypts the connection (after "234" to AUTH TLS): nothing else may be outstanding. The
+   * handshake has the connection's deadline.
+   */
+  async upgrade(options: ConnectionOptions): Promise<TLSSocket> {
+    if (this.pending.length > 0 || this.parser.pending) throw faultError("protocol", "the server sent more after its reply to AUTH TLS");
+    const raw = this.socket;
+    this.detach(raw);
+    const tls = tlsConnect({ ...options, socket: raw });
+    this.socket = tls;
+    this.attach(tls);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.close(timeoutError(this.step ?? "waiting for the TLS handshake", this.timeoutMs)), this.timeoutMs);
+      const stop = this.onClose((err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      tls.once("secureConnect", () => {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      });
+    });
+    return tls;
+  }
+
+  /**
+   * Holds the reply deadline while a data transfer runs (its own watchdog guards it, and a big
+   * transfer's final reply legitimately comes minutes after the command). Returns the release;
+   * after it, the next reply is due within the timeout.
+   */
+  hold(): () => void {
+    this.holds++;
+    clearTimeout(this.timer);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.arm();
+    };
+  }
+
+  /** Closes the connection now; outstanding commands fail with `err` (by default: closed by us). */
+  close(err?: Error): void {
+    if (this.closing) return;
+    this.closing = err ?? faultError("closed", "the connection was closed by ftps-sync");
+    clearTimeout(this.timer);
+    this.socket.destroy();
+    for (const p of this.pending.splice(0)) p.reject(this.closing);
+    for (const listener of [...this.closeListeners]) listener(this.closing);
+  }
+
+  private expect(verb: string, onPreliminary?: (reply: Reply) => void): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve, reject) => this.pending.push({ verb, onPreliminary, resolve, reject }));
+    if (this.pending.length === 1) this.arm();
+    return reply;
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (this.holds > 0 || this.pending.length === 0 || this.closing || this.timeoutMs <= 0) return;
+    const verb = this.pending[0].verb;
+    this.timer = setTimeout(() => {
+      const what = this.step ?? (verb === "greeting" ? "waiting for the server's greeting" : `on the control connection, waiting for the complete reply to ${verb}`);
+      this.close(timeoutError(what, this.timeoutMs));
+    }, this.timeoutMs);
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    let replies: Reply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (err) {
+      if (err instanceof ReplyTooLong) return this.close(faultError("protocol", `the server sent ${err.message}`));
+      throw err;
+    }
+    for (const reply of replies) {
+      this.log?.(`< ${reply.message}`);
+      const head = this.pending[0];
+      if (!head) {
+        // Nothing asked: a server closing an idle connection says why (421); anything else is noise.
+        if (reply.code === 421) this.close(new RemoteError(`the server closed the connection: ${reply.message}`, { code: 421, kind: "transient", fault: "closed", phase: "operation" }));
+        continue;
+      }
+      if (reply.code < 200) {
+        head.onPreliminary?.(reply);
+        // A transfer starting pushes the deadline back; a stream of other preliminary replies cannot hold a command.
+        if (reply.code === 125 || reply.code === 150) this.arm();
+        continue;
+      }
+      this.pending.shift();
+      head.resolve(reply);
+      this.arm();
+    }
+  };
+
+  private readonly onError = (err: Error) => this.close(err);
+
+  private readonly onEnd = () => {
+    if (!this.closing) this.close(faultError("closed", "the server closed the connection"));
+  };
+
+  private readonly onSession = (session: Buffer) => {
+    this.session = session;
+  };
+
+  private attach(socket: Socket): void {
+    socket.on("data", this.onData);
+    socket.on("error", this.onError);
+    socket.on("end", this.onEnd);
+    socket.on("close", this.onEnd);
+    socket.on("session", this.onSession);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off("data", this.onData);
+    socket.off("error", this.onError);
+    socket.off("end", this.onEnd);
+    socket.off("close", this.onEnd);
+    socket.off("session", this.onSession);
+  }
+}

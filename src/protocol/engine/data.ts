@@ -1,0 +1,76 @@
+import { connect as netConnect, isIP } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { isLoopbackAddress } from "./addresses.js";
+import type { ControlConnection } from "./control.js";
+import { faultError, timeoutError } from "./faults.js";
+
+/** How data connections are secured; one per remote, shared by its connections. */
+export interface DataTls {
+  options: ConnectionOptions;
+  /** Called with each data socket before its handshake completes (pin check, key info skip). */
+  guard?: (socket: TLSSocket) => void;
+  /** The session to resume, trimmed (see session-trim.ts). */
+  trim?: (session: Buffer) => Buffer;
+}
+
+/** The port of a 229 reply: "Entering Extended Passive Mode (|||6446|)". */
+export function parseEpsvReply(message: string): number | undefined {
+  const m = /\((.)\1\1(\d+)\1\)/.exec(message);
+  const port = m ? Number(m[2]) : NaN;
+  return port > 0 && port < 65536 ? port : undefined;
+}
+
+/** Host and port of a 227 reply: "Entering Passive Mode (h1,h2,h3,h4,p1,p2)". */
+export function parsePasvReply(message: string): { host: string; port: number } | undefined {
+  const m = /(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})/.exec(message);
+  if (!m) return undefined;
+  const n = m.slice(1).map(Number);
+  if (n.some((x) => x > 255)) return undefined;
+  const port = n[4] * 256 + n[5];
+  return port > 0 ? { host: n.slice(0, 4).join("."), port } : undefined;
+}
+
+/** The control connection's peer address, without the IPv4-mapped prefix. */
+export function controlHost(control: ControlConnection): string {
+  const address = control.remoteAddress;
+  if (!address) throw faultError("closed", "the control connection is closed");
+  return address.replace(/^::ffff:/i, "");
+}
+
+/**
+ * Where a PASV reply may send the data connection: the control connection's host only. A reply
+ * naming another host is refused (no FTP bounce, no connection to a host we were not configured
+ * with), except that any loopback address stands for the control host when it is loopback too.
+ */
+export function pasvTarget(control: ControlConnection, named: { host: string; port: number }): { host: string; port: number } {
+  const host = controlHost(control);
+  if (named.host !== host && !(isLoopbackAddress(host) && isLoopbackAddress(named.host))) {
+    throw faultError("protocol", `PASV returned another host (${named.host}) for data transfer than the one connected to (${host}): refused`);
+  }
+  return { host, port: named.port };
+}
+
+/**
+ * Opens an encrypted data connection to `host:port`, resuming the control connection's TLS session
+ * (servers such as vsftpd with require_ssl_reuse refuse a fresh one, and it saves a full
+ * handshake). Inactivity for `timeoutMs` destroys it with a timeout: while it opens, or while no
+ * byte moves (a socket paused because its reader is slow is not stalled).
+ */
+export function openDataSocket(control: ControlConnection, host: string, port: number, tls: DataTls): TLSSocket {
+  const raw = netConnect({ host, port, family: isIP(host) || undefined });
+  const latest = control.session ?? control.tlsSocket?.getSession();
+  const session = latest && tls.trim ? tls.trim(latest) : latest;
+  const socket = tlsConnect({ ...tls.options, socket: raw, session });
+  socket.on("session", (s: Buffer) => {
+    control.session = s;
+  });
+  tls.guard?.(socket);
+  let open = false;
+  socket.once("secureConnect", () => (open = true));
+  socket.setTimeout(control.timeoutMs);
+  socket.on("timeout", () => {
+    if (open && socket.isPaused()) return;
+    socket.destroy(timeoutError(open ? "on the data connection: no byte moved" : "opening the data connection", control.timeoutMs));
+  });
+  return socket;
+}
