@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
-import { FTPError, type FileInfo } from "basic-ftp";
-import { parseLine, testLine } from "basic-ftp/dist/parseListUnix.js";
+import { FTPError } from "basic-ftp";
+import { parseUnixLine as parseLine, testUnixLine as testLine } from "./listing-parse-unix.js";
+import type { ListEntry as FileInfo } from "./listing-parse.js";
 import type { FtpsConnection } from "./connect.js";
 import { pipelined } from "./pipelined.js";
 

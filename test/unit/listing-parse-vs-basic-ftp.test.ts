@@ -7,6 +7,7 @@ import * as dos from "basic-ftp/dist/parseListDOS.js";
 import * as mlsd from "basic-ftp/dist/parseListMLSD.js";
 import * as unix from "basic-ftp/dist/parseListUnix.js";
 import { describe, expect, it } from "vitest";
+import { parseListKeepingSplitNames } from "../../src/protocol/listing-lines.js";
 import { parseDosLine, parseListing, parseMlsdLine, parseUnixLine, testDosLine, testUnixLine, type ListEntry } from "../../src/protocol/listing-parse.js";
 import { CAPTURED_LISTINGS } from "../helpers/captured-listings.js";
 import { LINE_FIXTURES } from "../helpers/listing-fixtures.js";
@@ -50,6 +51,7 @@ describe("our listings read as basic-ftp's parseList reads them", () => {
     const raw = CAPTURED_LISTINGS[which];
     const theirs = parseList(raw).map(fromTheirs);
     expect(parseListing(raw).map(fromOurs)).toEqual(theirs);
+    expect(parseListKeepingSplitNames(raw).map(fromOurs)).toEqual(theirs);
   });
 
   it("a listing of every fixture line of one format", () => {
