@@ -1,9 +1,12 @@
-import type { FileInfo } from "basic-ftp";
+import type { ListEntry } from "./listing-parse.js";
 import type { TimePrecision } from "../plan/types.js";
 
 const MONTHS: Record<string, number> = {
   jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11,
 };
+
+/** What a time is read from: a listed entry's raw time, and its exact one when MLSD gave it. */
+type Timed = Pick<ListEntry, "rawModifiedAt" | "modifiedAt">;
 
 export interface RemoteTime {
   modifyMs?: number;
@@ -17,7 +20,7 @@ export interface RemoteTime {
  * which we cannot know: they are read as if UTC. That is fine because a remote time is only ever
  * compared with the time the same server reported before, never with a local clock.
  */
-export function remoteTimeOf(info: FileInfo, now = new Date()): RemoteTime {
+export function remoteTimeOf(info: Timed, now = new Date()): RemoteTime {
   if (info.modifiedAt instanceof Date && !Number.isNaN(info.modifiedAt.getTime())) {
     const ms = info.modifiedAt.getTime();
     return { modifyMs: ms, precision: ms % 1000 === 0 ? "second" : "ms" };
@@ -34,7 +37,7 @@ const READER_CACHE = 4096;
  * remoteTimeOf for one listing, with `now` fixed: LIST times ("Nov 24 02:07") repeat across a
  * folder's entries, so each distinct one is parsed once (20 000 entries: a tenth of the listing's CPU).
  */
-export function remoteTimeReader(now = new Date()): (info: FileInfo) => RemoteTime {
+export function remoteTimeReader(now = new Date()): (info: Timed) => RemoteTime {
   const parsed = new Map<string, RemoteTime>();
   return (info) => {
     const raw = info.rawModifiedAt;

@@ -1,10 +1,10 @@
-import { FileType, type FileInfo } from "basic-ftp";
+import type { ListEntry as FileInfo } from "./listing-parse.js";
 import { ReplyError } from "./engine/reply-error.js";
+import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { Logger } from "../log.js";
 import type { RemoteListing } from "../plan/types.js";
 import { remoteTimeReader, type RemoteTime } from "./list-times.js";
 import { ListingCollector, walkFolders, type ListedItem } from "../remote/listing-collector.js";
-import { parseListKeepingSplitNames } from "./listing-lines.js";
 import type { FtpsConnection } from "./connect.js";
 import { errorClassOf } from "./classify.js";
 import { RemoteRootMissing, type ListTreeOptions as FolderListTreeOptions } from "../remote/remote-folder.js";
@@ -185,7 +185,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
 function listedItemReader(now: Date): (info: FileInfo) => ListedItem {
   const timeOf = remoteTimeReader(now);
   return (info) => {
-    const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : info.type === FileType.SymbolicLink ? "symlink" : "other";
+    const type = info.type;
     // Only files and folders are entries: the time of anything else is never read.
     const t: RemoteTime = type === "file" || type === "dir" ? timeOf(info) : { precision: "none" };
     return { name: info.name, type, size: info.size, modifyMs: t.modifyMs, precision: t.precision };
@@ -201,7 +201,7 @@ export async function listChecked(c: FtpsConnection, serverDir: string): Promise
   // A name with a line break must come out whole (and be refused), not cut at the break.
   const infos = parseListKeepingSplitNames(await c.client.list(serverDir, c.listCommand));
   const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
-  if (!c.capabilities.mlsd && infos.length === 1 && infos[0].isDirectory && infos[0].name === self) {
+  if (!c.capabilities.mlsd && infos.length === 1 && infos[0].type === "dir" && infos[0].name === self) {
     const cwd = await c.client.sendIgnoringError(`CWD ${serverDir}`);
     if (cwd.code >= 300) throw new ReplyError({ code: 550, message: `the server could not open the folder ${serverDir} (${cwd.code} to CWD)` });
   }

@@ -1,10 +1,7 @@
-import type { FileInfo } from "basic-ftp";
-import * as dos from "basic-ftp/dist/parseListDOS.js";
-import * as mlsd from "basic-ftp/dist/parseListMLSD.js";
-import * as unix from "basic-ftp/dist/parseListUnix.js";
+import { isEntryCandidate, listingFormatOf, UnreadableListing, type ListEntry } from "./listing-parse.js";
 
 /**
- * LIST and MLSD bodies parsed like basic-ftp's parseList, except for names with a line break.
+ * LIST and MLSD bodies parsed like parseListing (listing-parse.ts), except for names with a line break.
  * Such a name splits its entry over two lines: basic-ftp read the first part as an entry with a
  * truncated name (which was then downloaded, or deleted on the other side) and dropped the rest,
  * and a listing whose last line was such a fragment failed to parse at all, every run.
@@ -16,29 +13,18 @@ import * as unix from "basic-ftp/dist/parseListUnix.js";
  * (with a warning that names it) instead of using a part of it.
  */
 
-interface Parser {
-  testLine(line: string): boolean;
-  parseLine(line: string): FileInfo | undefined;
-  transformList(files: FileInfo[]): FileInfo[];
-}
-
-// As basic-ftp: MLSD last, it may accept a name alone. Its own testLine takes any line that starts
-// with a space as an entry, and its parseLine any text at all: a listing line here starts with facts.
-const mlsdLine = (line: string) => /^[^\s=]+=[^;\s]*;/.test(line);
-const PARSERS: Parser[] = [dos, unix, { ...mlsd, testLine: mlsdLine, parseLine: (line: string) => (mlsdLine(line) ? mlsd.parseLine(line) : undefined) }];
-
-export function parseListKeepingSplitNames(raw: string): FileInfo[] {
+export function parseListKeepingSplitNames(raw: string): ListEntry[] {
   const crlf = raw.includes("\r\n");
   const pieces = raw.split(/(\r?\n)/); // line, line break, line, line break, ..., last line
-  const sample = pieces.find((p, i) => i % 2 === 0 && p.trim() !== "" && !p.startsWith("total") && PARSERS.some((q) => q.testLine(p)));
-  if (sample === undefined) {
-    if (pieces.every((p, i) => i % 2 === 1 || p.trim() === "" || p.startsWith("total"))) return [];
-    throw new Error("the server's listing is in a format this agent cannot read (MLSD, Unix or DOS style expected)");
+  const lines = pieces.filter((_, i) => i % 2 === 0);
+  const parser = listingFormatOf(lines);
+  if (parser === undefined) {
+    if (!lines.some(isEntryCandidate)) return [];
+    throw new UnreadableListing("the server's listing is in a format this agent cannot read (MLSD, Unix or DOS style expected)");
   }
-  const parser = PARSERS.find((q) => q.testLine(sample))!;
-  const files: FileInfo[] = [];
+  const files: ListEntry[] = [];
   // The entry a continuation belongs to (undefined after a "." or ".." line or before the first entry).
-  let last: FileInfo | undefined;
+  let last: ListEntry | undefined;
   let brokeBare = false; // the line before ended with a bare LF in a CRLF listing: a name goes on
   for (let i = 0; i < pieces.length; i += 2) {
     const line = pieces[i];
@@ -55,5 +41,5 @@ export function parseListKeepingSplitNames(raw: string): FileInfo[] {
     }
     brokeBare = crlf && pieces[i + 1] === "\n";
   }
-  return parser.transformList(files);
+  return parser.finish(files);
 }

@@ -1,9 +1,7 @@
-import { FileType, type FileInfo } from "basic-ftp";
 import { ReplyError } from "./engine/reply-error.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import { RemoteError } from "../errors.js";
-import { parseLine as parseFactsLine } from "basic-ftp/dist/parseListMLSD.js";
-import { parseLine as parseUnixLine } from "basic-ftp/dist/parseListUnix.js";
+import { parseMlsdLine as parseFactsLine, parseUnixLine, type ListEntry as FileInfo } from "./listing-parse.js";
 import type { FtpsConnection } from "./connect.js";
 import type { RemoteEntry } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
@@ -17,7 +15,7 @@ export { sameRemoteVersion } from "../remote/same-version.js";
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
 function toFileNow(info: FileInfo): RemoteFileNow | undefined {
-  const type = info.type === FileType.Directory ? "dir" : info.type === FileType.File ? "file" : undefined;
+  const type = info.type === "dir" ? "dir" : info.type === "file" ? "file" : undefined;
   if (!type) return undefined;
   const t = remoteTimeOf(info);
   return { type, size: type === "file" ? info.size : 0, modifyMs: t.modifyMs, precision: t.precision };

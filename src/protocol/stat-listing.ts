@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
-import type { FileInfo } from "basic-ftp";
-import { parseLine, testLine } from "basic-ftp/dist/parseListUnix.js";
+import { parseUnixLine as parseLine, testUnixLine as testLine } from "./listing-parse-unix.js";
+import type { ListEntry as FileInfo } from "./listing-parse.js";
 import type { FtpsConnection } from "./connect.js";
 
 /**

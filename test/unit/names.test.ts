@@ -4,12 +4,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseList } from "basic-ftp/dist/parseList.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { scanLocal } from "../../src/local/scan.js";
 import { withoutTwins } from "../../src/plan/name-twins.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../../src/plan/types.js";
 import { parseListKeepingSplitNames } from "../../src/protocol/listing-lines.js";
+import { parseListing } from "../../src/protocol/listing-parse.js";
 import { escapeName, twinWarning, unsafeNameReason } from "../../src/plan/names.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -42,9 +42,9 @@ describe("listings with a name that holds a line break", () => {
   const mlsd = (name: string) => `type=file;size=5;modify=20240101120000; ${name}`;
   const unix = (name: string) => `-rw-r--r--    1 ftp      ftp             5 Jan 01 12:00 ${name}`;
 
-  it("reads an ordinary listing as basic-ftp does", () => {
+  it("reads an ordinary listing as the line-by-line parser does", () => {
     for (const raw of [[mlsd("a.txt"), mlsd("b c.txt"), "type=dir;modify=20240101120000; sub"].join("\r\n") + "\r\n", ["total 8", unix("a.txt"), unix("b c.txt")].join("\n") + "\n"]) {
-      expect(parseListKeepingSplitNames(raw)).toEqual(parseList(raw));
+      expect(parseListKeepingSplitNames(raw)).toEqual(parseListing(raw));
     }
     expect(parseListKeepingSplitNames("")).toEqual([]);
   });
@@ -61,10 +61,10 @@ describe("listings with a name that holds a line break", () => {
     const names = parseListKeepingSplitNames(raw).map((f) => f.name);
     expect(names.sort()).toEqual(["good.txt", whole, "z.txt"].sort());
     expect(unsafeNameReason(whole)).toBe("contains CR or LF");
-    // what basic-ftp made of it: a truncated name, or no listing at all
+    // what a line-by-line reading (basic-ftp's, and parseListing) makes of it: a truncated name, or no listing at all
     let before: string[] | Error;
     try {
-      before = parseList(raw).map((f) => f.name);
+      before = parseListing(raw).map((f) => f.name);
     } catch (err) {
       before = err as Error;
     }

@@ -37,7 +37,11 @@ describe("sameRemoteVersion: is the server's file still the version the plan saw
 
 describe("statRemoteFile: only a 550 means the file is not there", () => {
   const T0 = "Dec 05 14:31";
-  /** A connection whose replies come from `answer` (verb -> [code, message]) and whose LIST gives `lines`. */
+  /**
+   * A connection whose replies come from `answer` (verb -> [code, message]) and whose LIST gives
+   * `lines`, read as basic-ftp's client reads them: with the client's parseList (basic-ftp's own
+   * unless the code under test sets ours).
+   */
   const fake = (mlsd: boolean, answer: Record<string, [number, string]>, lines: string[] | number) =>
     ({
       capabilities: { mlsd },
@@ -46,9 +50,10 @@ describe("statRemoteFile: only a 550 means the file is not there", () => {
           const [code, message] = answer[command.split(" ")[0]] ?? [502, "502 Command not implemented"];
           return { code, message };
         },
-        list: async () => {
+        parseList,
+        async list(this: { parseList(raw: string): unknown[] }) {
           if (typeof lines === "number") throw new FTPError({ code: lines, message: `${lines} No such file` });
-          return parseList(lines.join("\n"));
+          return this.parseList(lines.join("\n"));
         },
       },
     }) as unknown as FtpsConnection;

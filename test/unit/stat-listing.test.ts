@@ -8,7 +8,7 @@ const dots = [line("d", "."), line("d", "..")];
 describe("parseStatListing", () => {
   it("returns the entries of a vsftpd STAT reply without . and ..", () => {
     const infos = parseStatListing("/x", 213, reply(...dots, line("-", "a b.txt", 7), line("d", "sub"), line("-", " .", 1)));
-    expect(infos.map((i) => [i.name, i.size, i.isDirectory])).toEqual([["a b.txt", 7, false], ["sub", 100, true], [" .", 1, false]]);
+    expect(infos.map((i) => [i.name, i.size, i.type])).toEqual([["a b.txt", 7, "file"], ["sub", 100, "dir"], [" .", 1, "file"]]);
   });
 
   it("refuses a reply that is not a listing, or has a line that is not an entry", () => {
