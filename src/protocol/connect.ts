@@ -201,7 +201,6 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
       "PROT P",
     ]);
     // Read in order: a server may close the connection after refusing the login.
-    for (const r of replies) r.catch(() => undefined);
     const [user, pass] = await step("waiting for the login (USER and PASS) to be accepted", () => Promise.all(replies.slice(0, 2)));
     if (user.code >= 400) throw new ReplyError(user);
     if (user.code !== 230 && pass.code >= 300) throw new ReplyError(pass.code >= 400 ? pass : { code: 530, message: pass.message });

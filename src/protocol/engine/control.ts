@@ -17,6 +17,12 @@ export interface CommandOptions {
   onPreliminary?: (reply: Reply) => void;
 }
 
+/** The promise, its rejection marked handled (the caller may not read every reply). */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 /** A byte that would end or split a command line: never sent (a hostile name cannot add a command). */
 const LINE_BREAKING = /[\r\n\0]/;
 
@@ -90,13 +96,16 @@ export class ControlConnection {
    * caller decides what a refusal means). Rejects only when the connection fails.
    */
   send(commands: string[], options: CommandOptions[] = []): Promise<Reply>[] {
-    if (this.closing) return commands.map(() => Promise.reject(this.closing));
+    if (this.closing) return commands.map(() => settled(Promise.reject(this.closing)));
     const bad = commands.find((c) => LINE_BREAKING.test(c));
     if (bad !== undefined) {
       const err = faultError("protocol", `refusing to send a command with a line break or NUL (${bad.split(" ")[0]} ...)`);
-      return commands.map(() => Promise.reject(err));
+      return commands.map(() => settled(Promise.reject(err)));
     }
     const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary));
+    // A caller reads the replies in order and may stop at the first failure: the later ones'
+    // rejections (the same closed connection) are not unhandled.
+    for (const reply of replies) reply.catch(() => undefined);
     for (const command of commands) this.log?.(`> ${/^PASS /i.test(command) ? "PASS ###" : command}`);
     this.socket.cork();
     for (const command of commands) this.socket.write(command + "\r\n");
