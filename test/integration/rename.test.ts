@@ -1,11 +1,12 @@
 // renameOver sends RNFR and RNTO together (one round trip). Against each real server: the
 // rename lands, an existing target is replaced, a missing source never costs the target, and the
 // connection stays in step afterwards (every reply read).
-import { Client } from "basic-ftp";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, chownSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FtpsConnection } from "../../src/protocol/connect.js";
+import type { FtpClient } from "../../src/protocol/engine/client.js";
+import { connectToServer } from "../helpers/connect-server.js";
 import { renameOver } from "../../src/protocol/ops.js";
 import { RenameRefused } from "../../src/remote/rename-refused.js";
 import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
@@ -17,7 +18,7 @@ describe("renameOver on real servers", { timeout: 60_000 }, () => {
   for (const kind of kinds) {
     describe(kind, () => {
       let server: RunningServer;
-      let client: Client;
+      let client: FtpClient;
       let c: FtpsConnection;
       const put = (name: string, text: string) => {
         const p = join(server.root, name);
@@ -29,12 +30,8 @@ describe("renameOver on real servers", { timeout: 60_000 }, () => {
 
       beforeAll(async () => {
         server = await startServer(kind, { tls: "explicit" });
-        client = new Client(15_000);
-        await client.access({
-          host: server.host, port: server.port, user: server.user, password: server.password,
-          secure: true, secureOptions: { ca: server.certPem, servername: "localhost" },
-        });
-        c = { client, close: () => client.close() } as unknown as FtpsConnection;
+        c = await connectToServer(server);
+        client = c.client;
       });
       afterAll(async () => {
         client?.close();
@@ -78,7 +75,7 @@ describe("renameOver on servers that refuse to rename over a file", { timeout: 6
   for (const { kind, extraConfig } of refusing) {
     describe(kind, () => {
       let server: RunningServer;
-      let client: Client;
+      let client: FtpClient;
       let c: FtpsConnection;
       const sent: string[] = [];
       const put = (name: string, text: string) => {
@@ -91,17 +88,8 @@ describe("renameOver on servers that refuse to rename over a file", { timeout: 6
 
       beforeAll(async () => {
         server = await startServer(kind, { tls: "explicit", extraConfig });
-        client = new Client(15_000);
-        await client.access({
-          host: server.host, port: server.port, user: server.user, password: server.password,
-          secure: true, secureOptions: { ca: server.certPem, servername: "localhost" },
-        });
-        const send = client.ftp.send.bind(client.ftp);
-        client.ftp.send = (command: string) => {
-          sent.push(command);
-          send(command);
-        };
-        c = { client, close: () => client.close() } as unknown as FtpsConnection;
+        c = await connectToServer(server, { sent });
+        client = c.client;
       });
       afterAll(async () => {
         client?.close();

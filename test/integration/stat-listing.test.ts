@@ -44,23 +44,9 @@ describe("STAT listings on vsftpd", () => {
     const pool = new FtpsPool(remote, logger, async (r) => {
       opened++; // attempts: one still logging in when the listing is done counts too
       const c = await connectFtps(r);
-      const send = c.client.ftp.send.bind(c.client.ftp);
-      let corked: string[] | undefined;
-      c.client.ftp.send = (command: string) => {
-        sent.push(command);
-        corked?.push(command);
-        send(command);
-      };
-      const socket = c.client.ftp.socket;
-      const [cork, uncork] = [socket.cork.bind(socket), socket.uncork.bind(socket)];
-      socket.cork = () => {
-        corked = [];
-        cork();
-      };
-      socket.uncork = () => {
-        if (corked) writes.push(corked);
-        corked = undefined;
-        uncork();
+      c.client.control.onWrite = (commands) => {
+        sent.push(...commands);
+        writes.push([...commands]);
       };
       return c;
     });
@@ -161,10 +147,10 @@ describe("STAT listings on vsftpd", () => {
       const first = await pool.start();
       // The thread is busy for 30 ms right after the CWD goes out (as when the local scan
       // walks a big folder beside the listing): its reply is read late.
-      const send = first.client.ftp.send.bind(first.client.ftp);
-      first.client.ftp.send = (command: string) => {
-        send(command);
-        if (command.startsWith("CWD ")) {
+      const record = first.client.control.onWrite!;
+      first.client.control.onWrite = (commands) => {
+        record(commands);
+        if (commands.some((command) => command.startsWith("CWD "))) {
           setImmediate(() => {
             const until = performance.now() + 30;
             while (performance.now() < until);
@@ -212,7 +198,7 @@ describe("STAT listings on vsftpd", () => {
     try {
       const byList = await list("/grew");
       sent.length = 0;
-      // The state remembers "big" as small: its STAT reply passes basic-ftp's 64 KiB.
+      // The state remembers "big" as small: its STAT reply passes the 64 KiB a reply may have.
       const byStat = await list("/grew", new Map([["", 1000], ["small", 1000], ["big", 1000]]));
       expect(byStat.entries.filter((e) => e.path.startsWith("big/"))).toHaveLength(1200);
       expect(byStat).toEqual(byList);

@@ -1,7 +1,7 @@
 import { pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
-import { controlHost, openDataSocket, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { controlHost, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
 import { isPositive, ReplyError } from "./reply-error.js";
@@ -28,6 +28,11 @@ export class FtpClient {
 
   get closed(): boolean {
     return this.control.closed;
+  }
+
+  /** The TLS session the next data connection will offer to resume. */
+  get resumeSession(): Buffer | undefined {
+    return sessionToResume(this.control, this.dataTls);
   }
 
   close(err?: Error): void {

@@ -48,6 +48,8 @@ export class ControlConnection {
   /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
   session?: Buffer;
   log?: (line: string) => void;
+  /** Sees the commands of each write (one round trip's worth), for counting and for tests. */
+  onWrite?: (commands: readonly string[]) => void;
   /**
    * What the connection is waiting for, in words ("waiting for the login ..."), for a timeout's
    * message while the connection is being opened; the command's verb otherwise.
@@ -107,6 +109,7 @@ export class ControlConnection {
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
     for (const command of commands) this.log?.(`> ${/^PASS /i.test(command) ? "PASS ###" : command}`);
+    this.onWrite?.(commands);
     this.socket.cork();
     for (const command of commands) this.socket.write(command + "\r\n");
     this.socket.uncork();

@@ -50,6 +50,12 @@ export function pasvTarget(control: ControlConnection, named: { host: string; po
   return { host, port: named.port };
 }
 
+/** The session a data connection offers: the latest the server gave, trimmed (see DataTls.trim). */
+export function sessionToResume(control: ControlConnection, tls: DataTls): Buffer | undefined {
+  const latest = control.session ?? control.tlsSocket?.getSession();
+  return latest && tls.trim ? tls.trim(latest) : latest;
+}
+
 /**
  * Opens an encrypted data connection to `host:port`, resuming the control connection's TLS session
  * (servers such as vsftpd with require_ssl_reuse refuse a fresh one, and it saves a full
@@ -58,9 +64,7 @@ export function pasvTarget(control: ControlConnection, named: { host: string; po
  */
 export function openDataSocket(control: ControlConnection, host: string, port: number, tls: DataTls): TLSSocket {
   const raw = netConnect({ host, port, family: isIP(host) || undefined });
-  const latest = control.session ?? control.tlsSocket?.getSession();
-  const session = latest && tls.trim ? tls.trim(latest) : latest;
-  const socket = tlsConnect({ ...tls.options, socket: raw, session });
+  const socket = tlsConnect({ ...tls.options, socket: raw, session: sessionToResume(control, tls) });
   socket.on("session", (s: Buffer) => {
     control.session = s;
   });
