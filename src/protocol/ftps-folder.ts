@@ -9,9 +9,9 @@ import type { Logger } from "../log.js";
 import type { RemoteListing } from "../plan/types.js";
 import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
-import { emptyUploadSource, ensureRemoteDir, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
+import { emptyUploadSource, ensureRemoteDir, placeFile, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
 import { FtpsPool } from "./pool.js";
-import type { HashMethod, ListTreeOptions, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { HashMethod, ListTreeOptions, PlaceOptions, Placed, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
@@ -150,6 +150,10 @@ export class FtpsFolder implements RemoteFolder {
 
   rename(from: string, to: string, expectedSize?: number): Promise<string | undefined> {
     return this.use((c) => renameOver(c, from, to, expectedSize));
+  }
+
+  place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+    return this.use((c) => placeFile(c, temp, target, opts));
   }
 
   mkdir(path: string): Promise<void> {

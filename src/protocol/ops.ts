@@ -7,6 +7,8 @@ import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
 import { RenameRefused } from "../remote/rename-refused.js";
 import { tempNameFor } from "../local/temp-names.js";
+import type { PlaceOptions, Placed } from "../remote/remote-folder.js";
+import { readStatReply, statCommand, statRemoteFile } from "./stat-file.js";
 
 /** FTP commands for one connection, with the quirks handled. */
 
@@ -98,6 +100,33 @@ export async function renameOver(c: FtpsConnection, from: string, to: string, ex
   if (!ok(movedAside)) return undefined;
   const removed = await c.client.sendIgnoringError(`DELE ${aside}`);
   return ok(removed) ? undefined : aside;
+}
+
+/**
+ * Puts an uploaded temporary file in place in one write: MFMT on the temporary name (where the
+ * server has it), RNFR and RNTO, and, when there is no MFMT, the file's listing line or facts
+ * (statCommand), each read from its own reply. None depends on another's success: a refused MFMT
+ * leaves the server's time (read back afterwards), and the listing of a target the rename did not
+ * reach is not used. A rename refused because the target exists goes the long way (renameOver).
+ */
+export async function placeFile(c: FtpsConnection, temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+  const mfmt = opts.mtimeMs !== undefined && c.capabilities.mfmt;
+  const commands = [`RNFR ${temp}`, `RNTO ${target}`];
+  if (mfmt) commands.unshift(`MFMT ${mdtmStamp(opts.mtimeMs!)} ${temp}`);
+  else commands.push(statCommand(c, target));
+  const replies = await c.client.sendAll(commands);
+  const mtimeSet = mfmt && replies[0].code >= 200 && replies[0].code < 300;
+  const [rnfr, rnto, stat] = mfmt ? replies.slice(1) : replies;
+  if (rnfr.code >= 400) throw new ReplyError(rnfr);
+  let leftover: string | undefined;
+  let statReply: Reply | undefined = stat;
+  if (rnto.code >= 400) {
+    leftover = await renameOver(c, temp, target, opts.expectedSize);
+    statReply = undefined;
+  }
+  if (mtimeSet) return { mtimeSet, leftover };
+  const listed = await (statReply ? readStatReply(c, target, statReply) : statRemoteFile(c, target)).catch(() => undefined);
+  return { mtimeSet, leftover, listed };
 }
 
 /** MKD that tolerates "already exists" (checked with CWD, since servers word it differently). */

@@ -1,4 +1,5 @@
 import { ReplyError } from "./engine/reply-error.js";
+import type { Reply } from "./engine/reply-parser.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import { RemoteError } from "../errors.js";
 import { parseMlsdLine as parseFactsLine, parseUnixLine, type ListEntry as FileInfo } from "./listing-parse.js";
@@ -29,14 +30,16 @@ function refused(verb: string, path: string, code: number, message: string): Rem
   return new RemoteError(`${verb} ${path}: ${message.trim()}`, { code, kind: code < 500 ? "transient" : "path", phase: "operation" });
 }
 
+/** What a reply to MLST or STAT -a says of a file: its entry, not there, or ask another way. */
+type Read = FileInfo | undefined | "ask-otherwise";
+
 /**
- * MLST (RFC 3659): one control-connection round trip, the same facts as the MLSD listing.
- * Undefined: not there. A server that does not take MLST (500, 502, ...) is asked with a LIST line.
+ * MLST's reply (RFC 3659): the same facts as the MLSD listing. Undefined: not there. A server that
+ * does not take MLST (500, 502, ...) is to be asked with a LIST line.
  */
-async function mlst(c: FtpsConnection, path: string): Promise<FileInfo | undefined | "refused"> {
-  const res = await c.client.sendIgnoringError(`MLST ${path}`);
+function readMlst(path: string, res: Reply): Read {
   if (res.code === NOT_THERE) return undefined;
-  if (res.code >= 500) return "refused";
+  if (res.code >= 500) return "ask-otherwise";
   if (res.code >= 300) throw refused("MLST", path, res.code, res.message);
   const facts = res.message.split(/\r?\n/).find((line) => line.startsWith(" "));
   const info = facts ? parseFactsLine(facts.trimStart()) : undefined;
@@ -45,22 +48,27 @@ async function mlst(c: FtpsConnection, path: string): Promise<FileInfo | undefin
 }
 
 /**
- * The file's line of a LIST-style listing: `STAT -a <path>` over the control connection (no data
- * connection; vsftpd answers it), else `LIST <path>`. Servers list a file path as its own line,
- * named by its base name or the path given; vsftpd takes `*` and `?` as a pattern, so only an
- * exact name counts.
+ * The file's line in a `STAT -a <path>` reply (a listing over the control connection, no data
+ * connection; vsftpd answers it). Servers list a file path as its own line, named by its base
+ * name or the path given; vsftpd takes `*` and `?` as a pattern, so only an exact name counts. A
+ * reply that is no listing is to be asked with LIST.
  */
-async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
-  const name = baseOf(path);
-  const named = (infos: FileInfo[]) => infos.find((i) => i.name === name || i.name === path);
-  const res = await c.client.sendIgnoringError(`STAT -a ${path}`);
+function readStatLine(path: string, res: Reply): Read {
   const lines = res.message.split("\n");
-  if (res.code >= 211 && res.code <= 213 && lines.length >= 2 && /^21[123]-/.test(lines[0])) {
-    const infos = lines.slice(1, -1).map((l) => parseUnixLine(l.replace(/\r$/, ""))).filter((i): i is FileInfo => i !== undefined);
-    return named(infos);
-  }
+  if (!(res.code >= 211 && res.code <= 213 && lines.length >= 2 && /^21[123]-/.test(lines[0]))) return "ask-otherwise";
+  const infos = lines.slice(1, -1).map((l) => parseUnixLine(l.replace(/\r$/, ""))).filter((i): i is FileInfo => i !== undefined);
+  return named(infos, path);
+}
+
+function named(infos: FileInfo[], path: string): FileInfo | undefined {
+  const name = baseOf(path);
+  return infos.find((i) => i.name === name || i.name === path);
+}
+
+/** The file's line of a `LIST <path>`. */
+async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
   try {
-    return named(parseListKeepingSplitNames(await c.client.list(path, c.listCommand)));
+    return named(parseListKeepingSplitNames(await c.client.list(path, c.listCommand)), path);
   } catch (err) {
     // Servers answer a LIST of a missing path with 550 (or 450); anything else stays an error.
     if (err instanceof ReplyError && err.code === NOT_THERE) return undefined;
@@ -69,12 +77,29 @@ async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | und
 }
 
 /**
+ * The command that asks for one file the way the tree listing saw it: MLST on an MLSD server,
+ * else STAT -a (a LIST line). Sent alone (statRemoteFile) or in a write with others (ops.ts).
+ */
+export function statCommand(c: FtpsConnection, path: string): string {
+  return c.capabilities.mlsd ? `MLST ${path}` : `STAT -a ${path}`;
+}
+
+/**
+ * The file at `path` from the reply to statCommand, asked again another way when that reply could
+ * not say (MLST refused, no STAT listing): undefined when it is not there.
+ */
+export async function readStatReply(c: FtpsConnection, path: string, res: Reply): Promise<RemoteFileNow | undefined> {
+  let info = c.capabilities.mlsd ? readMlst(path, res) : readStatLine(path, res);
+  if (info === "ask-otherwise" && c.capabilities.mlsd) info = readStatLine(path, await c.client.sendIgnoringError(`STAT -a ${path}`));
+  if (info === "ask-otherwise") info = await listLine(c, path);
+  return info && toFileNow(info);
+}
+
+/**
  * The file at `path` as the server lists it now, or undefined when it is not there. Read the same
  * way as the tree listing (MLST on an MLSD server, a LIST line otherwise), so that what it says
  * compares exactly with what the listing said.
  */
 export async function statRemoteFile(c: FtpsConnection, path: string): Promise<RemoteFileNow | undefined> {
-  let info = c.capabilities.mlsd ? await mlst(c, path) : await listLine(c, path);
-  if (info === "refused") info = await listLine(c, path);
-  return info && toFileNow(info);
+  return readStatReply(c, path, await c.client.sendIgnoringError(statCommand(c, path)));
 }

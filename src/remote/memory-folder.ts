@@ -8,8 +8,11 @@ import { tempNameFor } from "../local/temp-names.js";
 import type { RemoteListing, TimePrecision } from "../plan/types.js";
 import { ListingCollector, walkFolders, type ListedItem } from "./listing-collector.js";
 import {
+  placeStepByStep,
   RemoteRootMissing,
   type HashMethod,
+  type PlaceOptions,
+  type Placed,
   type ListTreeOptions,
   type RemoteFileNow,
   type RemoteFolder,
@@ -527,6 +530,11 @@ export class MemoryFolder implements RemoteFolder {
    */
   rename(from: string, to: string, expectedSize?: number): Promise<string | undefined> {
     return this.call("rename", from, () => this.renameOver(from, to, expectedSize), to);
+  }
+
+  /** One call at a time (setTime, rename, stat), each matched by faults as itself. */
+  place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+    return placeStepByStep(this, temp, target, opts);
   }
 
   mkdir(path: string): Promise<void> {

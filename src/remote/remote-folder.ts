@@ -74,6 +74,13 @@ export interface RemoteFolder {
    * aside copy's path if it could not be deleted afterwards. `expectedSize`: checked in place.
    */
   rename(from: string, to: string, expectedSize?: number): Promise<string | undefined>;
+  /**
+   * Puts an uploaded temporary file in place: gives it `mtimeMs` (where the server can), renames it
+   * onto `target` as rename() does, and, when the time could not be set, reads the file back as the
+   * listing shows it (`listed`; undefined if it cannot be read). One round trip where the server
+   * allows: the steps are independent of each other's replies.
+   */
+  place(temp: string, target: string, opts: PlaceOptions): Promise<Placed>;
   /** Makes a folder; one that already exists is fine. Parents must exist. */
   mkdir(path: string): Promise<void>;
   remove(path: string): Promise<void>;
@@ -135,6 +142,29 @@ export interface ServerHash {
   hex: string;
   /** The command that gave it, for messages. */
   command: string;
+}
+
+export interface PlaceOptions {
+  mtimeMs?: number;
+  /** Checked in place when the old file had to be moved aside (see rename). */
+  expectedSize?: number;
+}
+
+export interface Placed {
+  mtimeSet: boolean;
+  /** The old version's aside copy, when it could not be deleted (see rename). */
+  leftover?: string;
+  /** The placed file as listed, when its time could not be set. */
+  listed?: RemoteFileNow;
+}
+
+/** place() one call at a time: for folders where round trips cost nothing. */
+export async function placeStepByStep(folder: RemoteFolder, temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+  // The time before the rename, so the file appears under its real name with its final time.
+  const mtimeSet = opts.mtimeMs === undefined ? false : await folder.setTime(temp, opts.mtimeMs).catch(() => false);
+  const leftover = await folder.rename(temp, target, opts.expectedSize);
+  const listed = mtimeSet ? undefined : await folder.stat(target).catch(() => undefined);
+  return { mtimeSet, leftover, listed };
 }
 
 /** The remote folder of a job does not exist. */

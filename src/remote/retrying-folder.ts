@@ -5,6 +5,8 @@ import type { RemoteListing } from "../plan/types.js";
 import type {
   HashMethod,
   ListTreeOptions,
+  PlaceOptions,
+  Placed,
   RemoteFileNow,
   RemoteFolder,
   RemoteStamp,
@@ -122,6 +124,11 @@ class RetryingFolder implements RemoteFolder {
 
   rename(from: string, to: string, expectedSize?: number): Promise<string | undefined> {
     return this.inner.rename(from, to, expectedSize);
+  }
+
+  /** Not retried: a rename is a sequence its caller knows how to repeat. */
+  place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+    return this.inner.place(temp, target, opts);
   }
 
   mkdir(path: string): Promise<void> {

@@ -372,16 +372,14 @@ export class Transfers {
    */
   private async placeUpload(temp: string, target: string, before: Stats, recheck: { planned: RemoteEntry | undefined } | undefined): Promise<PlacedUpload> {
     const server = this.ctx.remote;
-    // MFMT before the rename, so the file appears under its real name with its final time.
-    const mtimeSet = await server.setTime(temp, before.mtimeMs).catch(() => false);
     if (recheck && !sameRemoteVersion(recheck.planned, await server.stat(target))) {
       throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
     }
-    const leftover = await server.rename(temp, target, before.size);
-    if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
-    // Without MFMT the server gave the file its own time: read it back as the listing shows it,
+    // The time set before the rename, so the file appears under its real name with its final
+    // time; without MFMT the server gave the file its own time, read back as the listing shows it,
     // so that a later same-size change on the server is seen (and not taken for our upload).
-    const listed = mtimeSet ? undefined : await server.stat(target).catch(() => undefined);
+    const { mtimeSet, leftover, listed } = await server.place(temp, target, { mtimeMs: before.mtimeMs, expectedSize: before.size });
+    if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
     return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
   }
 

@@ -108,7 +108,8 @@ export class ControlConnection {
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
-    for (const command of commands) this.log?.(`> ${/^PASS /i.test(command) ? "PASS ###" : command}`);
+    // One line per write: a write is one round trip, however many commands it carries.
+    this.log?.(`> ${commands.map((c) => (/^PASS /i.test(c) ? "PASS ###" : c)).join(" | ")}`);
     this.onWrite?.(commands);
     this.socket.cork();
     for (const command of commands) this.socket.write(command + "\r\n");
