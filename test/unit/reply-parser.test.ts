@@ -109,4 +109,14 @@ describe("ReplyParser: a reply too long", () => {
     const big = "213-Status\r\n" + line.repeat(600) + "213 End\r\n"; // about 60 KiB
     expect(parse([big, big]).map((r) => r.code)).toEqual([213, 213]);
   });
+
+  it("does not count a finished reply against the next one that starts in the same chunk", () => {
+    // About 59 KiB of a multi-line reply, then in one chunk its end and 10 KiB of the next reply:
+    // each under 64 KiB, together over it.
+    const parser = new ReplyParser();
+    const line = " " + "a".repeat(99) + "\r\n";
+    expect(parser.push("213-Status\r\n" + line.repeat(590))).toEqual([]);
+    expect(parser.push("213 End\r\n200 " + "b".repeat(10_000)).map((r) => r.code)).toEqual([213]);
+    expect(parser.push("\r\n")).toEqual([{ code: 200, message: "200 " + "b".repeat(10_000) }]);
+  });
 });
