@@ -17,7 +17,7 @@ export interface ScriptSession {
   chunks: string[];
   /** The control connection now (the TLS socket after startTls). */
   socket: net.Socket;
-  /** Writes `text` and CRLF on the control connection. */
+  /** Writes `text` and CRLF on the control connection (a script may replace it for a while). */
   reply(text: string): void;
   /** The passive data side: transfer(), send(), receive() (see test/servers/test-ftp-session.ts). */
   data: PassiveData;
@@ -77,7 +77,7 @@ export async function scriptedServer(
       chunks: [],
       socket: raw,
       reply,
-      data: new PassiveData(conns, secureContext, reply, () => undefined),
+      data: new PassiveData(conns, secureContext, (text) => session.reply(text), () => undefined),
       epsv: async () => reply(`229 Entering Extended Passive Mode (|||${await session.data.open(true)}|)`),
       pasv: async () => {
         const port = await session.data.open(true);
