@@ -46,6 +46,8 @@ describe("reading EPSV and PASV replies", () => {
   it.each([
     ["a host number over 255", "227 Entering Passive Mode (127,0,256,1,4,1)"],
     ["a port number over 255", "227 Entering Passive Mode (127,0,0,1,256,1)"],
+    ["a host number of four digits", "227 Entering Passive Mode (1127,0,0,1,4,1)"],
+    ["a port number of four digits", "227 Entering Passive Mode (127,0,0,1,4,1000)"],
     ["port 0", "227 Entering Passive Mode (127,0,0,1,0,0)"],
     ["five numbers", "227 Entering Passive Mode (127,0,0,1,4)"],
     ["no numbers", "227 no address here"],
