@@ -144,6 +144,38 @@ describe("FtpClient transfers", () => {
     client.close();
   });
 
+  it("a refused REST fails the download with its reply and closes the connection; no byte reaches the sink", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "REST") return; // answered with RETR's 150, below
+      if (verb === "RETR") {
+        // As a server that ignores the refused REST: the file from byte 0, its first bytes already
+        // on the data connection when the refusal and the 150 arrive together.
+        const reply = s.reply;
+        const held: string[] = [];
+        s.reply = (text) => held.push(text);
+        return s.data.transfer(async (d) => {
+          d.write(randomBytes(64 * 1024));
+          await sleep(150);
+          s.reply = reply;
+          s.reply(["502 REST not implemented", ...held].join("\r\n"));
+          await new Promise<void>((r) => {
+            d.end(() => r());
+            d.once("close", () => r());
+          });
+        });
+      }
+      s.reply("200 ok");
+    });
+    const got = collector();
+    const err = await failure(client.download(got.sink, "/job/a.bin", 100));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).toMatchObject({ code: 502 });
+    expect(client.closed).toBe(true);
+    expect(got.bytes().length).toBe(0);
+  });
+
   it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {
     const { client } = await clientOf((line, s) => {
       const verb = verbOf(line);
