@@ -1,6 +1,7 @@
 // The control connection (src/protocol/engine/control.ts) against a scripted TLS server on
 // loopback (test/unit/scripted-control.ts): pipelining, preliminary replies, refused command
 // lines, the server's faults, the reply deadline and AUTH TLS.
+import type net from "node:net";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
@@ -101,6 +102,19 @@ describe("ControlConnection: the server's faults", () => {
   });
 });
 
+describe("ControlConnection: what it logs", () => {
+  it("logs every command and reply, the password never", async () => {
+    const server = await scriptedServer(cert(), (line, s) => s.reply(verbOf(line) === "USER" ? "331 Password required" : "230 Logged in"));
+    const control = await connected(server, clientTls());
+    const lines: string[] = [];
+    control.log = (line) => lines.push(line);
+    await Promise.all(control.send(["USER alice", "PASS s3cret-Pw_9"]));
+    expect(lines).toEqual(["> USER alice", "> PASS ###", "< 331 Password required", "< 230 Logged in"]);
+    expect(server.sessions[0].commands).toEqual(["USER alice", "PASS s3cret-Pw_9"]);
+    control.close();
+  });
+});
+
 describe("ControlConnection: the reply deadline", () => {
   it("times out a reply trickled a byte every 50 ms: bytes arriving do not push the deadline back", async () => {
     const server = await scriptedServer(cert(), (_line, s) => {
@@ -169,5 +183,29 @@ describe("ControlConnection: AUTH TLS", () => {
     ]);
     expect(server.sessions[0].commands).toEqual(["AUTH TLS", "USER alice", "PBSZ 0"]);
     control.close();
+  });
+
+  it("fails with Node's ECONNRESET, unchanged, when the server resets the connection after the upgrade", async () => {
+    let raw: net.Socket | undefined;
+    const server = await scriptedServer(
+      cert(),
+      (line, s) => {
+        if (verbOf(line) === "AUTH") {
+          raw = s.socket;
+          s.reply("234 Proceed with negotiation");
+          return s.startTls();
+        }
+        raw!.resetAndDestroy();
+      },
+      { implicit: false },
+    );
+    const { control, greeting } = ControlConnection.open("127.0.0.1", server.port, 5_000);
+    await greeting;
+    await control.request("AUTH TLS");
+    await control.upgrade(clientTls());
+    const err = await failure(control.request("NOOP"));
+    expect(err).not.toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: "ECONNRESET" });
+    expect(control.closed).toBe(true);
   });
 });
