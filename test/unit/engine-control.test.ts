@@ -102,6 +102,18 @@ describe("ControlConnection: the server's faults", () => {
   });
 });
 
+describe("ControlConnection: implicit TLS", () => {
+  it("fails the greeting with Node's certificate error, unchanged, when the server's certificate is not trusted", async () => {
+    const server = await scriptedServer(cert(), (_line, s) => s.reply("200 ok"));
+    const { control, greeting } = ControlConnection.open("127.0.0.1", server.port, 5_000, { host: "127.0.0.1", ca: [] });
+    const err = await failure(greeting);
+    expect(err).not.toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
+    expect(control.closed).toBe(true);
+    expect(server.sessions[0]?.commands ?? []).toEqual([]);
+  });
+});
+
 describe("ControlConnection: what it logs", () => {
   it("logs every command and reply, the password never", async () => {
     const server = await scriptedServer(cert(), (line, s) => s.reply(verbOf(line) === "USER" ? "331 Password required" : "230 Logged in"));
