@@ -205,6 +205,31 @@ describe("FtpClient transfers", () => {
     client.close();
   });
 
+  it("refuses a PASV reply naming another host as `protocol` and closes the connection, the transfer command being on its way", async () => {
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.reply("502 EPSV not implemented");
+      if (verb === "PASV") return s.reply("227 Entering Passive Mode (192,0,2,1,4,1)");
+      s.reply("425 Use PASV or EPSV first");
+    });
+    // The LIST's reply fails with the closed connection: nobody waits for it, and that must not be
+    // an unhandled rejection (which ends a Node process).
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const err = await failure(client.list("/job", "LIST -a"));
+      expect(err).toMatchObject({ fault: "protocol" });
+      expect((err as Error).message).toContain("another host (192.0.2.1)");
+      expect(client.closed).toBe(true);
+      expect(server.sessions[0].commands).toEqual(["EPSV", "LIST -a /job", "PASV", "LIST -a /job"]);
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("refuses a listing longer than maxListingBytes as `protocol`", async () => {
     const { client } = await clientOf((line, s) => {
       if (verbOf(line) === "EPSV") return s.epsv();
