@@ -230,6 +230,20 @@ describe("FtpClient transfers", () => {
     }
   });
 
+  it("fails a transfer with `closed` when the server closes the connection under EPSV, leaving no unhandled rejection", async () => {
+    const { client } = await clientOf((line, s) => (verbOf(line) === "EPSV" ? void s.socket.end() : s.reply("425 Use PASV or EPSV first")));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      expect(await failure(client.download(collector().sink, "/job/a.bin", 10))).toMatchObject({ fault: "closed" });
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("refuses a listing longer than maxListingBytes as `protocol`", async () => {
     const { client } = await clientOf((line, s) => {
       if (verbOf(line) === "EPSV") return s.epsv();
