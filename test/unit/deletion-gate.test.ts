@@ -1,11 +1,11 @@
-import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { toRemoteError } from "../../src/protocol/ftps-folder.js";
 import { confinedToPath, DeletionGate, onSameBranch } from "../../src/sync/deletion-gate.js";
 
 /** A server's reply as the sync core gets it: translated by the FTPS folder. */
-const reply = (code: number) => toRemoteError(new FTPError({ code, message: `${code} refused` }));
+const reply = (code: number) => toRemoteError(new ReplyError({ code, message: `${code} refused` }));
 const fsError = (code: string) => Object.assign(new Error(`${code}: something`), { code });
 
 describe("which failures are confined to their path", () => {

@@ -1,9 +1,9 @@
-import { FTPError } from "basic-ftp";
 import { pipeline, Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { RemoteConfig } from "../../src/config/types.js";
 import { RemoteError } from "../../src/errors.js";
 import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { FtpsFolder } from "../../src/protocol/ftps-folder.js";
 import { isNotThere } from "../../src/remote/remote-folder.js";
 
@@ -20,7 +20,7 @@ function folderWith(client: Record<string, unknown>) {
   return { folder, made };
 }
 
-const reply = (code: number, message: string) => new FTPError({ code, message });
+const reply = (code: number, message: string) => new ReplyError({ code, message });
 const rejected = (err: unknown) => async () => Promise.reject(err);
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
@@ -30,7 +30,7 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe("FtpsFolder: basic-ftp's failures become RemoteErrors at the boundary", () => {
+describe("FtpsFolder: the FTPS client's failures become RemoteErrors at the boundary", () => {
   it("turns a 550 reply into a RemoteError of kind path with code 550 and the server's text", async () => {
     const { folder } = folderWith({ size: rejected(reply(550, "550 Could not get file size.")) });
     const err = await failure(folder.size("/a/b.txt"));
@@ -75,10 +75,10 @@ describe("FtpsFolder: basic-ftp's failures become RemoteErrors at the boundary",
   });
 
   it("rejects a download with the sink's own error unchanged, even one whose code looks like a network fault, and never reuses that connection", async () => {
-    /** RETR as basic-ftp does it: the data piped into the sink, the sink's failure rejecting the call. */
-    const downloadTo = (sink: Writable) =>
+    /** RETR as FtpClient.download does it: the data piped into the sink, the sink's failure rejecting the call. */
+    const download = (sink: Writable) =>
       new Promise((resolve, reject) => pipeline(Readable.from([Buffer.from("abc"), Buffer.from("def")]), sink, (err) => (err ? reject(err) : resolve({ code: 226 }))));
-    const { folder, made } = folderWith({ downloadTo });
+    const { folder, made } = folderWith({ download });
     const mine = Object.assign(new Error("the sink is full"), { code: "EPIPE" });
     const sink = new Writable({ write: (_chunk, _enc, done) => done(mine) });
     const err = await failure(folder.download("/f", sink));

@@ -1,7 +1,7 @@
-import { FTPError, type FileInfo } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { parseCapabilities } from "../../src/remote/capabilities.js";
 import { classify } from "../../src/protocol/classify.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { fingerprintOfDer } from "../../src/protocol/fingerprint.js";
 import { tlsOptionsFor } from "../../src/protocol/tls-options.js";
 import { rootCertificates } from "node:tls";
@@ -10,7 +10,9 @@ import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } f
 import { localPathInside, unsafeNameReason } from "../../src/plan/names.js";
 import { backoffDelay } from "../../src/remote/retry.js";
 
-const ftpErr = (code: number) => new FTPError({ code, message: `${code} reply` });
+const ftpErr = (code: number) => new ReplyError({ code, message: `${code} reply` });
+/** A listing entry as the time reader takes it. */
+type FileInfo = Parameters<typeof remoteTimeOf>[0];
 
 describe("error classification", () => {
   it.each([
@@ -32,7 +34,7 @@ describe("error classification", () => {
     [{ code: "ECONNRESET", message: "reset" }, "transient"],
     [{ code: "ETIMEDOUT", message: "t" }, "transient"],
     [{ code: "ERR_STREAM_PREMATURE_CLOSE", message: "Premature close" }, "transient"],
-    // Connection faults are typed where they happen (connection-faults.ts); the text is never read.
+    // Connection faults are typed where they happen (src/protocol/engine/); the text is never read.
     [new RemoteError("timed out", { fault: "timeout", kind: "transient", phase: "operation" }), "transient"],
     [new Error("Timeout (data socket)"), "permanent"],
     [new Error("Server sent FIN packet unexpectedly, closing connection."), "permanent"],

@@ -1,28 +1,26 @@
-import { FTPError, type Client } from "basic-ftp";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { isFailedListingReply, refuseFailedListings } from "../../src/protocol/listing-guard.js";
+import { FtpClient } from "../../src/protocol/engine/client.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
+import { isFailedListingReply } from "../../src/protocol/listing-guard.js";
+import { connected, failure, scriptedCertificate, scriptedServer, verbOf } from "./scripted-control.js";
 
 // vsftpd answers a LIST of a folder it cannot read with a positive reply and an empty listing:
 // taken at its word, every file below that folder would look deleted on the server.
 const VSFTPD_UNREADABLE = "226 Transfer done (but failed to open directory).";
 
-type Reply = Error | { code: number; message: string };
+const { cert, clientTls } = scriptedCertificate();
 
-/** A client whose control connection answers every command with `reply`; what the caller's handler got is recorded. */
-function clientAnswering(reply: Reply) {
-  const ftp = {
-    handle(_command: string | undefined, handler: (res: Reply, task: unknown) => void): Promise<unknown> {
-      handler(reply, {});
-      return Promise.resolve();
-    },
-  };
-  const client = { ftp } as unknown as Client;
-  refuseFailedListings(client);
-  return async (command: string): Promise<Reply> => {
-    let got: Reply | undefined;
-    await (client.ftp as unknown as typeof ftp).handle(command, (res) => (got = res));
-    return got!;
-  };
+/**
+ * A client whose server sends a listing (and a file for RETR) over a TLS data connection, then
+ * `final` as the transfer's final reply; what `FtpClient.list` and `download` make of it.
+ */
+async function clientEnding(final: string): Promise<FtpClient> {
+  const server = await scriptedServer(cert(), async (line, s) => {
+    if (verbOf(line) === "EPSV") return s.epsv();
+    return s.data.transfer((d) => new Promise<void>((r) => d.end("-rw-r--r-- 1 ftp ftp 5 Jan 01 12:00 a.txt\r\n", () => r())), 5_000, final);
+  });
+  return new FtpClient(await connected(server, clientTls()), { options: clientTls() }, 1024 * 1024);
 }
 
 describe("a listing whose positive reply says it failed", () => {
@@ -44,15 +42,22 @@ describe("a listing whose positive reply says it failed", () => {
     expect(isFailedListingReply(code, message)).toBe(false);
   });
 
-  it.each(["LIST -a /job", "MLSD /job", "NLST /job"])("turns into a 550 for %s, so the folder counts as not listed", async (command) => {
-    const got = await clientAnswering({ code: 226, message: VSFTPD_UNREADABLE })(command);
-    expect(got).toBeInstanceOf(FTPError);
-    expect((got as FTPError).code).toBe(550);
-    expect((got as FTPError).message).toContain("failed to open directory");
+  it.each(["LIST -a", "MLSD", "NLST"])("FtpClient.list turns it into a 550 for %s, so the folder counts as not listed", async (command) => {
+    const client = await clientEnding(VSFTPD_UNREADABLE);
+    const got = await failure(client.list("/job", command));
+    expect(got).toBeInstanceOf(ReplyError);
+    expect((got as ReplyError).code).toBe(550);
+    expect((got as ReplyError).message).toContain("failed to open directory");
+    client.close();
   });
 
   it("leaves other commands' replies and ordinary listings as they are", async () => {
-    expect(await clientAnswering({ code: 226, message: VSFTPD_UNREADABLE })("RETR /job/a.txt")).toEqual({ code: 226, message: VSFTPD_UNREADABLE });
-    expect(await clientAnswering({ code: 226, message: "226 Transfer complete." })("LIST -a /job")).toEqual({ code: 226, message: "226 Transfer complete." });
+    const client = await clientEnding(VSFTPD_UNREADABLE);
+    const sink = new Writable({ write: (_c, _e, next) => next() });
+    expect(await client.download(sink, "/job/a.txt")).toEqual({ code: 226, message: VSFTPD_UNREADABLE });
+    client.close();
+    const ordinary = await clientEnding("226 Transfer complete.");
+    expect(await ordinary.list("/job", "LIST -a")).toBe("-rw-r--r-- 1 ftp ftp 5 Jan 01 12:00 a.txt\r\n");
+    ordinary.close();
   });
 });

@@ -1,10 +1,10 @@
-import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { replyText } from "../../src/protocol/reply-text.js";
 
 describe("replyText", () => {
-  it("shows the reply code once when the reply's text already starts with it, as basic-ftp's do", () => {
-    const err = new FTPError({ code: 500, message: "500 AUTH not understood" });
+  it("shows the reply code once when the reply's text already starts with it, as the engine's replies do", () => {
+    const err = new ReplyError({ code: 500, message: "500 AUTH not understood" });
     expect(replyText(err.code, err.message)).toBe("500 AUTH not understood");
   });
 

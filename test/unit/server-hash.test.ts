@@ -1,7 +1,7 @@
-import { FTPError } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { parseCapabilities } from "../../src/remote/capabilities.js";
 import type { FtpsConnection } from "../../src/protocol/connect.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { chooseHashMethod, parseHashReply, parseXHashReply, serverHash } from "../../src/protocol/server-hash.js";
 
 const SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -124,7 +124,7 @@ describe("asking the server", () => {
     const refused = fakeConnection([["XSHA256", ""]], () => ({ code: 550, message: "550 /job/a.txt: Operation not permitted" }));
     expect(await serverHash(refused.c, "/job/a.txt")).toBeUndefined();
     const busy = fakeConnection([["XSHA256", ""]], () => ({ code: 450, message: "450 busy" }));
-    await expect(serverHash(busy.c, "/job/a.txt")).rejects.toBeInstanceOf(FTPError);
+    await expect(serverHash(busy.c, "/job/a.txt")).rejects.toBeInstanceOf(ReplyError);
   });
 
   it("uses HASH after choosing its algorithm, when offered", async () => {

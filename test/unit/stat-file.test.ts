@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FTPError, parseList } from "basic-ftp";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import type { FtpsConnection } from "../../src/protocol/connect.js";
 import { sameRemoteVersion, statRemoteFile, type RemoteFileNow } from "../../src/protocol/stat-file.js";
 
@@ -39,8 +39,7 @@ describe("statRemoteFile: only a 550 means the file is not there", () => {
   const T0 = "Dec 05 14:31";
   /**
    * A connection whose replies come from `answer` (verb -> [code, message]) and whose LIST gives
-   * `lines`, read as basic-ftp's client reads them: with the client's parseList (basic-ftp's own
-   * unless the code under test sets ours).
+   * `lines`, as text the way FtpClient.list returns it (the code under test parses it).
    */
   const fake = (mlsd: boolean, answer: Record<string, [number, string]>, lines: string[] | number) =>
     ({
@@ -50,10 +49,9 @@ describe("statRemoteFile: only a 550 means the file is not there", () => {
           const [code, message] = answer[command.split(" ")[0]] ?? [502, "502 Command not implemented"];
           return { code, message };
         },
-        parseList,
-        async list(this: { parseList(raw: string): unknown[] }) {
-          if (typeof lines === "number") throw new FTPError({ code: lines, message: `${lines} No such file` });
-          return this.parseList(lines.join("\n"));
+        list: async () => {
+          if (typeof lines === "number") throw new ReplyError({ code: lines, message: `${lines} No such file` });
+          return lines.join("\n");
         },
       },
     }) as unknown as FtpsConnection;

@@ -24,6 +24,8 @@ function offending(folder: string, forbidden: RegExp[], skip = (_f: string) => f
 }
 
 const PROTOCOL_LIBRARY = /^basic-ftp(\/|$)/;
+/** Our FTPS engine (src/protocol/engine/), as imported from outside src/protocol/ or from inside it. */
+const FTP_ENGINE = /(^|\/)protocol\/engine\/|^\.{1,2}\/engine\//;
 const PROTOCOL_FOLDER = /(^|\/)protocol\//;
 
 describe("the layers and the protocol", () => {
@@ -32,9 +34,11 @@ describe("the layers and the protocol", () => {
     expect(specifiers(src)).toEqual(["basic-ftp", "../protocol/connect.js", "../protocol/pool.js", "../protocol/ops.js", "./x.js"]);
   });
 
-  it("imports the protocol library (basic-ftp) only in src/protocol/", () => {
-    expect(offending("", [PROTOCOL_LIBRARY], (f) => f.startsWith("protocol/"))).toEqual([]);
-    expect(offending("protocol", [PROTOCOL_LIBRARY]).length).toBeGreaterThan(0);
+  it("speaks FTP only in src/protocol/: no module elsewhere imports the FTPS engine (src/protocol/engine/) or an FTP library", () => {
+    expect(offending("", [FTP_ENGINE, PROTOCOL_LIBRARY], (f) => f.startsWith("protocol/"))).toEqual([]);
+    // The pattern finds the engine where it is used: src/protocol/ logs in and transfers with it.
+    expect(offending("protocol", [FTP_ENGINE], (f) => f.startsWith("engine/")).length).toBeGreaterThan(0);
+    expect(FTP_ENGINE.test("../protocol/engine/client.js")).toBe(true);
   });
 
   it("reaches a server from the sync phases, the plan and the remote-folder layer only through the RemoteFolder interface, never src/protocol/", () => {

@@ -119,6 +119,12 @@ export class FtpClient {
     let dataDone = false;
     let finalReply: Reply | undefined;
     let failed = false;
+    /**
+     * The commands before the transfer (REST) were accepted. Until then no byte moves: their
+     * replies are read a few microtasks after a 150 that came in the same chunk, and bytes already
+     * waiting on the data connection would otherwise reach the sink first.
+     */
+    let beforeAccepted = before.length === 0;
 
     const fail = (err: Error, outOfStep: boolean) => {
       if (failed) return;
@@ -136,7 +142,7 @@ export class FtpClient {
       }
     };
     const start = () => {
-      if (started || !socket) return;
+      if (started || !socket || !beforeAccepted || failed) return;
       started = true;
       release = control.hold();
       flow(socket, (err) => {
@@ -165,7 +171,9 @@ export class FtpClient {
         (rs) => {
           const refused = rs.find((r) => r.code >= 400);
           // REST refused: the RETR that followed sends from byte 0, which must not be appended.
-          if (refused) fail(new ReplyError(refused), true);
+          if (refused) return fail(new ReplyError(refused), true);
+          beforeAccepted = true;
+          if (ready || finalReply) start();
         },
         (err: Error) => fail(err, false),
       );

@@ -22,7 +22,8 @@ export function parseEpsvReply(message: string): number | undefined {
 
 /** Host and port of a 227 reply: "Entering Passive Mode (h1,h2,h3,h4,p1,p2)". */
 export function parsePasvReply(message: string): { host: string; port: number } | undefined {
-  const m = /(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})/.exec(message);
+  // Whole numbers only: "1127,0,0,1,..." is not 127.0.0.1 read from its last digits.
+  const m = /(?<!\d)(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})(?!\d)/.exec(message);
   if (!m) return undefined;
   const n = m.slice(1).map(Number);
   if (n.some((x) => x > 255)) return undefined;

@@ -40,7 +40,6 @@ export class ReplyParser {
     const text = this.partial + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
     const lines = text.split("\n");
     this.partial = lines.pop()!;
-    if (this.partial.length + this.groupChars > this.maxChars) throw new ReplyTooLong(`a reply longer than ${this.maxChars / 1024} KiB`);
     const replies: Reply[] = [];
     for (const raw of lines) {
       const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
@@ -62,6 +61,9 @@ export class ReplyParser {
         replies.push({ code: Number(line.slice(0, 3)), message: line });
       }
     }
+    // The unfinished line counts with the reply it belongs to, once the lines before it have
+    // ended theirs (not with a reply that ended in this chunk).
+    if (this.partial.length + this.groupChars > this.maxChars) throw new ReplyTooLong(`a reply longer than ${this.maxChars / 1024} KiB`);
     return replies;
   }
 

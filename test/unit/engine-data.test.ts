@@ -1,0 +1,258 @@
+// Data connections (src/protocol/engine/data.ts) and FtpClient's transfers
+// (src/protocol/engine/client.ts) against a scripted TLS server on loopback, data connections in
+// TLS (test/unit/scripted-control.ts).
+import { randomBytes } from "node:crypto";
+import { Readable, Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { RemoteError } from "../../src/errors.js";
+import { FtpClient } from "../../src/protocol/engine/client.js";
+import type { ControlConnection } from "../../src/protocol/engine/control.js";
+import { parseEpsvReply, parsePasvReply, pasvTarget } from "../../src/protocol/engine/data.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
+import { connected, failure, scriptedCertificate, scriptedServer, verbOf, type Script, type ScriptedServer } from "./scripted-control.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("reading EPSV and PASV replies", () => {
+  it.each([
+    ["229 Entering Extended Passive Mode (|||6446|)", 6446],
+    ["229 Entering Extended Passive Mode (!!!6446!)", 6446],
+    ["229 EPSV ok (###1#) and more text", 1],
+    ["229 (|||65535|)", 65535],
+  ])("takes the port of %s", (reply, port) => {
+    expect(parseEpsvReply(reply)).toBe(port);
+  });
+
+  it.each([
+    ["delimiters that differ", "229 Entering Extended Passive Mode (|||6446!)"],
+    ["port 0", "229 Entering Extended Passive Mode (|||0|)"],
+    ["a port over 65535", "229 Entering Extended Passive Mode (|||65536|)"],
+    ["a port of many digits", "229 Entering Extended Passive Mode (|||99999999999999999999|)"],
+    ["no port", "229 Entering Extended Passive Mode (||||)"],
+    ["a network address in the reply", "229 Entering Extended Passive Mode (|1|127.0.0.1|6446|)"],
+    ["no parentheses", "229 Entering Extended Passive Mode |||6446|"],
+  ])("takes no port from an EPSV reply with %s", (_what, reply) => {
+    expect(parseEpsvReply(reply)).toBeUndefined();
+  });
+
+  it.each([
+    ["227 Entering Passive Mode (127,0,0,1,4,1)", { host: "127.0.0.1", port: 1025 }],
+    ["227 Entering Passive Mode (192,0,2,10,255,255).", { host: "192.0.2.10", port: 65535 }],
+    ["227 =192,0,2,10,0,21", { host: "192.0.2.10", port: 21 }],
+  ])("takes host and port of %s", (reply, target) => {
+    expect(parsePasvReply(reply)).toEqual(target);
+  });
+
+  it.each([
+    ["a host number over 255", "227 Entering Passive Mode (127,0,256,1,4,1)"],
+    ["a port number over 255", "227 Entering Passive Mode (127,0,0,1,256,1)"],
+    ["a host number of four digits", "227 Entering Passive Mode (1127,0,0,1,4,1)"],
+    ["a port number of four digits", "227 Entering Passive Mode (127,0,0,1,4,1000)"],
+    ["port 0", "227 Entering Passive Mode (127,0,0,1,0,0)"],
+    ["five numbers", "227 Entering Passive Mode (127,0,0,1,4)"],
+    ["no numbers", "227 no address here"],
+  ])("takes nothing from a PASV reply with %s", (_what, reply) => {
+    expect(parsePasvReply(reply)).toBeUndefined();
+  });
+});
+
+describe("where a PASV reply may send the data connection", () => {
+  const control = (remoteAddress: string | undefined) => ({ remoteAddress }) as ControlConnection;
+
+  it("accepts the control connection's host", () => {
+    expect(pasvTarget(control("192.0.2.10"), { host: "192.0.2.10", port: 2000 })).toEqual({ host: "192.0.2.10", port: 2000 });
+    expect(pasvTarget(control("::ffff:192.0.2.10"), { host: "192.0.2.10", port: 2000 })).toEqual({ host: "192.0.2.10", port: 2000 });
+  });
+
+  it("refuses another host, a loopback one included, as `protocol`", () => {
+    for (const host of ["192.0.2.99", "127.0.0.1", "10.0.0.1"]) {
+      const err = (() => {
+        try {
+          pasvTarget(control("192.0.2.10"), { host, port: 2000 });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, host).toBeInstanceOf(RemoteError);
+      expect(err).toMatchObject({ fault: "protocol" });
+      expect((err as Error).message).toContain(`another host (${host})`);
+    }
+  });
+
+  it("takes any loopback address for a loopback control host, and connects to the control host", () => {
+    expect(pasvTarget(control("127.0.0.1"), { host: "127.0.1.1", port: 2000 })).toEqual({ host: "127.0.0.1", port: 2000 });
+    expect(pasvTarget(control("::ffff:127.0.0.1"), { host: "127.0.0.1", port: 2000 })).toEqual({ host: "127.0.0.1", port: 2000 });
+    expect(pasvTarget(control("::1"), { host: "127.0.0.1", port: 2000 })).toEqual({ host: "::1", port: 2000 });
+  });
+
+  it("refuses when the control connection is gone", () => {
+    expect(() => pasvTarget(control(undefined), { host: "127.0.0.1", port: 2000 })).toThrow(/closed/);
+  });
+});
+
+describe("FtpClient transfers", () => {
+  const { cert, clientTls } = scriptedCertificate();
+
+  async function clientOf(script: Script, maxListingBytes = 1024 * 1024): Promise<{ client: FtpClient; server: ScriptedServer }> {
+    const server = await scriptedServer(cert(), script);
+    const control = await connected(server, clientTls(), 5_000);
+    return { client: new FtpClient(control, { options: clientTls() }, maxListingBytes), server };
+  }
+
+  /** A sink that keeps what it is given. */
+  function collector() {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, next) => (chunks.push(chunk), next()) });
+    return { sink, bytes: () => Buffer.concat(chunks) };
+  }
+
+  it("uploads every byte: what arrives on the server is what was sent", async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    let stored: Buffer | undefined;
+    const { client, server } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPSV") return s.epsv();
+      if (verbOf(line) === "STOR") return s.data.receive((bytes) => (stored = bytes));
+      s.reply("502 not here");
+    });
+    expect(await client.upload(Readable.from([content]), "/job/up.bin")).toEqual({ code: 226, message: "226 Transfer complete" });
+    expect(stored?.equals(content)).toBe(true);
+    expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /job/up.bin"]);
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+
+  it("downloads every byte, from the start and from an offset (REST)", async () => {
+    const content = randomBytes(2 * 1024 * 1024 + 5);
+    let offset = 0;
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "REST") {
+        offset = Number(line.slice(5));
+        return s.reply(`350 Restarting at ${offset}`);
+      }
+      if (verb === "RETR") return s.data.send(content.subarray(offset)).then(() => void (offset = 0));
+      s.reply("502 not here");
+    });
+    const whole = collector();
+    expect((await client.download(whole.sink, "/job/a.bin")).code).toBe(226);
+    expect(whole.bytes().equals(content)).toBe(true);
+    const rest = collector();
+    expect((await client.download(rest.sink, "/job/a.bin", 1000)).code).toBe(226);
+    expect(rest.bytes().equals(content.subarray(1000))).toBe(true);
+    expect(server.sessions[0].commands).toEqual(["EPSV", "RETR /job/a.bin", "EPSV", "REST 1000", "RETR /job/a.bin"]);
+    client.close();
+  });
+
+  it("a refused REST fails the download with its reply and closes the connection; no byte reaches the sink", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "REST") return; // answered with RETR's 150, below
+      if (verb === "RETR") {
+        // As a server that ignores the refused REST: the file from byte 0, its first bytes already
+        // on the data connection when the refusal and the 150 arrive together.
+        const reply = s.reply;
+        const held: string[] = [];
+        s.reply = (text) => held.push(text);
+        return s.data.transfer(async (d) => {
+          d.write(randomBytes(64 * 1024));
+          await sleep(150);
+          s.reply = reply;
+          s.reply(["502 REST not implemented", ...held].join("\r\n"));
+          await new Promise<void>((r) => {
+            d.end(() => r());
+            d.once("close", () => r());
+          });
+        });
+      }
+      s.reply("200 ok");
+    });
+    const got = collector();
+    const err = await failure(client.download(got.sink, "/job/a.bin", 100));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).toMatchObject({ code: 502 });
+    expect(client.closed).toBe(true);
+    expect(got.bytes().length).toBe(0);
+  });
+
+  it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "RETR") return s.reply("550 No such file");
+      s.reply("200 still here");
+    });
+    const err = await failure(client.download(collector().sink, "/job/missing.bin"));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).toMatchObject({ code: 550, message: "550 No such file" });
+    expect(client.closed).toBe(false);
+    expect(await client.send("NOOP")).toEqual({ code: 200, message: "200 still here" });
+    client.close();
+  });
+
+  it("after a refused EPSV (500), uses PASV from then on", async () => {
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.reply("500 EPSV not understood");
+      if (verb === "PASV") return s.pasv();
+      if (verb === "LIST") return s.data.send(`listing of ${line.slice(8)}\r\n`); // 425 without PASV first
+      s.reply("502 not here");
+    });
+    expect(await client.list("/a", "LIST -a")).toBe("listing of /a\r\n");
+    expect(await client.list("/b", "LIST -a")).toBe("listing of /b\r\n");
+    expect(server.sessions[0].commands).toEqual(["EPSV", "LIST -a /a", "PASV", "LIST -a /a", "PASV", "LIST -a /b"]);
+    client.close();
+  });
+
+  it("refuses a PASV reply naming another host as `protocol` and closes the connection, the transfer command being on its way", async () => {
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.reply("502 EPSV not implemented");
+      if (verb === "PASV") return s.reply("227 Entering Passive Mode (192,0,2,1,4,1)");
+      s.reply("425 Use PASV or EPSV first");
+    });
+    // The LIST's reply fails with the closed connection: nobody waits for it, and that must not be
+    // an unhandled rejection (which ends a Node process).
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const err = await failure(client.list("/job", "LIST -a"));
+      expect(err).toMatchObject({ fault: "protocol" });
+      expect((err as Error).message).toContain("another host (192.0.2.1)");
+      expect(client.closed).toBe(true);
+      expect(server.sessions[0].commands).toEqual(["EPSV", "LIST -a /job", "PASV", "LIST -a /job"]);
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("fails a transfer with `closed` when the server closes the connection under EPSV, leaving no unhandled rejection", async () => {
+    const { client } = await clientOf((line, s) => (verbOf(line) === "EPSV" ? void s.socket.end() : s.reply("425 Use PASV or EPSV first")));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      expect(await failure(client.download(collector().sink, "/job/a.bin", 10))).toMatchObject({ fault: "closed" });
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("refuses a listing longer than maxListingBytes as `protocol`", async () => {
+    const { client } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPSV") return s.epsv();
+      if (verbOf(line) === "MLSD") return s.data.send("type=file;size=1; a.txt\r\n".repeat(400)); // 10 000 bytes
+      s.reply("502 not here");
+    }, 4096);
+    const err = await failure(client.list("/job", "MLSD"));
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ fault: "protocol" });
+    expect((err as Error).message).toMatch(/listing of \/job is longer than/);
+  });
+});
