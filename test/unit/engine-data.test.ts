@@ -2,9 +2,11 @@
 // (src/protocol/engine/client.ts) against a scripted TLS server on loopback, data connections in
 // TLS (test/unit/scripted-control.ts).
 import { randomBytes } from "node:crypto";
+import type net from "node:net";
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
+import { classify } from "../../src/protocol/classify.js";
 import { FtpClient } from "../../src/protocol/engine/client.js";
 import type { ControlConnection } from "../../src/protocol/engine/control.js";
 import { parseEpsvReply, parsePasvReply, pasvTarget } from "../../src/protocol/engine/data.js";
@@ -174,6 +176,28 @@ describe("FtpClient transfers", () => {
     expect(err).toMatchObject({ code: 502 });
     expect(client.closed).toBe(true);
     expect(got.bytes().length).toBe(0);
+  });
+
+  it("an upload whose data connection the server resets, saying why just after (552), fails with that reply, not a retryable reset", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR") {
+        return s.data.transfer(async (d) => {
+          await new Promise((r) => d.once("data", r));
+          // Out of quota: the server cuts the data connection, then replies.
+          d.on("error", () => undefined);
+          d.destroy();
+          await new Promise((r) => setTimeout(r, 5));
+        }, 10_000, "552 Quota exceeded");
+      }
+      s.reply("200 still here");
+    });
+    const err = await failure(client.upload(Readable.from([randomBytes(4 * 1024 * 1024)]), "/job/full.bin"));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).toMatchObject({ code: 552 });
+    expect(classify(err)).toMatchObject({ kind: "space", stopsJob: true });
+    client.close();
   });
 
   it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {

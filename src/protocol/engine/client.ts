@@ -7,6 +7,11 @@ import { isFailedListingReply } from "../listing-guard.js";
 import { isPositive, ReplyError } from "./reply-error.js";
 import type { Reply } from "./reply-parser.js";
 
+/** Node's codes for a data connection the server cut. */
+const CUT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** How long a cut upload waits for the server's reply that says why. */
+const REPLY_AFTER_CUT_MS = 1000;
+
 /** How a data connection's bytes are moved once the server says the transfer starts. */
 type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 
@@ -92,7 +97,7 @@ export class FtpClient {
 
   /** STOR (APPE with `append`) from `source`; resolves with the final reply. */
   upload(source: Readable, path: string, append = false): Promise<Reply> {
-    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done));
+    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done), { replyAfterCut: true });
   }
 
   /** RETR (after REST `startAt`) into `sink`; resolves once the sink has finished. */
@@ -108,7 +113,7 @@ export class FtpClient {
    * step; a failure of the data connection or of the caller's stream rejects with that error and
    * closes the control connection (its final reply is still to come).
    */
-  private async transfer(command: string, before: string[], flow: DataFlow): Promise<Reply> {
+  private async transfer(command: string, before: string[], flow: DataFlow, opts: { replyAfterCut?: boolean } = {}): Promise<Reply> {
     const control = this.control;
     let socket: TLSSocket | undefined;
     let started = false;
@@ -147,7 +152,7 @@ export class FtpClient {
       release = control.hold();
       flow(socket, (err) => {
         release?.();
-        if (err) return fail(err, !finalReply);
+        if (err) return cut(err);
         dataDone = true;
         maybeDone();
       });
@@ -162,8 +167,30 @@ export class FtpClient {
     const { port, host, replies } = await this.passive([...before, command], onPreliminary);
     const restReplies = replies.slice(0, -1);
     const final = replies.at(-1)!;
+    /**
+     * The data connection was cut. A server that cuts an upload often says why just after (552
+     * out of space, 451): its reply, if it comes within a moment, is the failure (a reply code is
+     * typed; a reset alone would only be retried). Else the connection is out of step: closed.
+     */
+    const cut = (err: Error) => {
+      if (failed) return;
+      const code = (err as { code?: unknown }).code;
+      if (finalReply || !opts.replyAfterCut || !(typeof code === "string" && CUT_CODES.has(code))) return fail(err, !finalReply);
+      const grace = setTimeout(() => fail(err, true), REPLY_AFTER_CUT_MS);
+      final.then(
+        (reply) => {
+          clearTimeout(grace);
+          if (reply.code >= 400) fail(new ReplyError(reply), false);
+          else fail(err, false);
+        },
+        () => {
+          clearTimeout(grace);
+          fail(err, false);
+        },
+      );
+    };
     socket = openDataSocket(control, host, port, this.dataTls);
-    socket.once("error", (err) => fail(err, !finalReply));
+    socket.once("error", cut);
     if (ready) start();
     return new Promise<Reply>((resolve, reject) => {
       settle = { resolve, reject };
