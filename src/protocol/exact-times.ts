@@ -1,4 +1,5 @@
 import { ReplyError } from "./engine/reply-error.js";
+import type { Reply } from "./engine/reply-parser.js";
 import type { FtpsConnection } from "./connect.js";
 
 import type { RemoteStamp } from "../remote/remote-folder.js";
@@ -57,6 +58,33 @@ async function sizeAndTime(c: FtpsConnection, path: string): Promise<RemoteStamp
   }
   const n = size.code >= 400 ? NaN : parseInt(size.message.slice(4), 10);
   return { size: Number.isNaN(n) ? undefined : n, modifyMs: mdtm.code >= 400 ? undefined : parseMdtmReply(mdtm.message) };
+}
+
+/**
+ * The commands that ask for a file's stamp in one write with others (behind a transfer, answered
+ * once it is complete): MLST, or SIZE and MDTM. None when the server offers neither.
+ */
+export function stampCommands(c: FtpsConnection, path: string): string[] {
+  if (c.capabilities.mlsd) return [`MLST ${path}`];
+  if (c.capabilities.size && c.capabilities.mdtm) return [`SIZE ${path}`, `MDTM ${path}`];
+  return [];
+}
+
+/**
+ * The stamp in the replies to stampCommands; undefined unless it holds every fact asked (the
+ * caller then asks with remoteStamp, which knows the fallbacks and what a refusal means).
+ */
+export function readStampReplies(replies: Reply[]): RemoteStamp | undefined {
+  if (replies.length === 1 && replies[0].code >= 200 && replies[0].code < 300) {
+    const stamp = parseMlstReply(replies[0].message);
+    return stamp.size !== undefined && stamp.modifyMs !== undefined ? stamp : undefined;
+  }
+  if (replies.length === 2 && replies.every((r) => r.code === 213)) {
+    const size = Number(replies[0].message.slice(4).trim());
+    const modifyMs = parseMdtmReply(replies[1].message);
+    return Number.isSafeInteger(size) && modifyMs !== undefined ? { size, modifyMs } : undefined;
+  }
+  return undefined;
 }
 
 /**

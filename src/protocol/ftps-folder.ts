@@ -9,9 +9,9 @@ import type { Logger } from "../log.js";
 import type { RemoteListing } from "../plan/types.js";
 import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
-import { emptyUploadSource, ensureRemoteDir, placeFile, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
+import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
 import { FtpsPool } from "./pool.js";
-import type { HashMethod, ListTreeOptions, PlaceOptions, Placed, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { Downloaded, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
@@ -114,7 +114,7 @@ export class FtpsFolder implements RemoteFolder {
     return this.use((c) => serverHash(c, path, method));
   }
 
-  upload(path: string, source: UploadSource, opts: { append?: boolean; throttle?: () => Transform } = {}): Promise<void> {
+  upload(path: string, source: UploadSource, opts: { append?: boolean; throttle?: () => Transform } = {}): Promise<Uploaded> {
     if ("fd" in source) {
       const startAt = opts.append ? (source.startAt ?? 0) : 0;
       return this.use((c) =>
@@ -125,7 +125,7 @@ export class FtpsFolder implements RemoteFolder {
       let stream: Readable = source.bytes.length === 0 ? emptyUploadSource() : Readable.from([source.bytes]);
       if (opts.throttle) stream = stream.pipe(opts.throttle());
       try {
-        await c.client.upload(stream, path, !!opts.append);
+        return await uploadStream(c, stream, path, !!opts.append);
       } finally {
         stream.destroy();
       }
@@ -137,12 +137,12 @@ export class FtpsFolder implements RemoteFolder {
    * bytes that differ) is what this rejects with, unchanged; the connection, then mid-transfer,
    * is closed by the pool.
    */
-  async download(path: string, sink: Writable, startAt = 0): Promise<void> {
+  async download(path: string, sink: Writable, startAt = 0): Promise<Downloaded> {
     const own = new Set<unknown>();
     const note = (err: unknown) => own.add(err);
     sink.on("error", note);
     try {
-      await this.use((c) => c.client.download(sink, path, startAt), own);
+      return await this.use((c) => downloadStream(c, sink, path, startAt), own);
     } finally {
       sink.off("error", note);
     }

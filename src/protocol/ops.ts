@@ -1,13 +1,14 @@
 import { ReplyError } from "./engine/reply-error.js";
 import type { Reply } from "./engine/reply-parser.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { Readable, type Transform } from "node:stream";
+import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "./connect.js";
 import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
 import { RenameRefused } from "../remote/rename-refused.js";
 import { tempNameFor } from "../local/temp-names.js";
-import type { PlaceOptions, Placed } from "../remote/remote-folder.js";
+import type { Downloaded, PlaceOptions, Placed, Uploaded } from "../remote/remote-folder.js";
+import { readStampReplies, stampCommands } from "./exact-times.js";
 import { readStatReply, statCommand, statRemoteFile } from "./stat-file.js";
 
 /** FTP commands for one connection, with the quirks handled. */
@@ -170,6 +171,29 @@ export interface StreamOptions {
   throttle?: () => Transform;
 }
 
+/**
+ * STOR (or APPE) from a stream, with SIZE asked in the same write where the server has it: its
+ * reply comes once the transfer is complete, and saves the round trip of asking after.
+ */
+export async function uploadStream(c: FtpsConnection, source: Readable, remotePath: string, append: boolean): Promise<Uploaded> {
+  const { after } = await c.client.uploadThen(source, remotePath, append, c.capabilities.size ? [`SIZE ${remotePath}`] : []);
+  if (after.length === 0) return {};
+  const size = await after[0];
+  const n = size.code === 213 ? Number(size.message.slice(4).trim()) : NaN;
+  return Number.isSafeInteger(n) ? { sizeAfter: n } : {};
+}
+
+/**
+ * RETR (REST `startAt`) into `sink`, with the file's stamp asked in the same write (stampCommands):
+ * answered once the last byte has been sent, it is the stamp after the transfer.
+ */
+export async function downloadStream(c: FtpsConnection, sink: Writable, remotePath: string, startAt: number): Promise<Downloaded> {
+  const { after } = await c.client.downloadThen(sink, remotePath, startAt, stampCommands(c, remotePath));
+  if (after.length === 0) return {};
+  const stampAfter = readStampReplies(await Promise.all(after));
+  return stampAfter ? { stampAfter } : {};
+}
+
 /** Files up to this size are read in one synchronous call: a read stream costs four thread-pool round trips. */
 const SMALL_FILE = 64 * 1024;
 
@@ -191,7 +215,7 @@ function readPrefixSync(file: string | number, max: number): Buffer {
  * (read at explicit offsets and left open, so a retry can read it again). The read stream is the
  * only buffer: memory stays flat.
  */
-export async function uploadFile(c: FtpsConnection, local: string | number, remotePath: string, opts: StreamOptions = {}): Promise<void> {
+export async function uploadFile(c: FtpsConnection, local: string | number, remotePath: string, opts: StreamOptions = {}): Promise<Uploaded> {
   // Read no further than the size the file had when the transfer was planned: a file that grows
   // meanwhile is caught by the caller's stat-after-transfer check, not sent half-updated.
   const end = opts.size !== undefined && opts.size > 0 ? opts.size - 1 : undefined;
@@ -205,7 +229,7 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());
   try {
-    await c.client.upload(source, remotePath, !!(opts.append ?? (opts.startAt && opts.startAt > 0)));
+    return await uploadStream(c, source, remotePath, !!(opts.append ?? (opts.startAt && opts.startAt > 0)));
   } finally {
     // A cut transfer leaves the source streams paused, not closed: close them (file handle, throttle timers).
     source.destroy();

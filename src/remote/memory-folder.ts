@@ -10,8 +10,10 @@ import { ListingCollector, walkFolders, type ListedItem } from "./listing-collec
 import {
   placeStepByStep,
   RemoteRootMissing,
+  type Downloaded,
   type HashMethod,
   type PlaceOptions,
+  type Uploaded,
   type Placed,
   type ListTreeOptions,
   type RemoteFileNow,
@@ -431,8 +433,8 @@ export class MemoryFolder implements RemoteFolder {
    * lands as it arrives, stamped by the server's clock; a transfer cut midway leaves what arrived.
    * An open file is read from 0 (or `startAt` when appending) up to `size`, as the FTPS upload does.
    */
-  upload(path: string, source: UploadSource, opts: { append?: boolean; throttle?: () => Transform } = {}): Promise<void> {
-    return this.call("upload", path, async (fired) => {
+  upload(path: string, source: UploadSource, opts: { append?: boolean; throttle?: () => Transform } = {}): Promise<Uploaded> {
+    return this.call("upload", path, async (fired): Promise<Uploaded> => {
       const { parent, name } = this.parentOf(path, opts.append ? "APPE" : "STOR");
       const existing = parent.children.get(name);
       if (existing && !(existing instanceof FileNode)) throw refusedError(`STOR ${path}`, "Not a regular file");
@@ -475,6 +477,8 @@ export class MemoryFolder implements RemoteFolder {
       } finally {
         for (const s of streams) this.transfers.delete(s);
       }
+      // An FTPS server answers SIZE asked in the same write as the STOR; this one is asked apart.
+      return {};
     });
   }
 
@@ -484,8 +488,8 @@ export class MemoryFolder implements RemoteFolder {
    * as it is when each chunk is read: a change meanwhile is seen, as a server sees a file being
    * rewritten. Rejects with the sink's own error when the sink fails.
    */
-  download(path: string, sink: Writable, startAt = 0): Promise<void> {
-    return this.call("download", path, async (fired) => {
+  download(path: string, sink: Writable, startAt = 0): Promise<Downloaded> {
+    return this.call("download", path, async (fired): Promise<Downloaded> => {
       const node = this.fileAt(path, "RETR");
       if (startAt > 0 && !this.caps.restStream) throw refusedError(`REST ${startAt}`, "command not implemented", 502);
       let pos = startAt;
@@ -518,6 +522,8 @@ export class MemoryFolder implements RemoteFolder {
       } finally {
         this.transfers.delete(source);
       }
+      // Asked apart (stamp()), where an FTPS server answers in the same write as the RETR.
+      return {};
     });
   }
 

@@ -62,12 +62,12 @@ export interface RemoteFolder {
    * Writes `source` to `path`: from its start, or, with `append`, after what `path` already holds
    * (resuming at `source.startAt`). Never renames: callers upload to a temporary name and rename().
    */
-  upload(path: string, source: UploadSource, opts?: { append?: boolean; throttle?: () => Transform }): Promise<void>;
+  upload(path: string, source: UploadSource, opts?: { append?: boolean; throttle?: () => Transform }): Promise<Uploaded>;
   /**
    * Streams `path` from byte `startAt` into `sink`. A sink that fails (too many bytes, a range that
    * is complete, bytes that differ) stops the transfer, and its error is what this rejects with.
    */
-  download(path: string, sink: Writable, startAt?: number): Promise<void>;
+  download(path: string, sink: Writable, startAt?: number): Promise<Downloaded>;
   /**
    * Renames `from` onto `to`, replacing it where the server refuses to rename onto a file (moved
    * aside first, put back if the new one cannot be placed: the old file is never lost). Returns the
@@ -142,6 +142,18 @@ export interface ServerHash {
   hex: string;
   /** The command that gave it, for messages. */
   command: string;
+}
+
+/**
+ * What the server said of the file right after the transfer, where it could say so at no extra
+ * round trip (asked in the same write as the transfer, answered once the last byte moved); absent
+ * otherwise, and the caller asks (size(), stamp()).
+ */
+export interface Uploaded {
+  sizeAfter?: number;
+}
+export interface Downloaded {
+  stampAfter?: RemoteStamp;
 }
 
 export interface PlaceOptions {

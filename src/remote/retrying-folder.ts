@@ -3,8 +3,10 @@ import { RemoteError } from "../errors.js";
 import type { Capabilities } from "./capabilities.js";
 import type { RemoteListing } from "../plan/types.js";
 import type {
+  Downloaded,
   HashMethod,
   ListTreeOptions,
+  Uploaded,
   PlaceOptions,
   Placed,
   RemoteFileNow,
@@ -114,11 +116,11 @@ class RetryingFolder implements RemoteFolder {
     return this.retried("hash", path, () => this.inner.hash(path, method));
   }
 
-  upload(path: string, source: UploadSource, opts?: { append?: boolean; throttle?: () => Transform }): Promise<void> {
+  upload(path: string, source: UploadSource, opts?: { append?: boolean; throttle?: () => Transform }): Promise<Uploaded> {
     return this.inner.upload(path, source, opts);
   }
 
-  download(path: string, sink: Writable, startAt?: number): Promise<void> {
+  download(path: string, sink: Writable, startAt?: number): Promise<Downloaded> {
     return this.inner.download(path, sink, startAt);
   }
 

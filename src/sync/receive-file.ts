@@ -1,7 +1,7 @@
 import type { Transform, Writable } from "node:stream";
 import { RemoteError } from "../errors.js";
 import { FileSink, FLUSH_EVERY, RangeComplete, TooManyBytes } from "../local/file-sink.js";
-import type { RemoteFolder } from "../remote/remote-folder.js";
+import type { Downloaded, RemoteFolder } from "../remote/remote-folder.js";
 
 /**
  * Downloads into local files over any remote folder (RemoteFolder.download into a FileSink): the
@@ -29,7 +29,7 @@ export class DownloadTooLong extends RemoteError {
 }
 
 /** RETR (with REST to resume) into a local file, appending when resuming. */
-export async function downloadFile(remote: RemoteFolder, remotePath: string, localPath: string, opts: ReceiveOptions = {}): Promise<void> {
+export async function downloadFile(remote: RemoteFolder, remotePath: string, localPath: string, opts: ReceiveOptions = {}): Promise<Downloaded> {
   const startAt = opts.startAt ?? 0;
   const bounded = opts.announcedSize !== undefined;
   const file = new FileSink(localPath, startAt, bounded ? { limit: opts.announcedSize, failBeyondLimit: true } : {});
@@ -44,8 +44,9 @@ export async function downloadFile(remote: RemoteFolder, remotePath: string, loc
     sink = t;
   }
   const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
+  let downloaded: Downloaded;
   try {
-    await remote.download(remotePath, sink, startAt);
+    downloaded = await remote.download(remotePath, sink, startAt);
   } catch (err) {
     sink.destroy();
     file.destroy();
@@ -56,6 +57,7 @@ export async function downloadFile(remote: RemoteFolder, remotePath: string, loc
   // The file is ended by the pipe once the last byte is written (through the throttle's delays,
   // when there is one); ending it here could cut those last bytes off.
   await closed;
+  return downloaded;
 }
 
 /** A byte range of a segmented download: `pos` is how far it got, `end` where it stops (exclusive). */

@@ -12,7 +12,7 @@ import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../loca
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
-import { isNotThere, type RemoteFileNow, type RemoteFolder } from "../remote/remote-folder.js";
+import { isNotThere, type RemoteFileNow, type RemoteFolder, type RemoteStamp } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
 import { retrying } from "../remote/retrying-folder.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
@@ -337,11 +337,12 @@ export class Transfers {
     attempts.firstTry = false;
     attempts.appendedFrom = undefined;
     if (startAt > 0) this.ctx.logger.info(`resuming upload of ${target} at byte ${startAt}`);
+    let sizeAfter: number | undefined;
     if (startAt < before.size || before.size === 0) {
       if (startAt > 0) attempts.appendedFrom = startAt;
-      await server.upload(temp.path, { fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() });
+      ({ sizeAfter } = await server.upload(temp.path, { fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() }));
     }
-    const size = await server.size(temp.path);
+    const size = sizeAfter ?? (await server.size(temp.path));
     if (size !== before.size) {
       // A source that shrank (or was replaced) mid-transfer is not a network fault: no retry.
       const now = fstatSync(fd);
@@ -429,9 +430,11 @@ export class Transfers {
     };
     const saveProgress = () => this.ctx.state.partials.saveRanges(this.job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
-    await this.retry(`download ${source}`, () =>
-      ranges.length > 0 ? this.downloadSegments(source, io(temp), ranges, saveProgress) : this.downloadWhole(source, io(temp), remote.size),
-    ).catch(async (err) => {
+    let stampAfter: RemoteStamp | undefined;
+    await this.retry(`download ${source}`, async () => {
+      if (ranges.length > 0) await this.downloadSegments(source, io(temp), ranges, saveProgress);
+      else stampAfter = await this.downloadWhole(source, io(temp), remote.size);
+    }).catch(async (err) => {
       // Bytes past the announced size: what was kept is no version of the file worth resuming.
       if (err instanceof DownloadTooLong) {
         await discard();
@@ -439,7 +442,7 @@ export class Transfers {
       }
       throw err;
     });
-    await this.checkReceived(source, io(temp), remote, exactBefore, discard);
+    await this.checkReceived(source, io(temp), remote, exactBefore, discard, stampAfter);
     const recorded = recordedRemoteTime(remote, exactBefore);
     if (recorded.modifyMs !== undefined) {
       const t = new Date(recorded.modifyMs);
@@ -504,20 +507,22 @@ export class Transfers {
   }
 
   /** One attempt at a download in one piece: it continues at the temporary file's size where the server can (REST). */
-  private async downloadWhole(source: string, tempIo: string, size: number): Promise<void> {
+  /** Returns the server's stamp of the file right after the last byte, where it gave one at no round trip. */
+  private async downloadWhole(source: string, tempIo: string, size: number): Promise<RemoteStamp | undefined> {
     const have = (await sizeOrUndefined(tempIo)) ?? 0;
     const startAt = have > 0 && have <= size && this.ctx.remote.capabilities?.restStream ? have : 0;
     if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
     if (startAt < size || size === 0) {
-      await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size });
+      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size })).stampAfter;
     }
+    return undefined;
   }
 
   /**
    * Every byte is in: flushed, of the listed size, still the version it was when the first byte
    * came, and of the server's hash where verify=hash. Anything else discards the temporary file.
    */
-  private async checkReceived(source: string, tempIo: string, remote: RemoteEntry, exactBefore: number | undefined, discard: () => Promise<void>): Promise<void> {
+  private async checkReceived(source: string, tempIo: string, remote: RemoteEntry, exactBefore: number | undefined, discard: () => Promise<void>, stampAfter?: RemoteStamp): Promise<void> {
     await fsyncFile(tempIo);
     const got = await sizeOrUndefined(tempIo);
     if (got !== remote.size) {
@@ -525,7 +530,7 @@ export class Transfers {
       throw new RemoteError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { kind: "transient", phase: "operation" });
     }
     // Every byte is in: the file must still be the version it was when the first byte came.
-    if (await this.changedOnServer(source, remote, exactBefore)) {
+    if (await this.changedOnServer(source, remote, exactBefore, stampAfter)) {
       await discard();
       throw this.changedWhileFetched(source);
     }
@@ -556,10 +561,10 @@ export class Transfers {
    * still be the listed one and its exact time (MLST, else MDTM) the one taken before the first
    * byte; a file gone counts as changed. Without MLST, SIZE or MDTM there is nothing to compare.
    */
-  private async changedOnServer(source: string, remote: RemoteEntry, exactBefore: number | undefined): Promise<boolean> {
-    let now;
+  private async changedOnServer(source: string, remote: RemoteEntry, exactBefore: number | undefined, stampAfter?: RemoteStamp): Promise<boolean> {
+    let now = stampAfter;
     try {
-      now = await this.retried.stamp(source);
+      now ??= await this.retried.stamp(source);
     } catch (err) {
       if (isNotThere(err)) return true;
       throw err;

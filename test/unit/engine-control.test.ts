@@ -121,7 +121,7 @@ describe("ControlConnection: what it logs", () => {
     const lines: string[] = [];
     control.log = (line) => lines.push(line);
     await Promise.all(control.send(["USER alice", "PASS s3cret-Pw_9"]));
-    expect(lines).toEqual(["> USER alice", "> PASS ###", "< 331 Password required", "< 230 Logged in"]);
+    expect(lines).toEqual(["> USER alice | PASS ###", "< 331 Password required", "< 230 Logged in"]);
     expect(server.sessions[0].commands).toEqual(["USER alice", "PASS s3cret-Pw_9"]);
     control.close();
   });

@@ -75,10 +75,12 @@ describe("FtpsFolder: the FTPS client's failures become RemoteErrors at the boun
   });
 
   it("rejects a download with the sink's own error unchanged, even one whose code looks like a network fault, and never reuses that connection", async () => {
-    /** RETR as FtpClient.download does it: the data piped into the sink, the sink's failure rejecting the call. */
-    const download = (sink: Writable) =>
-      new Promise((resolve, reject) => pipeline(Readable.from([Buffer.from("abc"), Buffer.from("def")]), sink, (err) => (err ? reject(err) : resolve({ code: 226 }))));
-    const { folder, made } = folderWith({ download });
+    /** RETR as FtpClient.downloadThen does it: the data piped into the sink, the sink's failure rejecting the call. */
+    const downloadThen = (sink: Writable) =>
+      new Promise((resolve, reject) =>
+        pipeline(Readable.from([Buffer.from("abc"), Buffer.from("def")]), sink, (err) => (err ? reject(err) : resolve({ final: { code: 226, message: "226 ok" }, after: [] }))),
+      );
+    const { folder, made } = folderWith({ downloadThen });
     const mine = Object.assign(new Error("the sink is full"), { code: "EPIPE" });
     const sink = new Writable({ write: (_chunk, _enc, done) => done(mine) });
     const err = await failure(folder.download("/f", sink));

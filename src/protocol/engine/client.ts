@@ -7,6 +7,12 @@ import { isFailedListingReply } from "../listing-guard.js";
 import { isPositive, ReplyError } from "./reply-error.js";
 import type { Reply } from "./reply-parser.js";
 
+/** A transfer's final reply, and the replies to the commands sent after it in the same write. */
+export interface Transferred {
+  final: Reply;
+  after: Promise<Reply>[];
+}
+
 /** Node's codes for a data connection the server cut. */
 const CUT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** How long a cut upload waits for the server's reply that says why. */
@@ -78,7 +84,7 @@ export class FtpClient {
     const chunks: Buffer[] = [];
     let bytes = 0;
     const full = path ? `${command} ${path}` : command;
-    const reply = await this.transfer(full, [], (socket, done) => {
+    const { final: reply } = await this.transfer(full, [], (socket, done) => {
       const collect = new Writable({
         write: (chunk: Buffer, _enc, next) => {
           bytes += chunk.length;
@@ -95,14 +101,27 @@ export class FtpClient {
     return Buffer.concat(chunks).toString("utf8");
   }
 
-  /** STOR (APPE with `append`) from `source`; resolves with the final reply. */
-  upload(source: Readable, path: string, append = false): Promise<Reply> {
-    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done), { replyAfterCut: true });
+  /**
+   * STOR (APPE with `append`) from `source`; resolves with the final reply. `after`: commands sent
+   * in the same write, answered once the transfer is complete (see transfer()).
+   */
+  async upload(source: Readable, path: string, append = false, after: string[] = []): Promise<Reply> {
+    const { final } = await this.uploadThen(source, path, append, after);
+    return final;
+  }
+
+  uploadThen(source: Readable, path: string, append: boolean, after: string[]): Promise<Transferred> {
+    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done), { replyAfterCut: true, after });
   }
 
   /** RETR (after REST `startAt`) into `sink`; resolves once the sink has finished. */
-  download(sink: Writable, path: string, startAt = 0): Promise<Reply> {
-    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done));
+  async download(sink: Writable, path: string, startAt = 0): Promise<Reply> {
+    return (await this.downloadThen(sink, path, startAt, [])).final;
+  }
+
+  /** download(), with `after` commands answered once the transfer is complete (see transfer()). */
+  downloadThen(sink: Writable, path: string, startAt: number, after: string[]): Promise<Transferred> {
+    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done), { after });
   }
 
   /**
@@ -113,14 +132,14 @@ export class FtpClient {
    * step; a failure of the data connection or of the caller's stream rejects with that error and
    * closes the control connection (its final reply is still to come).
    */
-  private async transfer(command: string, before: string[], flow: DataFlow, opts: { replyAfterCut?: boolean } = {}): Promise<Reply> {
+  private async transfer(command: string, before: string[], flow: DataFlow, opts: { replyAfterCut?: boolean; after?: string[] } = {}): Promise<Transferred> {
     const control = this.control;
     let socket: TLSSocket | undefined;
     let started = false;
     /** The server said the transfer starts; it may say so before the data connection is opened here. */
     let ready = false;
     let release: (() => void) | undefined;
-    let settle: { resolve(r: Reply): void; reject(e: Error): void } | undefined;
+    let settle: { resolve(r: Transferred): void; reject(e: Error): void } | undefined;
     let dataDone = false;
     let finalReply: Reply | undefined;
     let failed = false;
@@ -143,7 +162,7 @@ export class FtpClient {
       if (!failed && dataDone && finalReply) {
         release?.();
         socket?.destroy();
-        settle?.resolve(finalReply);
+        settle?.resolve({ final: finalReply, after: afterReplies });
       }
     };
     const start = () => {
@@ -164,9 +183,11 @@ export class FtpClient {
       }
     };
 
-    const { port, host, replies } = await this.passive([...before, command], onPreliminary);
-    const restReplies = replies.slice(0, -1);
-    const final = replies.at(-1)!;
+    const after = opts.after ?? [];
+    const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length);
+    const restReplies = replies.slice(0, before.length);
+    const final = replies[before.length];
+    const afterReplies = replies.slice(before.length + 1);
     /**
      * The data connection was cut. A server that cuts an upload often says why just after (552
      * out of space, 451): its reply, if it comes within a moment, is the failure (a reply code is
@@ -192,7 +213,7 @@ export class FtpClient {
     socket = openDataSocket(control, host, port, this.dataTls);
     socket.once("error", cut);
     if (ready) start();
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<Transferred>((resolve, reject) => {
       settle = { resolve, reject };
       Promise.all(restReplies).then(
         (rs) => {
@@ -206,6 +227,12 @@ export class FtpClient {
       );
       final.then(
         (reply) => {
+          // Only a transfer's own completion ends it: a reply of another kind here is the reply
+          // to a command sent after it, answered early by a server that reads commands while it
+          // transfers (the connection is out of step).
+          if (reply.code >= 200 && reply.code < 300 && reply.code !== 226 && reply.code !== 250) {
+            return fail(faultError("protocol", `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`), true);
+          }
           if (reply.code >= 300) return fail(new ReplyError(reply.code >= 400 ? reply : { code: 550, message: `unexpected reply to ${command.split(" ")[0]}: ${reply.message}` }), false);
           finalReply = reply;
           start();
@@ -221,8 +248,8 @@ export class FtpClient {
    * port with the replies still to come. EPSV first (it names no host); PASV, for good, on a
    * server that does not know EPSV or answers it with something unusable.
    */
-  private async passive(commands: string[], onPreliminary: (r: Reply) => void): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
-    const options = commands.map((_, i) => (i === commands.length - 1 ? { onPreliminary } : {}));
+  private async passive(commands: string[], onPreliminary: (r: Reply) => void, transferAt: number): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
+    const options = commands.map((_, i) => (i === transferAt ? { onPreliminary } : {}));
     if (this.passiveMode !== "PASV") {
       const [epsv, ...replies] = this.control.send(["EPSV", ...commands], [{}, ...options]);
       const reply = await epsv;
@@ -231,7 +258,7 @@ export class FtpClient {
         this.passiveMode = "EPSV";
         return { host: controlHost(this.control), port, replies };
       }
-      await this.drain(replies, "EPSV");
+      await this.drain(replies, transferAt, "EPSV");
       if (this.passiveMode === "EPSV" || (reply.code >= 400 && reply.code < 500)) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unusable reply to EPSV: ${reply.message}` });
       this.passiveMode = "PASV";
     }
@@ -239,7 +266,7 @@ export class FtpClient {
     const reply = await pasv;
     const named = reply.code === 227 ? parsePasvReply(reply.message) : undefined;
     if (!named) {
-      await this.drain(replies, "PASV");
+      await this.drain(replies, transferAt, "PASV");
       throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `cannot read the reply to PASV: ${reply.message}`);
     }
     try {
@@ -255,9 +282,10 @@ export class FtpClient {
    * The replies to a transfer sent behind a passive-mode command that failed: the server refused
    * them too (no data port). One that started a transfer anyway leaves the connection out of step.
    */
-  private async drain(replies: Promise<Reply>[], passive: string): Promise<void> {
+  private async drain(replies: Promise<Reply>[], transferAt: number, passive: string): Promise<void> {
     const rs = await Promise.all(replies);
-    if (rs.some((r) => isPositive(r.code) || r.code < 200)) {
+    const transfer = rs[transferAt];
+    if (isPositive(transfer.code) || transfer.code < 200) {
       const err = faultError("protocol", `the server accepted a transfer without a usable ${passive} reply`);
       this.control.close(err);
       throw err;
