@@ -1,6 +1,7 @@
 // PROT P enforced, in the fast tier: a server that refuses to protect the data channel is left
-// before any data connection opens (basic-ftp's own login ignores that refusal). The scripted
-// server runs in this process on loopback; no root, no real server.
+// before any data connection opens (connectFtps reads the replies to PBSZ 0 and PROT P and fails
+// the login on a refusal of either). The scripted server runs in this process on loopback; no
+// root, no real server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace } from "../helpers/workspace.js";
 import { generateCert, type GeneratedCert } from "../servers/certs.js";

@@ -1,16 +1,22 @@
 // The embedded FTPS server (src/demo/ftps-server.ts) carries the project's own sync (upload,
 // download, two-way) and refuses what an FTPS server must refuse; `ftps-sync demo` ends with
 // equal trees, exit 0, no ANSI codes when not on a terminal, and no server left running.
-import { Client, FTPError } from "basic-ftp";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RemoteConfig } from "../../src/config/types.js";
 import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
 import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
+import { connectFtps, MAX_LISTING_BYTES, type FtpsConnection } from "../../src/protocol/connect.js";
+import { FtpClient } from "../../src/protocol/engine/client.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
+import { parseListing } from "../../src/protocol/listing-parse.js";
+import { Secret } from "../../src/secret.js";
 import { runCli } from "../helpers/cli.js";
+import { openControl, sendLogin } from "../helpers/control.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
@@ -25,18 +31,21 @@ async function sync(ws: Workspace, job: string): Promise<SyncJson> {
   return s;
 }
 
-async function login(server: DemoServer): Promise<Client> {
-  const c = new Client(5000);
-  await c.access({
-    host: server.host,
-    port: server.port,
-    user: "demo",
-    password: PASSWORD,
-    secure: true,
-    secureOptions: { host: server.host, rejectUnauthorized: false },
-  });
-  return c;
+/** The demo server as a remote, its self-signed certificate pinned. */
+function remoteOf(server: DemoServer, password = PASSWORD): RemoteConfig {
+  return {
+    name: "demo", host: server.host, port: server.port, tls: "explicit", user: "demo", password: new Secret(password),
+    fingerprint: cert.fingerprint, maxConnections: 1, timeoutMs: 5000, maxTlsVersion: "1.3",
+  };
 }
+
+/** A whole login through the product's engine (AUTH TLS, USER/PASS, PBSZ 0, PROT P). */
+function login(server: DemoServer): Promise<FtpsConnection> {
+  return connectFtps(remoteOf(server));
+}
+
+/** Certificate checks off: these tests are about what the server refuses once connected. */
+const anyCertificate = { rejectUnauthorized: false };
 
 describe("embedded FTPS server with the project's sync", () => {
   let root: string;
@@ -144,47 +153,42 @@ describe("embedded FTPS server refusals", () => {
   });
 
   it("refuses USER before AUTH TLS", async () => {
-    const c = new Client(5000);
+    const { control } = await openControl(server.host, server.port, { timeoutMs: 5000 });
     try {
-      await c.connect(server.host, server.port);
-      await expect(c.send("USER demo")).rejects.toMatchObject({ code: 530 });
+      const reply = await control.request("USER demo");
+      expect(reply.code, reply.message).toBe(530);
     } finally {
-      c.close();
+      control.close();
     }
   });
 
   it("refuses a wrong password", async () => {
-    const c = new Client(5000);
-    try {
-      await expect(
-        c.access({ host: server.host, port: server.port, user: "demo", password: "wrong", secure: true, secureOptions: { rejectUnauthorized: false } }),
-      ).rejects.toMatchObject({ code: 530 });
-    } finally {
-      c.close();
-    }
+    await expect(connectFtps(remoteOf(server, "wrong"))).rejects.toMatchObject({ code: 530 });
   });
 
   it("refuses clear data connections (PROT C) and data before PROT P", async () => {
-    const c = new Client(5000);
+    const { control } = await openControl(server.host, server.port, { tls: anyCertificate, timeoutMs: 5000 });
     try {
-      await c.connect(server.host, server.port);
-      await c.useTLS({ host: server.host, rejectUnauthorized: false });
-      await c.login("demo", PASSWORD);
-      await expect(c.list()).rejects.toMatchObject({ code: 521 });
-      await c.send("PBSZ 0");
-      await expect(c.send("PROT C")).rejects.toMatchObject({ code: 534 });
+      const { pass } = await sendLogin(control, "demo", PASSWORD);
+      expect(pass.code, pass.message).toBe(230);
+      const client = new FtpClient(control, { options: anyCertificate }, MAX_LISTING_BYTES);
+      await expect(client.list("", "MLSD")).rejects.toMatchObject({ code: 521 });
+      await client.send("PBSZ 0");
+      const protC = await control.request("PROT C");
+      expect(protC.code, protC.message).toBe(534);
     } finally {
-      c.close();
+      control.close();
     }
   });
 
   it("refuses a data connection that does not resume the TLS session (522)", async () => {
     const c = await login(server);
     try {
-      // Make basic-ftp negotiate a fresh TLS session on the data connection.
-      Object.defineProperty(c.ftp, "tlsSessionStore", { get: () => undefined, set: () => {}, configurable: true });
-      (c.ftp.socket as unknown as { getSession: () => undefined }).getSession = () => undefined;
-      await expect(c.list()).rejects.toMatchObject({ code: 522 });
+      // The same logged-in control connection, its data connections offering no session to resume.
+      const fresh = new FtpClient(c.client.control, { options: anyCertificate, trim: () => undefined as never }, MAX_LISTING_BYTES);
+      expect(fresh.resumeSession).toBeUndefined();
+      expect(c.client.resumeSession).toBeDefined();
+      await expect(fresh.list("", c.listCommand)).rejects.toMatchObject({ code: 522 });
     } finally {
       c.close();
     }
@@ -193,13 +197,15 @@ describe("embedded FTPS server refusals", () => {
   it("keeps every path inside its root, also through symlinks", async () => {
     const c = await login(server);
     try {
-      await c.cd("../../..");
-      expect(await c.pwd()).toBe("/");
-      expect(await c.size("/../../inside.txt")).toBe(6);
-      await expect(c.size("escape/secret.txt")).rejects.toBeInstanceOf(FTPError);
-      await expect(c.uploadFrom(Readable.from([Buffer.from("x")]), "escape/new.txt")).rejects.toMatchObject({ code: 550 });
-      expect((await c.list("/")).map((f) => f.name)).toEqual(["inside.txt"]);
-      await expect(c.rename("inside.txt", "escape/moved.txt")).rejects.toMatchObject({ code: 550 });
+      await c.client.send("CWD ../../..");
+      expect((await c.client.send("PWD")).message).toMatch(/^257 "\/"/);
+      expect(await c.client.size("/../../inside.txt")).toBe(6);
+      await expect(c.client.size("escape/secret.txt")).rejects.toBeInstanceOf(ReplyError);
+      await expect(c.client.upload(Readable.from([Buffer.from("x")]), "escape/new.txt")).rejects.toMatchObject({ code: 550 });
+      expect(parseListing(await c.client.list("/", c.listCommand)).map((f) => f.name)).toEqual(["inside.txt"]);
+      const [rnfr, rnto] = await c.client.sendAll(["RNFR inside.txt", "RNTO escape/moved.txt"]);
+      expect(rnfr.code, rnfr.message).toBe(350);
+      expect(rnto.code, rnto.message).toBe(550);
       expect(statSync(join(root, "inside.txt")).isFile()).toBe(true);
     } finally {
       c.close();
@@ -208,13 +214,14 @@ describe("embedded FTPS server refusals", () => {
 
   it("answers 421 beyond its connection limit", async () => {
     const small = await startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem, maxConnections: 1 });
-    const first = await login(small);
-    const second = new Client(5000);
+    let first: FtpsConnection | undefined;
     try {
-      await expect(second.connect(small.host, small.port)).rejects.toMatchObject({ code: 421 });
+      first = await login(small);
+      const { control, greeting } = await openControl(small.host, small.port, { timeoutMs: 5000 });
+      control.close();
+      expect(greeting.code, greeting.message).toBe(421);
     } finally {
-      first.close();
-      second.close();
+      first?.close();
       await small.stop();
     }
   });

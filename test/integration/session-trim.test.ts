@@ -25,7 +25,7 @@ function dial(maxVersion: "TLSv1.2" | "TLSv1.3", session?: Buffer, verify = true
   return new Promise((resolve, reject) => {
     let latest: Buffer<ArrayBuffer> | undefined;
     const socket = connect({ host: "127.0.0.1", port, servername: "localhost", ca: cert.certPem, rejectUnauthorized: verify, maxVersion, session });
-    prepare?.(socket); // before the handshake completes, as for basic-ftp's data sockets
+    prepare?.(socket); // before the handshake completes, as DataTls.guard sees the engine's data sockets
     socket.on("session", (s: Buffer<ArrayBuffer>) => (latest = s));
     socket.on("error", reject);
     socket.on("data", () => undefined);
