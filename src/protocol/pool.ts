@@ -9,8 +9,8 @@ import { withRetry, type RetryPolicy } from "../remote/retry.js";
 type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal) => Promise<FtpsConnection>;
 
 /**
- * Up to `maxConnections` logged-in FTPS connections to one remote. basic-ftp allows one
- * operation at a time per connection, so each caller gets a connection to itself. A connection
+ * Up to `maxConnections` logged-in FTPS connections to one remote. A connection does one
+ * operation at a time (its commands may be pipelined within it), so each caller gets a connection to itself. A connection
  * that failed is dropped and replaced on demand; a 421 (too many connections) shrinks the pool
  * instead of failing the job.
  */

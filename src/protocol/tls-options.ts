@@ -5,7 +5,7 @@ import { RemoteError } from "../errors.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 
 /**
- * TLS options for the control connection and, through basic-ftp, every data connection.
+ * TLS options for the control connection and every data connection (engine/data.ts).
  * Without a pin: the chain is verified against the system store plus the remote's `ca`, and
  * the name against `host`. With a pin: only the pin counts (checked by `verifyPin`), so a
  * self-signed certificate or one for another name is accepted when, and only when, it matches.

@@ -1,6 +1,6 @@
 /**
- * Listing lines and what they hold, for the listing parsers' table test and their comparison with
- * basic-ftp's (listing-parse.test.ts, listing-parse-vs-basic-ftp.test.ts). "captured" lines come
+ * Listing lines and what they hold, for the listing parsers' table test (listing-parse.test.ts;
+ * the expected values agree with what basic-ftp 6, the client before ours, read). "captured" lines come
  * from the real servers (captured-listings.ts); the others are written the way those servers
  * (pyftpdlib, IIS, busybox, FileZilla Server, `ls`) write them.
  */

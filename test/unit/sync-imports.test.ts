@@ -23,7 +23,8 @@ function offending(folder: string, forbidden: RegExp[], skip = (_f: string) => f
   );
 }
 
-const PROTOCOL_LIBRARY = /^basic-ftp(\/|$)/;
+/** FTP client libraries of npm: the project speaks FTP with its own engine only. */
+const PROTOCOL_LIBRARY = /^(basic-ftp|ftp|promise-ftp|jsftp|ftp-ts)(\/|$)/;
 /** Our FTPS engine (src/protocol/engine/), as imported from outside src/protocol/ or from inside it. */
 const FTP_ENGINE = /(^|\/)protocol\/engine\/|^\.{1,2}\/engine\//;
 const PROTOCOL_FOLDER = /(^|\/)protocol\//;
@@ -39,6 +40,13 @@ describe("the layers and the protocol", () => {
     // The pattern finds the engine where it is used: src/protocol/ logs in and transfers with it.
     expect(offending("protocol", [FTP_ENGINE], (f) => f.startsWith("engine/")).length).toBeGreaterThan(0);
     expect(FTP_ENGINE.test("../protocol/engine/client.js")).toBe(true);
+  });
+
+  it("depends on no FTP client library: package.json lists none, and no module imports one", () => {
+    const pkg = JSON.parse(readFileSync(join(SRC, "..", "package.json"), "utf8")) as Record<string, Record<string, string> | undefined>;
+    const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
+    expect(deps.filter((d) => PROTOCOL_LIBRARY.test(d))).toEqual([]);
+    expect(offending("", [PROTOCOL_LIBRARY])).toEqual([]);
   });
 
   it("reaches a server from the sync phases, the plan and the remote-folder layer only through the RemoteFolder interface, never src/protocol/", () => {
