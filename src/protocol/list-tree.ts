@@ -44,19 +44,19 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
   // would look like "everything was deleted". CWD tells the difference.
   const cwdStarted = performance.now();
-  await withRetry(
+  // The refusal is a reply like any other: the connection stays in the pool (a failure inside
+  // pool.use would close it, and the mkdir that follows would log in again).
+  const cwd = await withRetry(
     () =>
       pool.use(async (c) => {
-        try {
-          await c.client.send("CWD " + root);
-        } catch (err) {
-          if (err instanceof ReplyError && err.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
-          throw err;
-        }
+        const reply = await c.client.sendIgnoringError("CWD " + root);
+        if (reply.code >= 400 && reply.code !== 550) throw new ReplyError(reply); // retried when transient
+        return reply;
       }),
     opts.retry,
     { signal: opts.signal, classify: errorClassOf },
   );
+  if (cwd.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
 
   let roundTripMs = performance.now() - cwdStarted;
 

@@ -225,6 +225,15 @@ describe("against a hostile FTPS server", () => {
     expect(s.dataConnections).toBe(0);
   });
 
+  it("a remote folder that does not exist yet: made on the connection that found it missing, with one login", async () => {
+    const { s, ws, local } = await setup({ listings: {} }, { direction: "upload" }, { maxConnections: 1 });
+    writeFileSync(join(local, "a.txt"), "hello");
+    const r = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(s.commands).toContain("MKD /job");
+    expect(s.commands.filter((c) => c.startsWith("USER"))).toHaveLength(1);
+  });
+
   it("a wrong password: one USER, one PASS, exit 4, a clear message", async () => {
     const { s, ws } = await setup({ listings: { "/job": "" }, password: "the-right-one" }, { direction: "download" });
     const r = await runMeasured(ws, ["sync", "job", "--json"]);

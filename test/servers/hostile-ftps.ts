@@ -295,6 +295,10 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
           const facts = line.slice(0, line.indexOf("; ") + 1).replace(/size=\d+;/, `size=${Buffer.byteLength(c)};`);
           return reply(`250-Listing ${arg}\r\n ${facts} ${arg}\r\n250 End`);
         }
+        case "MKD":
+          if (listings[arg] !== undefined) return reply("550 File exists");
+          listings[arg] = "";
+          return reply(`257 "${arg}" created`);
         case "DELE":
           if (stored(arg) === undefined) return reply("550 No such file");
           remove(arg);
