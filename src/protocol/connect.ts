@@ -3,6 +3,7 @@ import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "../remote/capabilities.js";
+import type { TechniquesOff } from "../remote/remote-folder.js";
 import { replyText } from "./reply-text.js";
 import { classify, isTlsFailure } from "./classify.js";
 import { FtpClient, parseFeatures } from "./engine/client.js";
@@ -144,10 +145,12 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * Every step has a deadline of the remote's timeout, each reply its own (a reply trickled a byte at
  * a time cannot hold it); `signal` abandons the connection half-way (a pool closed meanwhile).
  */
-export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal): Promise<FtpsConnection> {
+export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off: TechniquesOff = {}): Promise<FtpsConnection> {
   const options = withSharedContext(remote, tlsOptionsFor(remote));
   const implicit = remote.tls === "implicit";
   const { control, greeting } = ControlConnection.open(remote.host, remote.port, remote.timeoutMs, implicit ? options : undefined);
+  // A server that drops commands sent together gets them one at a time, the login included.
+  control.oneAtATime = !!off.pipelining;
   const step = <T>(what: string, run: () => Promise<T>): Promise<T> => {
     control.step = what;
     return run();

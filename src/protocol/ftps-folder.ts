@@ -11,7 +11,7 @@ import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
 import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
 import { FtpsPool } from "./pool.js";
-import type { Downloaded, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { Downloaded, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
@@ -47,6 +47,11 @@ export class FtpsFolder implements RemoteFolder {
 
   constructor(remote: RemoteConfig, logger?: Logger, connector?: Connector) {
     this.pool = new FtpsPool(remote, logger, connector);
+  }
+
+  /** Shared with the pool, which passes it to each connection it opens and learns into it. */
+  get techniques(): ServerTechniques {
+    return this.pool.techniques;
   }
 
   get width(): number {

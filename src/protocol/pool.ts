@@ -2,11 +2,16 @@ import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import { errorClassOf, isTlsFailure } from "./classify.js";
 import { connectFtps, type FtpsConnection } from "./connect.js";
+import { isUnansweredBehind } from "./engine/control.js";
+import type { ServerTechniques, TechniquesOff } from "../remote/remote-folder.js";
 import type { Logger } from "../log.js";
 import { withRetry, type RetryPolicy } from "../remote/retry.js";
 
-/** `signal`: the pool was closed while the connection was being opened; give it up. */
-type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal) => Promise<FtpsConnection>;
+/**
+ * `signal`: the pool was closed while the connection was being opened; give it up. `off`: the
+ * techniques this server does not take.
+ */
+type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off?: TechniquesOff) => Promise<FtpsConnection>;
 
 /**
  * Up to `maxConnections` logged-in FTPS connections to one remote. A connection does one
@@ -29,6 +34,8 @@ export class FtpsPool {
   private readonly openings = new AbortController();
   /** Capabilities of the first connection, for planning. */
   first?: FtpsConnection;
+  /** What the server does not take, known before and learnt on the way (see learnFrom). */
+  readonly techniques: ServerTechniques = { known: {} };
 
   constructor(
     readonly remote: RemoteConfig,
@@ -100,6 +107,7 @@ export class FtpsPool {
     } catch (err) {
       // After a failure, a connection may be mid-transfer or closed: never hand it out again.
       healthy = false;
+      this.learnFrom(err);
       throw err;
     } finally {
       if (healthy && !c.client.closed) this.release(c);
@@ -137,7 +145,10 @@ export class FtpsPool {
   private async openOne(): Promise<FtpsConnection> {
     this.opening++;
     try {
-      const c = await this.connector(this.remote, this.logger, this.openings.signal);
+      const c = await this.connector(this.remote, this.logger, this.openings.signal, this.techniques.known).catch((err: unknown) => {
+        this.learnFrom(err);
+        throw err;
+      });
       this.open++;
       this.first ??= c;
       return c;
@@ -153,6 +164,18 @@ export class FtpsPool {
     } finally {
       this.opening--;
     }
+  }
+
+  /**
+   * A server that dropped a command sent behind another (its reply never came) gets one command
+   * at a time on every connection opened from now on; the caller's retry opens one.
+   */
+  private learnFrom(err: unknown): void {
+    if (this.techniques.known.pipelining || !isUnansweredBehind(err)) return;
+    const reason = `no reply to a command sent together with another (${(err as Error).message})`;
+    this.techniques.known.pipelining = reason;
+    this.logger?.warn(`${this.remote.name}: ${reason}: sending one command at a time to this server from now on`);
+    this.techniques.onTurnedOff?.("pipelining", reason);
   }
 
   private release(c: FtpsConnection): void {

@@ -32,6 +32,12 @@ export interface RemoteFolder {
    * login or TLS: those, and the last attempt, throw a RemoteError of phase "connect" (exit 4).
    */
   open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo>;
+  /**
+   * What the agent learnt about this server: protocol techniques it does not take (`known`, set
+   * before open()), and a listener told of each one found out during the session (to remember).
+   * Folders without such techniques ignore both.
+   */
+  techniques?: ServerTechniques;
   /** Opens up to `count` more sessions in the background, so that they are ready when work comes. */
   warm(count?: number): void;
 
@@ -154,6 +160,14 @@ export interface Uploaded {
 }
 export interface Downloaded {
   stampAfter?: RemoteStamp;
+}
+
+/** A technique ("pipelining": commands sent together in one write) and why it is off. */
+export type TechniquesOff = Record<string, string>;
+
+export interface ServerTechniques {
+  known: TechniquesOff;
+  onTurnedOff?: (technique: string, reason: string) => void;
 }
 
 export interface PlaceOptions {

@@ -4,6 +4,7 @@ import type { Capabilities } from "./capabilities.js";
 import type { RemoteListing } from "../plan/types.js";
 import type {
   Downloaded,
+  ServerTechniques,
   HashMethod,
   ListTreeOptions,
   Uploaded,
@@ -78,6 +79,10 @@ class RetryingFolder implements RemoteFolder {
       retryIf: isTransient,
       ...(onRetry ? { onRetry: (err: unknown, attempt: number, delayMs: number) => onRetry(err, attempt, delayMs, { method, path }) } : {}),
     });
+  }
+
+  get techniques(): ServerTechniques | undefined {
+    return this.inner.techniques;
   }
 
   open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {

@@ -12,6 +12,9 @@ export interface ProbeRecord {
   probedAt: number;
 }
 
+/** How long a technique a server did not take is remembered before it is tried again. */
+export const TECHNIQUE_OFF_MEMORY_MS = 30 * 86_400_000;
+
 /** How long a refused upload resume is remembered. */
 export const UPLOAD_RESUME_REFUSAL_MEMORY_MS = 30 * 86_400_000;
 
@@ -28,7 +31,9 @@ export class CapabilityStore {
           tls_version = excluded.tls_version, cipher = excluded.cipher, fingerprint = excluded.fingerprint,
           probed_at = excluded.probed_at,
           upload_resume_refused_at = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
-            THEN remote_capabilities.upload_resume_refused_at END`)
+            THEN remote_capabilities.upload_resume_refused_at END,
+          techniques_off = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
+            THEN remote_capabilities.techniques_off END`)
       .run(p.remote, p.host, p.port, JSON.stringify(redactDeep(p.features)), p.tlsVersion ?? null, p.cipher ?? null,
         p.fingerprint ?? null, p.probedAt);
   }
@@ -47,6 +52,35 @@ export class CapabilityStore {
   /** The remote refused to resume an upload (see migration 006). */
   rememberUploadResumeRefused(remote: string, at = Date.now()): void {
     this.db.prepare("UPDATE remote_capabilities SET upload_resume_refused_at = ? WHERE remote = ?").run(at, remote);
+  }
+
+  /**
+   * The techniques the server at `host`:`port` was found not to take within `withinMs`, each
+   * with why (see migration 007).
+   */
+  techniquesOff(remote: string, host: string, port: number, now = Date.now(), withinMs = TECHNIQUE_OFF_MEMORY_MS): Record<string, string> {
+    const row = this.db.prepare("SELECT host, port, techniques_off AS off FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { host: string; port: number; off: string | null }
+      | undefined;
+    if (!row?.off || row.host !== host || row.port !== port) return {};
+    const off: Record<string, string> = {};
+    for (const [technique, { reason, at }] of Object.entries(JSON.parse(row.off) as Record<string, { reason: string; at: number }>)) {
+      if (now - at < withinMs) off[technique] = reason;
+    }
+    return off;
+  }
+
+  /** The server at `host`:`port` does not take `technique` (the row is made if the run got no further). */
+  rememberTechniqueOff(remote: string, host: string, port: number, technique: string, reason: string, at = Date.now()): void {
+    const row = this.db.prepare("SELECT host, port, techniques_off AS off FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { host: string; port: number; off: string | null }
+      | undefined;
+    const off = row?.off && row.host === host && row.port === port ? (JSON.parse(row.off) as Record<string, unknown>) : {};
+    off[technique] = { reason: String(redactDeep(reason)), at };
+    this.db
+      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, techniques_off) VALUES (?, ?, ?, '{}', ?, ?)
+        ON CONFLICT (remote) DO UPDATE SET techniques_off = excluded.techniques_off`)
+      .run(remote, host, port, at, JSON.stringify(off));
   }
 
   get(remote: string): ProbeRecord | undefined {

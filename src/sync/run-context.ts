@@ -47,6 +47,12 @@ export function runContext(o: Omit<RunContext, "connect" | "progress" | "lap" | 
     async connect() {
       if (connected) return;
       connected = true;
+      const { name, host, port } = o.remoteConfig;
+      const techniques = o.server.techniques;
+      if (techniques) {
+        Object.assign(techniques.known, o.state.capabilities.techniquesOff(name, host, port));
+        techniques.onTurnedOff = (technique, reason) => o.state.capabilities.rememberTechniqueOff(name, host, port, technique, reason);
+      }
       const first = await o.server.open(o.job.retries, o.opts.signal);
       o.state.capabilities.save({
         remote: o.remoteConfig.name, host: o.remoteConfig.host, port: o.remoteConfig.port, features: first.capabilities.features,

@@ -234,6 +234,27 @@ describe("against a hostile FTPS server", () => {
     expect(s.commands.filter((c) => c.startsWith("USER"))).toHaveLength(1);
   });
 
+  it("a server that drops commands sent together: learnt, and from then on sent one at a time; the run succeeds and the next one starts that way", async () => {
+    const { s, ws, local } = await setup(
+      { listings: { "/job": "" }, dropPipelined: true },
+      { direction: "upload" },
+      { timeoutSeconds: 1, maxConnections: 1 },
+    );
+    writeFileSync(join(local, "a.txt"), "hello");
+    const first = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout + first.stderr).toMatch(/one command at a time/);
+    expect(s.remoteFile("/job/a.txt")).toBe("hello");
+    const logins = s.commands.filter((c) => c.startsWith("USER")).length;
+    writeFileSync(join(local, "b.txt"), "world");
+    const second = await runMeasured(ws, ["sync", "job", "--json"]);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout + second.stderr).not.toMatch(/timeout/);
+    expect(s.remoteFile("/job/b.txt")).toBe("world");
+    // Remembered: the second run logged in once, one command at a time from the start.
+    expect(s.commands.filter((c) => c.startsWith("USER")).length).toBe(logins + 1);
+  });
+
   it("a wrong password: one USER, one PASS, exit 4, a clear message", async () => {
     const { s, ws } = await setup({ listings: { "/job": "" }, password: "the-right-one" }, { direction: "download" });
     const r = await runMeasured(ws, ["sync", "job", "--json"]);

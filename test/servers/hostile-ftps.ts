@@ -12,6 +12,8 @@ import { CommandReader, Connections, PassiveData } from "./test-ftp-session.js";
 export interface HostileOptions {
   cert: string;
   key: string;
+  /** Takes the first command of each read and drops the rest: commands sent together go unanswered. */
+  dropPipelined?: boolean;
   /** MLSD bodies by folder path as sent by the client ("/job"), or "endless" */
   listings: Record<string, string | "endless">;
   /** RETR contents by path; anything else gets `defaultContent` */
@@ -362,7 +364,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       }
     };
 
-    const reader = new CommandReader(handle, () => sock.destroy());
+    const reader = new CommandReader(handle, () => sock.destroy(), opts.dropPipelined);
     raw.on("close", () => {
       data.close();
       decoy?.close();

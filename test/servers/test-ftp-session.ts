@@ -121,6 +121,8 @@ export class CommandReader {
   constructor(
     private readonly handle: (line: string) => Promise<void>,
     private readonly onFailure: () => void,
+    /** A naive server: the first command of each read is taken, the rest of the read dropped. */
+    private readonly firstOfEachRead = false,
   ) {}
 
   attach(s: net.Socket): void {
@@ -131,6 +133,7 @@ export class CommandReader {
         const line = this.buf.subarray(0, i).toString("utf8").replace(/\r$/, "");
         this.buf = this.buf.subarray(i + 1);
         this.chain = this.chain.then(() => this.handle(line)).catch(this.onFailure);
+        if (this.firstOfEachRead) this.buf = Buffer.alloc(0);
         if (/^AUTH /i.test(line)) break;
       }
     });

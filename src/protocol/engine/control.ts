@@ -7,6 +7,8 @@ import { ReplyParser, ReplyTooLong, type Reply } from "./reply-parser.js";
 /** What one command waits for: its final reply; preliminary ones (1xx) go to `onPreliminary`. */
 interface Pending {
   verb: string;
+  /** Sent in one write behind another command (a server that drops such commands never answers). */
+  behind: boolean;
   onPreliminary?: (reply: Reply) => void;
   resolve(reply: Reply): void;
   reject(err: Error): void;
@@ -15,6 +17,19 @@ interface Pending {
 export interface CommandOptions {
   /** Called with each preliminary reply (125, 150) to this command. */
   onPreliminary?: (reply: Reply) => void;
+}
+
+const unansweredBehind = new WeakSet<Error>();
+
+/**
+ * The connection timed out waiting for the reply to a command sent in one write behind another:
+ * the sign of a server that drops such commands (the next connection should send one at a time).
+ */
+export function isUnansweredBehind(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Error && unansweredBehind.has(e)) return true;
+  }
+  return false;
 }
 
 /** The promise, its rejection marked handled (the caller may not read every reply). */
@@ -45,6 +60,13 @@ export class ControlConnection {
   private timer?: NodeJS.Timeout;
   private holds = 0;
   private readonly closeListeners = new Set<(err: Error) => void>();
+  /** Commands given to send() and not written yet (one at a time only). */
+  private readonly unwritten: string[] = [];
+  /**
+   * Writes each command only once the one before has its final reply: for a server that drops
+   * commands sent together (learned, see isUnansweredBehind). Round trips cost more; it works.
+   */
+  oneAtATime = false;
   /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
   session?: Buffer;
   log?: (line: string) => void;
@@ -104,17 +126,32 @@ export class ControlConnection {
       const err = faultError("protocol", `refusing to send a command with a line break or NUL (${bad.split(" ")[0]} ...)`);
       return commands.map(() => settled(Promise.reject(err)));
     }
-    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary));
+    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, i > 0 && !this.oneAtATime));
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
+    if (this.oneAtATime) {
+      this.unwritten.push(...commands);
+      if (this.pending.length === commands.length) this.writeNext();
+    } else {
+      this.write(commands);
+    }
+    return replies;
+  }
+
+  private write(commands: readonly string[]): void {
     // One line per write: a write is one round trip, however many commands it carries.
     this.log?.(`> ${commands.map((c) => (/^PASS /i.test(c) ? "PASS ###" : c)).join(" | ")}`);
     this.onWrite?.(commands);
     this.socket.cork();
     for (const command of commands) this.socket.write(command + "\r\n");
     this.socket.uncork();
-    return replies;
+  }
+
+  /** One at a time: the next command once the one before has its final reply. */
+  private writeNext(): void {
+    const next = this.unwritten.shift();
+    if (next !== undefined) this.write([next]);
   }
 
   /** One command and its final reply. */
@@ -171,12 +208,13 @@ export class ControlConnection {
     this.closing = err ?? faultError("closed", "the connection was closed by ftps-sync");
     clearTimeout(this.timer);
     this.socket.destroy();
+    this.unwritten.length = 0;
     for (const p of this.pending.splice(0)) p.reject(this.closing);
     for (const listener of [...this.closeListeners]) listener(this.closing);
   }
 
-  private expect(verb: string, onPreliminary?: (reply: Reply) => void): Promise<Reply> {
-    const reply = new Promise<Reply>((resolve, reject) => this.pending.push({ verb, onPreliminary, resolve, reject }));
+  private expect(verb: string, onPreliminary?: (reply: Reply) => void, behind = false): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve, reject) => this.pending.push({ verb, behind, onPreliminary, resolve, reject }));
     if (this.pending.length === 1) this.arm();
     return reply;
   }
@@ -184,10 +222,12 @@ export class ControlConnection {
   private arm(): void {
     clearTimeout(this.timer);
     if (this.holds > 0 || this.pending.length === 0 || this.closing || this.timeoutMs <= 0) return;
-    const verb = this.pending[0].verb;
+    const { verb, behind } = this.pending[0];
     this.timer = setTimeout(() => {
       const what = this.step ?? (verb === "greeting" ? "waiting for the server's greeting" : `on the control connection, waiting for the complete reply to ${verb}`);
-      this.close(timeoutError(what, this.timeoutMs));
+      const err = timeoutError(what, this.timeoutMs);
+      if (behind) unansweredBehind.add(err);
+      this.close(err);
     }, this.timeoutMs);
   }
 
@@ -215,6 +255,7 @@ export class ControlConnection {
       }
       this.pending.shift();
       head.resolve(reply);
+      if (this.oneAtATime) this.writeNext();
       this.arm();
     }
   };
