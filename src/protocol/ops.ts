@@ -62,9 +62,11 @@ const ok = (r: { code: number }) => r.code >= 200 && r.code < 400;
  * the target. Returns the aside copy's path if it could not be deleted (a temporary name, which
  * scans and listings skip).
  */
-export async function renameOver(c: FtpsConnection, from: string, to: string, expectedSize?: number): Promise<string | undefined> {
+export async function renameOver(c: FtpsConnection, from: string, to: string, expectedSize?: number, refusedAlready?: ReplyError): Promise<string | undefined> {
   let refused: ReplyError;
   try {
+    // RNTO already refused by the caller's own RNFR and RNTO (placeFile): not asked again.
+    if (refusedAlready) throw new RenameTargetRefused(refusedAlready);
     await renamePipelined(c, from, to);
     return undefined;
   } catch (err) {
@@ -122,7 +124,7 @@ export async function placeFile(c: FtpsConnection, temp: string, target: string,
   let leftover: string | undefined;
   let statReply: Reply | undefined = stat;
   if (rnto.code >= 400) {
-    leftover = await renameOver(c, temp, target, opts.expectedSize);
+    leftover = await renameOver(c, temp, target, opts.expectedSize, new ReplyError(rnto));
     statReply = undefined;
   }
   if (mtimeSet) return { mtimeSet, leftover };

@@ -40,7 +40,8 @@ describe("logging", () => {
       expect(lines.length).toBeGreaterThan(5);
       expect(existsSync(join(w.dir, "logs", ".agent-audit.json"))).toBe(true);
       for (const l of lines) expect(l).toMatchObject({ level: expect.any(String), message: expect.any(String), timestamp: expect.any(String) });
-      expect(lines.some((l) => String(l.message).includes("> PASS ###"))).toBe(true);
+      // One line per write: the login's commands leave together, the password masked.
+      expect(lines.some((l) => /> USER \S+ \| PASS ###/.test(String(l.message)))).toBe(true);
       expect(r.stderr).toMatch(/^\d\d:\d\d:\d\d debug/m);
       const everything = JSON.stringify(lines) + r.stdout + r.stderr;
       expect(everything).not.toContain(PASSWORD);

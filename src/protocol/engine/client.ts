@@ -169,11 +169,17 @@ export class FtpClient {
       if (started || !socket || !beforeAccepted || failed) return;
       started = true;
       release = control.hold();
-      flow(socket, (err) => {
-        release?.();
-        if (err) return cut(err);
-        dataDone = true;
-        maybeDone();
+      const data = socket;
+      // Bytes move once the TLS handshake is done: an empty upload ended before it confuses
+      // ProFTPD ("decode error" alert) and loses the file.
+      void secured.then(() => {
+        if (failed) return;
+        flow(data, (err) => {
+          release?.();
+          if (err) return cut(err);
+          dataDone = true;
+          maybeDone();
+        });
       });
     };
     const onPreliminary = (r: Reply) => {
@@ -211,6 +217,7 @@ export class FtpClient {
       );
     };
     socket = openDataSocket(control, host, port, this.dataTls);
+    const secured = new Promise<void>((resolve) => socket!.once("secureConnect", () => resolve()));
     socket.once("error", cut);
     if (ready) start();
     return new Promise<Transferred>((resolve, reject) => {
