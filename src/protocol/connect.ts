@@ -160,10 +160,13 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
   else signal?.addEventListener("abort", onAbort, { once: true });
   if (logger?.isDebugEnabled()) control.log = (line) => logger.debug(`[ftp ${remote.name}] ${line}`);
   try {
+    // Explicit TLS: AUTH TLS goes out with the connection, not a round trip after the greeting
+    // (the server reads it once it has greeted; its reply comes after the greeting's).
+    const authReply = implicit || control.oneAtATime ? undefined : control.request("AUTH TLS");
     const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () => greeting);
     if (hello.code >= 400) throw new ReplyError(hello);
     if (!implicit) {
-      const auth = await step("waiting for the reply to AUTH TLS and the TLS handshake", () => control.request("AUTH TLS"));
+      const auth = await step("waiting for the reply to AUTH TLS and the TLS handshake", () => authReply ?? control.request("AUTH TLS"));
       if (auth.code !== 234) {
         throw new RemoteError(
           `${remote.name}: the server refused AUTH TLS (${replyText(auth.code, auth.message)}); ` +

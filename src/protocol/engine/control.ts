@@ -7,7 +7,7 @@ import { ReplyParser, ReplyTooLong, type Reply } from "./reply-parser.js";
 /** What one command waits for: its final reply; preliminary ones (1xx) go to `onPreliminary`. */
 interface Pending {
   verb: string;
-  /** Sent in one write behind another command (a server that drops such commands never answers). */
+  /** Sent while another reply was due (a server that drops such commands never answers it). */
   behind: boolean;
   onPreliminary?: (reply: Reply) => void;
   resolve(reply: Reply): void;
@@ -126,7 +126,9 @@ export class ControlConnection {
       const err = faultError("protocol", `refusing to send a command with a line break or NUL (${bad.split(" ")[0]} ...)`);
       return commands.map(() => settled(Promise.reject(err)));
     }
-    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, i > 0 && !this.oneAtATime));
+    // Sent while an earlier reply is still due: pipelined (what a naive server may drop).
+    const ahead = this.pending.length > 0;
+    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, (ahead || i > 0) && !this.oneAtATime));
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
