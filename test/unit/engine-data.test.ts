@@ -200,6 +200,33 @@ describe("FtpClient transfers", () => {
     client.close();
   });
 
+  it("answers to commands sent behind a transfer come after its completion; a server that answers one before it is out of step: `protocol`, closed", async () => {
+    let early = false;
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR" && !early) return s.data.receive(() => undefined);
+      if (verb === "STOR") {
+        // A server that reads the next command while it transfers, and answers it first.
+        return s.data.transfer(async (d) => {
+          s.reply("213 5");
+          await new Promise((r) => d.once("end", r));
+        });
+      }
+      if (verb === "SIZE") return early ? undefined : s.reply("213 5");
+      s.reply("502 not here");
+    });
+    const done = await client.uploadThen(Readable.from([Buffer.from("hello")]), "/job/a.txt", false, ["SIZE /job/a.txt"]);
+    expect(done.final).toEqual({ code: 226, message: "226 Transfer complete" });
+    expect(await Promise.all(done.after)).toEqual([{ code: 213, message: "213 5" }]);
+    early = true;
+    const err = await failure(client.uploadThen(Readable.from([Buffer.from("hello")]), "/job/b.txt", false, ["SIZE /job/b.txt"]));
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ fault: "protocol" });
+    expect((err as Error).message).toMatch(/not a transfer's completion/);
+    expect(client.closed).toBe(true);
+  });
+
   it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {
     const { client } = await clientOf((line, s) => {
       const verb = verbOf(line);
