@@ -256,7 +256,7 @@ export class FtpClient {
    * server that does not know EPSV or answers it with something unusable.
    */
   private async passive(commands: string[], onPreliminary: (r: Reply) => void, transferAt: number): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
-    const options = commands.map((_, i) => (i === transferAt ? { onPreliminary } : {}));
+    const options = commands.map((_, i) => (i === transferAt ? { onPreliminary, opensTransfer: true } : {}));
     if (this.passiveMode !== "PASV") {
       const [epsv, ...replies] = this.control.send(["EPSV", ...commands], [{}, ...options]);
       const reply = await epsv;

@@ -9,6 +9,7 @@ interface Pending {
   verb: string;
   /** Sent while another reply was due (a server that drops such commands never answers it). */
   behind: boolean;
+  opensTransfer: boolean;
   onPreliminary?: (reply: Reply) => void;
   resolve(reply: Reply): void;
   reject(err: Error): void;
@@ -17,6 +18,8 @@ interface Pending {
 export interface CommandOptions {
   /** Called with each preliminary reply (125, 150) to this command. */
   onPreliminary?: (reply: Reply) => void;
+  /** A transfer command (STOR, RETR, LIST...): nothing more is written until its final reply. */
+  opensTransfer?: boolean;
 }
 
 const unansweredBehind = new WeakSet<Error>();
@@ -67,6 +70,10 @@ export class ControlConnection {
    * commands sent together (learned, see isUnansweredBehind). Round trips cost more; it works.
    */
   oneAtATime = false;
+  /** Transfer commands written whose final reply has not come. */
+  private transfersDue = 0;
+  /** Writes held until the transfer before them ends (see send). */
+  private readonly waitingWrites: { commands: readonly string[]; transfers: number }[] = [];
   /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
   session?: Buffer;
   log?: (line: string) => void;
@@ -128,7 +135,9 @@ export class ControlConnection {
     }
     // Sent while an earlier reply is still due: pipelined (what a naive server may drop).
     const ahead = this.pending.length > 0;
-    const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, (ahead || i > 0) && !this.oneAtATime));
+    const replies = commands.map((command, i) =>
+      this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, (ahead || i > 0) && !this.oneAtATime, !!options[i]?.opensTransfer),
+    );
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
@@ -136,9 +145,26 @@ export class ControlConnection {
       this.unwritten.push(...commands);
       if (this.pending.length === commands.length) this.writeNext();
     } else {
-      this.write(commands);
+      const transfers = options.filter((o) => o?.opensTransfer).length;
+      // Servers read the control connection during a transfer (ProFTPD, Pure-FTPd) and answer,
+      // refuse or drop what comes then: a write waits until the transfer before it has ended.
+      if (this.transfersDue > 0) this.waitingWrites.push({ commands, transfers });
+      else this.writeCounting(commands, transfers);
     }
     return replies;
+  }
+
+  private writeCounting(commands: readonly string[], transfers: number): void {
+    this.transfersDue += transfers;
+    this.write(commands);
+  }
+
+  /** After a transfer's final reply: the writes that waited for it, up to the next transfer. */
+  private flushWaitingWrites(): void {
+    while (this.transfersDue === 0 && this.waitingWrites.length > 0) {
+      const next = this.waitingWrites.shift()!;
+      this.writeCounting(next.commands, next.transfers);
+    }
   }
 
   private write(commands: readonly string[]): void {
@@ -211,12 +237,13 @@ export class ControlConnection {
     clearTimeout(this.timer);
     this.socket.destroy();
     this.unwritten.length = 0;
+    this.waitingWrites.length = 0;
     for (const p of this.pending.splice(0)) p.reject(this.closing);
     for (const listener of [...this.closeListeners]) listener(this.closing);
   }
 
-  private expect(verb: string, onPreliminary?: (reply: Reply) => void, behind = false): Promise<Reply> {
-    const reply = new Promise<Reply>((resolve, reject) => this.pending.push({ verb, behind, onPreliminary, resolve, reject }));
+  private expect(verb: string, onPreliminary?: (reply: Reply) => void, behind = false, opensTransfer = false): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve, reject) => this.pending.push({ verb, behind, opensTransfer, onPreliminary, resolve, reject }));
     if (this.pending.length === 1) this.arm();
     return reply;
   }
@@ -258,6 +285,10 @@ export class ControlConnection {
       this.pending.shift();
       head.resolve(reply);
       if (this.oneAtATime) this.writeNext();
+      if (head.opensTransfer && !this.oneAtATime) {
+        this.transfersDue--;
+        this.flushWaitingWrites();
+      }
       this.arm();
     }
   };
