@@ -227,6 +227,31 @@ describe("FtpClient transfers", () => {
     expect(client.closed).toBe(true);
   });
 
+  it("writes nothing on the connection while a transfer runs: a command asked meanwhile goes out after its final reply", async () => {
+    let seenDuringTransfer: string[] | undefined;
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR") {
+        return s.data.transfer(async (d) => {
+          await new Promise((r) => setTimeout(r, 100)); // the NOOP below is asked in this time
+          seenDuringTransfer = s.chunks.join("").split("\r\n").filter(Boolean); // what arrived, handled or not
+          d.resume();
+          await new Promise((r) => d.once("end", r));
+        });
+      }
+      s.reply("200 ok");
+    });
+    const upload = client.upload(Readable.from([Buffer.from("hello")]), "/job/a.txt");
+    await new Promise((r) => setTimeout(r, 30));
+    const noop = client.send("NOOP");
+    expect(await upload).toEqual({ code: 226, message: "226 Transfer complete" });
+    expect(await noop).toEqual({ code: 200, message: "200 ok" });
+    expect(seenDuringTransfer).toEqual(["EPSV", "STOR /job/a.txt"]);
+    expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /job/a.txt", "NOOP"]);
+    client.close();
+  });
+
   it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {
     const { client } = await clientOf((line, s) => {
       const verb = verbOf(line);
