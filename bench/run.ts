@@ -4,6 +4,7 @@
 //   npm run bench                      # full sizes, 3 runs each, rewrites README's table
 //   npm run bench -- --quick           # small sizes, 1 run, README untouched
 //   npm run bench -- --runs 5 --only small-2k,big --no-readme
+//   npm run bench -- --only wan-small,wan-big --wan 20,50   # the WAN rows only (rewrites their table)
 //
 // Needs (installs nothing by itself):
 //   - root, and vsftpd unpacked by `bash scripts/fetch-servers.sh` (the test harness starts it);
@@ -13,10 +14,14 @@
 //   - the agent built (`npm run bench` runs tsc first).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync, utimesSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, utimesSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeBigFile, makeSparseFile, makeTree } from "./files.js";
+import { median, ratio, secs, type Sample } from "./stats.js";
+import { DelayProxy } from "./delay-proxy.js";
+import { wanBig, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
 
 // ------------------------------------------------------------------------------------ setup
 
@@ -47,10 +52,12 @@ interface Args {
   keep: boolean;
   json?: string;
   bigMemGiB: number;
+  /** round trips (ms) of the WAN rows; empty: none */
+  wan: number[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4 };
+  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4, wan: [20, 50] };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -67,15 +74,17 @@ function parseArgs(argv: string[]): Args {
     else if (v === "--keep") a.keep = true;
     else if (v === "--json") a.json = next();
     else if (v === "--big-mem-gib") a.bigMemGiB = Number(next());
+    else if (v === "--wan") a.wan = next().split(",").map(Number);
+    else if (v === "--no-wan") a.wan = [];
     else if (v === "--help" || v === "-h") usage();
     else usage(`unknown option ${v}`);
   }
   if (!Number.isInteger(a.runs) || a.runs < 1) usage("--runs must be a whole number >= 1");
+  if (a.wan.some((ms) => !Number.isInteger(ms) || ms < 2 || ms > 1000)) usage("--wan takes round trips in whole ms (2 to 1000), comma-separated");
   if (a.quick) {
     if (!runsGiven) a.runs = 1;
     a.readme = false;
   }
-  if (a.only) a.readme = false;
   return a;
 }
 
@@ -83,10 +92,11 @@ function usage(err?: string): never {
   if (err) process.stderr.write(`bench: ${err}\n`);
   process.stderr.write(
     [
-      "usage: npm run bench -- [--runs N] [--quick] [--only W1,W2] [--no-readme] [--require-peers] [--keep] [--json FILE] [--big-mem-gib N]",
-      "  workloads: small-2k, small-20k, tree-100k, big",
+      "usage: npm run bench -- [--runs N] [--quick] [--only W1,W2] [--no-readme] [--require-peers] [--keep] [--json FILE] [--big-mem-gib N] [--wan MS,MS | --no-wan]",
+      "  workloads: small-2k, small-20k, tree-100k, big (loopback); wan-small, wan-big (through the delay proxy; `wan`: both)",
       "  --quick      small sizes, 1 run, README untouched",
-      "  --no-readme  do not rewrite the table in README.md (a full run without --only does)",
+      "  --wan 20,50  the WAN rows' round trips in ms (default 20,50); --no-wan skips them",
+      "  --no-readme  do not rewrite README.md's tables (a run rewrites each table whose workloads all ran)",
       "",
     ].join("\n"),
   );
@@ -120,8 +130,10 @@ interface ProcResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** Peak RSS seen in /proc/<pid>/status (VmHWM), polled every 20 ms. */
+  /** Peak RSS seen in /proc/<pid>/status (VmHWM), polled every 20 ms (0 when run under bash for its CPU). */
   hwmBytes: number;
+  /** user + system CPU seconds of the command (and the children it waited for), when asked for */
+  cpuS?: number;
 }
 
 // Node reads and parses the file NODE_EXTRA_CA_CERTS names at every start, before any of a
@@ -132,15 +144,33 @@ const EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
 const BASE_ENV = { ...process.env };
 delete BASE_ENV.NODE_EXTRA_CA_CERTS;
 
-/** Runs a command, timing it from spawn to exit; kills it (by PID) after TIMEOUT_MS. */
-function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, cwd = REPO): Promise<ProcResult> {
+// Node cannot read a child's rusage, so a command whose CPU time is wanted runs under bash, whose
+// `times` prints the CPU time of the children it waited for (user, then system) on its second
+// line: written to fd 3, which the command itself does not get. bash adds a few ms to the time.
+const CPU_WRAPPER = '"$@" 3>&-; s=$?; times >&3; exit $s';
+
+/** The children's "XmY.YYYs XmY.YYYs" line of bash's `times`, as CPU seconds. */
+function parseTimes(out: string): number | undefined {
+  const line = out.trim().split("\n")[1];
+  const m = line && /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(line.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : undefined;
+}
+
+/**
+ * Runs a command, timing it from spawn to exit; kills it (by PID, or its process group when
+ * wrapped) after TIMEOUT_MS. `measureCpu`: also its CPU seconds (see CPU_WRAPPER).
+ */
+function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, cwd = REPO, measureCpu = false): Promise<ProcResult> {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn(cmd, argv, { cwd, env: { ...BASE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const [exe, exeArgs] = measureCpu ? ["bash", ["-c", CPU_WRAPPER, "bench-cpu", cmd, ...argv]] : [cmd, argv];
+    const child = spawn(exe, exeArgs, { cwd, env: { ...BASE_ENV, ...env }, stdio: measureCpu ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"], detached: measureCpu });
     let stdout = "";
     let stderr = "";
+    let times = "";
     let hwm = 0;
     const poll = setInterval(() => {
+      if (measureCpu) return; // the pid is bash's, not the command's
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
         if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
@@ -148,9 +178,13 @@ function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, 
         /* exited */
       }
     }, 20);
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    if (measureCpu) (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (times += d.toString()));
+    const timer = setTimeout(() => {
+      if (measureCpu && child.pid) process.kill(-child.pid, "SIGKILL");
+      else child.kill("SIGKILL");
+    }, TIMEOUT_MS);
     child.on("error", (e) => {
       clearInterval(poll);
       clearTimeout(timer);
@@ -160,7 +194,7 @@ function runProc(cmd: string, argv: string[], env: Record<string, string> = {}, 
       const ms = performance.now() - t0;
       clearInterval(poll);
       clearTimeout(timer);
-      res({ ms, code, stdout, stderr, hwmBytes: hwm });
+      res({ ms, code, stdout, stderr, hwmBytes: hwm, cpuS: measureCpu ? parseTimes(times) : undefined });
     });
   });
 }
@@ -172,43 +206,6 @@ function must(r: ProcResult, what: string): ProcResult {
 
 // ------------------------------------------------------------------------------------ files
 
-/** `files` files of `bytes` bytes each (random content), spread evenly over `dirs` folders. */
-function makeTree(root: string, spec: { files: number; dirs: number; bytes: number }): void {
-  mkdirSync(root, { recursive: true });
-  const per = Math.ceil(spec.files / spec.dirs);
-  const pool = randomBytes(spec.bytes + 4096);
-  for (let d = 0; d < spec.dirs; d++) {
-    const dir = join(root, `d${String(d).padStart(4, "0")}`);
-    mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < per && d * per + f < spec.files; f++) {
-      const off = (d * per + f) % 4096;
-      writeFileSync(join(dir, `f${String(f).padStart(5, "0")}.bin`), pool.subarray(off, off + spec.bytes));
-    }
-  }
-}
-
-/** A file of random bytes (written in 4 MiB blocks: the bench's own memory stays small). */
-function makeBigFile(path: string, bytes: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "w");
-  const block = randomBytes(4 * 2 ** 20);
-  for (let done = 0; done < bytes; ) {
-    const n = Math.min(block.length, bytes - done);
-    writeSync(fd, block, 0, n);
-    block[(done / block.length) % block.length | 0] ^= 0xff; // blocks differ a little
-    done += n;
-  }
-  closeSync(fd);
-}
-
-/** A sparse file: reads as zeros, costs no disk on the source side. */
-function makeSparseFile(path: string, bytes: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "w");
-  ftruncateSync(fd, bytes);
-  closeSync(fd);
-}
-
 async function run(cmd: string, argv: string[]): Promise<void> {
   must(await runProc(cmd, argv), `${cmd} ${argv.join(" ")}`);
 }
@@ -219,6 +216,8 @@ interface Ctx {
   server: RunningServer;
   work: string;
   owner: { uid: number; gid: number };
+  /** measure each tool's CPU seconds (the WAN rows) */
+  measureCpu?: boolean;
 }
 
 /** The agent: a config with one remote (pinned, 4 connections) and a job per folder pair. */
@@ -256,17 +255,14 @@ class Agent {
     rmSync(join(this.dir, "state"), { recursive: true, force: true });
   }
   async sync(job: string): Promise<Sample> {
-    const r = must(await runProc(process.execPath, [CLI, "--config", this.configPath, "-q", "sync", job, "--json"], { [PASSWORD_ENV]: this.ctx.server.password }), `ftps-sync sync ${job}`);
+    const r = must(
+      await runProc(process.execPath, [CLI, "--config", this.configPath, "-q", "sync", job, "--json"], { [PASSWORD_ENV]: this.ctx.server.password }, REPO, this.ctx.measureCpu),
+      `ftps-sync sync ${job}`,
+    );
     const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { status: string; uploaded: number; downloaded: number; failed: number; peakRssBytes?: number };
     if (summary.status !== "ok") throw new Error(`ftps-sync sync ${job}: ${r.stdout}`);
-    return { ms: r.ms, rss: summary.peakRssBytes ?? r.hwmBytes, note: `up ${summary.uploaded} down ${summary.downloaded}` };
+    return { ms: r.ms, rss: summary.peakRssBytes ?? r.hwmBytes, cpuS: r.cpuS, note: `up ${summary.uploaded} down ${summary.downloaded}` };
   }
-}
-
-interface Sample {
-  ms: number;
-  rss: number;
-  note?: string;
 }
 
 class Lftp {
@@ -292,8 +288,8 @@ class Lftp {
     );
   }
   async do(command: string): Promise<Sample> {
-    const r = must(await runProc("lftp", ["-c", `source ${this.script}; ${command}`]), `lftp ${command}`);
-    return { ms: r.ms, rss: r.hwmBytes };
+    const r = must(await runProc("lftp", ["-c", `source ${this.script}; ${command}`], {}, REPO, this.ctx.measureCpu), `lftp ${command}`);
+    return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
 }
 
@@ -315,8 +311,8 @@ class Rclone {
     return must(await runProc("rclone", ["obscure", password]), "rclone obscure").stdout.trim();
   }
   async do(argv: string[]): Promise<Sample> {
-    const r = must(await runProc("rclone", ["--config", this.config, "-q", ...argv]), `rclone ${argv.join(" ")}`);
-    return { ms: r.ms, rss: r.hwmBytes };
+    const r = must(await runProc("rclone", ["--config", this.config, "-q", ...argv], {}, REPO, this.ctx.measureCpu), `rclone ${argv.join(" ")}`);
+    return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
 }
 
@@ -333,12 +329,12 @@ class Curl {
     return `ftp://${this.ctx.server.host}:${this.ctx.server.port}${path}`;
   }
   async upload(file: string, remoteDir: string): Promise<Sample> {
-    const r = must(await runProc("curl", [...this.base(), "--ftp-create-dirs", "-T", file, this.url(remoteDir + "/")]), "curl upload");
-    return { ms: r.ms, rss: r.hwmBytes };
+    const r = must(await runProc("curl", [...this.base(), "--ftp-create-dirs", "-T", file, this.url(remoteDir + "/")], {}, REPO, this.ctx.measureCpu), "curl upload");
+    return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
   async download(remotePath: string, file: string): Promise<Sample> {
-    const r = must(await runProc("curl", [...this.base(), "-o", file, this.url(remotePath)]), "curl download");
-    return { ms: r.ms, rss: r.hwmBytes };
+    const r = must(await runProc("curl", [...this.base(), "-o", file, this.url(remotePath)], {}, REPO, this.ctx.measureCpu), "curl download");
+    return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
 }
 
@@ -364,22 +360,13 @@ interface Row {
 
 const rows: Row[] = [];
 const notes: string[] = [];
+const wanRows: WanRow[] = [];
+const wanNotes: string[] = [];
 const available: Record<Peer, boolean> = { lftp: !!which("lftp"), rclone: !!which("rclone"), curl: !!which("curl") };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 const med = (s?: Sample[]) => (s && s.length ? median(s.map((x) => x.ms)) : undefined);
 const maxRss = (s?: Sample[]) => (s && s.length ? Math.max(...s.map((x) => x.rss)) : undefined);
-const secs = (ms?: number) => (ms === undefined ? "-" : ms < 10_000 ? (ms / 1000).toFixed(2) + " s" : (ms / 1000).toFixed(1) + " s");
 const mib = (b?: number) => (b === undefined ? "-" : `${Math.round(b / 2 ** 20)} MiB`);
-
-/** The agent's time vs a peer's: >1 means the agent is faster. */
-function ratio(agentMs: number | undefined, peerMs: number | undefined): number | undefined {
-  return agentMs && peerMs ? peerMs / agentMs : undefined;
-}
 
 function cell(row: Row, peer: Peer): string {
   const p = med(row.peers[peer]);
@@ -696,29 +683,46 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
 
 // ------------------------------------------------------------------------------------ README
 
-function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
+/** Replaces what lies between README.md's `<!-- NAME:start -->` and `<!-- NAME:end -->`. */
+function writeReadmeSection(name: string, lines: string[]): void {
   const path = join(REPO, "README.md");
   const text = readFileSync(path, "utf8");
-  const start = "<!-- bench:start -->";
-  const end = "<!-- bench:end -->";
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) {
     log(`README.md has no ${start} ... ${end} markers: table not written`);
     return;
   }
-  const body = [
-    start,
+  writeFileSync(path, text.slice(0, a) + [start, ...lines, end].join("\n") + text.slice(b + end.length));
+  log(`README.md: ${name} rewritten`);
+}
+
+const noteLines = (ns: string[]) => (ns.length ? ["Notes from this run:", "", ...ns.map((n) => `- ${n}`), ""] : []);
+
+function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
+  writeReadmeSection("bench", [
     `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench\` (${runs} runs each, medians; the whole run took ${Math.round(elapsedS / 60)} min) on ${machine()}; ` +
       `${vsftpdInfo} on 127.0.0.1, 4 connections for every tool. In brackets: the peer's time divided by ftps-sync's (above 1: ftps-sync is faster).`,
     "",
     table(),
     "",
-    ...(notes.length ? ["Notes from this run:", "", ...notes.map((n) => `- ${n}`), ""] : []),
-    end,
-  ].join("\n");
-  writeFileSync(path, text.slice(0, a) + body + text.slice(b + end.length));
-  log("README.md: table rewritten");
+    ...noteLines(notes),
+  ]);
+}
+
+function writeReadmeWan(runs: number, elapsedS: number, vsftpdInfo: string): void {
+  writeReadmeSection("bench-wan", [
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench\` (${runs} runs each, medians; the WAN rows took ${Math.round(elapsedS / 60)} min) on ${machine()}; ` +
+      `${vsftpdInfo} behind the delay proxy, 4 connections for every tool. In brackets: the peer's time divided by ftps-sync's (above 1: ftps-sync is faster).`,
+    "",
+    wanTable(wanRows, available),
+    "",
+    wanPerFileTable(wanRows),
+    "",
+    ...noteLines(wanNotes),
+  ]);
 }
 
 // ------------------------------------------------------------------------------------ main
@@ -726,7 +730,15 @@ function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
 let failed = 0;
 
 function writeJson(path: string): void {
-  const out = { machine: machine(), runs: args.runs, quick: Q, rows: rows.map(({ target, ...r }) => ({ ...r, target: target?.text, met: target?.check({ ...r, target } as Row) })), notes };
+  const out = {
+    machine: machine(),
+    runs: args.runs,
+    quick: Q,
+    rows: rows.map(({ target, ...r }) => ({ ...r, target: target?.text, met: target?.check({ ...r, target } as Row) })),
+    notes,
+    wanRows: wanRows.map((r) => ({ ...r, met: wanMet(r) })),
+    wanNotes,
+  };
   writeFileSync(path, JSON.stringify(out, null, 2));
 }
 
@@ -752,53 +764,140 @@ async function main(): Promise<number> {
   }
   const started = performance.now();
   const owner = await ensureTestUser();
-  const server = await startServer("vsftpd", { tls: "explicit" });
   const work = mkdtempSync(join(tmpdir(), "ftps-sync-bench-"));
   chmodSync(work, 0o755);
-  const ctx: Ctx = { server, work, owner };
+  const servers: RunningServer[] = [];
+  let proxy: DelayProxy | undefined;
   const stop = async () => {
-    await server.stop().catch(() => undefined);
+    await proxy?.stop();
+    for (const s of servers) await s.stop().catch(() => undefined);
     if (!args.keep) rmSync(work, { recursive: true, force: true });
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  let wanElapsed = 0;
   try {
-    const tools: Tools = {
-      lftp: available.lftp ? new Lftp(ctx) : undefined,
-      rclone: available.rclone ? new Rclone(ctx, await Rclone.obscure(server.password)) : undefined,
-      curl: available.curl ? new Curl(ctx) : undefined,
-    };
-    log(`vsftpd on 127.0.0.1:${server.port}; work folder ${work}; ${args.runs} run(s) per workload${Q ? " (quick sizes)" : ""}`);
-    const want = (w: string) => !args.only || args.only.has(w);
-    const workloads: [string, () => Promise<void>][] = [
-      ["small-2k", () => smallFiles(ctx, tools, "small-2k", SIZES.small2k)],
-      ["small-20k", () => smallFiles(ctx, tools, "small-20k", SIZES.small20k)],
-      ["tree-100k", () => tree100k(ctx, tools)],
-      ["big", () => bigFile(ctx, tools)],
-    ];
-    for (const [name, fn] of workloads) {
-      if (!want(name)) continue;
-      try {
-        await fn();
-      } catch (err) {
-        // One failed workload (a peer's error, say) does not lose the others' results.
-        failed++;
-        const first = String((err as Error).message).split("\n").filter(Boolean).slice(0, 6).join(" / ");
-        notes.push(`${name}: stopped by an error: ${first}`);
-        log(`${name} failed: ${(err as Error).stack ?? err}`);
-      }
-      process.stderr.write("\n" + table() + "\n\n");
-      if (args.json) writeJson(args.json);
+    if (LOOPBACK.some(want)) {
+      const server = await startServer("vsftpd", { tls: "explicit" });
+      servers.push(server);
+      await runLoopback({ server, work, owner });
+    }
+    if (wanWanted.length) {
+      const t0 = performance.now();
+      const server = await startServer("vsftpd", { tls: "explicit", listenAddress: "127.0.0.2", pasvAddress: "127.0.0.1" });
+      servers.push(server);
+      proxy = await DelayProxy.forFtpServer(server, args.wan[0] / 2);
+      await runWan({ server, work: join(work, "wan"), owner, measureCpu: true }, proxy);
+      wanElapsed = (performance.now() - t0) / 1000;
     }
   } finally {
     await stop();
   }
   const elapsed = (performance.now() - started) / 1000;
-  const out = [`\nftps-sync benchmark: ${machine()}; vsftpd 3.0.3 explicit TLS on loopback; ${args.runs} run(s) each, medians`, "", table(), ""];
-  if (notes.length) out.push(...notes.map((n) => `note: ${n}`), "");
+  const out: string[] = [];
+  if (rows.length) {
+    out.push(`\nftps-sync benchmark: ${machine()}; vsftpd 3.0.3 explicit TLS on loopback; ${args.runs} run(s) each, medians`, "", table(), "");
+    if (notes.length) out.push(...notes.map((n) => `note: ${n}`), "");
+  }
+  if (wanRows.length) {
+    out.push(`\nWAN rows: vsftpd 3.0.3 explicit TLS behind the delay proxy; ${args.runs} run(s) each, medians`, "", wanTable(wanRows, available), "", wanPerFileTable(wanRows), "");
+    if (wanNotes.length) out.push(...wanNotes.map((n) => `note: ${n}`), "");
+  }
   process.stdout.write(out.join("\n") + "\n");
   if (args.json) writeJson(args.json);
-  if (args.readme) writeReadme(args.runs, elapsed, "vsftpd 3.0.3 with explicit TLS (require_ssl_reuse=YES)");
+  const vsftpdInfo = "vsftpd 3.0.3 with explicit TLS (require_ssl_reuse=YES)";
+  if (args.readme && LOOPBACK.every(want)) writeReadme(args.runs, elapsed, vsftpdInfo);
+  if (args.readme && WAN.every((w) => wanWanted.includes(w))) writeReadmeWan(args.runs, wanElapsed, vsftpdInfo);
   return failed > 0 ? 1 : 0;
+}
+
+const LOOPBACK = ["small-2k", "small-20k", "tree-100k", "big"];
+const WAN = ["wan-small", "wan-big"];
+function want(w: string): boolean {
+  return !args.only || args.only.has(w) || (WAN.includes(w) && args.only.has("wan"));
+}
+for (const w of args.only ?? []) if (![...LOOPBACK, ...WAN, "wan"].includes(w)) usage(`unknown workload ${w}`);
+const wanWanted = args.wan.length ? WAN.filter(want) : [];
+
+/** One workload's error is a note (and exit code 1), and the others still run. */
+async function guarded(name: string, into: string[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    failed++;
+    const first = String((err as Error).message).split("\n").filter(Boolean).slice(0, 6).join(" / ");
+    into.push(`${name}: stopped by an error: ${first}`);
+    log(`${name} failed: ${(err as Error).stack ?? err}`);
+  }
+}
+
+async function runLoopback(ctx: Ctx): Promise<void> {
+  const { server } = ctx;
+  const tools: Tools = {
+    lftp: available.lftp ? new Lftp(ctx) : undefined,
+    rclone: available.rclone ? new Rclone(ctx, await Rclone.obscure(server.password)) : undefined,
+    curl: available.curl ? new Curl(ctx) : undefined,
+  };
+  log(`vsftpd on 127.0.0.1:${server.port}; work folder ${ctx.work}; ${args.runs} run(s) per workload${Q ? " (quick sizes)" : ""}`);
+  const workloads: [string, () => Promise<void>][] = [
+    ["small-2k", () => smallFiles(ctx, tools, "small-2k", SIZES.small2k)],
+    ["small-20k", () => smallFiles(ctx, tools, "small-20k", SIZES.small20k)],
+    ["tree-100k", () => tree100k(ctx, tools)],
+    ["big", () => bigFile(ctx, tools)],
+  ];
+  for (const [name, fn] of workloads) {
+    if (!want(name)) continue;
+    await guarded(name, notes, fn);
+    process.stderr.write("\n" + table() + "\n\n");
+    if (args.json) writeJson(args.json);
+  }
+}
+
+/**
+ * The WAN rows: a second vsftpd listens on 127.0.0.2 and names 127.0.0.1 in PASV; the delay proxy
+ * takes 127.0.0.1 on the same ports (control and passive), so the tools, connecting to
+ * 127.0.0.1 as on loopback, reach it through the proxy for control and data alike.
+ */
+async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
+  mkdirSync(ctx.work, { recursive: true });
+  const { server } = ctx;
+  const env: WanEnv = {
+    work: ctx.work,
+    proxy,
+    tools: {
+      lftp: available.lftp ? new Lftp(ctx) : undefined,
+      rclone: available.rclone ? new Rclone(ctx, await Rclone.obscure(server.password)) : undefined,
+      curl: available.curl ? new Curl(ctx) : undefined,
+    },
+    newAgent: (name) => new Agent(ctx, name),
+    rmRemote: (rel) => rmRemote(ctx, rel),
+    flushDisk: () => run("sync", []),
+    runs: args.runs,
+    quick: Q,
+    log,
+    notes: wanNotes,
+    rows: wanRows,
+  };
+  if (EXTRA_CA_CERTS !== undefined) wanNotes.push(`this environment sets NODE_EXTRA_CA_CERTS; every tool ran without it (as in the loopback table)`);
+  for (const rtt of args.wan) {
+    proxy.oneWayMs = rtt / 2;
+    log(`WAN: ${rtt} ms round trip (vsftpd on ${server.listenAddress}:${server.port}, proxy on 127.0.0.1); ${args.runs} run(s) per workload${Q ? " (quick sizes)" : ""}`);
+    const workloads: [string, (env: WanEnv, rtt: number) => Promise<void>][] = [
+      ["wan-small", wanSmall],
+      ["wan-big", wanBig],
+    ];
+    for (const [name, fn] of workloads) {
+      if (!wanWanted.includes(name)) continue;
+      proxy.takeLateness();
+      await guarded(`${name} at ${rtt} ms`, wanNotes, () => fn(env, rtt));
+      const late = proxy.takeLateness();
+      wanNotes.push(
+        `${name} at ${rtt} ms: the proxy delivered ${late.chunks.toLocaleString("en")} chunks ${late.meanMs.toFixed(2)} ms after their due time on average ` +
+          `(at most ${late.maxMs.toFixed(1)} ms: timers and the load of the tools on the same cores), on top of the ${rtt / 2} ms each way`,
+      );
+      process.stderr.write("\n" + wanTable(wanRows, available) + "\n\n" + wanPerFileTable(wanRows) + "\n\n");
+      if (args.json) writeJson(args.json);
+    }
+  }
 }
 
 main().then(
