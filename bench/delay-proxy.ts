@@ -73,6 +73,8 @@ class DelayLine {
   private blocked = false;
   private sourceDone: "end" | "abort" | undefined;
   private finished = false;
+  /** when the sink last drained: a chunk that waited for it waited for the receiver, not the proxy */
+  private drainedAt = 0;
   private sink: net.Socket | undefined;
 
   constructor(
@@ -82,7 +84,10 @@ class DelayLine {
     private readonly onRead: (bytes: number) => void,
     private readonly onDeliver: (bytes: number) => void,
     private readonly onQueued: (queuedBytes: number) => void,
-    /** how late (ms) a chunk left against its due time: timers and CPU load add to the delay */
+    /**
+     * how late (ms) a chunk left against its due time, or against the moment the receiver could
+     * take it if it was later: the proxy's own lateness (timers, CPU load), not the receiver's
+     */
     private readonly onLate: (ms: number) => void,
   ) {
     source.on("data", (chunk: Buffer) => this.push(chunk));
@@ -144,7 +149,7 @@ class DelayLine {
     // The timer may fire a little early against performance.now(): never deliver before due.
     while (this.queue.length && this.queue[0].due <= now && !sink.destroyed) {
       const { chunk, due } = this.queue.shift()!;
-      this.onLate(now - due);
+      this.onLate(now - Math.max(due, this.drainedAt));
       this.queuedBytes -= chunk.length;
       this.onDeliver(chunk.length);
       if (!sink.write(chunk)) {
@@ -153,6 +158,7 @@ class DelayLine {
         this.blocked = true;
         sink.once("drain", () => {
           this.blocked = false;
+          this.drainedAt = performance.now();
           this.schedule();
         });
         break;
@@ -214,7 +220,10 @@ export class DelayProxy {
     return c;
   }
 
-  /** How late chunks left since the last call (the delay actually added is oneWayMs plus this). */
+  /**
+   * How late chunks left since the last call, beyond their due time and beyond a busy receiver:
+   * the delay the proxy actually added is oneWayMs plus this.
+   */
   takeLateness(): { chunks: number; meanMs: number; maxMs: number } {
     const l = this.late;
     this.late = { chunks: 0, totalMs: 0, maxMs: 0 };

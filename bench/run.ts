@@ -891,8 +891,8 @@ async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
       await guarded(`${name} at ${rtt} ms`, wanNotes, () => fn(env, rtt));
       const late = proxy.takeLateness();
       wanNotes.push(
-        `${name} at ${rtt} ms: the proxy delivered ${late.chunks.toLocaleString("en")} chunks ${late.meanMs.toFixed(2)} ms after their due time on average ` +
-          `(at most ${late.maxMs.toFixed(1)} ms: timers and the load of the tools on the same cores), on top of the ${rtt / 2} ms each way`,
+        `${name} at ${rtt} ms: the proxy delivered ${late.chunks.toLocaleString("en")} chunks ${late.meanMs.toFixed(2)} ms late on average ` +
+          `(at most ${late.maxMs.toFixed(1)} ms: its timers and the tools' load on the same 2 cores; not counting waits for a busy receiver), on top of the ${rtt / 2} ms each way`,
       );
       process.stderr.write("\n" + wanTable(wanRows, available) + "\n\n" + wanPerFileTable(wanRows) + "\n\n");
       if (args.json) writeJson(args.json);
