@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, utimesSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeBigFile, makeSparseFile, makeTree } from "./files.js";
@@ -878,6 +878,9 @@ async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
     rows: wanRows,
   };
   if (EXTRA_CA_CERTS !== undefined) wanNotes.push(`this environment sets NODE_EXTRA_CA_CERTS; every tool ran without it (as in the loopback table)`);
+  // The proxy shares the cores with the tools and with whatever else runs here: say how busy they were.
+  const loads: number[] = [];
+  const sampleLoad = setInterval(() => loads.push(loadavg()[0]), 10_000);
   for (const rtt of args.wan) {
     proxy.oneWayMs = rtt / 2;
     log(`WAN: ${rtt} ms round trip (vsftpd on ${server.listenAddress}:${server.port}, proxy on 127.0.0.1); ${args.runs} run(s) per workload${Q ? " (quick sizes)" : ""}`);
@@ -897,6 +900,12 @@ async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
       process.stderr.write("\n" + wanTable(wanRows, available) + "\n\n" + wanPerFileTable(wanRows) + "\n\n");
       if (args.json) writeJson(args.json);
     }
+  }
+  clearInterval(sampleLoad);
+  if (loads.length) {
+    wanNotes.push(
+      `the machine's 1-minute load average during the WAN rows: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} cores, other work included`,
+    );
   }
 }
 
