@@ -12,7 +12,7 @@
 //     (= apt-get install -y lftp rclone curl). A missing peer's column is skipped with a note;
 //     `--require-peers` makes that an error (exit 2) instead.
 //   - the agent built (`npm run bench` runs tsc first).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, utimesSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -712,10 +712,19 @@ function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
   ]);
 }
 
+/** The commit the agent was built from, for the table's caption ("abc1234", plus a word when the tree differs). */
+function agentCommit(): string {
+  const git = (...a: string[]) => spawnSync("git", ["-C", REPO, ...a], { encoding: "utf8" });
+  const head = git("rev-parse", "--short", "HEAD").stdout.trim();
+  if (!head) return "an unknown commit";
+  const dirty = git("status", "--porcelain", "--", "src").stdout.trim() !== "";
+  return dirty ? `commit ${head} with uncommitted changes in src/` : `commit ${head}`;
+}
+
 function writeReadmeWan(runs: number, elapsedS: number, vsftpdInfo: string): void {
   writeReadmeSection("bench-wan", [
     `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench\` (${runs} runs each, medians; the WAN rows took ${Math.round(elapsedS / 60)} min) on ${machine()}; ` +
-      `${vsftpdInfo} behind the delay proxy, 4 connections for every tool. In brackets: the peer's time divided by ftps-sync's (above 1: ftps-sync is faster).`,
+      `${vsftpdInfo} behind the delay proxy, 4 connections for every tool, the agent of ${agentCommit()}. In brackets: the peer's time divided by ftps-sync's (above 1: ftps-sync is faster).`,
     "",
     wanTable(wanRows, available),
     "",
