@@ -712,13 +712,16 @@ function writeReadme(runs: number, elapsedS: number, vsftpdInfo: string): void {
   ]);
 }
 
-/** The commit the agent was built from, for the table's caption ("abc1234", plus a word when the tree differs). */
+/**
+ * The agent's source for the table's caption: the last commit that changed src/ (a commit of the
+ * main line: it keeps its name when a benchmark branch is rebased), plus a word when the tree differs.
+ */
 function agentCommit(): string {
   const git = (...a: string[]) => spawnSync("git", ["-C", REPO, ...a], { encoding: "utf8" });
-  const head = git("rev-parse", "--short", "HEAD").stdout.trim();
-  if (!head) return "an unknown commit";
+  const src = git("log", "-1", "--format=%h", "--", "src").stdout.trim();
+  if (!src) return "an unknown commit";
   const dirty = git("status", "--porcelain", "--", "src").stdout.trim() !== "";
-  return dirty ? `commit ${head} with uncommitted changes in src/` : `commit ${head}`;
+  return dirty ? `commit ${src} with uncommitted changes in src/` : `commit ${src} (the last to change src/)`;
 }
 
 function writeReadmeWan(runs: number, elapsedS: number, vsftpdInfo: string): void {
