@@ -21,7 +21,7 @@ const testFiles = readdirSync(join(repo, "test"), { recursive: true, encoding: "
 const serverTier = testFiles.filter((t) => /\brequireServers\(/.test(t.text)).map((t) => t.file);
 // A file that starts a real server without declaring it would land in the fast tier and fail there
 // for want of root, or be skipped by an old-style skipIf: refuse it here, by name.
-const undeclared = testFiles.filter((t) => /\b(startServer|startRig|serversAvailable)\(/.test(t.text) && !serverTier.includes(t.file));
+const undeclared = testFiles.filter((t) => /\b(startServer|startPyftpd|startRig|serversAvailable)\(/.test(t.text) && !serverTier.includes(t.file));
 const fastTier = testFiles.map((t) => t.file).filter((f) => /^test\/(unit|engine)\//.test(f) && !serverTier.includes(f));
 const scriptedTier = testFiles.map((t) => t.file).filter((f) => !fastTier.includes(f) && !serverTier.includes(f));
 if (undeclared.length) {

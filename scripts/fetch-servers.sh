@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch and unpack real FTPS servers (vsftpd, ProFTPD + mod_tls, Pure-FTPd)
+# Fetch and unpack real FTPS servers (vsftpd, ProFTPD + mod_tls, Pure-FTPd, pyftpdlib)
 # side by side into .cache/servers/<pkg>/ (or $FTPS_SYNC_SERVERS_DIR/<pkg>/, where the test
 # harness then looks) for the integration tests. `npm test` runs it when the servers are missing.
 # Idempotent. Needs root on Debian 12 (apt-get). The server packages are never
@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache"
 DEBS="$CACHE/debs"
 SERVERS="${FTPS_SYNC_SERVERS_DIR:-$CACHE/servers}"
-PKGS=(vsftpd proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common)
+PKGS=(vsftpd proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common python3-pyftpdlib)
 # a folder that may already hold the .deb files (set to "" to always download)
 LOCAL_DEBS="${FETCH_SERVERS_LOCAL_DEBS-/tmp/debs}"
 
@@ -66,6 +66,9 @@ need_tools=()
 command -v openssl >/dev/null || need_tools+=(openssl)
 command -v useradd >/dev/null || need_tools+=(passwd)
 command -v chpasswd >/dev/null || need_tools+=(passwd)
+# pyftpdlib's TLS handler needs pyOpenSSL for Debian's own python3 (pyftpdlib runs from its unpacked
+# folder on PYTHONPATH)
+/usr/bin/python3 -c 'import OpenSSL' 2>/dev/null || need_tools+=(python3-openssl)
 
 BINS=(
   "$SERVERS/vsftpd/usr/sbin/vsftpd"
@@ -109,3 +112,4 @@ ln -sf "$SERVERS/proftpd-core/usr/lib/proftpd/mod_digest.so" "$SERVERS/proftpd-m
 echo "vsftpd:    $SERVERS/vsftpd/usr/sbin/vsftpd"
 echo "proftpd:   $SERVERS/proftpd-core/usr/sbin/proftpd (modules: $SERVERS/proftpd-core/usr/lib/proftpd, mod_tls: $SERVERS/proftpd-mod-crypto/usr/lib/proftpd)"
 echo "pure-ftpd: $SERVERS/pure-ftpd/usr/sbin/pure-ftpd (pure-pw: $SERVERS/pure-ftpd/usr/bin/pure-pw)"
+echo "pyftpdlib: $SERVERS/python3-pyftpdlib/usr/lib/python3/dist-packages (PYTHONPATH)"

@@ -16,6 +16,8 @@ const run = promisify(execFile);
 
 export type ServerKind = "vsftpd" | "proftpd" | "pureftpd";
 export type TlsMode = "explicit" | "implicit" | "off";
+/** What a test file may need: a real server binary, or pyftpdlib (test/servers/pyftpd.ts). */
+export type ServerNeed = ServerKind | "pyftpdlib";
 
 export interface StartOptions {
   tls?: TlsMode;
@@ -78,13 +80,14 @@ const BIN = {
   proftpdTlsModDir: join(SERVERS_DIR, "proftpd-mod-crypto/usr/lib/proftpd"),
   pureftpd: join(SERVERS_DIR, "pure-ftpd/usr/sbin/pure-ftpd"),
   purepw: join(SERVERS_DIR, "pure-ftpd/usr/bin/pure-pw"),
+  pyftpdlib: join(SERVERS_DIR, "python3-pyftpdlib/usr/lib/python3/dist-packages/pyftpdlib/handlers.py"),
 };
 
 function which(cmd: string): boolean {
   return (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => d && existsSync(join(d, cmd)));
 }
 
-export function serversAvailable(): { vsftpd: boolean; proftpd: boolean; pureftpd: boolean; reason?: string } {
+export function serversAvailable(): { vsftpd: boolean; proftpd: boolean; pureftpd: boolean; pyftpdlib: boolean; reason?: string } {
   const reasons: string[] = [];
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot) reasons.push("tests are not running as root");
@@ -94,17 +97,18 @@ export function serversAvailable(): { vsftpd: boolean; proftpd: boolean; pureftp
   const vsftpd = base && existsSync(BIN.vsftpd);
   const proftpd = base && existsSync(BIN.proftpd) && existsSync(join(BIN.proftpdTlsModDir, "mod_tls.so"));
   const pureftpd = base && existsSync(BIN.pureftpd) && existsSync(BIN.purepw);
-  if (!vsftpd || !proftpd || !pureftpd) {
-    const missing = [!vsftpd && "vsftpd", !proftpd && "proftpd", !pureftpd && "pureftpd"].filter(Boolean);
+  const pyftpdlib = base && existsSync(BIN.pyftpdlib) && which("python3");
+  if (!vsftpd || !proftpd || !pureftpd || !pyftpdlib) {
+    const missing = [!vsftpd && "vsftpd", !proftpd && "proftpd", !pureftpd && "pureftpd", !pyftpdlib && "pyftpdlib"].filter(Boolean);
     if (base) reasons.push(`not unpacked in ${SERVERS_DIR}: ${missing.join(", ")} (run scripts/fetch-servers.sh)`);
   }
-  return { vsftpd, proftpd, pureftpd, reason: reasons.length ? reasons.join("; ") : undefined };
+  return { vsftpd, proftpd, pureftpd, pyftpdlib, reason: reasons.length ? reasons.join("; ") : undefined };
 }
 
-const ALL_KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
+const ALL_KINDS: ServerNeed[] = ["vsftpd", "proftpd", "pureftpd", "pyftpdlib"];
 
 /** What a run without the servers it needs is told: how to get them, or the tier that needs none. */
-export function serversMissingMessage(kinds: ServerKind[] = ALL_KINDS): string | undefined {
+export function serversMissingMessage(kinds: ServerNeed[] = ALL_KINDS): string | undefined {
   const avail = serversAvailable();
   const missing = kinds.filter((k) => !avail[k]);
   if (missing.length === 0) return undefined;
@@ -119,7 +123,7 @@ export function serversMissingMessage(kinds: ServerKind[] = ALL_KINDS): string |
  * Marks a test file as part of the server tier (vitest.config.ts puts every file that calls it in
  * the "servers" project) and fails the file, never skips it, when a server it needs cannot run here.
  */
-export function requireServers(...kinds: ServerKind[]): void {
+export function requireServers(...kinds: ServerNeed[]): void {
   const message = serversMissingMessage(kinds.length ? kinds : ALL_KINDS);
   if (message) throw new Error(message);
 }
