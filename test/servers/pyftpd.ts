@@ -75,7 +75,7 @@ export async function startPyftpd(opts: PyftpdOptions = {}): Promise<PyftpdServe
 
   const child: ChildProcess = spawn(PYTHON, args, {
     cwd: dir,
-    env: { ...process.env, PYTHONPATH: PYFTPDLIB_PATH, PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, PYTHONPATH: PYFTPDLIB_PATH, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logChunks: Buffer[] = [];
