@@ -1,0 +1,40 @@
+import type { TLSSocket } from "node:tls";
+
+/**
+ * The key-exchange group each server chose, offered first from then on. A TLS 1.3 client sends a
+ * key share for its first group only (OpenSSL 3.0): Node offers X25519, and a server that wants
+ * another (vsftpd 3.0.3: P-256 only) asks again with a HelloRetryRequest, one more round trip per
+ * handshake. Data connections are handshakes too, one per file: at a 50 ms round trip that is
+ * 50 ms a file. Learnt from a control connection's handshake, per server, for the process's life.
+ */
+const DEFAULT_GROUPS = ["X25519", "prime256v1", "secp384r1", "secp521r1"];
+/** Names as OpenSSL gives them (getEphemeralKeyInfo) and takes them (ecdhCurve). */
+const GROUP_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+const chosen = new Map<string, string>();
+
+/** The groups to offer to `server` ("host:port"), its own first once learnt; undefined: Node's default. */
+export function groupsFor(server: string): string | undefined {
+  const first = chosen.get(server);
+  if (!first) return undefined;
+  return [first, ...DEFAULT_GROUPS.filter((g) => g.toLowerCase() !== first.toLowerCase())].join(":");
+}
+
+/**
+ * Remembers the group the server chose in `socket`'s handshake. Returns true when that changes
+ * what is offered to it (the first time, or when the server's choice changed).
+ */
+export function learnGroup(server: string, socket: TLSSocket): boolean {
+  const info = socket.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
+  const name = info?.type === "ECDH" ? info.name : undefined;
+  if (!name || !GROUP_NAME.test(name) || chosen.get(server) === name) return false;
+  // The default's first group needs no retry: nothing to change unless something else was learnt.
+  if (!chosen.has(server) && name.toLowerCase() === DEFAULT_GROUPS[0].toLowerCase()) return false;
+  chosen.set(server, name);
+  return true;
+}
+
+/** For tests: forget every server's group. */
+export function forgetGroups(): void {
+  chosen.clear();
+}

@@ -1,0 +1,77 @@
+// vsftpd 3.0.3 takes only P-256 for its key exchange, while Node's TLS 1.3 client sends a key share
+// for X25519 alone: each handshake then costs a HelloRetryRequest, one round trip more, and data
+// connections are handshakes too (one per file). The engine offers the group a server chose first.
+import net from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Readable } from "node:stream";
+import { connectToServer } from "../helpers/connect-server.js";
+import { forgetGroups } from "../../src/protocol/key-share.js";
+import { requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
+
+requireServers("vsftpd");
+
+/** TLS handshake records carrying a ClientHello, counted in the client's bytes. */
+function countClientHellos(bytes: Buffer): number {
+  let n = 0;
+  for (let i = 0; i + 5 < bytes.length; i++) {
+    if (bytes[i] === 0x16 && bytes[i + 1] === 0x03 && bytes[i + 2] <= 0x03 && bytes[i + 5] === 0x01) n++;
+  }
+  return n;
+}
+
+/** A plain TCP relay to the server's control port that keeps what each client sent. */
+async function relay(target: number): Promise<{ port: number; sent: Buffer[]; close(): Promise<void> }> {
+  const sent: Buffer[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const chunks: Buffer[] = [];
+    sent.push(Buffer.alloc(0));
+    const at = sent.length - 1;
+    const upstream = net.connect({ host: "127.0.0.1", port: target });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => (client.destroy(), upstream.destroy()));
+    }
+    client.on("data", (d: Buffer) => {
+      chunks.push(d);
+      sent[at] = Buffer.concat(chunks);
+      upstream.write(d);
+    });
+    upstream.on("data", (d: Buffer) => client.write(d));
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sent,
+    close: () => new Promise<void>((res) => (sockets.forEach((s) => s.destroy()), server.close(() => res()))),
+  };
+}
+
+describe("TLS key exchange: the server's own group offered first", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer("vsftpd", { tls: "explicit" });
+  });
+  afterAll(() => server?.stop());
+  beforeEach(() => forgetGroups());
+
+  it("a second login to vsftpd needs one ClientHello, where the first needed a retry, and its data connections still work", async () => {
+    const r = await relay(server.port);
+    try {
+      const first = await connectToServer(server, { remote: { port: r.port } });
+      first.close();
+      const second = await connectToServer(server, { remote: { port: r.port } });
+      try {
+        await second.client.upload(Readable.from([Buffer.from("key share")]), "/k.txt", false);
+        expect(await second.client.size("/k.txt")).toBe(9);
+      } finally {
+        second.close();
+      }
+      expect(countClientHellos(r.sent[0])).toBe(2); // X25519 offered, P-256 asked for again
+      expect(countClientHellos(r.sent[1])).toBe(1);
+    } finally {
+      await r.close();
+    }
+  });
+});
