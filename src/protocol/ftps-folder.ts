@@ -11,7 +11,7 @@ import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
 import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
 import { FtpsPool } from "./pool.js";
-import type { Downloaded, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { Downloaded, DownloadOptions, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
@@ -142,12 +142,12 @@ export class FtpsFolder implements RemoteFolder {
    * bytes that differ) is what this rejects with, unchanged; the connection, then mid-transfer,
    * is closed by the pool.
    */
-  async download(path: string, sink: Writable, startAt = 0): Promise<Downloaded> {
+  async download(path: string, sink: Writable, startAt = 0, opts: DownloadOptions = {}): Promise<Downloaded> {
     const own = new Set<unknown>();
     const note = (err: unknown) => own.add(err);
     sink.on("error", note);
     try {
-      return await this.use((c) => downloadStream(c, sink, path, startAt), own);
+      return await this.use((c) => downloadStream(c, sink, path, startAt, opts.onTimeBefore), own);
     } finally {
       sink.off("error", note);
     }

@@ -8,7 +8,7 @@ import { RemoteError } from "../errors.js";
 import { RenameRefused } from "../remote/rename-refused.js";
 import { tempNameFor } from "../local/temp-names.js";
 import type { Downloaded, PlaceOptions, Placed, Uploaded } from "../remote/remote-folder.js";
-import { readStampReplies, stampCommands } from "./exact-times.js";
+import { parseMdtmReply, readStampReplies, stampCommands } from "./exact-times.js";
 import { readStatReply, statCommand, statRemoteFile } from "./stat-file.js";
 
 /** FTP commands for one connection, with the quirks handled. */
@@ -187,10 +187,15 @@ export async function uploadStream(c: FtpsConnection, source: Readable, remotePa
 
 /**
  * RETR (REST `startAt`) into `sink`, with the file's stamp asked in the same write (stampCommands):
- * answered once the last byte has been sent, it is the stamp after the transfer.
+ * answered once the last byte has been sent, it is the stamp after the transfer. With
+ * `onTimeBefore`, MDTM goes first in that write, answered before the transfer starts.
  */
-export async function downloadStream(c: FtpsConnection, sink: Writable, remotePath: string, startAt: number): Promise<Downloaded> {
-  const { after } = await c.client.downloadThen(sink, remotePath, startAt, stampCommands(c, remotePath));
+export async function downloadStream(c: FtpsConnection, sink: Writable, remotePath: string, startAt: number, onTimeBefore?: (ms: number | undefined) => void): Promise<Downloaded> {
+  const first = onTimeBefore && c.capabilities.mdtm ? [`MDTM ${remotePath}`] : [];
+  if (onTimeBefore && first.length === 0) onTimeBefore(undefined);
+  const { after } = await c.client.downloadThen(sink, remotePath, startAt, stampCommands(c, remotePath), first, (replies) =>
+    onTimeBefore?.(replies[0].code === 213 ? parseMdtmReply(replies[0].message) : undefined),
+  );
   if (after.length === 0) return {};
   const stampAfter = readStampReplies(await Promise.all(after));
   return stampAfter ? { stampAfter } : {};

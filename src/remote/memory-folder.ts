@@ -11,6 +11,7 @@ import {
   placeStepByStep,
   RemoteRootMissing,
   type Downloaded,
+  type DownloadOptions,
   type HashMethod,
   type PlaceOptions,
   type Uploaded,
@@ -488,8 +489,9 @@ export class MemoryFolder implements RemoteFolder {
    * as it is when each chunk is read: a change meanwhile is seen, as a server sees a file being
    * rewritten. Rejects with the sink's own error when the sink fails.
    */
-  download(path: string, sink: Writable, startAt = 0): Promise<Downloaded> {
+  download(path: string, sink: Writable, startAt = 0, opts: DownloadOptions = {}): Promise<Downloaded> {
     return this.call("download", path, async (fired): Promise<Downloaded> => {
+      if (opts.onTimeBefore) opts.onTimeBefore(this.caps.mdtm ? floorTo(this.fileAt(path, "MDTM").mtime, 1000) : undefined);
       const node = this.fileAt(path, "RETR");
       if (startAt > 0 && !this.caps.restStream) throw refusedError(`REST ${startAt}`, "command not implemented", 502);
       let pos = startAt;

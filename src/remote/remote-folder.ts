@@ -73,7 +73,7 @@ export interface RemoteFolder {
    * Streams `path` from byte `startAt` into `sink`. A sink that fails (too many bytes, a range that
    * is complete, bytes that differ) stops the transfer, and its error is what this rejects with.
    */
-  download(path: string, sink: Writable, startAt?: number): Promise<Downloaded>;
+  download(path: string, sink: Writable, startAt?: number, opts?: DownloadOptions): Promise<Downloaded>;
   /**
    * Renames `from` onto `to`, replacing it where the server refuses to rename onto a file (moved
    * aside first, put back if the new one cannot be placed: the old file is never lost). Returns the
@@ -160,6 +160,15 @@ export interface Uploaded {
 }
 export interface Downloaded {
   stampAfter?: RemoteStamp;
+}
+
+export interface DownloadOptions {
+  /**
+   * Asks the file's exact time (MDTM) in the same write as the transfer, before it: called with
+   * the time once the server answers, before any byte (undefined: the server gave none). Saves the
+   * round trip of asking first, where the listing's times are coarse.
+   */
+  onTimeBefore?: (ms: number | undefined) => void;
 }
 
 /** A technique ("pipelining": commands sent together in one write) and why it is off. */

@@ -4,6 +4,7 @@ import type { Capabilities } from "./capabilities.js";
 import type { RemoteListing } from "../plan/types.js";
 import type {
   Downloaded,
+  DownloadOptions,
   ServerTechniques,
   HashMethod,
   ListTreeOptions,
@@ -125,8 +126,8 @@ class RetryingFolder implements RemoteFolder {
     return this.inner.upload(path, source, opts);
   }
 
-  download(path: string, sink: Writable, startAt?: number): Promise<Downloaded> {
-    return this.inner.download(path, sink, startAt);
+  download(path: string, sink: Writable, startAt?: number, opts?: DownloadOptions): Promise<Downloaded> {
+    return this.inner.download(path, sink, startAt, opts);
   }
 
   rename(from: string, to: string, expectedSize?: number): Promise<string | undefined> {

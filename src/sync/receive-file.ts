@@ -16,6 +16,8 @@ export interface ReceiveOptions {
   throttle?: () => Transform;
   /** The size the listing announced. Reading stops there; a byte beyond it fails the transfer. */
   announcedSize?: number;
+  /** See DownloadOptions. */
+  onTimeBefore?: (ms: number | undefined) => void;
 }
 
 /** A download that went past the size announced for it (an endless RETR): not worth a retry. */
@@ -46,7 +48,7 @@ export async function downloadFile(remote: RemoteFolder, remotePath: string, loc
   const closed = new Promise<void>((resolve) => file.once("close", () => resolve()));
   let downloaded: Downloaded;
   try {
-    downloaded = await remote.download(remotePath, sink, startAt);
+    downloaded = await remote.download(remotePath, sink, startAt, { onTimeBefore: opts.onTimeBefore });
   } catch (err) {
     sink.destroy();
     file.destroy();

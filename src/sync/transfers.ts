@@ -112,6 +112,9 @@ function uploadedSignature(before: Stats, placed: PlacedUpload): Pick<StateEntry
  * The remote time a download records: a time the listing gave by day only is recorded as the
  * exact one (MDTM), so that the next run can tell a rewrite on the same day (see sync/day-times.ts).
  */
+/** Up to this size a download asks the file's exact time with the transfer (see timeWithTransfer). */
+const TIME_WITH_TRANSFER_MAX_BYTES = 1024 * 1024;
+
 function recordedRemoteTime(remote: RemoteEntry, exactBefore: number | undefined): Pick<RemoteEntry, "modifyMs" | "precision"> {
   return remote.precision === "day" && exactBefore !== undefined
     ? { modifyMs: exactBefore, precision: exactBefore % 1000 === 0 ? ("second" as const) : ("ms" as const) }
@@ -422,7 +425,11 @@ export class Transfers {
     const io = (path: string) => dir.at(basename(path));
 
     // The exact time of the version about to be fetched, checked again once every byte is in.
-    const exactBefore = await this.exactTimeBefore(source, remote);
+    // Where it must be asked (a coarse listing), a small file fetched afresh asks it in the
+    // transfer's own write (answered before the first byte); else in a round trip of its own first.
+    const timeWithTransfer = this.timeWithTransfer(targetRel, remote);
+    let exactBefore = timeWithTransfer ? undefined : await this.exactTimeBefore(source, remote);
+    const onTimeBefore = timeWithTransfer ? (ms: number | undefined) => void (exactBefore ??= ms) : undefined;
     const { temp, ranges } = this.downloadTempFor(targetRel, target, source, remote, exactBefore, io);
     const discard = async () => {
       await unlinkQuiet(io(temp));
@@ -433,8 +440,12 @@ export class Transfers {
     let stampAfter: RemoteStamp | undefined;
     await this.retry(`download ${source}`, async () => {
       if (ranges.length > 0) await this.downloadSegments(source, io(temp), ranges, saveProgress);
-      else stampAfter = await this.downloadWhole(source, io(temp), remote.size);
+      else stampAfter = await this.downloadWhole(source, io(temp), remote.size, onTimeBefore);
     }).catch(async (err) => {
+      if (timeWithTransfer && isNotThere(err)) {
+        await discard();
+        throw new SourceChanged(`${source} is gone from the server since it was listed; left for the next run`);
+      }
       // Bytes past the announced size: what was kept is no version of the file worth resuming.
       if (err instanceof DownloadTooLong) {
         await discard();
@@ -508,12 +519,12 @@ export class Transfers {
 
   /** One attempt at a download in one piece: it continues at the temporary file's size where the server can (REST). */
   /** Returns the server's stamp of the file right after the last byte, where it gave one at no round trip. */
-  private async downloadWhole(source: string, tempIo: string, size: number): Promise<RemoteStamp | undefined> {
+  private async downloadWhole(source: string, tempIo: string, size: number, onTimeBefore?: (ms: number | undefined) => void): Promise<RemoteStamp | undefined> {
     const have = (await sizeOrUndefined(tempIo)) ?? 0;
     const startAt = have > 0 && have <= size && this.ctx.remote.capabilities?.restStream ? have : 0;
     if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
     if (startAt < size || size === 0) {
-      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size })).stampAfter;
+      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size, onTimeBefore })).stampAfter;
     }
     return undefined;
   }
@@ -545,6 +556,17 @@ export class Transfers {
    * (MLSD), else MDTM's (LIST gives minutes or days). Undefined when the server offers neither.
    * A file gone since the listing is a change: SourceChanged.
    */
+  /**
+   * Whether the exact time before a download can be asked with the transfer: the listing's time is
+   * coarse, the server has MDTM, and the file is small and fetched afresh (no partial download to
+   * resume, whose decision needs the time first; a file this small is fetched whole again anyway).
+   */
+  private timeWithTransfer(targetRel: string, remote: RemoteEntry): boolean {
+    if (remote.precision === "second" || remote.precision === "ms") return false;
+    if (!this.ctx.remote.capabilities?.mdtm || remote.size > TIME_WITH_TRANSFER_MAX_BYTES || this.segmentsFor(remote.size) > 1) return false;
+    return !this.ctx.state.partials.get(this.job.name, targetRel, "download");
+  }
+
   private async exactTimeBefore(source: string, remote: RemoteEntry): Promise<number | undefined> {
     if (remote.precision === "second" || remote.precision === "ms") return remote.modifyMs;
     if (!this.ctx.remote.capabilities?.mdtm) return undefined;

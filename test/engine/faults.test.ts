@@ -47,15 +47,25 @@ describe("retries", () => {
     expect(await up.run()).toMatchObject({ status: "ok", uploaded: 1, failed: 0 });
     expect(up.readRemote("sub/a.txt")).toBe(TEXT);
 
-    // A server that lists by the minute: the download asks MDTM before and checks after.
+    // A server that lists by the minute: the download asks MDTM before and checks after (a file
+    // over 1 MiB asks it in a round trip of its own; a smaller one with the transfer, see below).
     const down = engine({ job: { direction: "download" }, server: { precision: "minute" } });
-    down.putRemote("a.txt", TEXT);
+    const big = "x".repeat(1024 * 1024 + 1);
+    down.putRemote("a.txt", big);
     down.remote.fail({ method: "exactTime", nth: 1, times: 2 });
     down.remote.fail({ method: "stamp", nth: 1, times: 2 });
     expect(await down.run()).toMatchObject({ status: "ok", downloaded: 1, failed: 0 });
-    expect(down.localTree()).toEqual({ "a.txt": TEXT });
+    expect(down.localTree()).toEqual({ "a.txt": big });
     expect(down.remote.pathsOf("exactTime").length).toBeGreaterThanOrEqual(3);
     expect(down.remote.pathsOf("stamp").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a small download from a server that lists by the minute asks its exact time with the transfer, not in a call of its own", async () => {
+    const down = engine({ job: { direction: "download" }, server: { precision: "minute" } });
+    down.putRemote("a.txt", TEXT);
+    expect(await down.run()).toMatchObject({ status: "ok", downloaded: 1, failed: 0 });
+    expect(down.localTree()).toEqual({ "a.txt": TEXT });
+    expect(down.remote.pathsOf("exactTime")).toEqual([]);
   });
 
   it("a transient failure that outlasts the job's attempts fails that file only; the next run sends it", async () => {
@@ -201,8 +211,11 @@ describe("cut transfers", () => {
 });
 
 describe("files that change on the server during a download", () => {
-  it("a file rewritten (same size) while it is read is discarded, not published, and fetched whole by the next run", async () => {
-    const e = engine({ job: { direction: "download" }, server: { chunkSize: 4 } });
+  it.each([
+    ["exact", undefined],
+    ["by the minute (its exact time asked with the transfer)", "minute"],
+  ] as const)("a file rewritten (same size) while it is read is discarded, not published, and fetched whole by the next run (listing times %s)", async (_, precision) => {
+    const e = engine({ job: { direction: "download" }, server: { chunkSize: 4, ...(precision && { precision }) } });
     e.putRemote("a.txt", "A".repeat(36), at(1));
     let rewritten = false;
     e.remote.onChunk((ev) => {

@@ -119,9 +119,13 @@ export class FtpClient {
     return (await this.downloadThen(sink, path, startAt, [])).final;
   }
 
-  /** download(), with `after` commands answered once the transfer is complete (see transfer()). */
-  downloadThen(sink: Writable, path: string, startAt: number, after: string[]): Promise<Transferred> {
-    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done), { after });
+  /**
+   * download(), with `after` commands answered once the transfer is complete (see transfer()), and
+   * `first` commands sent in the same write before it, their replies given to `onFirst` (called
+   * only if every one came: the transfer may fail after them).
+   */
+  downloadThen(sink: Writable, path: string, startAt: number, after: string[], first: string[] = [], onFirst?: (replies: Reply[]) => void): Promise<Transferred> {
+    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done), { after, first, onFirst });
   }
 
   /**
@@ -132,7 +136,12 @@ export class FtpClient {
    * step; a failure of the data connection or of the caller's stream rejects with that error and
    * closes the control connection (its final reply is still to come).
    */
-  private async transfer(command: string, before: string[], flow: DataFlow, opts: { replyAfterCut?: boolean; after?: string[] } = {}): Promise<Transferred> {
+  private async transfer(
+    command: string,
+    before: string[],
+    flow: DataFlow,
+    opts: { replyAfterCut?: boolean; after?: string[]; first?: string[]; onFirst?: (replies: Reply[]) => void } = {},
+  ): Promise<Transferred> {
     const control = this.control;
     let socket: TLSSocket | undefined;
     let started = false;
@@ -190,7 +199,7 @@ export class FtpClient {
     };
 
     const after = opts.after ?? [];
-    const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length);
+    const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length, opts.first, opts.onFirst);
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
     const afterReplies = replies.slice(before.length + 1);
@@ -255,10 +264,23 @@ export class FtpClient {
    * port with the replies still to come. EPSV first (it names no host); PASV, for good, on a
    * server that does not know EPSV or answers it with something unusable.
    */
-  private async passive(commands: string[], onPreliminary: (r: Reply) => void, transferAt: number): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
+  private async passive(
+    commands: string[],
+    onPreliminary: (r: Reply) => void,
+    transferAt: number,
+    first: string[] = [],
+    onFirst?: (replies: Reply[]) => void,
+  ): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
     const options = commands.map((_, i) => (i === transferAt ? { onPreliminary, opensTransfer: true } : {}));
+    // `first` leaves in the same write as the first passive-mode command, and only then.
+    const firstReplies = (sent: Promise<Reply>[]) => {
+      const mine = sent.slice(0, first.length);
+      if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
+      return sent.slice(first.length);
+    };
     if (this.passiveMode !== "PASV") {
-      const [epsv, ...replies] = this.control.send(["EPSV", ...commands], [{}, ...options]);
+      const [epsv, ...replies] = firstReplies(this.control.send([...first, "EPSV", ...commands], [...first.map(() => ({})), {}, ...options]));
+      first = [];
       const reply = await epsv;
       const port = reply.code === 229 ? parseEpsvReply(reply.message) : undefined;
       if (port !== undefined) {
@@ -269,7 +291,7 @@ export class FtpClient {
       if (this.passiveMode === "EPSV" || (reply.code >= 400 && reply.code < 500)) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unusable reply to EPSV: ${reply.message}` });
       this.passiveMode = "PASV";
     }
-    const [pasv, ...replies] = this.control.send(["PASV", ...commands], [{}, ...options]);
+    const [pasv, ...replies] = firstReplies(this.control.send([...first, "PASV", ...commands], [...first.map(() => ({})), {}, ...options]));
     const reply = await pasv;
     const named = reply.code === 227 ? parsePasvReply(reply.message) : undefined;
     if (!named) {
