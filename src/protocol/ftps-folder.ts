@@ -55,7 +55,7 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   get width(): number {
-    return this.pool.size;
+    return this.pool.width;
   }
 
   get capabilities(): Capabilities | undefined {

@@ -24,6 +24,10 @@ export class FtpsPool {
   private readonly waiters: ((c: FtpsConnection | undefined) => void)[] = [];
   /** Connections handed out and not yet returned, so that destroy() can cut them too. */
   private readonly busy = new Set<FtpsConnection>();
+  /** How many callers use each busy connection. */
+  private readonly users = new Map<FtpsConnection, number>();
+  /** Busy connections whose call failed: handed out no more, closed when their last caller is done. */
+  private readonly retiring = new Set<FtpsConnection>();
   private open = 0;
   private opening = 0;
   /** Of `opening`, those prefill() opens in the background for no one in particular. */
@@ -41,6 +45,8 @@ export class FtpsPool {
     readonly remote: RemoteConfig,
     private readonly logger?: Logger,
     private readonly connector: Connector = connectFtps,
+    /** Callers per connection at most (see sharing). */
+    private readonly callsPerConnection = 2,
   ) {
     this.limit = Math.max(1, remote.maxConnections);
   }
@@ -101,18 +107,32 @@ export class FtpsPool {
 
   async use<T>(fn: (c: FtpsConnection) => Promise<T>): Promise<T> {
     const c = await this.acquire();
-    let healthy = true;
     try {
       return await fn(c);
     } catch (err) {
-      // After a failure, a connection may be mid-transfer or closed: never hand it out again.
-      healthy = false;
+      // After a failure, a connection is never handed out again. One still open is in step (the
+      // engine closes a connection it cannot keep in step): a caller sharing it finishes first.
+      this.retiring.add(c);
       this.learnFrom(err);
       throw err;
     } finally {
-      if (healthy && !c.client.closed) this.release(c);
-      else this.discard(c);
+      this.release(c);
     }
+  }
+
+  /**
+   * How many callers may use one connection at once. Their commands queue on it in order, each
+   * call's in one write, so the server always has the next command and no round trip is spent
+   * waiting between one file and the next; transfers on a connection still run one after the
+   * other. One for a server that drops commands sent ahead.
+   */
+  private get sharing(): number {
+    return this.techniques.known.pipelining ? 1 : this.callsPerConnection;
+  }
+
+  /** Callers the pool serves at once: its connections, each shared (see sharing). */
+  get width(): number {
+    return this.limit * this.sharing;
   }
 
   private async acquire(): Promise<FtpsConnection> {
@@ -123,7 +143,18 @@ export class FtpsPool {
       throw new Error("connection pool is closed");
     }
     this.busy.add(c);
+    this.users.set(c, (this.users.get(c) ?? 0) + 1);
     return c;
+  }
+
+  /** A connection in use that can take one more caller: the least used, open and not retiring. */
+  private shareable(): FtpsConnection | undefined {
+    let best: FtpsConnection | undefined;
+    for (const c of this.busy) {
+      const n = this.users.get(c) ?? 0;
+      if (n < this.sharing && !this.retiring.has(c) && !c.client.closed && (!best || n < this.users.get(best)!)) best = c;
+    }
+    return best;
   }
 
   private async acquireAny(): Promise<FtpsConnection> {
@@ -138,6 +169,9 @@ export class FtpsPool {
     // A connection prefill() is opening goes to the first waiter: wait for it rather than open
     // one more than the work asked for.
     if (this.open + this.opening < this.limit && this.spare <= this.waiters.length) return this.openOne();
+    // Every connection is open or opening: share one rather than wait.
+    const shared = this.opening === 0 ? this.shareable() : undefined;
+    if (shared) return shared;
     const c = await new Promise<FtpsConnection | undefined>((resolve) => this.waiters.push(resolve));
     return c ?? this.acquireAny();
   }
@@ -178,7 +212,20 @@ export class FtpsPool {
     this.techniques.onTurnedOff?.("pipelining", reason);
   }
 
+  /** A caller is done with `c`: it goes to a waiter, back to the idle ones, or (failed, closed) away. */
   private release(c: FtpsConnection): void {
+    const left = (this.users.get(c) ?? 1) - 1;
+    if (left > 0) this.users.set(c, left);
+    else this.users.delete(c);
+    if (this.retiring.has(c) || c.client.closed) {
+      if (left === 0) this.discard(c);
+      return;
+    }
+    if (left > 0) {
+      // Still in use by another caller: a waiter may share it.
+      if (left < this.sharing && this.waiters.length > 0) this.waiters.shift()!(c);
+      return;
+    }
     this.busy.delete(c);
     const waiter = this.waiters.shift();
     if (waiter) waiter(c);
@@ -187,6 +234,7 @@ export class FtpsPool {
 
   private discard(c: FtpsConnection): void {
     this.busy.delete(c);
+    this.retiring.delete(c);
     c.close();
     this.open--;
     // A waiter can now open a fresh connection in the freed slot.
@@ -227,6 +275,8 @@ export class FtpsPool {
     for (const w of this.waiters.splice(0)) w(undefined);
     for (const c of [...this.idle.splice(0), ...this.busy]) c.close();
     this.busy.clear();
+    this.users.clear();
+    this.retiring.clear();
     this.open = 0;
   }
 }

@@ -164,7 +164,7 @@ export class FtpClient {
       failed = true;
       release?.();
       socket?.destroy();
-      if (outOfStep) control.close(err);
+      if (outOfStep) control.close(closedAfter(err));
       settle?.reject(err);
     };
     const maybeDone = () => {
@@ -302,7 +302,7 @@ export class FtpClient {
       return { ...pasvTarget(this.control, named), replies };
     } catch (err) {
       // The transfer command is on its way and the server waits for a connection: out of step.
-      this.control.close(err as Error);
+      this.control.close(closedAfter(err as Error));
       throw err;
     }
   }
@@ -316,10 +316,19 @@ export class FtpClient {
     const transfer = rs[transferAt];
     if (isPositive(transfer.code) || transfer.code < 200) {
       const err = faultError("protocol", `the server accepted a transfer without a usable ${passive} reply`);
-      this.control.close(err);
+      this.control.close(closedAfter(err));
       throw err;
     }
   }
+}
+
+/**
+ * The reason a connection is closed after one call's failure, for the other calls queued on it
+ * (see FtpsPool's sharing): their commands were cut, a transient failure of theirs, not the
+ * failing call's own error (a sink's, a refused reply) that says nothing of them.
+ */
+function closedAfter(err: Error): Error {
+  return faultError("closed", `the connection was closed after another transfer on it failed (${err.message})`, err);
 }
 
 /** FEAT's reply to a map: one feature per line between the first and the last. */
