@@ -307,7 +307,9 @@ describe("against a hostile FTPS server", () => {
     for (let i = 0; i < 5; i++) writeFileSync(join(local, `f${i}.txt`), `file ${i}`);
     const r = await runMeasured(ws, ["sync", "job", "--json"]);
     expect(r.code).toBe(1);
-    expect(s.commands.filter((c) => c.startsWith("STOR"))).toHaveLength(1);
+    // Stopped at the first 552: no file is started after it. The one connection carries two
+    // calls at once (the pool's sharing), so a second STOR may already have been on its way.
+    expect(s.commands.filter((c) => c.startsWith("STOR")).length).toBeLessThanOrEqual(2);
     expect(s.commands.some((c) => c.startsWith("RNTO"))).toBe(false);
   });
 
