@@ -174,7 +174,7 @@ type Node = FileNode | DirNode | OtherNode;
 type Refusal = { code: number; message: string } | undefined;
 
 interface Rule extends CallMatch {
-  kind: "fail" | "cut" | "slow";
+  kind: "fail" | "cut" | "slow" | "lostReply";
   error?: FaultError;
   afterBytes?: number;
   delayMs?: number;
@@ -186,6 +186,8 @@ interface Rule extends CallMatch {
 interface Fired {
   delayMs: number;
   error?: Error;
+  /** Thrown after the call did its work (the reply lost with the connection). */
+  errorAfter?: Error;
   cutAfter?: number;
   cutError?: FaultError;
 }
@@ -308,6 +310,14 @@ export class MemoryFolder implements RemoteFolder {
   /** Matching calls fail with `error` (default: a transient 421) before they do anything. */
   fail(match: CallMatch & { error?: FaultError }): Fault {
     return this.addRule({ ...match, kind: "fail" });
+  }
+
+  /**
+   * Matching calls do their work, then fail with `error` (default: a transient connection closed):
+   * the connection dropped before the server's reply came.
+   */
+  loseReply(match: CallMatch & { error?: FaultError }): Fault {
+    return this.addRule({ ...match, kind: "lostReply" });
   }
 
   /**
@@ -610,7 +620,9 @@ export class MemoryFolder implements RemoteFolder {
       if (fired.delayMs > 0) await sleep(fired.delayMs);
       if (this.shut) throw this.cutByDestroy(path);
       if (fired.error) throw fired.error;
-      return await run(fired);
+      const result = await run(fired);
+      if (fired.errorAfter) throw fired.errorAfter;
+      return result;
     } finally {
       this.release();
     }
@@ -653,6 +665,8 @@ export class MemoryFolder implements RemoteFolder {
       if (rule.kind === "slow") fired.delayMs += rule.delayMs ?? 0;
       else if (rule.kind === "cut") {
         if (fired.cutAfter === undefined || rule.afterBytes! < fired.cutAfter) [fired.cutAfter, fired.cutError] = [rule.afterBytes!, rule.error];
+      } else if (rule.kind === "lostReply") {
+        fired.errorAfter ??= errorOf(rule.error, call) ?? new RemoteError(`${call.path}: the connection was closed before the reply (injected)`, { kind: "transient", fault: "closed", phase: "operation" });
       } else if (!fired.error) fired.error = errorOf(rule.error, call) ?? injectedError("transient", 421);
     }
     return fired;

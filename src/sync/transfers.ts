@@ -12,7 +12,7 @@ import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../loca
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.js";
 import { chooseHashMethod } from "../remote/hash-methods.js";
-import { isNotThere, type RemoteFileNow, type RemoteFolder, type RemoteStamp } from "../remote/remote-folder.js";
+import { isNotThere, type Placed, type RemoteFileNow, type RemoteFolder, type RemoteStamp } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
 import { retrying } from "../remote/retrying-folder.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
@@ -382,9 +382,27 @@ export class Transfers {
     // The time set before the rename, so the file appears under its real name with its final
     // time; without MFMT the server gave the file its own time, read back as the listing shows it,
     // so that a later same-size change on the server is seen (and not taken for our upload).
-    const { mtimeSet, leftover, listed } = await server.place(temp, target, { mtimeMs: before.mtimeMs, expectedSize: before.size });
+    const options = { mtimeMs: before.mtimeMs, expectedSize: before.size };
+    const { mtimeSet, leftover, listed } = await this.retry(`rename ${temp} to ${target}`, async (attempt) =>
+      (attempt > 1 ? await this.placedAlready(temp, target, before.size) : undefined) ?? server.place(temp, target, options),
+    );
     if (leftover) this.ctx.logger.warn(`${target} is in place, but the old version moved aside as ${leftover} could not be deleted`);
     return { mtimeSet, listed: listed?.type === "file" && listed.size === before.size ? listed : undefined };
+  }
+
+  /**
+   * Before a rename is tried again (its connection failed; one shared with another call's transfer
+   * fails for both): the first try may have renamed the file before the failure. The temporary file
+   * gone and the target a file of the size sent say it did: it is not renamed again (which would
+   * fail, the temporary name being gone). The time is read back as the server lists it.
+   */
+  private async placedAlready(temp: string, target: string, size: number): Promise<Placed | undefined> {
+    const server = this.ctx.remote;
+    if ((await server.stat(temp)) !== undefined) return undefined;
+    const now = await server.stat(target);
+    if (now?.type !== "file" || now.size !== size) return undefined;
+    this.ctx.logger.info(`${target}: found in place after its connection failed during the rename`);
+    return { mtimeSet: false, listed: now };
   }
 
   /**

@@ -68,6 +68,19 @@ describe("retries", () => {
     expect(down.remote.pathsOf("exactTime")).toEqual([]);
   });
 
+  it("a rename whose reply is lost with its connection, though done, is not done again: the upload counts as whole", async () => {
+    const e = engine({ job: { direction: "upload" } });
+    e.writeLocal("a.txt", TEXT);
+    e.writeLocal("b.txt", TEXT);
+    e.remote.loseReply({ method: "rename", path: /a\.txt$/, nth: 1 });
+    expect(await e.run()).toMatchObject({ status: "ok", uploaded: 2, failed: 0 });
+    expect(e.readRemote("a.txt")).toBe(TEXT);
+    expect(tempPaths(filesOf(e.remoteTree()))).toEqual([]);
+    // Once only: the second try found it in place.
+    expect(e.remote.pathsOf("rename").filter((r) => r.endsWith("-> /job/a.txt"))).toHaveLength(1);
+    expect(await e.run()).toMatchObject({ status: "ok", uploaded: 0 });
+  });
+
   it("a transient failure that outlasts the job's attempts fails that file only; the next run sends it", async () => {
     const e = engine({ job: { direction: "upload" } });
     e.writeLocal("a.txt", "A");
