@@ -252,6 +252,31 @@ describe("FtpClient transfers", () => {
     client.close();
   });
 
+  it("at a transfer's end, what waited goes out in one write: the commands that open no transfer (the rename of the file just sent) ahead of the next transfer", async () => {
+    const { client, server } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR") {
+        return s.data.transfer(async (d) => {
+          d.resume();
+          await new Promise((r) => d.once("end", r));
+        });
+      }
+      s.reply(verb === "RNFR" ? "350 ready" : "250 ok");
+    });
+    const writes: string[][] = [];
+    client.control.onWrite = (commands) => void writes.push([...commands]);
+    // Caller one sends a.part and renames it once done; caller two's b.part waits meanwhile.
+    const first = client.upload(Readable.from([Buffer.from("aaa")]), "/a.part").then(() => client.sendAll(["RNFR /a.part", "RNTO /a"]));
+    await new Promise((r) => setImmediate(r));
+    const second = client.upload(Readable.from([Buffer.from("bbb")]), "/b.part");
+    const [renamed] = await Promise.all([first, second]);
+    expect(renamed.map((r) => r.code)).toEqual([350, 250]);
+    expect(writes).toEqual([["EPSV", "STOR /a.part"], ["RNFR /a.part", "RNTO /a", "EPSV", "STOR /b.part"]]);
+    expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /a.part", "RNFR /a.part", "RNTO /a", "EPSV", "STOR /b.part"]);
+    client.close();
+  });
+
   it("a 550 before any 150 fails the transfer with a ReplyError, and the connection goes on", async () => {
     const { client } = await clientOf((line, s) => {
       const verb = verbOf(line);

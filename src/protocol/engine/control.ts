@@ -15,6 +15,13 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Commands given to one send() and held until the transfer before them ends. */
+interface QueuedWrite {
+  commands: readonly string[];
+  entries: Pending[];
+  transfers: number;
+}
+
 export interface CommandOptions {
   /** Called with each preliminary reply (125, 150) to this command. */
   onPreliminary?: (reply: Reply) => void;
@@ -72,8 +79,10 @@ export class ControlConnection {
   oneAtATime = false;
   /** Transfer commands written whose final reply has not come. */
   private transfersDue = 0;
-  /** Writes held until the transfer before them ends (see send). */
-  private readonly waitingWrites: { commands: readonly string[]; transfers: number }[] = [];
+  /** Writes held until the transfer before them ends (see send); their replies are expected once written. */
+  private readonly waitingWrites: QueuedWrite[] = [];
+  /** A transfer just ended: writes asked until the next turn of the event loop go out together (see flushWaitingWrites). */
+  private flushScheduled = false;
   /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
   session?: Buffer;
   log?: (line: string) => void;
@@ -133,38 +142,69 @@ export class ControlConnection {
       const err = faultError("protocol", `refusing to send a command with a line break or NUL (${bad.split(" ")[0]} ...)`);
       return commands.map(() => settled(Promise.reject(err)));
     }
-    // Sent while an earlier reply is still due: pipelined (what a naive server may drop).
-    const ahead = this.pending.length > 0;
-    const replies = commands.map((command, i) =>
-      this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, (ahead || i > 0) && !this.oneAtATime, !!options[i]?.opensTransfer),
+    if (this.oneAtATime) {
+      const replies = commands.map((command, i) => this.expect(command.split(" ")[0].toUpperCase(), options[i]?.onPreliminary, false, !!options[i]?.opensTransfer));
+      for (const reply of replies) reply.catch(() => undefined);
+      this.unwritten.push(...commands);
+      if (this.pending.length === commands.length) this.writeNext();
+      return replies;
+    }
+    const entries: Pending[] = [];
+    // (A promise's executor runs at once: `entries` is in the commands' order.)
+    const replies = commands.map(
+      (command, i) =>
+        new Promise<Reply>((resolve, reject) =>
+          entries.push({ verb: command.split(" ")[0].toUpperCase(), behind: false, opensTransfer: !!options[i]?.opensTransfer, onPreliminary: options[i]?.onPreliminary, resolve, reject }),
+        ),
     );
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
-    if (this.oneAtATime) {
-      this.unwritten.push(...commands);
-      if (this.pending.length === commands.length) this.writeNext();
-    } else {
-      const transfers = options.filter((o) => o?.opensTransfer).length;
-      // Servers read the control connection during a transfer (ProFTPD, Pure-FTPd) and answer,
-      // refuse or drop what comes then: a write waits until the transfer before it has ended.
-      if (this.transfersDue > 0) this.waitingWrites.push({ commands, transfers });
-      else this.writeCounting(commands, transfers);
-    }
+    const write: QueuedWrite = { commands, entries, transfers: entries.filter((e) => e.opensTransfer).length };
+    // Servers read the control connection during a transfer (ProFTPD, Pure-FTPd) and answer,
+    // refuse or drop what comes then: a write waits until the transfer before it has ended.
+    if (this.transfersDue > 0 || this.flushScheduled) this.waitingWrites.push(write);
+    else this.writeTogether([write]);
     return replies;
   }
 
-  private writeCounting(commands: readonly string[], transfers: number): void {
-    this.transfersDue += transfers;
-    this.write(commands);
+  /** Writes `writes` in one write; their replies are expected in that order. */
+  private writeTogether(writes: QueuedWrite[]): void {
+    const wasIdle = this.pending.length === 0;
+    for (const w of writes) {
+      for (const entry of w.entries) {
+        // Sent while an earlier reply is still due: pipelined (what a naive server may drop).
+        entry.behind = this.pending.length > 0;
+        this.pending.push(entry);
+      }
+      this.transfersDue += w.transfers;
+    }
+    if (wasIdle) this.arm();
+    this.write(writes.flatMap((w) => w.commands));
   }
 
-  /** After a transfer's final reply: the writes that waited for it, up to the next transfer. */
-  private flushWaitingWrites(): void {
-    while (this.transfersDue === 0 && this.waitingWrites.length > 0) {
-      const next = this.waitingWrites.shift()!;
-      this.writeCounting(next.commands, next.transfers);
-    }
+  /**
+   * After a transfer's final reply, at the next turn of the event loop (so that the caller whose
+   * transfer ended can add what follows it, a rename say): every waiting write that opens no
+   * transfer, then the first that does, all in one write. The others' order is kept. Writes that
+   * open no transfer may go ahead of a queued transfer: they come from other callers (a caller
+   * waits for its transfer's final reply before it sends again), and the server then has the next
+   * transfer as soon as it has answered them, with no round trip lost between files.
+   */
+  private scheduleFlush(): void {
+    if (this.transfersDue > 0 || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.closing || this.waitingWrites.length === 0) return;
+      const plain = this.waitingWrites.filter((w) => w.transfers === 0);
+      const transfer = this.waitingWrites.find((w) => w.transfers > 0);
+      const now = transfer ? [...plain, transfer] : plain;
+      const later = this.waitingWrites.filter((w) => !now.includes(w));
+      this.waitingWrites.length = 0;
+      this.waitingWrites.push(...later);
+      this.writeTogether(now);
+    });
   }
 
   private write(commands: readonly string[]): void {
@@ -237,7 +277,7 @@ export class ControlConnection {
     clearTimeout(this.timer);
     this.socket.destroy();
     this.unwritten.length = 0;
-    this.waitingWrites.length = 0;
+    for (const w of this.waitingWrites.splice(0)) for (const p of w.entries) p.reject(this.closing);
     for (const p of this.pending.splice(0)) p.reject(this.closing);
     for (const listener of [...this.closeListeners]) listener(this.closing);
   }
@@ -287,7 +327,7 @@ export class ControlConnection {
       if (this.oneAtATime) this.writeNext();
       if (head.opensTransfer && !this.oneAtATime) {
         this.transfersDue--;
-        this.flushWaitingWrites();
+        this.scheduleFlush();
       }
       this.arm();
     }
