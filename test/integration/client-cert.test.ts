@@ -23,10 +23,7 @@ function everyFileText(dir: string): string {
     .join("\n");
 }
 
-// Explicit TLS only: the harness's readiness probe of an implicit server is a TLS handshake without
-// a client certificate, which this server refuses. The engine offers the certificate the same way in
-// both modes (tls-options.ts, one TLS context per remote).
-describe.each(["explicit"] as const)("ProFTPD requiring client certificates, %s TLS", (tls) => {
+describe.each(["explicit", "implicit"] as const)("ProFTPD requiring client certificates, %s TLS", (tls) => {
   let certs: ClientCerts;
   let server: RunningServer;
   const workspaces: Workspace[] = [];
@@ -39,7 +36,12 @@ describe.each(["explicit"] as const)("ProFTPD requiring client certificates, %s 
   };
   beforeAll(async () => {
     certs = await generateClientCerts(testTempDir("client-certs"));
-    server = await startServer("proftpd", { tls, extraConfig: ["TLSVerifyClient on", `TLSCACertificateFile ${certs.caPath}`] });
+    server = await startServer("proftpd", {
+      tls,
+      extraConfig: ["TLSVerifyClient on", `TLSCACertificateFile ${certs.caPath}`],
+      // the harness's own greeting probe (implicit: a TLS handshake) must show a certificate too
+      probeClientCert: { certPath: certs.certPath, keyPath: certs.plainKeyPath },
+    });
   });
   afterAll(async () => {
     for (const ws of workspaces) ws.cleanup();
