@@ -324,6 +324,41 @@ describe("FtpClient transfers", () => {
     expect(learnt).toEqual(["epsv"]);
   });
 
+  it("reads a transfer's 150 that came in the same read as EPSV's reply: after 229 the transfer goes on, after 500 the connection is given up", async () => {
+    // 229 and 150 in one write: the 150 is parsed before the code awaiting EPSV's reply runs. The
+    // bytes must flow from that 150: a download larger than the sockets' buffers cannot reach its 226 before.
+    const content = randomBytes(8 * 1024 * 1024);
+    const ok = await clientOf(async (line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return; // answered together with the transfer's 150
+      if (verb === "RETR") {
+        const epsvReply = `229 Entering Extended Passive Mode (|||${await s.data.open(true)}|)`;
+        const reply = s.reply;
+        s.reply = (text) => {
+          s.reply = reply;
+          reply(`${epsvReply}\r\n${text}`);
+        };
+        return s.data.send(content);
+      }
+      s.reply("502 not here");
+    });
+    const { sink, bytes } = collector();
+    await ok.client.download(sink, "/job/big.bin");
+    expect(bytes().equals(content)).toBe(true);
+    expect(ok.client.closed).toBe(false);
+    ok.client.close();
+
+    const refused = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return;
+      if (verb === "LIST") return void s.socket.write("500 EPSV not understood\r\n150 About to open data connection\r\n");
+      s.reply("502 not here");
+    });
+    const err = await failure(refused.client.list("/a", "LIST -a"));
+    expect(err).toMatchObject({ fault: "closed" });
+    expect((err as Error).message).toContain("started LIST without a data port after refusing EPSV");
+  });
+
   it("connects to the control host when PASV replies name another host, and says so once per connection", async () => {
     const { client, server } = await clientOf(async (line, s) => {
       const verb = verbOf(line);
