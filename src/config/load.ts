@@ -23,6 +23,7 @@ import {
   type RawRemote,
 } from "./schema.js";
 import { fsReason, resolvePassword } from "./secrets.js";
+import { readClientCertificate } from "./client-cert.js";
 import type { AgentConfig, JobConfig, RemoteConfig } from "./types.js";
 
 export interface LoadOptions {
@@ -150,6 +151,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     remote.caPath = resolve(ctx.baseDir, raw.ca);
     remote.ca = readCaFile(remote.caPath, ctx.file, field("ca"));
   }
+  Object.assign(remote, readClientCertificate(raw, { baseDir: ctx.baseDir, configFile: ctx.file, field, env: ctx.env, warn: (message) => ctx.warnings.push({ message }) }));
   return remote;
 }
 

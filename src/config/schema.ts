@@ -26,6 +26,8 @@ export const LITERAL_PASSWORD_MESSAGE =
   'a password must not be written in the config; use { "env": "PARTNER_FTP_PASSWORD" } or { "file": "./secrets/partner.pass" }';
 export const PASSWORD_SHAPE_MESSAGE =
   'must be { "env": "VARIABLE_NAME" } or { "file": "./path/to/password-file" } (exactly one of the two)';
+export const LITERAL_PASSPHRASE_MESSAGE =
+  'a passphrase must not be written in the config; use { "env": "PARTNER_KEY_PASSPHRASE" } or { "file": "./secrets/partner-key.pass" }';
 const PLAINTEXT_MESSAGE = 'there is no plaintext mode: use "explicit" (AUTH TLS, port 21) or "implicit" (port 990)';
 const FINGERPRINT_MESSAGE =
   'must be a SHA-256 certificate fingerprint: "sha256:" and 32 hex bytes, e.g. "sha256:AB:CD:…:EF", ' +
@@ -194,6 +196,11 @@ const passwordRefSchema = z.union(
 );
 export type PasswordRef = output<typeof passwordRefSchema>;
 
+/** Where a client key's passphrase is read from: as a password is. */
+const passphraseRefSchema = z.union(passwordRefSchema.options, {
+  error: (issue) => (typeof issue.input === "string" ? LITERAL_PASSPHRASE_MESSAGE : PASSWORD_SHAPE_MESSAGE),
+});
+
 export const remoteSchema = z.strictObject({
   host: z.string().transform(via(checkHost)),
   /** Default depends on `tls`, so it is applied in load.ts. */
@@ -207,6 +214,10 @@ export const remoteSchema = z.strictObject({
   // A socket timeout or a shutdown grace past these limits is a mistake, and would overflow a timer.
   timeoutSeconds: z.number().positive().max(3600).default(30),
   maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
+  // Mutual TLS: read and checked in config/client-cert.ts.
+  clientCert: nonEmpty().optional(),
+  clientKey: nonEmpty().optional(),
+  clientKeyPassphrase: passphraseRefSchema.optional(),
 });
 export type RawRemote = output<typeof remoteSchema>;
 
@@ -322,10 +333,15 @@ function issuePath(issue: core.$ZodIssue): PropertyKey[] {
   return issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]] : issue.path;
 }
 
+/** A field that holds a secret or the reference to one: its value is never echoed. */
+function isSecretPath(path: PropertyKey[]): boolean {
+  return path.includes("password") || path.includes("clientKeyPassphrase");
+}
+
 function issueMessage(issue: core.$ZodIssue, raw: unknown, path: PropertyKey[], schema: ZodType): string {
   const value = valueAt(raw, path);
   // Never echo anything under a password key: it might be the secret itself.
-  const got = path.includes("password") ? "" : ` (got ${describeValue(value)})`;
+  const got = isSecretPath(path) ? "" : ` (got ${describeValue(value)})`;
   switch (issue.code) {
     case "unrecognized_keys":
       return unknownKeyMessage(String(issue.keys[0]), knownKeys(schema, issue.path));
@@ -348,7 +364,7 @@ function issueMessage(issue: core.$ZodIssue, raw: unknown, path: PropertyKey[], 
       // Our unions carry their own message; a default one means "wrong type".
       return issue.message.startsWith("Invalid input") ? `has the wrong type${got}` : `${issue.message}${got}`;
     case "custom":
-      return value === undefined || typeof value === "object" || path.includes("password")
+      return value === undefined || typeof value === "object" || isSecretPath(path)
         ? issue.message
         : `${issue.message}${got}`;
     default:

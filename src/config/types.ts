@@ -26,6 +26,14 @@ export interface RemoteConfig {
    * both ends (a resumed TLS 1.2 session skips the key exchange and TLS 1.3's key schedule).
    */
   maxTlsVersion: "1.2" | "1.3";
+  /** Client certificate for mutual TLS (PEM text), read from clientCertPath; always with clientKey. */
+  clientCert?: string;
+  clientCertPath?: string;
+  /** The client certificate's private key, decrypted (PEM text), read from clientKeyPath. */
+  clientKey?: Secret;
+  clientKeyPath?: string;
+  /** Absolute path of the key's passphrase file, when the passphrase comes from one (never synced by a job). */
+  clientKeyPassphraseFile?: string;
 }
 
 export type Direction = "upload" | "download" | "two-way";

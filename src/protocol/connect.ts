@@ -14,7 +14,7 @@ import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { withoutPeerCertificate } from "./session-trim.js";
-import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
+import { clientCertificateProblem, contextOptionsOf, guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
 
 export interface TlsInfo {
   protocol: string;
@@ -101,7 +101,10 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
   const e = err as { code?: string | number; message?: string };
   let msg: string;
-  if (err instanceof ReplyError && err.code === 530) {
+  const mtls = clientCertificateProblem(remote, err);
+  if (mtls) {
+    msg = `${mtls} (${typeof e.code === "string" ? e.code : (e.message ?? "").split("\n")[0]})`;
+  } else if (err instanceof ReplyError && err.code === 530) {
     msg = `login refused for user "${remote.user}" (530): check the user and the password's env variable or file`;
   } else if (typeof e.code === "string" && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|DEPTH_ZERO/.test(e.code)) {
     msg =
@@ -133,7 +136,7 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
   if (!byGroups) sharedContexts.set(remote, (byGroups = new Map()));
   let secureContext = byGroups.get(groups ?? "");
   if (!secureContext) {
-    secureContext = createSecureContext({ ca: options.ca, minVersion: options.minVersion, maxVersion: options.maxVersion, ...(groups && { ecdhCurve: groups }) });
+    secureContext = createSecureContext({ ...contextOptionsOf(options), ...(groups && { ecdhCurve: groups }) });
     byGroups.set(groups ?? "", secureContext);
   }
   return { ...options, secureContext };

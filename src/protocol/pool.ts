@@ -184,6 +184,7 @@ export class FtpsPool {
         throw err;
       });
       this.open++;
+      this.adopt(c);
       this.first ??= c;
       return c;
     } catch (err) {
@@ -198,6 +199,20 @@ export class FtpsPool {
     } finally {
       this.opening--;
     }
+  }
+
+  /** Tells a new connection what is known of the server, and learns what it finds out. */
+  private adopt(c: FtpsConnection): void {
+    c.client.knownOff = this.techniques.known;
+    c.client.onLearnt = (technique, reason) => this.learn(technique, reason);
+  }
+
+  /** Remembers a technique the server does not take (once per server: logged when first learnt). */
+  private learn(technique: string, reason: string): void {
+    if (this.techniques.known[technique]) return;
+    this.techniques.known[technique] = reason;
+    this.logger?.warn(`${this.remote.name}: ${reason} (remembered for this server)`);
+    this.techniques.onTurnedOff?.(technique, reason);
   }
 
   /**

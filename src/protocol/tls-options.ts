@@ -10,8 +10,9 @@ import { fingerprintOfPeer } from "./fingerprint.js";
  * the name against `host`. With a pin: only the pin counts (checked by `verifyPin`), so a
  * self-signed certificate or one for another name is accepted when, and only when, it matches.
  */
-export function tlsOptionsFor(remote: Pick<RemoteConfig, "host" | "ca" | "fingerprint" | "maxTlsVersion">): ConnectionOptions {
+export function tlsOptionsFor(remote: Pick<RemoteConfig, "host" | "ca" | "fingerprint" | "maxTlsVersion" | "clientCert" | "clientKey">): ConnectionOptions {
   return {
+    ...clientCertificateOf(remote),
     // `host` is also the identity under which the TLS session is cached and resumed by the data
     // connections (servers such as vsftpd with require_ssl_reuse refuse a fresh session).
     host: remote.host,
@@ -21,6 +22,40 @@ export function tlsOptionsFor(remote: Pick<RemoteConfig, "host" | "ca" | "finger
     ca: caFor(remote),
     rejectUnauthorized: !remote.fingerprint,
   };
+}
+
+/**
+ * Mutual TLS: the client certificate and its key (decrypted when the config was loaded), offered
+ * on the control connection and on every data connection, when the remote has them.
+ */
+function clientCertificateOf(remote: Pick<RemoteConfig, "clientCert" | "clientKey">): Pick<ConnectionOptions, "cert" | "key"> {
+  return remote.clientCert && remote.clientKey ? { cert: remote.clientCert, key: remote.clientKey.reveal() } : {};
+}
+
+/** What the shared TLS context of a remote's connections is made of (see connect.ts). */
+export function contextOptionsOf(options: ConnectionOptions): ConnectionOptions {
+  return { ca: options.ca, minVersion: options.minVersion, maxVersion: options.maxVersion, cert: options.cert, key: options.key };
+}
+
+/**
+ * A TLS failure that says the server wanted a client certificate, or did not accept the one given:
+ * the message an operator needs ("set clientCert and clientKey"), or undefined for any other failure.
+ */
+export function clientCertificateProblem(remote: Pick<RemoteConfig, "clientCert">, err: unknown): string | undefined {
+  const text = `${(err as { code?: unknown }).code ?? ""} ${(err as Error | undefined)?.message ?? ""}`;
+  // TLS 1.3 names it (alert 116); TLS 1.2 servers send a bare handshake failure (alert 40).
+  if (/CERTIFICATE_REQUIRED|certificate required/i.test(text)) {
+    return remote.clientCert
+      ? "the server asked for a client certificate and did not take the one given (clientCert)"
+      : 'the server requires a client certificate (mutual TLS): set "clientCert" and "clientKey" for this remote';
+  }
+  if (!remote.clientCert && /HANDSHAKE_FAILURE|handshake failure/i.test(text)) {
+    return 'the server ended the TLS handshake (handshake failure): if it requires a client certificate (mutual TLS), set "clientCert" and "clientKey" for this remote';
+  }
+  if (remote.clientCert && /UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|unknown ca|bad certificate|certificate unknown/i.test(text)) {
+    return "the server refused the client certificate (clientCert): it is not signed by a CA the server trusts, or not one it accepts";
+  }
+  return undefined;
 }
 
 /**

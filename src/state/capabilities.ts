@@ -18,6 +18,14 @@ export const TECHNIQUE_OFF_MEMORY_MS = 30 * 86_400_000;
 /** How long a refused upload resume is remembered. */
 export const UPLOAD_RESUME_REFUSAL_MEMORY_MS = 30 * 86_400_000;
 
+/** One thing the agent remembers of a server, for `check`: a technique it does not take, why, and since when. */
+export interface RememberedTechnique {
+  technique: string;
+  reason: string;
+  /** When it was learnt (epoch ms). */
+  at: number;
+}
+
 /** The FEAT probe result per configured remote, and what the agent learnt about it. */
 export class CapabilityStore {
   constructor(private readonly db: Db) {}
@@ -81,6 +89,26 @@ export class CapabilityStore {
       .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, techniques_off) VALUES (?, ?, ?, '{}', ?, ?)
         ON CONFLICT (remote) DO UPDATE SET techniques_off = excluded.techniques_off`)
       .run(remote, host, port, at, JSON.stringify(off));
+  }
+
+  /**
+   * Everything remembered of the server at `host`:`port` and still in force, oldest first: each
+   * technique off (whatever its name: other parts of the agent add their own) and a refused upload
+   * resume.
+   */
+  remembered(remote: string, host: string, port: number, now = Date.now()): RememberedTechnique[] {
+    const row = this.db
+      .prepare("SELECT host, port, techniques_off AS off, upload_resume_refused_at AS resumeAt FROM remote_capabilities WHERE remote = ?")
+      .get(remote) as { host: string; port: number; off: string | null; resumeAt: number | null } | undefined;
+    if (!row || row.host !== host || row.port !== port) return [];
+    const out: RememberedTechnique[] = [];
+    for (const [technique, { reason, at }] of Object.entries(JSON.parse(row.off ?? "{}") as Record<string, { reason: string; at: number }>)) {
+      if (now - at < TECHNIQUE_OFF_MEMORY_MS) out.push({ technique, reason, at });
+    }
+    if (row.resumeAt != null && now - row.resumeAt < UPLOAD_RESUME_REFUSAL_MEMORY_MS) {
+      out.push({ technique: "uploadResume", reason: "APPE refused: resumes off (an interrupted upload is sent whole again)", at: row.resumeAt });
+    }
+    return out.sort((a, b) => a.at - b.at);
   }
 
   get(remote: string): ProbeRecord | undefined {

@@ -145,6 +145,7 @@ const checkedRemote = z.discriminatedUnion("ok", [
     trustedBy: z.enum(["pinned-fingerprint", "certificate-chain"]),
     capabilities: z.string(),
     features: z.array(z.string()),
+    remembered: z.array(z.strictObject({ technique: z.string().min(1), reason: z.string().min(1), learntAt: isoTime })),
     hash: z.string().nullable(),
     times: z.string(),
     listedEntries: count,

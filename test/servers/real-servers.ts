@@ -35,6 +35,8 @@ export interface StartOptions {
   extraConfig?: string[];
   /** ProFTPD only: the TLSProtocol value, default "TLSv1.2 TLSv1.3". */
   tlsProtocols?: string;
+  /** Client certificate and key (PEM files) the readiness probe of an implicit server presents, for one that requires one. */
+  probeClientCert?: { certPath: string; keyPath: string };
 }
 
 export interface RunningServer {
@@ -273,11 +275,12 @@ function release(ports: number[]): void {
 // ---------------------------------------------------------------- readiness
 
 /** Connects and reads the "220 " greeting (through TLS for implicit mode). */
-function readBanner(host: string, port: number, implicit: boolean, timeoutMs: number): Promise<string> {
+function readBanner(host: string, port: number, implicit: boolean, timeoutMs: number, clientCert?: { certPath: string; keyPath: string }): Promise<string> {
   return new Promise((res, rej) => {
     let buf = "";
+    const cert = clientCert && { cert: readFileSync(clientCert.certPath), key: readFileSync(clientCert.keyPath) };
     const sock: net.Socket = implicit
-      ? tls.connect({ host, port, rejectUnauthorized: false, servername: "localhost" })
+      ? tls.connect({ host, port, rejectUnauthorized: false, servername: "localhost", ...cert })
       : net.connect({ host, port });
     const timer = setTimeout(() => {
       sock.destroy();
@@ -477,8 +480,9 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     "",
   ]
     // ProFTPD takes a server-wide directive's first line: one in extraConfig replaces the default
-    // line of the same name (e.g. "AllowStoreRestart off", ProFTPD's own default).
-    .filter((line, i, all) => i >= all.length - c.extra.length - 1 || !c.extra.some((x) => directiveOf(x) !== "" && directiveOf(x) === directiveOf(line)))
+    // line of the same name (e.g. "AllowStoreRestart off", ProFTPD's own default; "TLSVerifyClient
+    // on" replaces the one indented in the mod_tls block).
+    .filter((line, i, all) => i >= all.length - c.extra.length - 1 || !c.extra.some((x) => directiveOf(x) !== "" && directiveOf(x) === directiveOf(line.trimStart())))
     .join("\n");
   const file = join(c.dir, "proftpd.conf");
   await writeFile(file, conf, { mode: 0o600 });
@@ -629,7 +633,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
           throw new Error(`${kind} exited early (code ${ended.code}, signal ${ended.signal})`);
         }
         try {
-          await readBanner(listen, port, tlsMode === "implicit", Math.max(500, deadline - Date.now()));
+          await readBanner(listen, port, tlsMode === "implicit", Math.max(500, deadline - Date.now()), opts.probeClientCert);
           break;
         } catch (e) {
           if (Date.now() >= deadline) throw new Error(`${kind} not ready after 10 s: ${(e as Error).message}`);

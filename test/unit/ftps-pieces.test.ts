@@ -3,7 +3,8 @@ import { parseCapabilities } from "../../src/remote/capabilities.js";
 import { classify } from "../../src/protocol/classify.js";
 import { ReplyError } from "../../src/protocol/engine/reply-error.js";
 import { fingerprintOfDer } from "../../src/protocol/fingerprint.js";
-import { tlsOptionsFor } from "../../src/protocol/tls-options.js";
+import { clientCertificateProblem, contextOptionsOf, tlsOptionsFor } from "../../src/protocol/tls-options.js";
+import { Secret } from "../../src/secret.js";
 import { rootCertificates } from "node:tls";
 import { RemoteError } from "../../src/errors.js";
 import { parseDosListTime, parseUnixListTime, remoteTimeOf, remoteTimeReader } from "../../src/protocol/list-times.js";
@@ -82,6 +83,24 @@ describe("TLS options", () => {
     const withCa = tlsOptionsFor({ host, maxTlsVersion, ca: "PEM" });
     expect(withCa.rejectUnauthorized).toBe(true);
     expect(withCa.ca).toEqual([...rootCertificates, "PEM"]);
+  });
+  it("with a client certificate: the certificate and its key go into the options and the shared context's", () => {
+    const o = tlsOptionsFor({ host, maxTlsVersion, clientCert: "CERT PEM", clientKey: new Secret("KEY PEM") });
+    expect(o).toMatchObject({ cert: "CERT PEM", key: "KEY PEM" });
+    expect(contextOptionsOf(o)).toMatchObject({ cert: "CERT PEM", key: "KEY PEM" });
+    expect(tlsOptionsFor({ host, maxTlsVersion }).cert).toBeUndefined();
+  });
+  it.each([
+    [{}, { code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" }, /requires a client certificate \(mutual TLS\): set "clientCert" and "clientKey"/],
+    [{}, { code: "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE" }, /handshake failure\): if it requires a client certificate/],
+    [{ clientCert: "PEM" }, { code: "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA" }, /refused the client certificate/],
+    [{ clientCert: "PEM" }, { code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" }, /did not take the one given/],
+    [{}, { code: "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA" }, undefined],
+    [{ clientCert: "PEM" }, { code: "ECONNRESET" }, undefined],
+  ])("names a client certificate problem from the TLS alert (%j, %j)", (remote, err, expected) => {
+    const got = clientCertificateProblem(remote, Object.assign(new Error("tls"), err));
+    if (expected) expect(got).toMatch(expected);
+    else expect(got).toBeUndefined();
   });
 });
 

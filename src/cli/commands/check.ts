@@ -1,11 +1,15 @@
 import { describeCapabilities, describeTimes } from "../../remote/capabilities.js";
-import { connectFtps } from "../../protocol/connect.js";
+import type { RemoteConfig } from "../../config/types.js";
+import { connectFtps, type FtpsConnection } from "../../protocol/connect.js";
+import type { CapabilityStore } from "../../state/capabilities.js";
+import type { ListEntry as FileInfo } from "../../protocol/listing-parse.js";
 import { listChecked } from "../../protocol/list-tree.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../protocol/server-hash.js";
 import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
+import { knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
 
 /** Which hash command the agent will use with this server, and for what. */
 function hashLine(hash: HashMethod | undefined): string {
@@ -17,6 +21,26 @@ function hashLine(hash: HashMethod | undefined): string {
 function isoCertDate(text: string): string {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? text : isoTime(ms)!;
+}
+
+/**
+ * Connects and lists the login folder, as a sync would (with what is known of the server). Once
+ * more when the first attempt learnt something new and then failed: a server that refuses EPSV
+ * may take the listing sent behind it and wait for a data connection, which costs that connection.
+ */
+async function connectAndList(app: AppContext, name: string, remote: RemoteConfig, profile: CapabilityStore): Promise<{ c: FtpsConnection; listing: FileInfo[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const known = knownOff(profile, name, remote);
+    const before = Object.keys(known).length;
+    const c = await connectFtps(remote, app.logger, undefined, known);
+    try {
+      learnFromCheck(c, known, profile, name, app.logger);
+      return { c, listing: await listChecked(c, "") };
+    } catch (err) {
+      c.close();
+      if (attempt > 1 || Object.keys(known).length === before) throw err;
+    }
+  }
 }
 
 /**
@@ -39,9 +63,11 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
     const out: string[] = [`${name}: ${remote.host}:${remote.port} (${remote.tls} TLS)`];
     const result: Record<string, unknown> = { remote: name, host: remote.host, port: remote.port, tlsMode: remote.tls };
     try {
-      const c = await connectFtps(remote, app.logger);
+      const profile = app.state().capabilities;
+      const { c, listing } = await connectAndList(app, name, remote, profile);
       try {
-        const listing = await listChecked(c, "");
+        // after the listing: what it found out is remembered too
+        const remembered = profile.remembered(name, remote.host, remote.port);
         const hash = chooseHashMethod(c.capabilities);
         out.push(
           `  TLS:          ${c.tls.protocol}, ${c.tls.cipher}`,
@@ -50,6 +76,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
           `  fingerprint:  ${c.tls.fingerprint}`,
           `  trusted by:   ${remote.fingerprint ? "pinned fingerprint" : "certificate chain"}`,
           `  capabilities: ${describeCapabilities(c.capabilities)}`,
+          ...rememberedLines(remembered),
           `  hash:         ${hashLine(hash)}`,
           `  times:        ${describeTimes(c.capabilities, hash && describeHashMethod(hash))}`,
           `  data channel: protected (PROT P); listed ${listing.length} entries`,
@@ -65,11 +92,12 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
           trustedBy: remote.fingerprint ? "pinned-fingerprint" : "certificate-chain",
           capabilities: describeCapabilities(c.capabilities),
           features: Object.keys(c.capabilities.features).sort(),
+          remembered: rememberedJson(remembered),
           hash: hash ? describeHashMethod(hash) : null,
           times: describeTimes(c.capabilities, hash && describeHashMethod(hash)),
           listedEntries: listing.length,
         });
-        app.state().capabilities.save({
+        profile.save({
           remote: name, host: remote.host, port: remote.port, features: c.capabilities.features,
           tlsVersion: c.tls.protocol, cipher: c.tls.cipher, fingerprint: c.tls.fingerprint, probedAt: Date.now(),
         });

@@ -1,9 +1,10 @@
 import { pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
-import { controlHost, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { controlHost, describeIgnoredPasvAddress, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
+import { replyText } from "../reply-text.js";
 import { isPositive, ReplyError } from "./reply-error.js";
 import type { Reply } from "./reply-parser.js";
 
@@ -29,6 +30,15 @@ type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 export class FtpClient {
   /** Passive mode that works on this server: EPSV first; PASV after the server refused EPSV. */
   private passiveMode: "EPSV" | "PASV" | undefined;
+  /** What this connection found the server does not take, reported once each (see onLearnt). */
+  private readonly learnt = new Set<string>();
+  /**
+   * Told of each technique this connection finds the server does not take, with why ("epsv": EPSV
+   * refused; "pasvAddress": PASV names an address not connected to), for the server's profile.
+   */
+  onLearnt?: (technique: string, reason: string) => void;
+  /** What is known of the server before this connection found out anything (shared with the pool, live). */
+  knownOff?: Readonly<Record<string, string>>;
 
   constructor(
     readonly control: ControlConnection,
@@ -36,6 +46,12 @@ export class FtpClient {
     /** Largest listing of one folder accepted, in bytes. */
     private readonly maxListingBytes: number,
   ) {}
+
+  private learn(technique: string, reason: string): void {
+    if (this.learnt.has(technique)) return;
+    this.learnt.add(technique);
+    this.onLearnt?.(technique, reason);
+  }
 
   get closed(): boolean {
     return this.control.closed;
@@ -262,7 +278,8 @@ export class FtpClient {
   /**
    * Sends the passive-mode command followed by `commands` in one write, and returns the data
    * port with the replies still to come. EPSV first (it names no host); PASV, for good, on a
-   * server that does not know EPSV or answers it with something unusable.
+   * server that does not know EPSV or answers it with something unusable (learnt: see onLearnt),
+   * and from the start on one known to (knownOff.epsv).
    */
   private async passive(
     commands: string[],
@@ -278,18 +295,39 @@ export class FtpClient {
       if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
       return sent.slice(first.length);
     };
-    if (this.passiveMode !== "PASV") {
-      const [epsv, ...replies] = firstReplies(this.control.send([...first, "EPSV", ...commands], [...first.map(() => ({})), {}, ...options]));
+    if (this.passiveMode !== "PASV" && !this.knownOff?.epsv) {
+      // A server that refused EPSV may still start the transfer sent behind it, and wait for a
+      // data connection that cannot come (pyftpdlib answers 150): the connection is given up at
+      // once rather than at its timeout. The transfer's 150 may be read before EPSV's reply is.
+      let epsvOk: boolean | undefined;
+      let early: Reply | undefined;
+      const startedWithoutPort = () =>
+        this.control.close(faultError("closed", `the server started ${commands[transferAt].split(" ")[0]} without a data port after refusing EPSV; connection closed`));
+      const guarded = (r: Reply) => {
+        if (epsvOk === undefined) early = r;
+        else if (epsvOk) onPreliminary(r);
+        else startedWithoutPort();
+      };
+      const firstOptions = commands.map((_, i) => (i === transferAt ? { onPreliminary: guarded, opensTransfer: true } : {}));
+      const [epsv, ...replies] = firstReplies(this.control.send([...first, "EPSV", ...commands], [...first.map(() => ({})), {}, ...firstOptions]));
       first = [];
       const reply = await epsv;
       const port = reply.code === 229 ? parseEpsvReply(reply.message) : undefined;
+      epsvOk = port !== undefined;
       if (port !== undefined) {
         this.passiveMode = "EPSV";
+        if (early) onPreliminary(early);
         return { host: controlHost(this.control), port, replies };
       }
+      const transient = this.passiveMode === "EPSV" || (reply.code >= 400 && reply.code < 500);
+      if (!transient) {
+        this.passiveMode = "PASV";
+        // Learnt now, before this connection may be lost (see startedWithoutPort): the next one uses PASV.
+        this.learn("epsv", `${reply.code >= 500 ? "EPSV refused" : "unusable reply to EPSV"} (${serverText(reply)}): passive mode by PASV`);
+      }
+      if (early) startedWithoutPort();
       await this.drain(replies, transferAt, "EPSV");
-      if (this.passiveMode === "EPSV" || (reply.code >= 400 && reply.code < 500)) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unusable reply to EPSV: ${reply.message}` });
-      this.passiveMode = "PASV";
+      if (transient) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unusable reply to EPSV: ${reply.message}` });
     }
     const [pasv, ...replies] = firstReplies(this.control.send([...first, "PASV", ...commands], [...first.map(() => ({})), {}, ...options]));
     const reply = await pasv;
@@ -298,13 +336,10 @@ export class FtpClient {
       await this.drain(replies, transferAt, "PASV");
       throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `cannot read the reply to PASV: ${reply.message}`);
     }
-    try {
-      return { ...pasvTarget(this.control, named), replies };
-    } catch (err) {
-      // The transfer command is on its way and the server waits for a connection: out of step.
-      this.control.close(closedAfter(err as Error));
-      throw err;
-    }
+    const target = pasvTarget(this.control, named);
+    const ignored = describeIgnoredPasvAddress(target);
+    if (ignored) this.learn("pasvAddress", ignored);
+    return { host: target.host, port: target.port, replies };
   }
 
   /**
@@ -329,6 +364,12 @@ export class FtpClient {
  */
 function closedAfter(err: Error): Error {
   return faultError("closed", `the connection was closed after another transfer on it failed (${err.message})`, err);
+}
+
+/** A reply as one short line for a log or the server's profile: the server's text is not trusted. */
+function serverText(reply: Reply): string {
+  const text = replyText(reply.code, reply.message).replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+  return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }
 
 /** FEAT's reply to a map: one feature per line between the first and the last. */

@@ -1,6 +1,6 @@
 import { connect as netConnect, isIP } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { isLoopbackAddress } from "./addresses.js";
+import { addressKind, isLoopbackAddress, type AddressKind } from "./addresses.js";
 import type { ControlConnection } from "./control.js";
 import { faultError, timeoutError } from "./faults.js";
 
@@ -38,17 +38,38 @@ export function controlHost(control: ControlConnection): string {
   return address.replace(/^::ffff:/i, "");
 }
 
+/** Where a PASV reply sends the data connection, and the address it named when that is not used. */
+export interface PasvTarget {
+  host: string;
+  port: number;
+  /** The reply named another address than the control host's (not used), and what kind it is. */
+  ignored?: { named: string; kind: AddressKind };
+}
+
 /**
- * Where a PASV reply may send the data connection: the control connection's host only. A reply
- * naming another host is refused (no FTP bounce, no connection to a host we were not configured
- * with), except that any loopback address stands for the control host when it is loopback too.
+ * Where a PASV reply may send the data connection: the control connection's host only, whatever
+ * address the reply names. A server behind NAT names its private address (10.x, 192.168.x), one
+ * that is misconfigured an unroutable one; a hostile one may name a foreign host (FTP bounce). None
+ * of those is connected to: the port is taken, the address is not (as curl and lftp do). Any
+ * loopback address stands for a loopback control host without a word.
  */
-export function pasvTarget(control: ControlConnection, named: { host: string; port: number }): { host: string; port: number } {
+export function pasvTarget(control: ControlConnection, named: { host: string; port: number }): PasvTarget {
   const host = controlHost(control);
-  if (named.host !== host && !(isLoopbackAddress(host) && isLoopbackAddress(named.host))) {
-    throw faultError("protocol", `PASV returned another host (${named.host}) for data transfer than the one connected to (${host}): refused`);
-  }
-  return { host, port: named.port };
+  if (named.host === host || (isLoopbackAddress(host) && isLoopbackAddress(named.host))) return { host, port: named.port };
+  return { host, port: named.port, ignored: { named: named.host, kind: addressKind(named.host) } };
+}
+
+const KIND_WORDS: Record<AddressKind, string> = {
+  private: "a private address (a server behind NAT)",
+  unroutable: "an unroutable address",
+  loopback: "a loopback address",
+  public: "another host than the one connected to",
+};
+
+/** Why PASV's address is not used, for the log and the server's capability profile. */
+export function describeIgnoredPasvAddress(target: PasvTarget): string | undefined {
+  if (!target.ignored) return undefined;
+  return `PASV replies name ${target.ignored.named}, ${KIND_WORDS[target.ignored.kind]}: data connections go to the control connection's host (${target.host}) instead, never to another host`;
 }
 
 /** The session a data connection offers: the latest the server gave, trimmed (see DataTls.trim). */
