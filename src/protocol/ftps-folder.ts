@@ -16,6 +16,7 @@ import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
 import { estimateStatReplies } from "./stat-listing.js";
+import type { ListingLearning } from "./folder-listing.js";
 
 type Connector = ConstructorParameters<typeof FtpsPool>[2];
 
@@ -45,8 +46,12 @@ export class FtpsFolder implements RemoteFolder {
   /** The connections; the agent keeps a job's folder, and so its pool, open between runs. */
   readonly pool: FtpsPool;
 
+  /** What a listing learns of the server (LIST with a path refused), shared with the stat of one file. */
+  private readonly learning: ListingLearning;
+
   constructor(remote: RemoteConfig, logger?: Logger, connector?: Connector) {
     this.pool = new FtpsPool(remote, logger, connector);
+    this.learning = { techniques: this.pool.techniques, logger, name: remote.name };
   }
 
   /** Shared with the pool, which passes it to each connection it opens and learns into it. */
@@ -100,7 +105,7 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   stat(path: string): Promise<RemoteFileNow | undefined> {
-    return this.use((c) => statRemoteFile(c, path));
+    return this.use((c) => statRemoteFile(c, path, this.learning));
   }
 
   stamp(path: string): Promise<RemoteStamp> {
@@ -158,7 +163,7 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
-    return this.use((c) => placeFile(c, temp, target, opts));
+    return this.use((c) => placeFile(c, temp, target, opts, this.learning));
   }
 
   mkdir(path: string): Promise<void> {

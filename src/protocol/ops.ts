@@ -10,6 +10,7 @@ import { tempNameFor } from "../local/temp-names.js";
 import type { Downloaded, PlaceOptions, Placed, Uploaded } from "../remote/remote-folder.js";
 import { parseMdtmReply, readStampReplies, stampCommands } from "./exact-times.js";
 import { readStatReply, statCommand, statRemoteFile } from "./stat-file.js";
+import type { ListingLearning } from "./folder-listing.js";
 
 /** FTP commands for one connection, with the quirks handled. */
 
@@ -112,7 +113,7 @@ export async function renameOver(c: FtpsConnection, from: string, to: string, ex
  * leaves the server's time (read back afterwards), and the listing of a target the rename did not
  * reach is not used. A rename refused because the target exists goes the long way (renameOver).
  */
-export async function placeFile(c: FtpsConnection, temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+export async function placeFile(c: FtpsConnection, temp: string, target: string, opts: PlaceOptions, learning?: ListingLearning): Promise<Placed> {
   const mfmt = opts.mtimeMs !== undefined && c.capabilities.mfmt;
   const commands = [`RNFR ${temp}`, `RNTO ${target}`];
   if (mfmt) commands.unshift(`MFMT ${mdtmStamp(opts.mtimeMs!)} ${temp}`);
@@ -128,7 +129,7 @@ export async function placeFile(c: FtpsConnection, temp: string, target: string,
     statReply = undefined;
   }
   if (mtimeSet) return { mtimeSet, leftover };
-  const listed = await (statReply ? readStatReply(c, target, statReply) : statRemoteFile(c, target)).catch(() => undefined);
+  const listed = await (statReply ? readStatReply(c, target, statReply, learning) : statRemoteFile(c, target, learning)).catch(() => undefined);
   return { mtimeSet, leftover, listed };
 }
 
