@@ -129,6 +129,52 @@ describe("a LIST-only server 5 hours east of UTC whose LIST shows local time and
   });
 });
 
+describe("an MLSD server in UTC whose MFMT reply shows local time, 5 hours east", () => {
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ behaviours: ["clock-mfmt-reply-local"], env: { TZ: EAST_5 } });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("trusts MLSD's times as UTC (RFC 3659): local files get them as they are, and a second run transfers nothing", async () => {
+    const remoteDir = join(server.root, "job");
+    writeTree(remoteDir, { "theirs.txt": "theirs\n" });
+    const theirsAt = past(3_600_000);
+    setTime(join(remoteDir, "theirs.txt"), theirsAt);
+    const local = ws.folder("local");
+    writeTree(local, { "ours.txt": "ours\n" });
+    const oursAt = past(7_200_000);
+    setTime(join(local, "ours.txt"), oursAt);
+    ws.writeJob("job", { remote: "srv", remotePath: "/job", local, direction: "two-way", delete: "tracked" });
+
+    const first = await sync(ws, "job");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary).toMatchObject({ status: "ok", uploaded: 1, downloaded: 1, failed: 0 });
+    expect(statSync(join(remoteDir, "ours.txt")).mtimeMs).toBe(oursAt);
+    // the file's time as listed agreed with what was sent: the listings are UTC, whatever the reply said
+    expect(clockOffset(ws, server)).toBe(0);
+
+    const second = await sync(ws, "job");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.summary).toMatchObject({ status: "ok", ...NOTHING });
+
+    // A file the partner writes later gets its exact time, not one shifted by the reply's zone.
+    writeTree(remoteDir, { "later.txt": "later\n" });
+    const laterAt = past(600_000);
+    setTime(join(remoteDir, "later.txt"), laterAt);
+    const third = await sync(ws, "job");
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.summary).toMatchObject({ status: "ok", downloaded: 1, uploaded: 0 });
+    expect(statSync(join(local, "later.txt")).mtimeMs).toBe(laterAt);
+    expect(statSync(join(local, "theirs.txt")).mtimeMs).toBe(theirsAt);
+  });
+});
+
 describe("a server that dates a file in the future", () => {
   let server: PyftpdServer;
   let ws: Workspace;
