@@ -99,6 +99,23 @@ export class CapabilityStore {
       .run(remote, host, port, at, JSON.stringify(off));
   }
 
+  get(remote: string): ProbeRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { remote: string; host: string; port: number; features: string; tls_version: string | null; cipher: string | null; fingerprint: string | null; probed_at: number }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      remote: row.remote,
+      host: row.host,
+      port: row.port,
+      features: JSON.parse(row.features) as Record<string, string>,
+      tlsVersion: row.tls_version ?? undefined,
+      cipher: row.cipher ?? undefined,
+      fingerprint: row.fingerprint ?? undefined,
+      probedAt: row.probed_at,
+    };
+  }
+
   /**
    * The clock of the server at `host`:`port` (how far ahead of UTC its times are, see migration
    * 008), when measured within `withinMs`.
@@ -119,22 +136,5 @@ export class CapabilityStore {
       .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, clock) VALUES (?, ?, ?, '{}', ?, ?)
         ON CONFLICT (remote) DO UPDATE SET clock = excluded.clock`)
       .run(remote, host, port, at, JSON.stringify(record));
-  }
-
-  get(remote: string): ProbeRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM remote_capabilities WHERE remote = ?").get(remote) as
-      | { remote: string; host: string; port: number; features: string; tls_version: string | null; cipher: string | null; fingerprint: string | null; probed_at: number }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      remote: row.remote,
-      host: row.host,
-      port: row.port,
-      features: JSON.parse(row.features) as Record<string, string>,
-      tlsVersion: row.tls_version ?? undefined,
-      cipher: row.cipher ?? undefined,
-      fingerprint: row.fingerprint ?? undefined,
-      probedAt: row.probed_at,
-    };
   }
 }
