@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import type { FtpsConnection } from "./connect.js";
+import { ReplyError } from "./engine/reply-error.js";
 import { parseMdtmReply, parseTimeVal } from "./exact-times.js";
 import type { ListingLearning } from "./folder-listing.js";
 import { readStatReply, statCommand } from "./stat-file.js";
@@ -64,8 +65,14 @@ export async function probeClock(c: FtpsConnection, folder: string, learning?: L
   if (!c.capabilities.mfmt) return undefined;
   const probe = `${folder === "/" ? "" : folder}/${tempNameFor("clock-probe")}`;
   const sent = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
-  await c.client.upload(Readable.from([Buffer.from("ftps-sync clock probe\n")]), probe, false);
   try {
+    try {
+      await c.client.upload(Readable.from([Buffer.from("ftps-sync clock probe\n")]), probe, false);
+    } catch (err) {
+      // Refused (no write permission): a reply like any other, the connection goes on.
+      if (err instanceof ReplyError) return undefined;
+      throw err;
+    }
     const commands = [`MFMT ${timeVal(sent)} ${probe}`, statCommand(c, probe)];
     if (c.capabilities.mdtm) commands.push(`MDTM ${probe}`);
     const [mfmt, stat, mdtm] = await c.client.sendAll(commands);
@@ -78,6 +85,7 @@ export async function probeClock(c: FtpsConnection, folder: string, learning?: L
     const exactMs = exact === undefined ? undefined : zoneOffsetOf(exact - sent, 1000);
     return exactMs === undefined ? { listingMs } : { listingMs, exactMs };
   } finally {
-    await c.client.sendIgnoringError(`DELE ${probe}`);
+    // Whatever happened: a refused upload may have left part of the file.
+    if (!c.client.closed) await c.client.sendIgnoringError(`DELE ${probe}`).catch(() => undefined);
   }
 }
