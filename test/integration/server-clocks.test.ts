@@ -2,7 +2,7 @@
 // its environment), and a server that dates a file in the future. Local files must get the
 // server's true (UTC) times, never a time in the future; a second run transfers nothing; tracked
 // deletes reach the other side.
-import { existsSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
@@ -202,6 +202,44 @@ describe("a server that dates a file in the future", () => {
     expect(at).toBeGreaterThanOrEqual(before - 1000);
     expect(at).toBeLessThanOrEqual(Date.now());
     expect(first.stderr).toMatch(/ahead\.txt.*in the future/);
+
+    const second = await sync(ws, "job");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.summary).toMatchObject({ status: "ok", ...NOTHING });
+  });
+});
+
+describe("a read-only server in local time 5 hours east (the clock cannot be measured)", () => {
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ behaviours: ["clock-local", "read-only"], env: { TZ: EAST_5 } });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("gives a download job's files no time in the future, says why once a run, and a second run transfers nothing", async () => {
+    const remoteDir = join(server.root, "job");
+    writeTree(remoteDir, { "recent.txt": "an hour ago, listed 4 hours ahead\n" });
+    setTime(join(remoteDir, "recent.txt"), past(3_600_000));
+    const local = ws.folder("local");
+    ws.writeJob("job", { remote: "srv", remotePath: "/job", local, direction: "download", delete: "tracked" });
+
+    const before = Date.now();
+    const first = await sync(ws, "job");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary).toMatchObject({ status: "ok", downloaded: 1, failed: 0 });
+    const at = statSync(join(local, "recent.txt")).mtimeMs;
+    expect(at).toBeGreaterThanOrEqual(before - 1000);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    expect(first.stderr.match(/clock could not be measured/g) ?? []).toHaveLength(1);
+    expect(first.stderr).toMatch(/recent\.txt.*in the future/);
+    expect(clockOffset(ws, server)).toBeUndefined();
+    // the probe left nothing behind
+    expect(readdirSync(remoteDir)).toEqual(["recent.txt"]);
 
     const second = await sync(ws, "job");
     expect(second.code, second.stderr).toBe(0);
