@@ -21,6 +21,11 @@ export interface DiffInput {
   state: Map<string, StateEntry>;
   policy: DiffPolicy;
   now: Date;
+  /**
+   * How far ahead of UTC the server's listed times are (a server in local time, server-clock.ts);
+   * taken off only where a remote time meets this machine's clock (newer-wins, the first sync's match).
+   */
+  remoteClockMs?: number;
 }
 
 type Side = "local" | "remote";
@@ -42,6 +47,7 @@ interface Ctx {
   stamp: string;
   usedNames: Set<string>;
   nowMs: number;
+  remoteClockMs: number;
 }
 
 export function diff(input: DiffInput): Action[] {
@@ -55,6 +61,7 @@ export function diff(input: DiffInput): Action[] {
     stamp: conflictStamp(input.now),
     usedNames: new Set(),
     nowMs: input.now.getTime(),
+    remoteClockMs: input.remoteClockMs ?? 0,
   };
 
   // Sorted by UTF-16 code units (the default sort): a folder comes before everything below it.
@@ -187,7 +194,7 @@ function oneWay(c: PathCase, ctx: Ctx, source: Side): Action | undefined {
   if (src && !tgt) return transfer(c.s ? `missing on ${target}` : `new on ${source}`);
   if (src && tgt) {
     if (!c.s) {
-      return sameAcrossSides(c.l!, c.r!)
+      return sameAcrossSides(c.l!, inUtc(c.r!, ctx))
         ? adopt(c, "same size and time on both sides (first sync)")
         : transfer(`differs on ${target} (first sync); ${source} is the source`);
     }
@@ -334,11 +341,12 @@ function conflict(c: PathCase, why: string, ctx: Ctx): ConflictAction {
     case "remote-wins":
       return { ...base, reason: `${why}; onConflict=remote-wins`, resolution: "download" };
     case "newer-wins": {
-      const newer = newerSide(l, r);
+      const ru = inUtc(r, ctx);
+      const newer = newerSide(l, ru);
       if (!newer) return keepBoth(c, `${why}; cannot tell which is newer, keeping both`, ctx);
       // A time ahead of this machine's clock is a wrong clock or a touched file, not a later
       // edit: it must not overwrite the other side's version.
-      const ahead = (newer === "local" ? l.mtimeMs : r.modifyMs!) - ctx.nowMs;
+      const ahead = (newer === "local" ? l.mtimeMs : ru.modifyMs!) - ctx.nowMs;
       const tolerance = ctx.policy.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS;
       if (ahead > tolerance) {
         const by = ahead >= 3_600_000 ? `${(ahead / 3_600_000).toFixed(1)} h` : `${Math.ceil(ahead / 60_000)} min`;
@@ -349,6 +357,11 @@ function conflict(c: PathCase, why: string, ctx: Ctx): ConflictAction {
     case "keep-both":
       return keepBoth(c, `${why}; keeping both`, ctx);
   }
+}
+
+/** A remote entry with its time in UTC, for comparison with this machine's clock. */
+function inUtc(r: RemoteEntry, ctx: Ctx): RemoteEntry {
+  return ctx.remoteClockMs === 0 || r.modifyMs === undefined ? r : { ...r, modifyMs: r.modifyMs - ctx.remoteClockMs };
 }
 
 /** Which side is newer, or undefined when the remote has no time or the two are within its precision. */

@@ -11,11 +11,16 @@ import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
 import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
 import { FtpsPool } from "./pool.js";
-import type { Downloaded, DownloadOptions, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { Downloaded, DownloadOptions, ServerClock, ServerClockKnowledge, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
 import { estimateStatReplies } from "./stat-listing.js";
+import type { ListingLearning } from "./folder-listing.js";
+import { describeOffset, probeClock, toleranceOf, zoneOffsetOf } from "./server-clock.js";
+
+/** A listed time this far ahead of this machine's clock hints at a server in local time east of UTC. */
+const AHEAD_HINT_MS = 15 * 60_000;
 
 type Connector = ConstructorParameters<typeof FtpsPool>[2];
 
@@ -45,8 +50,20 @@ export class FtpsFolder implements RemoteFolder {
   /** The connections; the agent keeps a job's folder, and so its pool, open between runs. */
   readonly pool: FtpsPool;
 
-  constructor(remote: RemoteConfig, logger?: Logger, connector?: Connector) {
+  /** What a listing learns of the server (LIST with a path refused), shared with the stat of one file. */
+  private readonly learning: ListingLearning;
+  /** The server's clock (server-clock.ts): from the profile, or learnt in this session. */
+  readonly serverClock: ServerClockKnowledge = {};
+  /** The clock was measured by a probe file in this session already (or could not be). */
+  private clockProbed = false;
+
+  constructor(
+    private readonly remote: RemoteConfig,
+    private readonly logger?: Logger,
+    connector?: Connector,
+  ) {
     this.pool = new FtpsPool(remote, logger, connector);
+    this.learning = { techniques: this.pool.techniques, logger, name: remote.name };
   }
 
   /** Shared with the pool, which passes it to each connection it opens and learns into it. */
@@ -88,10 +105,43 @@ export class FtpsFolder implements RemoteFolder {
   async listTree(root: string, opts: ListTreeOptions): Promise<RemoteListing> {
     const { hints, ...rest } = opts;
     try {
-      return await listTree(this.pool, root, { ...rest, statReplyEstimates: hints });
+      const listing = await listTree(this.pool, root, { ...rest, statReplyEstimates: hints });
+      await this.measureClockIfAhead(root, listing, (opts.now ?? new Date()).getTime());
+      return listing;
     } catch (err) {
       throw toRemoteError(err);
     }
+  }
+
+  /**
+   * A listing with times well in the future (a server in local time east of UTC shows its recent
+   * files so) has the server's clock measured by a probe file, once, before anything is downloaded.
+   */
+  private async measureClockIfAhead(root: string, listing: RemoteListing, nowMs: number): Promise<void> {
+    if (this.serverClock.known || this.clockProbed || !this.capabilities?.mfmt) return;
+    const timed = (p: string) => p === "second" || p === "ms" || p === "minute";
+    const ahead = [...listing.entries.values()].some((e) => e.modifyMs !== undefined && timed(e.precision) && e.modifyMs > nowMs + AHEAD_HINT_MS);
+    if (!ahead) return;
+    this.clockProbed = true;
+    const measured = await this.pool.use((c) => probeClock(c, root, this.learning)).catch((err: Error) => {
+      this.logger?.debug(`${this.remote.name}: clock probe in ${root} failed: ${err.message}`);
+      return undefined;
+    });
+    if (measured) this.learnClock(measured, `a probe file in ${root}, its time set with MFMT and read back`);
+    else this.logger?.info(`${this.remote.name}: the listing shows times in the future and the server's clock could not be measured (a probe file in ${root} could not be written and read back): files dated in the future get the time they are downloaded at`);
+  }
+
+  /** Remembers the server's clock and says so, once: when it is new or changed. */
+  private learnClock(clock: ServerClock, how: string): void {
+    const known = this.serverClock.known;
+    if (known && known.listingMs === clock.listingMs && (clock.exactMs === undefined || clock.exactMs === known.exactMs)) return;
+    const merged: ServerClock = { ...known, ...clock };
+    this.serverClock.known = merged;
+    const mdtm = merged.exactMs === undefined ? "" : `, ${describeOffset(merged.exactMs)} in MDTM replies`;
+    const line = `${this.remote.name}: server clock offset ${describeOffset(merged.listingMs)} in its listings${mdtm} (learnt from ${how})`;
+    if (merged.listingMs === 0 && !merged.exactMs) this.logger?.info(`${line}: its times are UTC`);
+    else this.logger?.warn(`${line}: downloaded files get the server's times less the offset`);
+    this.serverClock.onLearnt?.(merged, how);
   }
 
   /** STAT reply estimates, which a server without MLSD lists small folders by (list-tree.ts). */
@@ -100,7 +150,7 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   stat(path: string): Promise<RemoteFileNow | undefined> {
-    return this.use((c) => statRemoteFile(c, path));
+    return this.use((c) => statRemoteFile(c, path, this.learning));
   }
 
   stamp(path: string): Promise<RemoteStamp> {
@@ -157,8 +207,22 @@ export class FtpsFolder implements RemoteFolder {
     return this.use((c) => renameOver(c, from, to, expectedSize));
   }
 
-  place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
-    return this.use((c) => placeFile(c, temp, target, opts));
+  /**
+   * placeFile, and where MFMT's reply shows another time than was sent (a server in local time),
+   * the file's time as the listing shows it: recorded as such, the next listing compares equal,
+   * and the offset between the two is the server's (learnt once). MLSD in UTC stays trusted as
+   * UTC whatever the reply shows.
+   */
+  async place(temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+    const { mfmtReplyMs, ...placed } = await this.use((c) => placeFile(c, temp, target, opts, this.learning));
+    if (!placed.mtimeSet || opts.mtimeMs === undefined || mfmtReplyMs === undefined) return placed;
+    const sent = Math.floor(opts.mtimeMs / 1000) * 1000;
+    if (mfmtReplyMs === sent) return placed;
+    const listed = await this.stat(target).catch(() => undefined);
+    if (listed?.modifyMs === undefined) return placed;
+    const offset = zoneOffsetOf(listed.modifyMs - sent, toleranceOf(listed.precision));
+    if (offset !== undefined) this.learnClock({ listingMs: offset }, `MFMT's reply (${describeOffset(mfmtReplyMs - sent)} from the time sent) and the file's time as listed`);
+    return { ...placed, listed };
   }
 
   mkdir(path: string): Promise<void> {

@@ -10,6 +10,7 @@ import { errorClassOf } from "./classify.js";
 import { RemoteRootMissing, type ListTreeOptions as FolderListTreeOptions } from "../remote/remote-folder.js";
 import { narrowUse, type FtpsPool } from "./pool.js";
 import { withRetry, type RetryPolicy } from "../remote/retry.js";
+import { listFolderText, type ListingLearning } from "./folder-listing.js";
 import { FAR_SERVER_MS, STAT_REPLY_BUDGET, StatFolderNotOpened, statListing, statListings, statListingWidth, StatListingUnusable, StatRepliesOutOfStep } from "./stat-listing.js";
 
 export { RemoteRootMissing };
@@ -39,6 +40,8 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   const failed = (dir: string, err: unknown) => collector.failed(dir, err);
   const addListing = (dir: string, infos: FileInfo[]) => collector.add(dir, infos, itemOf);
   const listOne = (dir: string, list = listFolder) => collector.listOne(dir, list, itemOf);
+  // A server that refuses LIST with a path is listed with CWD, learnt once (folder-listing.ts).
+  const learning: ListingLearning = { techniques: pool.techniques, logger: opts.logger, name: pool.remote.name };
 
 
   // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
@@ -128,7 +131,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   }
 
   function listWithRetry(serverDir: string): Promise<FileInfo[]> {
-    return withRetry(() => use((c) => listChecked(c, serverDir)), opts.retry, { signal: opts.signal, classify: errorClassOf });
+    return withRetry(() => use((c) => listChecked(c, serverDir, learning)), opts.retry, { signal: opts.signal, classify: errorClassOf });
   }
 
   /** After replies out of step (a file name with a line break?), STAT is off for the rest of the run. */
@@ -166,7 +169,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
           // as not listed (vsftpd's LIST shows it as holding an entry of its own name); anything
           // else unusable is listed the usual way.
           if (err instanceof StatFolderNotOpened) return err;
-          if (err instanceof StatListingUnusable) return await listChecked(c, serverDir);
+          if (err instanceof StatListingUnusable) return await listChecked(c, serverDir, learning);
           throw err;
         }
       });
@@ -197,9 +200,9 @@ function listedItemReader(now: Date): (info: FileInfo) => ListedItem {
  * the parent: an unreadable folder "x" looks like a folder holding one folder "x". Such a listing
  * is checked with CWD (a real folder of that shape can be entered; an unreadable one cannot).
  */
-export async function listChecked(c: FtpsConnection, serverDir: string): Promise<FileInfo[]> {
+export async function listChecked(c: FtpsConnection, serverDir: string, learning?: ListingLearning): Promise<FileInfo[]> {
   // A name with a line break must come out whole (and be refused), not cut at the break.
-  const infos = parseListKeepingSplitNames(await c.client.list(serverDir, c.listCommand));
+  const infos = parseListKeepingSplitNames(await listFolderText(c, serverDir, learning));
   const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
   if (!c.capabilities.mlsd && infos.length === 1 && infos[0].type === "dir" && infos[0].name === self) {
     const cwd = await c.client.sendIgnoringError(`CWD ${serverDir}`);

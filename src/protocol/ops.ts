@@ -10,6 +10,8 @@ import { tempNameFor } from "../local/temp-names.js";
 import type { Downloaded, PlaceOptions, Placed, Uploaded } from "../remote/remote-folder.js";
 import { parseMdtmReply, readStampReplies, stampCommands } from "./exact-times.js";
 import { readStatReply, statCommand, statRemoteFile } from "./stat-file.js";
+import type { ListingLearning } from "./folder-listing.js";
+import { mfmtReplyTime } from "./server-clock.js";
 
 /** FTP commands for one connection, with the quirks handled. */
 
@@ -112,7 +114,7 @@ export async function renameOver(c: FtpsConnection, from: string, to: string, ex
  * leaves the server's time (read back afterwards), and the listing of a target the rename did not
  * reach is not used. A rename refused because the target exists goes the long way (renameOver).
  */
-export async function placeFile(c: FtpsConnection, temp: string, target: string, opts: PlaceOptions): Promise<Placed> {
+export async function placeFile(c: FtpsConnection, temp: string, target: string, opts: PlaceOptions, learning?: ListingLearning): Promise<Placed & { mfmtReplyMs?: number }> {
   const mfmt = opts.mtimeMs !== undefined && c.capabilities.mfmt;
   const commands = [`RNFR ${temp}`, `RNTO ${target}`];
   if (mfmt) commands.unshift(`MFMT ${mdtmStamp(opts.mtimeMs!)} ${temp}`);
@@ -127,8 +129,9 @@ export async function placeFile(c: FtpsConnection, temp: string, target: string,
     leftover = await renameOver(c, temp, target, opts.expectedSize, new ReplyError(rnto));
     statReply = undefined;
   }
-  if (mtimeSet) return { mtimeSet, leftover };
-  const listed = await (statReply ? readStatReply(c, target, statReply) : statRemoteFile(c, target)).catch(() => undefined);
+  // The time MFMT's reply shows, for the caller to compare with what was sent (server-clock.ts).
+  if (mtimeSet) return { mtimeSet, leftover, mfmtReplyMs: mfmtReplyTime(replies[0].message) };
+  const listed = await (statReply ? readStatReply(c, target, statReply, learning) : statRemoteFile(c, target, learning)).catch(() => undefined);
   return { mtimeSet, leftover, listed };
 }
 

@@ -2,7 +2,8 @@ import { ReplyError } from "./engine/reply-error.js";
 import type { Reply } from "./engine/reply-parser.js";
 import { parseListKeepingSplitNames } from "./listing-lines.js";
 import { RemoteError } from "../errors.js";
-import { parseMlsdLine as parseFactsLine, parseUnixLine, type ListEntry as FileInfo } from "./listing-parse.js";
+import { parseDosLine, parseMlsdLine as parseFactsLine, parseUnixLine, type ListEntry as FileInfo } from "./listing-parse.js";
+import { LIST_PATH, listInside, type ListingLearning } from "./folder-listing.js";
 import type { FtpsConnection } from "./connect.js";
 import type { RemoteEntry } from "../plan/types.js";
 import { remoteTimeOf } from "./list-times.js";
@@ -56,7 +57,11 @@ function readMlst(path: string, res: Reply): Read {
 function readStatLine(path: string, res: Reply): Read {
   const lines = res.message.split("\n");
   if (!(res.code >= 211 && res.code <= 213 && lines.length >= 2 && /^21[123]-/.test(lines[0]))) return "ask-otherwise";
-  const infos = lines.slice(1, -1).map((l) => parseUnixLine(l.replace(/\r$/, ""))).filter((i): i is FileInfo => i !== undefined);
+  const body = lines.slice(1, -1).map((l) => l.replace(/\r$/, ""));
+  // Unix lines (vsftpd, pyftpdlib), or DOS ones (IIS-style servers list that way here too).
+  const infos = body.map((l) => parseUnixLine(l) ?? parseDosLine(l)).filter((i): i is FileInfo => i !== undefined);
+  // Lines none of which is a listing entry say nothing of the file: not "not there".
+  if (infos.length === 0 && body.some((l) => l.trim() !== "")) return "ask-otherwise";
   return named(infos, path);
 }
 
@@ -65,8 +70,12 @@ function named(infos: FileInfo[], path: string): FileInfo | undefined {
   return infos.find((i) => i.name === name || i.name === path);
 }
 
-/** The file's line of a `LIST <path>`. */
-async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
+/**
+ * The file's line of a `LIST <path>`; on a server known to refuse LIST with a path
+ * (folder-listing.ts), its line in the listing of its folder, entered with CWD.
+ */
+async function listLine(c: FtpsConnection, path: string, learning?: ListingLearning): Promise<FileInfo | undefined> {
+  if (learning?.techniques.known[LIST_PATH] && !c.capabilities.mlsd) return lineInFolder(c, path);
   try {
     return named(parseListKeepingSplitNames(await c.client.list(path, c.listCommand)), path);
   } catch (err) {
@@ -74,6 +83,19 @@ async function listLine(c: FtpsConnection, path: string): Promise<FileInfo | und
     if (err instanceof ReplyError && err.code === NOT_THERE) return undefined;
     throw err;
   }
+}
+
+async function lineInFolder(c: FtpsConnection, path: string): Promise<FileInfo | undefined> {
+  const slash = path.lastIndexOf("/");
+  const folder = slash <= 0 ? "/" : path.slice(0, slash);
+  let text: string;
+  try {
+    text = await listInside(c, folder);
+  } catch (err) {
+    if (err instanceof ReplyError && err.code === NOT_THERE) return undefined; // its folder is gone
+    throw err;
+  }
+  return named(parseListKeepingSplitNames(text), path);
 }
 
 /**
@@ -88,10 +110,10 @@ export function statCommand(c: FtpsConnection, path: string): string {
  * The file at `path` from the reply to statCommand, asked again another way when that reply could
  * not say (MLST refused, no STAT listing): undefined when it is not there.
  */
-export async function readStatReply(c: FtpsConnection, path: string, res: Reply): Promise<RemoteFileNow | undefined> {
+export async function readStatReply(c: FtpsConnection, path: string, res: Reply, learning?: ListingLearning): Promise<RemoteFileNow | undefined> {
   let info = c.capabilities.mlsd ? readMlst(path, res) : readStatLine(path, res);
   if (info === "ask-otherwise" && c.capabilities.mlsd) info = readStatLine(path, await c.client.sendIgnoringError(`STAT -a ${path}`));
-  if (info === "ask-otherwise") info = await listLine(c, path);
+  if (info === "ask-otherwise") info = await listLine(c, path, learning);
   return info && toFileNow(info);
 }
 
@@ -100,6 +122,6 @@ export async function readStatReply(c: FtpsConnection, path: string, res: Reply)
  * way as the tree listing (MLST on an MLSD server, a LIST line otherwise), so that what it says
  * compares exactly with what the listing said.
  */
-export async function statRemoteFile(c: FtpsConnection, path: string): Promise<RemoteFileNow | undefined> {
-  return readStatReply(c, path, await c.client.sendIgnoringError(statCommand(c, path)));
+export async function statRemoteFile(c: FtpsConnection, path: string, learning?: ListingLearning): Promise<RemoteFileNow | undefined> {
+  return readStatReply(c, path, await c.client.sendIgnoringError(statCommand(c, path)), learning);
 }

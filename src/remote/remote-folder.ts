@@ -38,6 +38,11 @@ export interface RemoteFolder {
    * Folders without such techniques ignore both.
    */
   techniques?: ServerTechniques;
+  /**
+   * The server's clock as far as the agent knows it (`known`, set before open()), and a listener
+   * told when it is learnt (to remember). Folders whose times are UTC ignore both.
+   */
+  serverClock?: ServerClockKnowledge;
   /** Opens up to `count` more sessions in the background, so that they are ready when work comes. */
   warm(count?: number): void;
 
@@ -177,6 +182,22 @@ export type TechniquesOff = Record<string, string>;
 export interface ServerTechniques {
   known: TechniquesOff;
   onTurnedOff?: (technique: string, reason: string) => void;
+}
+
+/**
+ * How far ahead of UTC the server's times are, in ms (a server in local time 5 hours east of UTC:
+ * +5 h). `listingMs`: the times of its listing (MLSD, LIST) and of one file's stat (MLST, STAT);
+ * `exactMs`: MDTM's, where measured (RFC 3659 says UTC, and most servers keep to it).
+ */
+export interface ServerClock {
+  listingMs: number;
+  exactMs?: number;
+}
+
+export interface ServerClockKnowledge {
+  known?: ServerClock;
+  /** `how`: what it was learnt from, for the log and the profile. */
+  onLearnt?: (clock: ServerClock, how: string) => void;
 }
 
 export interface PlaceOptions {

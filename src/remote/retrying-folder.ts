@@ -6,6 +6,7 @@ import type {
   Downloaded,
   DownloadOptions,
   ServerTechniques,
+  ServerClockKnowledge,
   HashMethod,
   ListTreeOptions,
   Uploaded,
@@ -84,6 +85,10 @@ class RetryingFolder implements RemoteFolder {
 
   get techniques(): ServerTechniques | undefined {
     return this.inner.techniques;
+  }
+
+  get serverClock(): ServerClockKnowledge | undefined {
+    return this.inner.serverClock;
   }
 
   open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {

@@ -15,6 +15,20 @@ export interface ProbeRecord {
 /** How long a technique a server did not take is remembered before it is tried again. */
 export const TECHNIQUE_OFF_MEMORY_MS = 30 * 86_400_000;
 
+/** How long a server's measured clock is trusted before it is measured again. */
+export const CLOCK_MEMORY_MS = 30 * 86_400_000;
+
+/** A server's clock as remembered (migration 008). */
+export interface ServerClockRecord {
+  /** How far ahead of UTC its listing times are, in ms. */
+  listingMs: number;
+  /** The same for MDTM's replies, when measured. */
+  exactMs?: number;
+  /** What it was learnt from. */
+  how: string;
+  at: number;
+}
+
 /** How long a refused upload resume is remembered. */
 export const UPLOAD_RESUME_REFUSAL_MEMORY_MS = 30 * 86_400_000;
 
@@ -41,7 +55,9 @@ export class CapabilityStore {
           upload_resume_refused_at = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
             THEN remote_capabilities.upload_resume_refused_at END,
           techniques_off = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
-            THEN remote_capabilities.techniques_off END`)
+            THEN remote_capabilities.techniques_off END,
+          clock = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
+            THEN remote_capabilities.clock END`)
       .run(p.remote, p.host, p.port, JSON.stringify(redactDeep(p.features)), p.tlsVersion ?? null, p.cipher ?? null,
         p.fingerprint ?? null, p.probedAt);
   }
@@ -126,5 +142,27 @@ export class CapabilityStore {
       fingerprint: row.fingerprint ?? undefined,
       probedAt: row.probed_at,
     };
+  }
+
+  /**
+   * The clock of the server at `host`:`port` (how far ahead of UTC its times are, see migration
+   * 008), when measured within `withinMs`.
+   */
+  clockOffset(remote: string, host: string, port: number, now = Date.now(), withinMs = CLOCK_MEMORY_MS): ServerClockRecord | undefined {
+    const row = this.db.prepare("SELECT host, port, clock FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { host: string; port: number; clock: string | null }
+      | undefined;
+    if (!row?.clock || row.host !== host || row.port !== port) return undefined;
+    const clock = JSON.parse(row.clock) as ServerClockRecord;
+    return now - clock.at < withinMs ? clock : undefined;
+  }
+
+  /** The server at `host`:`port` shows its times `clock` ahead of UTC (the row is made if the run got no further). */
+  rememberClockOffset(remote: string, host: string, port: number, clock: { listingMs: number; exactMs?: number }, how: string, at = Date.now()): void {
+    const record: ServerClockRecord = { listingMs: clock.listingMs, ...(clock.exactMs !== undefined ? { exactMs: clock.exactMs } : {}), how: String(redactDeep(how)), at };
+    this.db
+      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, clock) VALUES (?, ?, ?, '{}', ?, ?)
+        ON CONFLICT (remote) DO UPDATE SET clock = excluded.clock`)
+      .run(remote, host, port, at, JSON.stringify(record));
   }
 }

@@ -35,6 +35,8 @@ export interface PlanInput {
   remoteRootMissing: boolean;
   force: boolean;
   now: Date;
+  /** How far ahead of UTC the server's listed times are, where known (server-clock.ts). */
+  remoteClockMs?: number;
 }
 
 /** The remote side the diff compares with: the listing, or the state's view of the server in a trusted run. */
@@ -65,7 +67,7 @@ export function planRun(i: PlanInput): Plan {
   // Paths with two spellings (normalisation twins) are left out of the diff on every side.
   // The guards still see both sides whole: a folder holding only twins is not an empty folder.
   const held = withoutTwins([...(localScan.twins ?? []), ...(i.listed?.twins ?? [])], local, remote, i.stateEntries);
-  let raw = i.unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: i.now });
+  let raw = i.unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: i.now, remoteClockMs: i.remoteClockMs });
   // A local folder that could not be read looks like deleted files: no deletion this run.
   const unreadDeletes = localDirs.length > 0 ? raw.filter(isDelete).length : 0;
   if (unreadDeletes > 0) {

@@ -53,6 +53,12 @@ export function runContext(o: Omit<RunContext, "connect" | "progress" | "lap" | 
         Object.assign(techniques.known, o.state.capabilities.techniquesOff(name, host, port));
         techniques.onTurnedOff = (technique, reason) => o.state.capabilities.rememberTechniqueOff(name, host, port, technique, reason);
       }
+      const clock = o.server.serverClock;
+      if (clock) {
+        const known = o.state.capabilities.clockOffset(name, host, port);
+        if (known) clock.known = { listingMs: known.listingMs, ...(known.exactMs !== undefined ? { exactMs: known.exactMs } : {}) };
+        clock.onLearnt = (learnt, how) => o.state.capabilities.rememberClockOffset(name, host, port, learnt, how);
+      }
       const first = await o.server.open(o.job.retries, o.opts.signal);
       o.state.capabilities.save({
         remote: o.remoteConfig.name, host: o.remoteConfig.host, port: o.remoteConfig.port, features: first.capabilities.features,

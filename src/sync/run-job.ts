@@ -181,7 +181,8 @@ function planAndReport(ctx: RunContext, g: Gathered, unchanged: boolean): Plan {
   }
   ctx.warnings.push(...nameProblems(g.localScan, g.listed));
   const { localScan, listed, stateEntries, remoteRootMissing } = g;
-  const plan = planRun({ job, localScan, listed, stateEntries, unchanged, remoteRootMissing, force: !!opts.force, now: opts.now ?? new Date() });
+  const remoteClockMs = ctx.server.serverClock?.known?.listingMs;
+  const plan = planRun({ job, localScan, listed, stateEntries, unchanged, remoteRootMissing, force: !!opts.force, now: opts.now ?? new Date(), remoteClockMs });
   for (const w of plan.warnings) ctx.warn(w);
   ctx.lap(`planned ${plan.actions.length} actions`);
   return plan;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { lutimes } from "node:fs/promises";
+import { downloadTimeOf } from "./download-times.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import { isTimeout, RemoteError } from "../errors.js";
@@ -100,7 +101,8 @@ function uploadedSignature(before: Stats, placed: PlacedUpload): Pick<StateEntry
     localSize: before.size,
     localMtimeMs: Math.floor(before.mtimeMs),
     remoteSize: before.size,
-    ...(placed.mtimeSet
+    // The time as the server lists it when it was read back (a server whose MFMT reply shows another zone).
+    ...(placed.mtimeSet && !placed.listed
       ? { remoteModifyMs: Math.floor(before.mtimeMs / 1000) * 1000, remotePrecision: "second" as const }
       : placed.listed
         ? { remoteModifyMs: placed.listed.modifyMs, remotePrecision: placed.listed.precision }
@@ -473,8 +475,13 @@ export class Transfers {
     });
     await this.checkReceived(source, io(temp), remote, exactBefore, discard, stampAfter);
     const recorded = recordedRemoteTime(remote, exactBefore);
-    if (recorded.modifyMs !== undefined) {
-      const t = new Date(recorded.modifyMs);
+    // The local file gets the server's time in UTC, exact where MDTM gives it, never in the future (download-times.ts).
+    const localTime = downloadTimeOf(remote, exactBefore, this.ctx.remote.serverClock?.known, Date.now());
+    if (localTime.futureMs !== undefined) {
+      this.ctx.logger.warn(`${source} is dated ${new Date(localTime.futureMs).toISOString()} by the server, in the future: ${target} gets the time of download instead`);
+    }
+    if (localTime.ms !== undefined) {
+      const t = new Date(localTime.ms);
       await lutimes(io(temp), t, t);
     }
     // Two-way: if the local file changed since the plan was made, someone is working on it.

@@ -25,6 +25,8 @@ export interface PyftpdOptions {
   /** address advertised in PASV replies */
   masquerade?: string;
   cert?: "self-signed" | "ca-signed";
+  /** added to the server's environment (e.g. TZ, for a server in local time) */
+  env?: Record<string, string>;
 }
 
 export interface PyftpdServer {
@@ -75,7 +77,7 @@ export async function startPyftpd(opts: PyftpdOptions = {}): Promise<PyftpdServe
 
   const child: ChildProcess = spawn(PYTHON, args, {
     cwd: dir,
-    env: { ...process.env, PYTHONPATH: PYFTPDLIB_PATH, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
+    env: { ...process.env, ...opts.env, PYTHONPATH: PYFTPDLIB_PATH, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logChunks: Buffer[] = [];
