@@ -2,6 +2,7 @@ import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import { errorClassOf, isTlsFailure } from "./classify.js";
 import { connectFtps, type FtpsConnection } from "./connect.js";
+import { isAnsweredDuringTransfer } from "./engine/client.js";
 import { isUnansweredBehind } from "./engine/control.js";
 import type { ServerTechniques, TechniquesOff } from "../remote/remote-folder.js";
 import type { Logger } from "../log.js";
@@ -205,6 +206,12 @@ export class FtpsPool {
    * at a time on every connection opened from now on; the caller's retry opens one.
    */
   private learnFrom(err: unknown): void {
+    if (!this.techniques.known.commandsBehindTransfer && isAnsweredDuringTransfer(err)) {
+      const reason = `answered a command sent behind a transfer before the transfer ended (${(err as Error).message})`;
+      this.techniques.known.commandsBehindTransfer = reason;
+      this.logger?.warn(`${this.remote.name}: ${reason}: sending such commands after the transfer to this server from now on`);
+      this.techniques.onTurnedOff?.("commandsBehindTransfer", reason);
+    }
     if (this.techniques.known.pipelining || !isUnansweredBehind(err)) return;
     const reason = `no reply to a command sent together with another (${(err as Error).message})`;
     this.techniques.known.pipelining = reason;

@@ -171,7 +171,10 @@ export interface DownloadOptions {
   onTimeBefore?: (ms: number | undefined) => void;
 }
 
-/** A technique ("pipelining": commands sent together in one write) and why it is off. */
+/**
+ * A technique and why it is off: "pipelining" (commands sent together in one write),
+ * "commandsBehindTransfer" (commands sent in a transfer's write, answered once it ends).
+ */
 export type TechniquesOff = Record<string, string>;
 
 export interface ServerTechniques {

@@ -2,6 +2,7 @@ import { pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
 import { controlHost, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { RemoteError } from "../../errors.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
 import { isPositive, ReplyError } from "./reply-error.js";
@@ -11,6 +12,26 @@ import type { Reply } from "./reply-parser.js";
 export interface Transferred {
   final: Reply;
   after: Promise<Reply>[];
+}
+
+const answeredDuringTransfer = new WeakSet<Error>();
+
+/** The connection is out of step: the server answered a command sent behind a transfer before the transfer ended. */
+function answeredDuringTransferError(message: string): RemoteError {
+  const err = new RemoteError(message, { fault: "protocol", kind: "transient", phase: "operation" });
+  answeredDuringTransfer.add(err);
+  return err;
+}
+
+/**
+ * The sign of a server that answers the commands sent in a transfer's write while the transfer
+ * runs (the next connection should send them after it: FtpClient.afterInTransferWrite).
+ */
+export function isAnsweredDuringTransfer(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Error && answeredDuringTransfer.has(e)) return true;
+  }
+  return false;
 }
 
 /** Node's codes for a data connection the server cut. */
@@ -29,6 +50,12 @@ type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 export class FtpClient {
   /** Passive mode that works on this server: EPSV first; PASV after the server refused EPSV. */
   private passiveMode: "EPSV" | "PASV" | undefined;
+  /**
+   * A transfer's `after` commands leave in the transfer's own write (their replies come once it is
+   * complete); false for a server that answers them while the transfer runs (pyftpdlib: "213 0" to
+   * SIZE before the upload's 226): they are sent once the transfer's final reply came.
+   */
+  afterInTransferWrite = true;
 
   constructor(
     readonly control: ControlConnection,
@@ -198,11 +225,12 @@ export class FtpClient {
       }
     };
 
-    const after = opts.after ?? [];
+    const deferred = this.afterInTransferWrite ? [] : (opts.after ?? []);
+    const after = this.afterInTransferWrite ? (opts.after ?? []) : [];
     const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length, opts.first, opts.onFirst);
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
-    const afterReplies = replies.slice(before.length + 1);
+    let afterReplies = replies.slice(before.length + 1);
     /**
      * The data connection was cut. A server that cuts an upload often says why just after (552
      * out of space, 451): its reply, if it comes within a moment, is the failure (a reply code is
@@ -247,10 +275,14 @@ export class FtpClient {
           // to a command sent after it, answered early by a server that reads commands while it
           // transfers (the connection is out of step).
           if (reply.code >= 200 && reply.code < 300 && reply.code !== 226 && reply.code !== 250) {
-            return fail(faultError("protocol", `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`), true);
+            const message = `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`;
+            // With commands in the transfer's write, the reply is theirs: the server answers them
+            // while it transfers. Worth another attempt, on a connection that sends them after.
+            return fail(after.length > 0 ? answeredDuringTransferError(message) : faultError("protocol", message), true);
           }
           if (reply.code >= 300) return fail(new ReplyError(reply.code >= 400 ? reply : { code: 550, message: `unexpected reply to ${command.split(" ")[0]}: ${reply.message}` }), false);
           finalReply = reply;
+          if (deferred.length > 0) afterReplies = control.send(deferred);
           start();
           maybeDone();
         },

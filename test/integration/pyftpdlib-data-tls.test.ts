@@ -1,0 +1,178 @@
+// pyftpdlib 1.5.7 (Debian's) starts a data connection's TLS handshake only once it has received the
+// transfer command (STOR, RETR, APPE, LIST, MLSD): a client that waits for the data connection's
+// handshake before it sends the command waits for ever, and the server resets the connection.
+// Every path of the engine that opens a data connection is run here against it: whole jobs in
+// both TLS modes and both directions, with commands pipelined and one at a time (the technique a
+// pool remembers as off), the PASV fallback, LIST, downloads from an offset (REST) and resumed
+// uploads (APPE).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connectFtps } from "../../src/protocol/connect.js";
+import { openState } from "../../src/state/index.js";
+import { remoteFor } from "../helpers/connect-server.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { runSync, sha } from "../faults/harness.js";
+import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
+import { requireServers } from "../servers/real-servers.js";
+
+requireServers("pyftpdlib");
+
+/** A small tree: an empty file, small ones, one of several data chunks, a subfolder. */
+function writeTree(root: string): Map<string, string> {
+  const files = new Map<string, Buffer>([
+    ["empty.txt", Buffer.alloc(0)],
+    ["a.txt", Buffer.from("hello pyftpdlib\n")],
+    ["sub/b.bin", Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251))],
+    ["sub/deeper/c.txt", Buffer.from("c".repeat(1000))],
+  ]);
+  const hashes = new Map<string, string>();
+  for (const [rel, content] of files) {
+    mkdirSync(join(root, rel, ".."), { recursive: true });
+    writeFileSync(join(root, rel), content);
+    hashes.set(rel, sha(content));
+  }
+  return hashes;
+}
+
+function hashesUnder(root: string, rels: Iterable<string>): Map<string, string> {
+  return new Map([...rels].map((rel) => [rel, sha(readFileSync(join(root, rel)))]));
+}
+
+/** The commands of each write the engine logged at debug level on stderr ("> EPSV | STOR /x"), transfers only. */
+function transferWrites(log: string): string[] {
+  return log
+    .split("\n")
+    .map((l) => /\[ftp srv\] > (.*)$/.exec(l)?.[1])
+    .filter((w): w is string => !!w && /\b(EPSV|PASV|STOR|RETR|APPE|MLSD|LIST)\b/.test(w));
+}
+
+const modes = [
+  { tls: "explicit", pipelining: true },
+  { tls: "explicit", pipelining: false },
+  { tls: "implicit", pipelining: true },
+  { tls: "implicit", pipelining: false },
+] as const;
+
+describe.each(modes)("whole jobs against pyftpdlib, $tls TLS, pipelining $pipelining", ({ tls, pipelining }) => {
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ tls });
+    ws = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 10 }, { log: { level: "debug" } });
+    if (!pipelining) {
+      // What a pool learnt about a server that drops commands sent together, and remembers.
+      mkdirSync(join(ws.dir, "state"), { recursive: true });
+      const state = openState(join(ws.dir, "state"));
+      try {
+        state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "no reply to a command sent together with another (test)");
+      } finally {
+        state.close();
+      }
+    }
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("uploads a tree, then a download job brings it back whole, every data connection in TLS", async () => {
+    const source = ws.folder("source");
+    const hashes = writeTree(source);
+    mkdirSync(join(server.root, "up"));
+    ws.writeJob("up", { remote: "srv", remotePath: "/up", local: source, direction: "upload" });
+    const up = await runSync(ws, "up", { timeoutMs: 50_000 });
+    expect(up.code, up.stderr.slice(-3000)).toBe(0);
+    expect(up.summary).toMatchObject({ status: "ok", uploaded: hashes.size, failed: 0 });
+    expect(hashesUnder(join(server.root, "up"), hashes.keys())).toEqual(hashes);
+
+    const target = ws.folder("target");
+    ws.writeJob("down", { remote: "srv", remotePath: "/up", local: target, direction: "download" });
+    const down = await runSync(ws, "down", { timeoutMs: 50_000 });
+    expect(down.code, down.stderr.slice(-3000)).toBe(0);
+    expect(down.summary).toMatchObject({ status: "ok", downloaded: hashes.size, failed: 0 });
+    expect(hashesUnder(target, hashes.keys())).toEqual(hashes);
+
+    // The mode asked for is the mode used: the transfer command in the passive command's write, or alone.
+    const writes = transferWrites(up.stderr + down.stderr);
+    expect(writes.some((w) => /^EPSV \| (STOR|RETR|MLSD)/.test(w))).toBe(pipelining);
+    expect(writes.some((w) => /^(STOR|RETR) /.test(w))).toBe(!pipelining);
+    // pyftpdlib answers the commands sent in a transfer's write (SIZE, MDTM) while it transfers:
+    // learnt once (one log line, the transfers retried), remembered for the next runs.
+    const learnt = /answered a command sent behind a transfer before the transfer ended/g;
+    expect(up.stderr.match(learnt)?.length ?? 0).toBe(pipelining ? 1 : 0);
+    expect(down.stderr.match(learnt)).toBeNull();
+    const state = openState(join(ws.dir, "state"));
+    try {
+      expect(!!state.capabilities.techniquesOff("srv", server.host, server.port).commandsBehindTransfer).toBe(pipelining);
+    } finally {
+      state.close();
+    }
+    // The server refuses clear data connections (tls_data_required): each transfer it completed was in TLS.
+    const log = await server.log();
+    // (a transfer whose SIZE was answered early completed too, and was sent again)
+    expect(log).not.toMatch(/completed=0/);
+    expect(log.match(/STOR .* completed=1/g)?.length).toBeGreaterThanOrEqual(hashes.size);
+    expect(log.match(/RETR .* completed=1/g)?.length).toBeGreaterThanOrEqual(hashes.size);
+  });
+
+  it("a two-way job sends a local change and brings a server change", async () => {
+    const local = ws.folder("both");
+    mkdirSync(join(server.root, "both"));
+    writeFileSync(join(local, "mine.txt"), "from here");
+    writeFileSync(join(server.root, "both", "theirs.txt"), "from there");
+    ws.writeJob("both", { remote: "srv", remotePath: "/both", local, direction: "two-way" });
+    const r = await runSync(ws, "both", { timeoutMs: 50_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.summary).toMatchObject({ status: "ok", uploaded: 1, downloaded: 1, failed: 0 });
+    expect(readFileSync(join(server.root, "both", "mine.txt"), "utf8")).toBe("from here");
+    expect(readFileSync(join(local, "theirs.txt"), "utf8")).toBe("from there");
+  });
+});
+
+/** Collects a download's bytes. */
+function sink(): { stream: Writable; text(): string } {
+  const chunks: Buffer[] = [];
+  return { stream: new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) }), text: () => Buffer.concat(chunks).toString() };
+}
+
+describe.each(["explicit", "implicit"] as const)("the engine's other data paths against pyftpdlib, %s TLS", (tls) => {
+  let server: PyftpdServer;
+  let listOnly: PyftpdServer;
+  beforeAll(async () => {
+    [server, listOnly] = await Promise.all([startPyftpd({ tls, behaviours: ["epsv-unknown"] }), startPyftpd({ tls, behaviours: ["no-mlsd"] })]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await listOnly?.stop();
+  });
+  const opened: { close(): void }[] = [];
+  afterEach(() => opened.splice(0).forEach((c) => c.close()));
+
+  it.each([true, false])("falls back to PASV, downloads from an offset (REST) and resumes an upload (APPE), pipelining %s", async (pipelining) => {
+    const c = await connectFtps(remoteFor(server, { tls }), undefined, undefined, pipelining ? {} : { pipelining: "test" });
+    opened.push(c);
+    const sent: string[] = [];
+    c.client.control.onWrite = (commands) => void sent.push(commands.join(" | "));
+    const name = `/resume-${pipelining}.txt`;
+    await c.client.upload(Readable.from([Buffer.from("first half, ")]), name, false);
+    await c.client.upload(Readable.from([Buffer.from("second half")]), name, true);
+    expect(readFileSync(join(server.root, name), "utf8")).toBe("first half, second half");
+    const tail = sink();
+    await c.client.download(tail.stream, name, 6);
+    expect(tail.text()).toBe("half, second half");
+    expect(await c.client.list("/", c.listCommand)).toMatch(new RegExp(`type=file;.* ${name.slice(1).replace(".", "\\.")}`));
+    expect(sent.some((w) => w.startsWith("PASV"))).toBe(true);
+    expect(sent.some((w) => /^(PASV \| )?APPE /.test(w))).toBe(true);
+    expect(sent.some((w) => /^(PASV \| )?REST 6/.test(w))).toBe(true);
+  });
+
+  it.each([true, false])("lists with LIST where the server has no MLSD, pipelining %s", async (pipelining) => {
+    writeFileSync(join(listOnly.root, `listed-${pipelining}.txt`), "x");
+    const c = await connectFtps(remoteFor(listOnly, { tls }), undefined, undefined, pipelining ? {} : { pipelining: "test" });
+    opened.push(c);
+    expect(c.capabilities.mlsd).toBe(false);
+    expect(await c.client.list("/", "LIST")).toMatch(new RegExp(`listed-${pipelining}\\.txt`));
+  });
+});
