@@ -12,9 +12,11 @@ import { ControlConnection } from "./engine/control.js";
 import type { DataTls } from "./engine/data.js";
 import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
+import type { Reply } from "./engine/reply-parser.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { withoutPeerCertificate } from "./session-trim.js";
 import { guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
+import { GREETING_GRACE_MS, isNotTlsFailure, isTlsRecordAtGreeting, probePlainGreeting, probeTlsHandshake, PROBE_MS, type PortSpeaks } from "./tls-mode.js";
 
 export interface TlsInfo {
   protocol: string;
@@ -120,6 +122,60 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   });
 }
 
+/** The configuration names the other TLS mode than the port speaks: said plainly, and not retried. */
+function wrongTlsMode(remote: RemoteConfig, speaks: PortSpeaks): RemoteError {
+  const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
+  const what =
+    speaks === "tls"
+      ? `this port speaks TLS from the first byte: use "tls": "implicit" (implicit FTPS, often port 990)`
+      : `this port speaks plain FTP first: use "tls": "explicit" (explicit FTPS: AUTH TLS, often port 21)`;
+  return new RemoteError(`cannot connect to ${where}: ${what}`, { kind: "tls", phase: "connect" });
+}
+
+/**
+ * The server's greeting, or the error that names the TLS mode the port really speaks:
+ * - implicit: a handshake that met plain bytes (OpenSSL: "wrong version number") or a cut
+ *   connection, where a plain connection reads an FTP reply first;
+ * - explicit: a TLS record where the greeting should be; a connection closed before any greeting,
+ *   or no greeting within a few seconds (an implicit port says nothing: it waits for a
+ *   ClientHello), where a TLS handshake succeeds. A slow server's greeting is still waited for.
+ */
+async function greetingInMode(remote: RemoteConfig, control: ControlConnection, greeting: Promise<Reply>, signal?: AbortSignal): Promise<Reply> {
+  const probeMs = Math.min(PROBE_MS, remote.timeoutMs);
+  if (remote.tls === "implicit") {
+    let secured = false;
+    control.tlsSocket?.once("secureConnect", () => (secured = true));
+    try {
+      return await greeting;
+    } catch (err) {
+      if (secured || !isNotTlsFailure(err)) throw err;
+      if ((await probePlainGreeting(remote.host, remote.port, probeMs)) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
+      throw err;
+    }
+  }
+  const outcome = <T>(p: Promise<T>) => p.then((reply) => ({ reply }), (error: unknown) => ({ error }));
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<"slow">((resolve) => (timer = setTimeout(() => resolve("slow"), Math.min(GREETING_GRACE_MS, remote.timeoutMs))));
+  try {
+    const first = await Promise.race([outcome(greeting), grace]);
+    if (first !== "slow") {
+      if ("reply" in first) return first.reply;
+      if (isTlsRecordAtGreeting(first.error)) throw wrongTlsMode(remote, "tls");
+      // Closed or cut before any greeting: an implicit port that read AUTH TLS as a broken handshake?
+      if (!signal?.aborted && (await probeTlsHandshake(remote.host, remote.port, probeMs))) throw wrongTlsMode(remote, "tls");
+      throw first.error;
+    }
+    const probe = probeTlsHandshake(remote.host, remote.port, probeMs).then((tls) => (tls ? "tls" : "unknown"));
+    const next = await Promise.race([outcome(greeting), probe]);
+    if (next === "tls") throw wrongTlsMode(remote, "tls");
+    if (next === "unknown") return await greeting;
+    if ("reply" in next) return next.reply;
+    throw isTlsRecordAtGreeting(next.error) ? wrongTlsMode(remote, "tls") : next.error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * One TLS context per remote (and key-exchange groups offered, see key-share.ts), shared by its
  * control connections and every data connection (the data connections reuse the control
@@ -168,8 +224,15 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     // Explicit TLS: AUTH TLS goes out with the connection, not a round trip after the greeting
     // (the server reads it once it has greeted; its reply comes after the greeting's).
     const authReply = implicit || control.oneAtATime ? undefined : control.request("AUTH TLS");
-    const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () => greeting);
-    if (hello.code >= 400) throw new ReplyError(hello);
+    const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () =>
+      greetingInMode(remote, control, greeting, signal),
+    );
+    if (hello.code >= 400) {
+      // An implicit FTPS port reads AUTH TLS as a broken handshake and some say so in plain text
+      // (vsftpd "500 OOPS: ... wrong version number", ProFTPD "421 TLS handshake failed").
+      if (!implicit && (await probeTlsHandshake(remote.host, remote.port, Math.min(PROBE_MS, remote.timeoutMs)))) throw wrongTlsMode(remote, "tls");
+      throw new ReplyError(hello);
+    }
     if (!implicit) {
       const auth = await step("waiting for the reply to AUTH TLS and the TLS handshake", () => authReply ?? control.request("AUTH TLS"));
       if (auth.code !== 234) {
