@@ -117,6 +117,32 @@ describe.each(modes)("whole jobs against pyftpdlib, $tls TLS, pipelining $pipeli
     expect(log.match(/RETR .* completed=1/g)?.length).toBeGreaterThanOrEqual(hashes.size);
   });
 
+  it("a one-file upload is retried once at most: what the first failure taught holds on every connection of the pool", async () => {
+    const fresh = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 10, maxConnections: 4 });
+    try {
+      if (!pipelining) {
+        mkdirSync(join(fresh.dir, "state"), { recursive: true });
+        const state = openState(join(fresh.dir, "state"));
+        try {
+          state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
+        } finally {
+          state.close();
+        }
+      }
+      const local = fresh.folder("one");
+      writeFileSync(join(local, "only.txt"), "just one file");
+      mkdirSync(join(server.root, `one-${pipelining}`));
+      fresh.writeJob("one", { remote: "srv", remotePath: `/one-${pipelining}`, local, direction: "upload" });
+      const r = await runSync(fresh, "one", { timeoutMs: 50_000 });
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(readFileSync(join(server.root, `one-${pipelining}`, "only.txt"), "utf8")).toBe("just one file");
+      // The first attempt (pipelined) meets the early reply; its retry, on whichever connection, does not.
+      expect(r.stderr.match(/unexpected reply to STOR[^\n]*\(attempt \d/g)?.length ?? 0, r.stderr.slice(-3000)).toBe(pipelining ? 1 : 0);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
   it("a two-way job sends a local change and brings a server change", async () => {
     const local = ws.folder("both");
     mkdirSync(join(server.root, "both"));

@@ -25,7 +25,7 @@ function answeredDuringTransferError(message: string): RemoteError {
 
 /**
  * The sign of a server that answers the commands sent in a transfer's write while the transfer
- * runs (the next connection should send them after it: FtpClient.afterInTransferWrite).
+ * runs (from then on they are sent after it: FtpClient.techniquesOff).
  */
 export function isAnsweredDuringTransfer(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -51,11 +51,13 @@ export class FtpClient {
   /** Passive mode that works on this server: EPSV first; PASV after the server refused EPSV. */
   private passiveMode: "EPSV" | "PASV" | undefined;
   /**
-   * A transfer's `after` commands leave in the transfer's own write (their replies come once it is
-   * complete); false for a server that answers them while the transfer runs (pyftpdlib: "213 0" to
-   * SIZE before the upload's 226): they are sent once the transfer's final reply came.
+   * What the server was found not to take, a live view (the pool's record, which may learn while
+   * this connection lives). "commandsBehindTransfer": a transfer's `after` commands, which
+   * otherwise leave in the transfer's own write (their replies come once it is complete), are sent
+   * once its final reply came, for a server that answers them while the transfer runs (pyftpdlib:
+   * "213 0" to SIZE before the upload's 226).
    */
-  afterInTransferWrite = true;
+  techniquesOff: Readonly<Record<string, string>> = {};
 
   constructor(
     readonly control: ControlConnection,
@@ -225,8 +227,9 @@ export class FtpClient {
       }
     };
 
-    const deferred = this.afterInTransferWrite ? [] : (opts.after ?? []);
-    const after = this.afterInTransferWrite ? (opts.after ?? []) : [];
+    const inTransferWrite = !this.techniquesOff.commandsBehindTransfer;
+    const deferred = inTransferWrite ? [] : (opts.after ?? []);
+    const after = inTransferWrite ? (opts.after ?? []) : [];
     const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length, opts.first, opts.onFirst);
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
