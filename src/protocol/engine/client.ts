@@ -159,7 +159,7 @@ export class FtpClient {
 
   /**
    * One transfer: the passive-mode command, `before` (REST) and `command` in one write; the data
-   * connection opens as soon as the passive reply names its port; the bytes flow from the server's
+   * connection opens once the passive reply names its port and the command is sent; the bytes flow from the server's
    * "150" (or its final reply, for a server that sends none). Resolves with the final reply once
    * the data flow is done. A negative final reply rejects as a ReplyError, the connection still in
    * step; a failure of the data connection or of the caller's stream rejects with that error and
@@ -256,10 +256,21 @@ export class FtpClient {
         },
       );
     };
-    socket = openDataSocket(control, host, port, this.dataTls);
-    const secured = new Promise<void>((resolve) => socket!.once("secureConnect", () => resolve()));
-    socket.once("error", cut);
-    if (ready) start();
+    let secured: Promise<void> = Promise.resolve();
+    /**
+     * The data connection opens once the transfer command is on its way: some servers (pyftpdlib)
+     * reset a data connection whose TLS handshake begins before they have the command. Pipelined,
+     * the command left with the passive one; one at a time, it leaves once `before` is answered.
+     */
+    const openData = () => {
+      if (failed || socket) return;
+      socket = openDataSocket(control, host, port, this.dataTls);
+      const opened = socket;
+      secured = new Promise<void>((resolve) => opened.once("secureConnect", () => resolve()));
+      opened.once("error", cut);
+      if (ready && beforeAccepted) start();
+    };
+    if (before.length === 0 || !control.oneAtATime) openData();
     return new Promise<Transferred>((resolve, reject) => {
       settle = { resolve, reject };
       Promise.all(restReplies).then(
@@ -268,6 +279,7 @@ export class FtpClient {
           // REST refused: the RETR that followed sends from byte 0, which must not be appended.
           if (refused) return fail(new ReplyError(refused), true);
           beforeAccepted = true;
+          openData();
           if (ready || finalReply) start();
         },
         (err: Error) => fail(err, false),
