@@ -38,6 +38,8 @@ export interface FtpsConnection {
   remote: RemoteConfig;
   capabilities: Capabilities;
   tls: TlsInfo;
+  /** Techniques found off while connecting, each with why, for the pool to remember and log once. */
+  learnt?: TechniquesOff;
   close(): void;
 }
 
@@ -177,6 +179,25 @@ async function greetingInMode(remote: RemoteConfig, control: ControlConnection, 
 }
 
 /**
+ * An implicit FTPS server that refused PBSZ/PROT P: its data channel is used only once a data
+ * connection is seen to be TLS, by a listing of the login folder. Nothing can move in the clear:
+ * every data connection is a TLS client whose bytes flow only after its handshake, so a clear
+ * one fails that handshake, here (the server's bytes are not TLS records) and on every later
+ * connection too (where the refusal is remembered, this listing is skipped).
+ */
+async function seeDataChannelTls(remote: RemoteConfig, client: FtpClient, listCommand: string, refused: string): Promise<void> {
+  try {
+    await client.list("", listCommand);
+  } catch (err) {
+    throw new RemoteError(
+      `${remote.name}: the server refused to protect the data channel (${refused}) and its data connection is not TLS ` +
+        `(${(err as Error).message}); closed, no data was sent. ftps-sync never moves data in the clear: enable TLS for data connections on the server.`,
+      { kind: "tls", phase: "connect", cause: err },
+    );
+  }
+}
+
+/**
  * One TLS context per remote (and key-exchange groups offered, see key-share.ts), shared by its
  * control connections and every data connection (the data connections reuse the control
  * connection's options). Without it each data connection built its own context, CA list
@@ -200,7 +221,8 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * channel is protected (PROT P), or fails. Never falls back to plaintext:
  * - explicit: a refused AUTH TLS closes the connection before USER is sent;
  * - pin or certificate failure closes it before USER is sent;
- * - a refused PBSZ/PROT P closes it before any data connection opens.
+ * - a refused PBSZ/PROT P closes it before any data connection opens; in implicit mode only, the
+ *   connection goes on once a data connection is seen to be TLS (seeDataChannelTls).
  * Round trips are few: after the TLS handshake, the login and every setting leave in one write
  * (USER, PASS, FEAT, TYPE I, OPTS, PBSZ, PROT P; a refusal of any is read from its own reply).
  * Every step has a deadline of the remote's timeout, each reply its own (a reply trickled a byte at
@@ -283,7 +305,8 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     const [feat, , , , pbsz, prot] = await step("waiting for the replies to FEAT, TYPE I, OPTS, PBSZ and PROT P", () => Promise.all(replies.slice(2)));
     const capabilities = parseCapabilities(parseFeatures(feat));
     const refusal = !is2xx(pbsz.code) ? { reply: pbsz, to: "PBSZ 0" } : !is2xx(prot.code) ? { reply: prot, to: "PROT P" } : undefined;
-    if (refusal) {
+    // Implicit FTPS may go on without PROT P, once its data channel is seen to be TLS (below).
+    if (refusal && !implicit) {
       throw new RemoteError(
         `${remote.name}: the server refused to protect the data channel (${replyText(refusal.reply.code, refusal.reply.message)} in reply to ` +
           `${refusal.to}); closed before any data connection was opened. ` +
@@ -297,7 +320,14 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
     // which would look like deleted files.
     const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";
-    return { client, remote, capabilities, tls, listCommand, close: () => client.close() };
+    let learnt: TechniquesOff | undefined;
+    if (refusal && !off.protP) {
+      const refused = `${replyText(refusal.reply.code, refusal.reply.message)} in reply to ${refusal.to}`;
+      await step("listing the login folder to see that the data channel is TLS without PROT P", () => seeDataChannelTls(remote, client, listCommand, refused));
+      control.step = undefined;
+      learnt = { protP: `the server refused PROT P (${refused}); its data connections were seen to be TLS (implicit FTPS)` };
+    }
+    return { client, remote, capabilities, tls, listCommand, learnt, close: () => client.close() };
   } catch (err) {
     control.close();
     throw connectFailure(remote, err);

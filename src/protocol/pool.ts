@@ -186,6 +186,7 @@ export class FtpsPool {
       });
       this.open++;
       this.first ??= c;
+      this.learnFromConnection(c);
       return c;
     } catch (err) {
       if (err instanceof RemoteError && err.code === 421 && this.open > 0) {
@@ -198,6 +199,16 @@ export class FtpsPool {
       throw err;
     } finally {
       this.opening--;
+    }
+  }
+
+  /** What a connection found off while it connected (an implicit server without PROT P): logged and remembered once. */
+  private learnFromConnection(c: FtpsConnection): void {
+    for (const [technique, reason] of Object.entries(c.learnt ?? {})) {
+      if (this.techniques.known[technique]) continue;
+      this.techniques.known[technique] = reason;
+      this.logger?.warn(`${this.remote.name}: ${reason}: going on without it for this server from now on`);
+      this.techniques.onTurnedOff?.(technique, reason);
     }
   }
 
