@@ -227,6 +227,41 @@ describe.each(modes)("transfers cut short, continued by a whole job against pyft
   });
 });
 
+describe.each(["explicit", "implicit"] as const)("a segmented download by a whole job against pyftpdlib, %s TLS, one command at a time", (tls) => {
+  // Files of 64 MiB and more come in ranges over several connections, each range after REST (here
+  // answered half a second late: see slow-rest above).
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ tls, behaviours: ["slow-rest"] });
+    ws = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 15, maxConnections: 4 }, { log: { level: "debug" } });
+    mkdirSync(join(ws.dir, "state"), { recursive: true });
+    const state = openState(join(ws.dir, "state"));
+    try {
+      state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
+    } finally {
+      state.close();
+    }
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("brings a 64 MiB file whole, its ranges fetched after REST", async () => {
+    const big = Buffer.alloc(64 * 2 ** 20);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    mkdirSync(join(server.root, "big"));
+    writeFileSync(join(server.root, "big", "big.bin"), big);
+    const local = ws.folder("big-local");
+    ws.writeJob("big", { remote: "srv", remotePath: "/big", local, direction: "download" });
+    const r = await runSync(ws, "big", { timeoutMs: 55_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(sha(readFileSync(join(local, "big.bin")))).toBe(sha(big));
+    expect(r.stderr.match(/\[ftp srv\] > REST [1-9]\d*/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
+  });
+});
+
 /** Collects a download's bytes. */
 function sink(): { stream: Writable; text(): string } {
   const chunks: Buffer[] = [];
