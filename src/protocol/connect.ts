@@ -151,7 +151,7 @@ async function greetingInMode(remote: RemoteConfig, control: ControlConnection, 
       return await greeting;
     } catch (err) {
       if (secured || !isNotTlsFailure(err)) throw err;
-      if ((await probePlainGreeting(remote.host, remote.port, probeMs)) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
+      if ((await probePlainGreeting(remote.host, remote.port, Math.min(GREETING_GRACE_MS, remote.timeoutMs))) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
       throw err;
     }
   }
