@@ -12,9 +12,11 @@ import { ControlConnection } from "./engine/control.js";
 import type { DataTls } from "./engine/data.js";
 import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
+import type { Reply } from "./engine/reply-parser.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { withoutPeerCertificate } from "./session-trim.js";
 import { clientCertificateProblem, contextOptionsOf, guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
+import { GREETING_GRACE_MS, isNotTlsFailure, isTlsRecordAtGreeting, probePlainGreeting, probeTlsHandshake, PROBE_MS, type PortSpeaks } from "./tls-mode.js";
 
 export interface TlsInfo {
   protocol: string;
@@ -36,6 +38,8 @@ export interface FtpsConnection {
   remote: RemoteConfig;
   capabilities: Capabilities;
   tls: TlsInfo;
+  /** Techniques found off while connecting, each with why, for the pool to remember and log once. */
+  learnt?: TechniquesOff;
   close(): void;
 }
 
@@ -123,6 +127,79 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   });
 }
 
+/** The configuration names the other TLS mode than the port speaks: said plainly, and not retried. */
+function wrongTlsMode(remote: RemoteConfig, speaks: PortSpeaks): RemoteError {
+  const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
+  const what =
+    speaks === "tls"
+      ? `this port speaks TLS from the first byte: use "tls": "implicit" (implicit FTPS, often port 990)`
+      : `this port speaks plain FTP first: use "tls": "explicit" (explicit FTPS: AUTH TLS, often port 21)`;
+  return new RemoteError(`cannot connect to ${where}: ${what}`, { kind: "tls", phase: "connect" });
+}
+
+/**
+ * The server's greeting, or the error that names the TLS mode the port really speaks:
+ * - implicit: a handshake that met plain bytes (OpenSSL: "wrong version number") or a cut
+ *   connection, where a plain connection reads an FTP reply first;
+ * - explicit: a TLS record where the greeting should be; a connection closed before any greeting,
+ *   or no greeting within a few seconds (an implicit port says nothing: it waits for a
+ *   ClientHello), where a TLS handshake succeeds. A slow server's greeting is still waited for.
+ */
+async function greetingInMode(remote: RemoteConfig, control: ControlConnection, greeting: Promise<Reply>, signal?: AbortSignal): Promise<Reply> {
+  const probeMs = Math.min(PROBE_MS, remote.timeoutMs);
+  if (remote.tls === "implicit") {
+    let secured = false;
+    control.tlsSocket?.once("secureConnect", () => (secured = true));
+    try {
+      return await greeting;
+    } catch (err) {
+      if (secured || !isNotTlsFailure(err)) throw err;
+      if ((await probePlainGreeting(remote.host, remote.port, Math.min(GREETING_GRACE_MS, remote.timeoutMs))) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
+      throw err;
+    }
+  }
+  const outcome = <T>(p: Promise<T>) => p.then((reply) => ({ reply }), (error: unknown) => ({ error }));
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<"slow">((resolve) => (timer = setTimeout(() => resolve("slow"), Math.min(GREETING_GRACE_MS, remote.timeoutMs))));
+  try {
+    const first = await Promise.race([outcome(greeting), grace]);
+    if (first !== "slow") {
+      if ("reply" in first) return first.reply;
+      if (isTlsRecordAtGreeting(first.error)) throw wrongTlsMode(remote, "tls");
+      // Closed or cut before any greeting: an implicit port that read AUTH TLS as a broken handshake?
+      if (!signal?.aborted && (await probeTlsHandshake(remote.host, remote.port, probeMs))) throw wrongTlsMode(remote, "tls");
+      throw first.error;
+    }
+    const probe = probeTlsHandshake(remote.host, remote.port, probeMs).then((tls) => (tls ? "tls" : "unknown"));
+    const next = await Promise.race([outcome(greeting), probe]);
+    if (next === "tls") throw wrongTlsMode(remote, "tls");
+    if (next === "unknown") return await greeting;
+    if ("reply" in next) return next.reply;
+    throw isTlsRecordAtGreeting(next.error) ? wrongTlsMode(remote, "tls") : next.error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * An implicit FTPS server that refused PBSZ/PROT P: its data channel is used only once a data
+ * connection is seen to be TLS, by a listing of the login folder. Nothing can move in the clear:
+ * every data connection is a TLS client whose bytes flow only after its handshake, so a clear
+ * one fails that handshake, here (the server's bytes are not TLS records) and on every later
+ * connection too (where the refusal is remembered, this listing is skipped).
+ */
+async function seeDataChannelTls(remote: RemoteConfig, client: FtpClient, listCommand: string, refused: string): Promise<void> {
+  try {
+    await client.list("", listCommand);
+  } catch (err) {
+    throw new RemoteError(
+      `${remote.name}: the server refused to protect the data channel (${refused}) and its data connection is not TLS ` +
+        `(${(err as Error).message}); closed, no data was sent. ftps-sync never moves data in the clear: enable TLS for data connections on the server.`,
+      { kind: "tls", phase: "connect", cause: err },
+    );
+  }
+}
+
 /**
  * One TLS context per remote (and key-exchange groups offered, see key-share.ts), shared by its
  * control connections and every data connection (the data connections reuse the control
@@ -147,7 +224,8 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * channel is protected (PROT P), or fails. Never falls back to plaintext:
  * - explicit: a refused AUTH TLS closes the connection before USER is sent;
  * - pin or certificate failure closes it before USER is sent;
- * - a refused PBSZ/PROT P closes it before any data connection opens.
+ * - a refused PBSZ/PROT P closes it before any data connection opens; in implicit mode only, the
+ *   connection goes on once a data connection is seen to be TLS (seeDataChannelTls).
  * Round trips are few: after the TLS handshake, the login and every setting leave in one write
  * (USER, PASS, FEAT, TYPE I, OPTS, PBSZ, PROT P; a refusal of any is read from its own reply).
  * Every step has a deadline of the remote's timeout, each reply its own (a reply trickled a byte at
@@ -171,8 +249,15 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     // Explicit TLS: AUTH TLS goes out with the connection, not a round trip after the greeting
     // (the server reads it once it has greeted; its reply comes after the greeting's).
     const authReply = implicit || control.oneAtATime ? undefined : control.request("AUTH TLS");
-    const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () => greeting);
-    if (hello.code >= 400) throw new ReplyError(hello);
+    const hello = await step(implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting", () =>
+      greetingInMode(remote, control, greeting, signal),
+    );
+    if (hello.code >= 400) {
+      // An implicit FTPS port reads AUTH TLS as a broken handshake and some say so in plain text
+      // (vsftpd "500 OOPS: ... wrong version number", ProFTPD "421 TLS handshake failed").
+      if (!implicit && (await probeTlsHandshake(remote.host, remote.port, Math.min(PROBE_MS, remote.timeoutMs)))) throw wrongTlsMode(remote, "tls");
+      throw new ReplyError(hello);
+    }
     if (!implicit) {
       const auth = await step("waiting for the reply to AUTH TLS and the TLS handshake", () => authReply ?? control.request("AUTH TLS"));
       if (auth.code !== 234) {
@@ -223,7 +308,8 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     const [feat, , , , pbsz, prot] = await step("waiting for the replies to FEAT, TYPE I, OPTS, PBSZ and PROT P", () => Promise.all(replies.slice(2)));
     const capabilities = parseCapabilities(parseFeatures(feat));
     const refusal = !is2xx(pbsz.code) ? { reply: pbsz, to: "PBSZ 0" } : !is2xx(prot.code) ? { reply: prot, to: "PROT P" } : undefined;
-    if (refusal) {
+    // Implicit FTPS may go on without PROT P, once its data channel is seen to be TLS (below).
+    if (refusal && !implicit) {
       throw new RemoteError(
         `${remote.name}: the server refused to protect the data channel (${replyText(refusal.reply.code, refusal.reply.message)} in reply to ` +
           `${refusal.to}); closed before any data connection was opened. ` +
@@ -233,10 +319,18 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     }
     control.step = undefined;
     const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
+    client.techniquesOff = off;
     // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
     // which would look like deleted files.
     const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";
-    return { client, remote, capabilities, tls, listCommand, close: () => client.close() };
+    let learnt: TechniquesOff | undefined;
+    if (refusal && !off.protP) {
+      const refused = `${replyText(refusal.reply.code, refusal.reply.message)} in reply to ${refusal.to}`;
+      await step("listing the login folder to see that the data channel is TLS without PROT P", () => seeDataChannelTls(remote, client, listCommand, refused));
+      control.step = undefined;
+      learnt = { protP: `the server refused PROT P (${refused}); its data connections were seen to be TLS (implicit FTPS)` };
+    }
+    return { client, remote, capabilities, tls, listCommand, learnt, close: () => client.close() };
   } catch (err) {
     control.close();
     throw connectFailure(remote, err);

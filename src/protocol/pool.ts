@@ -2,6 +2,7 @@ import type { RemoteConfig } from "../config/types.js";
 import { RemoteError } from "../errors.js";
 import { errorClassOf, isTlsFailure } from "./classify.js";
 import { connectFtps, type FtpsConnection } from "./connect.js";
+import { isAnsweredDuringTransfer } from "./engine/client.js";
 import { isUnansweredBehind } from "./engine/control.js";
 import type { ServerTechniques, TechniquesOff } from "../remote/remote-folder.js";
 import type { Logger } from "../log.js";
@@ -186,6 +187,7 @@ export class FtpsPool {
       this.open++;
       this.adopt(c);
       this.first ??= c;
+      this.learnFromConnection(c);
       return c;
     } catch (err) {
       if (err instanceof RemoteError && err.code === 421 && this.open > 0) {
@@ -203,7 +205,7 @@ export class FtpsPool {
 
   /** Tells a new connection what is known of the server, and learns what it finds out. */
   private adopt(c: FtpsConnection): void {
-    c.client.knownOff = this.techniques.known;
+    c.client.techniquesOff = this.techniques.known;
     c.client.onLearnt = (technique, reason) => this.learn(technique, reason);
   }
 
@@ -215,11 +217,27 @@ export class FtpsPool {
     this.techniques.onTurnedOff?.(technique, reason);
   }
 
+  /** What a connection found off while it connected (an implicit server without PROT P): logged and remembered once. */
+  private learnFromConnection(c: FtpsConnection): void {
+    for (const [technique, reason] of Object.entries(c.learnt ?? {})) {
+      if (this.techniques.known[technique]) continue;
+      this.techniques.known[technique] = reason;
+      this.logger?.warn(`${this.remote.name}: ${reason}: going on without it for this server from now on`);
+      this.techniques.onTurnedOff?.(technique, reason);
+    }
+  }
+
   /**
    * A server that dropped a command sent behind another (its reply never came) gets one command
    * at a time on every connection opened from now on; the caller's retry opens one.
    */
   private learnFrom(err: unknown): void {
+    if (!this.techniques.known.commandsBehindTransfer && isAnsweredDuringTransfer(err)) {
+      const reason = `answered a command sent behind a transfer before the transfer ended (${(err as Error).message})`;
+      this.techniques.known.commandsBehindTransfer = reason;
+      this.logger?.warn(`${this.remote.name}: ${reason}: sending such commands after the transfer to this server from now on`);
+      this.techniques.onTurnedOff?.("commandsBehindTransfer", reason);
+    }
     if (this.techniques.known.pipelining || !isUnansweredBehind(err)) return;
     const reason = `no reply to a command sent together with another (${(err as Error).message})`;
     this.techniques.known.pipelining = reason;

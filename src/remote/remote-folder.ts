@@ -176,7 +176,11 @@ export interface DownloadOptions {
   onTimeBefore?: (ms: number | undefined) => void;
 }
 
-/** A technique ("pipelining": commands sent together in one write) and why it is off. */
+/**
+ * A technique and why it is off: "pipelining" (commands sent together in one write),
+ * "commandsBehindTransfer" (commands sent in a transfer's write, answered once it ends), "protP"
+ * (PBSZ/PROT P, refused by an implicit server whose data connections were seen to be TLS).
+ */
 export type TechniquesOff = Record<string, string>;
 
 export interface ServerTechniques {

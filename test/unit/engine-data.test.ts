@@ -323,7 +323,7 @@ describe("FtpClient transfers", () => {
       if (verb === "LIST") return s.data.send("listing\r\n");
       s.reply("500 not understood");
     });
-    client.knownOff = { epsv: "EPSV refused (500): passive mode by PASV" };
+    client.techniquesOff = { epsv: "EPSV refused (500): passive mode by PASV" };
     expect(await client.list("/a", "LIST -a")).toBe("listing\r\n");
     expect(server.sessions[0].commands).toEqual(["PASV", "LIST -a /a"]);
     client.close();

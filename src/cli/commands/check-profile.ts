@@ -18,7 +18,7 @@ export function knownOff(store: CapabilityStore, name: string, remote: RemoteCon
  * PASV address not used...), as a sync's pool does: logged and stored once.
  */
 export function learnFromCheck(c: FtpsConnection, known: TechniquesOff, store: CapabilityStore, name: string, logger?: Logger): void {
-  c.client.knownOff = known;
+  c.client.techniquesOff = known;
   c.client.onLearnt = (technique, reason) => {
     if (known[technique]) return;
     known[technique] = reason;

@@ -2,6 +2,7 @@ import { pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
 import { controlHost, describeIgnoredPasvAddress, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { RemoteError } from "../../errors.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
 import { replyText } from "../reply-text.js";
@@ -12,6 +13,26 @@ import type { Reply } from "./reply-parser.js";
 export interface Transferred {
   final: Reply;
   after: Promise<Reply>[];
+}
+
+const answeredDuringTransfer = new WeakSet<Error>();
+
+/** The connection is out of step: the server answered a command sent behind a transfer before the transfer ended. */
+function answeredDuringTransferError(message: string): RemoteError {
+  const err = new RemoteError(message, { fault: "protocol", kind: "transient", phase: "operation" });
+  answeredDuringTransfer.add(err);
+  return err;
+}
+
+/**
+ * The sign of a server that answers the commands sent in a transfer's write while the transfer
+ * runs (from then on they are sent after it: FtpClient.techniquesOff).
+ */
+export function isAnsweredDuringTransfer(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Error && answeredDuringTransfer.has(e)) return true;
+  }
+  return false;
 }
 
 /** Node's codes for a data connection the server cut. */
@@ -37,8 +58,14 @@ export class FtpClient {
    * refused; "pasvAddress": PASV names an address not connected to), for the server's profile.
    */
   onLearnt?: (technique: string, reason: string) => void;
-  /** What is known of the server before this connection found out anything (shared with the pool, live). */
-  knownOff?: Readonly<Record<string, string>>;
+  /**
+   * What the server was found not to take, a live view (the pool's record, which may learn while
+   * this connection lives). "epsv": PASV from the start. "commandsBehindTransfer": a transfer's
+   * `after` commands, which otherwise leave in the transfer's own write (their replies come once
+   * it is complete), are sent once its final reply came, for a server that answers them while the
+   * transfer runs (pyftpdlib: "213 0" to SIZE before the upload's 226).
+   */
+  techniquesOff: Readonly<Record<string, string>> = {};
 
   constructor(
     readonly control: ControlConnection,
@@ -146,7 +173,7 @@ export class FtpClient {
 
   /**
    * One transfer: the passive-mode command, `before` (REST) and `command` in one write; the data
-   * connection opens as soon as the passive reply names its port; the bytes flow from the server's
+   * connection opens once the passive reply names its port and the command is sent; the bytes flow from the server's
    * "150" (or its final reply, for a server that sends none). Resolves with the final reply once
    * the data flow is done. A negative final reply rejects as a ReplyError, the connection still in
    * step; a failure of the data connection or of the caller's stream rejects with that error and
@@ -214,11 +241,13 @@ export class FtpClient {
       }
     };
 
-    const after = opts.after ?? [];
+    const inTransferWrite = !this.techniquesOff.commandsBehindTransfer;
+    const deferred = inTransferWrite ? [] : (opts.after ?? []);
+    const after = inTransferWrite ? (opts.after ?? []) : [];
     const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length, opts.first, opts.onFirst);
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
-    const afterReplies = replies.slice(before.length + 1);
+    let afterReplies = replies.slice(before.length + 1);
     /**
      * The data connection was cut. A server that cuts an upload often says why just after (552
      * out of space, 451): its reply, if it comes within a moment, is the failure (a reply code is
@@ -241,10 +270,21 @@ export class FtpClient {
         },
       );
     };
-    socket = openDataSocket(control, host, port, this.dataTls);
-    const secured = new Promise<void>((resolve) => socket!.once("secureConnect", () => resolve()));
-    socket.once("error", cut);
-    if (ready) start();
+    let secured: Promise<void> = Promise.resolve();
+    /**
+     * The data connection opens once the transfer command is on its way: some servers (pyftpdlib)
+     * reset a data connection whose TLS handshake begins before they have the command. Pipelined,
+     * the command left with the passive one; one at a time, it leaves once `before` is answered.
+     */
+    const openData = () => {
+      if (failed || socket) return;
+      socket = openDataSocket(control, host, port, this.dataTls);
+      const opened = socket;
+      secured = new Promise<void>((resolve) => opened.once("secureConnect", () => resolve()));
+      opened.once("error", cut);
+      if (ready && beforeAccepted) start();
+    };
+    if (before.length === 0 || !control.oneAtATime) openData();
     return new Promise<Transferred>((resolve, reject) => {
       settle = { resolve, reject };
       Promise.all(restReplies).then(
@@ -253,6 +293,7 @@ export class FtpClient {
           // REST refused: the RETR that followed sends from byte 0, which must not be appended.
           if (refused) return fail(new ReplyError(refused), true);
           beforeAccepted = true;
+          openData();
           if (ready || finalReply) start();
         },
         (err: Error) => fail(err, false),
@@ -263,10 +304,14 @@ export class FtpClient {
           // to a command sent after it, answered early by a server that reads commands while it
           // transfers (the connection is out of step).
           if (reply.code >= 200 && reply.code < 300 && reply.code !== 226 && reply.code !== 250) {
-            return fail(faultError("protocol", `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`), true);
+            const message = `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`;
+            // With commands in the transfer's write, the reply is theirs: the server answers them
+            // while it transfers. Worth another attempt, on a connection that sends them after.
+            return fail(after.length > 0 ? answeredDuringTransferError(message) : faultError("protocol", message), true);
           }
           if (reply.code >= 300) return fail(new ReplyError(reply.code >= 400 ? reply : { code: 550, message: `unexpected reply to ${command.split(" ")[0]}: ${reply.message}` }), false);
           finalReply = reply;
+          if (deferred.length > 0) afterReplies = control.send(deferred);
           start();
           maybeDone();
         },
@@ -279,7 +324,7 @@ export class FtpClient {
    * Sends the passive-mode command followed by `commands` in one write, and returns the data
    * port with the replies still to come. EPSV first (it names no host); PASV, for good, on a
    * server that does not know EPSV or answers it with something unusable (learnt: see onLearnt),
-   * and from the start on one known to (knownOff.epsv).
+   * and from the start on one known to (techniquesOff.epsv).
    */
   private async passive(
     commands: string[],
@@ -295,7 +340,7 @@ export class FtpClient {
       if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
       return sent.slice(first.length);
     };
-    if (this.passiveMode !== "PASV" && !this.knownOff?.epsv) {
+    if (this.passiveMode !== "PASV" && !this.techniquesOff.epsv) {
       // A server that refused EPSV may still start the transfer sent behind it, and wait for a
       // data connection that cannot come (pyftpdlib answers 150): the connection is given up at
       // once rather than at its timeout. The transfer's 150 may be read before EPSV's reply is.

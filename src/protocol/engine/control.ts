@@ -3,6 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions, TLSSocket } from "node:t
 import { RemoteError } from "../../errors.js";
 import { faultError, timeoutError } from "./faults.js";
 import { ReplyParser, ReplyTooLong, type Reply } from "./reply-parser.js";
+import { looksLikeTlsRecord, tlsRecordAtGreetingError } from "../tls-mode.js";
 
 /** What one command waits for: its final reply; preliminary ones (1xx) go to `onPreliminary`. */
 interface Pending {
@@ -69,6 +70,8 @@ export class ControlConnection {
   private closing?: Error;
   private timer?: NodeJS.Timeout;
   private holds = 0;
+  /** Some byte came from the server. */
+  private heardAny = false;
   private readonly closeListeners = new Set<(err: Error) => void>();
   /** Commands given to send() and not written yet (one at a time only). */
   private readonly unwritten: string[] = [];
@@ -301,6 +304,9 @@ export class ControlConnection {
   }
 
   private readonly onData = (chunk: Buffer) => {
+    // A plain connection that hears a TLS record first is talking to an implicit FTPS port.
+    if (!this.heardAny && !(this.socket instanceof TLSSocket) && looksLikeTlsRecord(chunk)) return this.close(tlsRecordAtGreetingError());
+    this.heardAny = true;
     let replies: Reply[];
     try {
       replies = this.parser.push(chunk);
