@@ -7,7 +7,7 @@ import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
 import { classify } from "../../src/protocol/classify.js";
-import { FtpClient } from "../../src/protocol/engine/client.js";
+import { FtpClient, isAnsweredDuringTransfer } from "../../src/protocol/engine/client.js";
 import type { ControlConnection } from "../../src/protocol/engine/control.js";
 import { describeIgnoredPasvAddress, parseEpsvReply, parsePasvReply, pasvTarget } from "../../src/protocol/engine/data.js";
 import { ReplyError } from "../../src/protocol/engine/reply-error.js";
@@ -150,6 +150,32 @@ describe("FtpClient transfers", () => {
     expect(rest.bytes().equals(content.subarray(1000))).toBe(true);
     expect(server.sessions[0].commands).toEqual(["EPSV", "RETR /job/a.bin", "EPSV", "REST 1000", "RETR /job/a.bin"]);
     client.close();
+  });
+
+  it("MLST's multi-line 250, sent behind RETR and answered while the transfer runs (pyftpdlib), is not taken for the transfer's completion", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "RETR") {
+        const reply = s.reply;
+        const held: string[] = [];
+        s.reply = (text) => held.push(text);
+        return s.data.transfer(async (d) => {
+          s.reply = reply;
+          // The MLST reply first, then the bytes and the 226.
+          s.reply(['250-Listing "/job/a.bin":', " type=file;size=3; /job/a.bin", "250 End MLST."].join("\r\n"));
+          await sleep(50);
+          d.write(Buffer.from("abc"));
+          await new Promise<void>((r) => d.end(() => r()));
+          s.reply("226 Transfer complete");
+        });
+      }
+      s.reply("200 ok");
+    });
+    const got = collector();
+    const err = await failure(client.downloadThen(got.sink, "/job/a.bin", 0, ["MLST /job/a.bin"]));
+    expect(isAnsweredDuringTransfer(err)).toBe(true);
+    expect(client.closed).toBe(true);
   });
 
   it("a refused REST fails the download with its reply and closes the connection; no byte reaches the sink", async () => {

@@ -303,7 +303,9 @@ export class FtpClient {
           // Only a transfer's own completion ends it: a reply of another kind here is the reply
           // to a command sent after it, answered early by a server that reads commands while it
           // transfers (the connection is out of step).
-          if (reply.code >= 200 && reply.code < 300 && reply.code !== 226 && reply.code !== 250) {
+          // A multi-line 250 is MLST's answer (RFC 3659), never a transfer's completion.
+          const listingReply = reply.code === 250 && /^250-/.test(reply.message);
+          if (reply.code >= 200 && reply.code < 300 && ((reply.code !== 226 && reply.code !== 250) || listingReply)) {
             const message = `unexpected reply to ${command.split(" ")[0]} (not a transfer's completion): ${reply.message}`;
             // With commands in the transfer's write, the reply is theirs: the server answers them
             // while it transfers. Worth another attempt, on a connection that sends them after.
