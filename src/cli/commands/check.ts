@@ -79,7 +79,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
           ...rememberedLines(remembered),
           `  hash:         ${hashLine(hash)}`,
           `  times:        ${describeTimes(c.capabilities, hash && describeHashMethod(hash))}`,
-          `  data channel: protected (${c.learnt?.protP ? "TLS seen on a data connection; the server refused PROT P" : "PROT P"}); listed ${listing.length} entries`,
+          `  data channel: protected (${c.learnt?.protP || remembered.some((r) => r.technique === "protP") ? "TLS seen on a data connection; the server refused PROT P" : "PROT P"}); listed ${listing.length} entries`,
           `  result:       ok`,
         );
         Object.assign(result, {
