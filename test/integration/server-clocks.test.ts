@@ -72,6 +72,9 @@ describe("an MLSD server in a zone 5 hours east of UTC, its MLSD and its MFMT re
     expect(statSync(join(remoteDir, "ours.txt")).mtimeMs).toBe(oursAt);
     expect(clockOffset(ws, server)).toBe(FIVE_HOURS);
     expect(first.stderr.match(/clock offset/g) ?? []).toHaveLength(1);
+    // check shows it among what is remembered of the server
+    const check = await ws.cli(["check"]);
+    expect(check.stdout).toMatch(/^ {2}\s*clock: listing times \+5 h from UTC.*taken off/m);
 
     const second = await sync(ws, "job");
     expect(second.code, second.stderr).toBe(0);

@@ -1,7 +1,7 @@
 import type { RemoteConfig } from "../../config/types.js";
 import type { Logger } from "../../log.js";
 import type { FtpsConnection } from "../../protocol/connect.js";
-import type { CapabilityStore, RememberedTechnique } from "../../state/capabilities.js";
+import type { CapabilityStore, RememberedTechnique, ServerClockRecord } from "../../state/capabilities.js";
 import type { TechniquesOff } from "../../remote/remote-folder.js";
 import { isoTime } from "../json-output.js";
 
@@ -37,3 +37,20 @@ export function rememberedLines(remembered: RememberedTechnique[]): string[] {
 export function rememberedJson(remembered: RememberedTechnique[]): { technique: string; reason: string; learntAt: string }[] {
   return remembered.map((r) => ({ technique: r.technique, reason: r.reason, learntAt: isoTime(r.at)! }));
 }
+
+/** A measured server clock as an entry of the remembered profile ("clock"), for `check`. */
+export function clockEntry(clock: ServerClockRecord | undefined): RememberedTechnique[] {
+  if (!clock) return [];
+  const exact = clock.exactMs !== undefined && clock.exactMs !== clock.listingMs ? `, MDTM's ${offsetText(clock.exactMs)}` : "";
+  return [{ technique: "clock", reason: `listing times ${offsetText(clock.listingMs)}${exact} (${clock.how}): taken off`, at: clock.at }];
+}
+
+/** "+5 h", "-3 h 30 min", "0 (UTC)": how far a server's times are from UTC. */
+function offsetText(ms: number): string {
+  if (ms === 0) return "in UTC";
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `${ms > 0 ? "+" : "-"}${h > 0 ? `${h} h` : ""}${h > 0 && m > 0 ? " " : ""}${m > 0 ? `${m} min` : ""} from UTC`;
+}
+

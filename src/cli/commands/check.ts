@@ -9,7 +9,7 @@ import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../pro
 import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
-import { knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
+import { clockEntry, knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
 
 /** Which hash command the agent will use with this server, and for what. */
 function hashLine(hash: HashMethod | undefined): string {
@@ -67,7 +67,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
       const { c, listing } = await connectAndList(app, name, remote, profile);
       try {
         // after the listing: what it found out is remembered too
-        const remembered = profile.remembered(name, remote.host, remote.port);
+        const remembered = [...profile.remembered(name, remote.host, remote.port), ...clockEntry(profile.clockOffset(name, remote.host, remote.port))];
         const hash = chooseHashMethod(c.capabilities);
         out.push(
           `  TLS:          ${c.tls.protocol}, ${c.tls.cipher}`,
