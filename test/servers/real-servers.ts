@@ -481,8 +481,8 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
   ]
     // ProFTPD takes a server-wide directive's first line: one in extraConfig replaces the default
     // line of the same name (e.g. "AllowStoreRestart off", ProFTPD's own default; "TLSVerifyClient
-    // on" replaces the one indented in the mod_tls block).
-    .filter((line, i, all) => i >= all.length - c.extra.length - 1 || !c.extra.some((x) => directiveOf(x) !== "" && directiveOf(x) === directiveOf(line.trimStart())))
+    // on" replaces the one indented in the mod_tls block). LoadModule lines add up, never replace.
+    .filter((line, i, all) => i >= all.length - c.extra.length - 1 || !c.extra.some((x) => !["", "LoadModule"].includes(directiveOf(x)) && directiveOf(x) === directiveOf(line.trimStart())))
     .join("\n");
   const file = join(c.dir, "proftpd.conf");
   await writeFile(file, conf, { mode: 0o600 });
