@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openState } from "../../src/state/index.js";
 import { runCli, type CliResult } from "./cli.js";
 import { testTempDir } from "./temp-dir.js";
 
@@ -72,4 +73,15 @@ export function makeWorkspace(server: ServerLike, remote: Record<string, unknown
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a pool would have learnt of the server at `host`:`port` (remote "srv"), written into the workspace's state. */
+export function rememberOff(ws: Workspace, server: { host: string; port: number }, technique: string, reason = "test"): void {
+  mkdirSync(join(ws.dir, "state"), { recursive: true });
+  const state = openState(join(ws.dir, "state"));
+  try {
+    state.capabilities.rememberTechniqueOff("srv", server.host, server.port, technique, reason);
+  } finally {
+    state.close();
+  }
 }

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openState } from "../../src/state/index.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { makeWorkspace, rememberOff, type Workspace } from "../helpers/workspace.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { requireServers } from "../servers/real-servers.js";
 
@@ -24,15 +24,7 @@ function techniquesOff(ws: Workspace, server: PyftpdServer): Record<string, stri
   }
 }
 
-function remember(ws: Workspace, server: PyftpdServer, technique: string, reason: string): void {
-  mkdirSync(join(ws.dir, "state"), { recursive: true });
-  const state = openState(join(ws.dir, "state"));
-  try {
-    state.capabilities.rememberTechniqueOff("srv", server.host, server.port, technique, reason);
-  } finally {
-    state.close();
-  }
-}
+const remember = rememberOff;
 
 describe("an implicit FTPS server that refuses PBSZ and PROT, its data channels in TLS", () => {
   let server: PyftpdServer;

@@ -13,7 +13,7 @@ import { tempNameFor } from "../../src/local/temp-names.js";
 import { connectFtps } from "../../src/protocol/connect.js";
 import { openState } from "../../src/state/index.js";
 import { remoteFor } from "../helpers/connect-server.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { makeWorkspace, rememberOff, type Workspace } from "../helpers/workspace.js";
 import { runSync, sha } from "../faults/harness.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { requireServers } from "../servers/real-servers.js";
@@ -62,16 +62,8 @@ describe.each(modes)("whole jobs against pyftpdlib, $tls TLS, pipelining $pipeli
   beforeAll(async () => {
     server = await startPyftpd({ tls });
     ws = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 10 }, { log: { level: "debug" } });
-    if (!pipelining) {
-      // What a pool learnt about a server that drops commands sent together, and remembers.
-      mkdirSync(join(ws.dir, "state"), { recursive: true });
-      const state = openState(join(ws.dir, "state"));
-      try {
-        state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "no reply to a command sent together with another (test)");
-      } finally {
-        state.close();
-      }
-    }
+    // What a pool learnt about a server that drops commands sent together, and remembers.
+    if (!pipelining) rememberOff(ws, server, "pipelining", "no reply to a command sent together with another (test)");
   });
   afterAll(async () => {
     ws?.cleanup();
@@ -120,15 +112,7 @@ describe.each(modes)("whole jobs against pyftpdlib, $tls TLS, pipelining $pipeli
   it("a one-file upload is retried once at most: what the first failure taught holds on every connection of the pool", async () => {
     const fresh = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 10, maxConnections: 4 });
     try {
-      if (!pipelining) {
-        mkdirSync(join(fresh.dir, "state"), { recursive: true });
-        const state = openState(join(fresh.dir, "state"));
-        try {
-          state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
-        } finally {
-          state.close();
-        }
-      }
+      if (!pipelining) rememberOff(fresh, server, "pipelining");
       const local = fresh.folder("one");
       writeFileSync(join(local, "only.txt"), "just one file");
       mkdirSync(join(server.root, `one-${pipelining}`));
@@ -170,15 +154,9 @@ describe.each(modes)("transfers cut short, continued by a whole job against pyft
   beforeAll(async () => {
     server = await startPyftpd({ tls, behaviours: ["slow-rest"] });
     ws = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 10 }, { log: { level: "debug" } });
-    mkdirSync(join(ws.dir, "state"), { recursive: true });
-    const state = openState(join(ws.dir, "state"));
-    try {
-      if (!pipelining) state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
-      // learnt already (see above): the upload's first attempt is the resumed one
-      state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "commandsBehindTransfer", "test");
-    } finally {
-      state.close();
-    }
+    if (!pipelining) rememberOff(ws, server, "pipelining");
+    // learnt already (see above): the upload's first attempt is the resumed one
+    rememberOff(ws, server, "commandsBehindTransfer");
   });
   afterAll(async () => {
     ws?.cleanup();
@@ -235,13 +213,7 @@ describe.each(["explicit", "implicit"] as const)("a segmented download by a whol
   beforeAll(async () => {
     server = await startPyftpd({ tls, behaviours: ["slow-rest"] });
     ws = makeWorkspace(server, { tls, fingerprint: server.fingerprint, timeoutSeconds: 15, maxConnections: 4 }, { log: { level: "debug" } });
-    mkdirSync(join(ws.dir, "state"), { recursive: true });
-    const state = openState(join(ws.dir, "state"));
-    try {
-      state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
-    } finally {
-      state.close();
-    }
+    rememberOff(ws, server, "pipelining");
   });
   afterAll(async () => {
     ws?.cleanup();

@@ -2,11 +2,8 @@
 // (explicit FTPS), or "explicit" against one that waits for a TLS handshake from the first byte
 // (implicit FTPS). Both must end within seconds, exit 4, with a message that names the mode to use,
 // for `sync` and for `check`, and for one command at a time (the remembered technique) too.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openState } from "../../src/state/index.js";
-import { makeWorkspace } from "../helpers/workspace.js";
+import { makeWorkspace, rememberOff } from "../helpers/workspace.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 
@@ -42,15 +39,7 @@ describe.each(CASES)("a $kind server with $serverTls TLS, configured with the ot
   it.each([true, false])(`sync fails within seconds with exit 4 and says to use ${serverTls} (pipelining %s)`, async (pipelining) => {
     const ws = makeWorkspace(server, { tls: configured, fingerprint: server.fingerprint, timeoutSeconds: TIMEOUT_SECONDS });
     try {
-      if (!pipelining) {
-        mkdirSync(join(ws.dir, "state"), { recursive: true });
-        const state = openState(join(ws.dir, "state"));
-        try {
-          state.capabilities.rememberTechniqueOff("srv", server.host, server.port, "pipelining", "test");
-        } finally {
-          state.close();
-        }
-      }
+      if (!pipelining) rememberOff(ws, server, "pipelining");
       ws.writeJob("j", { remote: "srv", remotePath: "/", local: ws.folder("local"), direction: "upload" });
       const started = Date.now();
       const r = await ws.cli(["sync", "j"]);
