@@ -11,6 +11,8 @@ export const ExitCode = {
   JobFailing: 6,
   /** `status`: a job is stale (no successful run within its maxAge), and none is failing. */
   JobStale: 7,
+  /** `run`: the HTTP listener (http.listen) cannot listen: the address is taken or not this machine's. */
+  HttpListen: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -37,6 +39,13 @@ export class ConfigError extends AgentError {
 }
 
 /** A safety guard stopped the run (nothing was deleted). Exit 3. */
+/** `run` cannot serve the configured http.listen (the port taken, the address not this machine's): exit 8, nothing run. */
+export class HttpListenError extends AgentError {
+  constructor(message: string) {
+    super(message, ExitCode.HttpListen);
+  }
+}
+
 export class SafetyGuardError extends AgentError {
   constructor(message: string) {
     super(message, ExitCode.SafetyGuard);

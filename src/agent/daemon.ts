@@ -1,3 +1,4 @@
+import { HttpListenError } from "../errors.js";
 import type { Server } from "node:http";
 import type { AgentConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
@@ -73,7 +74,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         status: () => collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j) }),
       });
     } catch (err) {
-      logger.error(`cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`);
+      // An operator who configured the endpoint relies on it (probes, scrapes): not serving it is
+      // a failure to start, said at once, not a run without it. Nothing has run yet.
+      await triggers.stop();
+      await runner.stop(0);
+      clearInterval(heartbeat);
+      agents.unregister();
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "EADDRINUSE" ? "the port is taken by another process" : code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : (err as Error).message;
+      throw new HttpListenError(`http.listen: cannot listen on ${config.http.host}:${config.http.port}: ${why}${code ? ` (${code})` : ""}`);
     }
   }
   logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);

@@ -5,8 +5,11 @@ import type { AgentMetrics } from "./metrics.js";
 import type { AgentStatus } from "./status.js";
 
 /**
- * The operations listener: GET /healthz (200 when every job is healthy, 503 otherwise, JSON
- * body either way) and GET /metrics (Prometheus text format). Nothing else, no writes.
+ * The operations listener, read-only:
+ * - GET /livez: 200 while the agent's process serves requests (liveness: restart it if not);
+ * - GET /readyz: 200 when every job is healthy, 503 otherwise, JSON body either way (/healthz is
+ *   the same, kept for existing probes);
+ * - GET /metrics: Prometheus text format.
  */
 export async function startHttp(
   listen: { host: string; port: number },
@@ -18,7 +21,11 @@ export async function startHttp(
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
-    if (path === "/healthz") {
+    if (path === "/livez") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "alive", pid: process.pid }) + "\n");
+      return;
+    }
+    if (path === "/readyz" || path === "/healthz") {
       let body: string;
       let code: number;
       try {
@@ -43,7 +50,7 @@ export async function startHttp(
       );
       return;
     }
-    res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /healthz or /metrics\n");
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /livez, /readyz or /metrics\n");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -53,7 +60,7 @@ export async function startHttp(
     });
   });
   const where = `http://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
-  deps.logger.info(`serving /healthz and /metrics on ${where}`);
+  deps.logger.info(`serving /livez, /readyz (and /healthz) and /metrics on ${where}`);
   // The address actually bound: a host name, "0.0.0.0" or "::" is judged by what it became.
   const bound = server.address();
   const warning = exposureWarning(typeof bound === "object" && bound ? bound.address : listen.host, where);

@@ -3,7 +3,7 @@
  * hint, the same for every command (the `error` object of the JSON output; README "Exit codes").
  */
 import { CommanderError } from "commander";
-import { AgentError, ConfigError, ExitCode, RemoteError, SafetyGuardError } from "../errors.js";
+import { AgentError, ConfigError, ExitCode, HttpListenError, RemoteError, SafetyGuardError } from "../errors.js";
 import { redact } from "../redact.js";
 import { UsageError } from "./usage.js";
 
@@ -17,7 +17,8 @@ export type FailureCode =
   | "connect"
   | "already-running"
   | "job-failing"
-  | "job-stale";
+  | "job-stale"
+  | "http-listen";
 
 export interface Failure {
   code: FailureCode;
@@ -37,6 +38,7 @@ const HINTS: Record<FailureCode, string> = {
   "already-running": "another run of this job holds its lock (`ftps-sync status` shows it); try again when it has finished",
   "job-failing": "see each job's problem, and `ftps-sync history <job>`",
   "job-stale": "no successful run as recent as the job's maxAge: check that the agent runs (`ftps-sync run`) and what its log says",
+  "http-listen": "free the port (another agent or service may hold it) or change http.listen; nothing was run",
 };
 
 export const hintFor = (code: FailureCode): string => HINTS[code];
@@ -54,6 +56,7 @@ function codeOf(err: unknown): { code: FailureCode; exitCode: number } {
   if (err instanceof ConfigError) return { code: "config", exitCode: ExitCode.Usage };
   if (err instanceof SafetyGuardError) return { code: "safety-guard", exitCode: ExitCode.SafetyGuard };
   if (err instanceof AlreadyRunningError) return { code: "already-running", exitCode: ExitCode.AlreadyRunning };
+  if (err instanceof HttpListenError) return { code: "http-listen", exitCode: ExitCode.HttpListen };
   if (err instanceof RemoteError && err.exitCode === ExitCode.Connect) return { code: "connect", exitCode: ExitCode.Connect };
   if (err instanceof AgentError) {
     const byExit: Partial<Record<number, FailureCode>> = { [ExitCode.Usage]: "config", [ExitCode.SafetyGuard]: "safety-guard", [ExitCode.Connect]: "connect" };

@@ -9,7 +9,7 @@ import { z } from "zod";
 export const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/, "an ISO 8601 UTC time");
 
 export const FAILURE_CODES = [
-  "usage", "config", "failures", "error", "internal", "safety-guard", "connect", "already-running", "job-failing", "job-stale",
+  "usage", "config", "failures", "error", "internal", "safety-guard", "connect", "already-running", "job-failing", "job-stale", "http-listen",
 ] as const;
 
 export const failureShape = z.strictObject({

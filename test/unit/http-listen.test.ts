@@ -50,4 +50,28 @@ describe("http.listen", () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it("answers /livez while the process serves, and /readyz (and /healthz, its alias) by the jobs' health", async () => {
+    const logger = { info: () => undefined, warn: () => undefined } as unknown as Logger;
+    let healthy = true;
+    const status = () => ({ agents: [], healthy, jobs: [{ job: "nightly", healthy, problem: healthy ? undefined : "last run failed" }] }) as never;
+    const server = await startHttp({ host: "127.0.0.1", port: 0 }, { logger, metrics: {} as AgentMetrics, status });
+    const port = (server.address() as { port: number }).port;
+    const get = async (path: string) => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { code: r.status, body: await r.text() };
+    };
+    try {
+      expect(await get("/livez")).toMatchObject({ code: 200, body: expect.stringContaining('"status":"alive"') });
+      expect(await get("/readyz")).toEqual({ code: 200, body: '{"status":"ok","jobs":{"nightly":"ok"}}\n' });
+      healthy = false;
+      // a failing job makes the agent not ready, never not alive (a restart would not fix a partner's server)
+      expect((await get("/livez")).code).toBe(200);
+      expect(await get("/readyz")).toEqual({ code: 503, body: '{"status":"unhealthy","jobs":{"nightly":"last run failed"}}\n' });
+      expect(await get("/healthz")).toEqual(await get("/readyz"));
+      expect(await get("/nothing")).toEqual({ code: 404, body: "not found: try /livez, /readyz or /metrics\n" });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
