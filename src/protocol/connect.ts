@@ -320,6 +320,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     control.step = undefined;
     const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
     client.techniquesOff = off;
+    client.dataConnections = remote.dataConnections ?? "passive";
     // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
     // which would look like deleted files.
     const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";
