@@ -143,8 +143,8 @@ describe("FtpClient in active mode", () => {
       expect((await client.download(sink, name)).code).toBe(226);
       expect(bytes().equals(content)).toBe(true);
     }
-    expect(server.sessions[0].commands.map(verbOf)).toEqual(["EPRT", "RETR", "PORT", "RETR", "PORT", "RETR"]);
-    expect(server.sessions[0].commands[2]).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
+    expect(server.sessions[0].commands.map(verbOf)).toEqual(["EPRT", "PORT", "RETR", "PORT", "RETR"]);
+    expect(server.sessions[0].commands[1]).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
     expect(learnt).toEqual([expect.stringMatching(/^eprt: EPRT refused \(500 EPRT not understood\): active mode by PORT$/)]);
     client.close();
   });

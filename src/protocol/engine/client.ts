@@ -355,11 +355,14 @@ export class FtpClient {
   }
 
   /**
-   * Active mode: listens on the control connection's local address (see ActiveListener), then
-   * sends EPRT (PORT, for good, on a server that refused EPRT: learnt, see onLearnt; from the
-   * start on one known to, techniquesOff.eprt) followed by `commands` in one write. The server's
-   * connection, from the control connection's peer only and within the timeout, is then secured
-   * as passive mode's are: TLS client, the control session resumed, the same guards.
+   * Active mode: listens on the control connection's local address (see ActiveListener), sends
+   * EPRT (PORT, for good, on a server that refused EPRT: learnt, see onLearnt; from the start on
+   * one known to, techniquesOff.eprt), and `commands` once it is accepted. Not in the same write:
+   * a server may answer EPRT only once it has connected, and meanwhile the commands behind it
+   * (pyftpdlib answers SIZE first: the replies would be out of order), and no transfer is ever
+   * sent that the server could start without a port. The server's connection, from the control
+   * connection's peer only and within the timeout, is then secured as passive mode's are: TLS
+   * client, the control session resumed, the same guards.
    */
   private async active(
     commands: string[],
@@ -370,7 +373,33 @@ export class FtpClient {
   ): Promise<DataChannel> {
     const listener = await ActiveListener.open(this.control.localAddress);
     try {
-      const channel = (replies: Promise<Reply>[]): DataChannel => ({
+      /** `mode` in one write after `first` (their replies to onFirst); its reply. */
+      const sendMode = (mode: string): Promise<Reply> => {
+        const sent = this.control.send([...first, mode]);
+        const mine = sent.slice(0, first.length);
+        if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
+        first = [];
+        return sent[sent.length - 1];
+      };
+      if (this.activeMode !== "PORT" && !this.techniquesOff.eprt) {
+        const reply = await sendMode(`EPRT ${eprtArgument(listener.address, listener.port)}`);
+        if (reply.code !== 200) {
+          if (this.activeMode === "EPRT" || (reply.code >= 400 && reply.code < 500)) {
+            throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unexpected reply to EPRT: ${reply.message}` });
+          }
+          this.activeMode = "PORT";
+          this.learn("eprt", `EPRT refused (${serverText(reply)}): active mode by PORT`);
+        } else this.activeMode = "EPRT";
+      }
+      if (this.activeMode !== "EPRT") {
+        const argument = portArgument(listener.address, listener.port);
+        if (!argument) throw faultError("protocol", `the server refused EPRT, and PORT cannot name an IPv6 address (${listener.address}): use passive mode with this server`);
+        const reply = await sendMode(`PORT ${argument}`);
+        if (reply.code !== 200) throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `unexpected reply to PORT: ${reply.message}`);
+      }
+      const options = commands.map((_, i) => (i === transferAt ? { onPreliminary, opensTransfer: true } : {}));
+      const replies = this.control.send(commands, options);
+      return {
         replies,
         open: (onSocket, onError) => {
           const peer = controlHost(this.control);
@@ -379,74 +408,11 @@ export class FtpClient {
           );
         },
         close: () => listener.close(),
-      });
-      if (this.activeMode !== "PORT" && !this.techniquesOff.eprt) {
-        const eprt = `EPRT ${eprtArgument(listener.address, listener.port)}`;
-        const { reply, replies } = await this.sendBehind(eprt, commands, onPreliminary, transferAt, first, onFirst, (r) => r.code === 200);
-        first = [];
-        if (reply.code === 200) {
-          this.activeMode = "EPRT";
-          return channel(replies);
-        }
-        const transient = this.activeMode === "EPRT" || (reply.code >= 400 && reply.code < 500);
-        if (!transient) {
-          this.activeMode = "PORT";
-          this.learn("eprt", `EPRT refused (${serverText(reply)}): active mode by PORT`);
-        }
-        await this.drain(replies, transferAt, "EPRT");
-        if (transient) throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unexpected reply to EPRT: ${reply.message}` });
-      }
-      const argument = portArgument(listener.address, listener.port);
-      if (!argument) throw faultError("protocol", `the server refused EPRT, and PORT cannot name an IPv6 address (${listener.address}): use passive mode with this server`);
-      const { reply, replies } = await this.sendBehind(`PORT ${argument}`, commands, onPreliminary, transferAt, first, onFirst, (r) => r.code === 200);
-      if (reply.code !== 200) {
-        await this.drain(replies, transferAt, "PORT");
-        throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `unexpected reply to PORT: ${reply.message}`);
-      }
-      return channel(replies);
+      };
     } catch (err) {
       listener.close();
       throw err;
     }
-  }
-
-  /**
-   * Sends `mode` (EPRT, PORT) followed by `commands` in one write (`first` ahead of them, their
-   * replies to `onFirst`), and returns `mode`'s reply with the others still to come. A transfer
-   * that starts although `mode` was refused (not `ok`) leaves the connection out of step: it is
-   * closed at once. The transfer's 150 may be read before `mode`'s reply is (see passive()).
-   */
-  private async sendBehind(
-    mode: string,
-    commands: string[],
-    onPreliminary: (r: Reply) => void,
-    transferAt: number,
-    first: string[],
-    onFirst: ((replies: Reply[]) => void) | undefined,
-    ok: (r: Reply) => boolean,
-  ): Promise<{ reply: Reply; replies: Promise<Reply>[] }> {
-    let accepted: boolean | undefined;
-    let early: Reply | undefined;
-    const verb = mode.split(" ")[0];
-    const startedWithoutPort = () =>
-      this.control.close(faultError("closed", `the server started ${commands[transferAt].split(" ")[0]} without a data port after refusing ${verb}; connection closed`));
-    const guarded = (r: Reply) => {
-      if (accepted === undefined) early = r;
-      else if (accepted) onPreliminary(r);
-      else startedWithoutPort();
-    };
-    const options = commands.map((_, i) => (i === transferAt ? { onPreliminary: guarded, opensTransfer: true } : {}));
-    const sent = this.control.send([...first, mode, ...commands], [...first.map(() => ({})), {}, ...options]);
-    const mine = sent.slice(0, first.length);
-    if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
-    const [modeReply, ...replies] = sent.slice(first.length);
-    const reply = await modeReply;
-    accepted = ok(reply);
-    if (early) {
-      if (accepted) onPreliminary(early);
-      else startedWithoutPort();
-    }
-    return { reply, replies };
   }
 
   /**
