@@ -1,7 +1,8 @@
 // IPv6 throughout, against a real pyftpdlib listening on ::1 only: a remote whose host is the
 // literal "::1" syncs a whole job both ways in passive mode (EPSV over IPv6) and in active mode
-// (EPRT |2|::1|port|).
+// (EPRT |2|::1|port|), and `ftps-sync fingerprint [::1]:PORT` reads the server's certificate.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
@@ -46,5 +47,27 @@ describe("pyftpdlib listening on ::1 only", () => {
       expect(r.stdout + r.stderr).toMatch(used);
       expect(r.stdout + r.stderr).not.toMatch(unused);
     }
+  });
+
+  it("says, for a certificate not trusted, to run `ftps-sync fingerprint [::1]:PORT`, and that command reads the pin", async () => {
+    const ws = makeWorkspace(server, { host: "::1", timeoutSeconds: 10 });
+    workspaces.push(ws);
+    const r = await ws.cli(["check"]);
+    expect(r.code).toBe(4);
+    const output = r.stdout + r.stderr;
+    expect(output).toContain(`cannot connect to srv ([::1]:${server.port}, explicit TLS)`);
+    const suggested = /`ftps-sync (fingerprint [^`]+)`/.exec(output)?.[1];
+    expect(suggested).toBe(`fingerprint [::1]:${server.port}`);
+    const f = await runCli(suggested!.split(" "));
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout.trim()).toBe(server.fingerprint);
+  });
+
+  it("prints the certificate's fingerprint for the target [::1]:PORT", async () => {
+    const r = await runCli(["fingerprint", `[::1]:${server.port}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(server.fingerprint);
+    // the address written back as it was given, not as the ambiguous "::1:PORT"
+    expect(r.stderr).toContain(`# [::1]:${server.port} (explicit TLS`);
   });
 });
