@@ -1,5 +1,5 @@
 // IPv6 throughout, against a real pyftpdlib listening on ::1 only: a remote whose host is the
-// literal "::1" syncs a whole job both ways in passive mode (EPSV over IPv6) and in active mode
+// literal "::1" syncs a whole job both ways, explicit and implicit TLS, in passive mode (EPSV over IPv6) and in active mode
 // (EPRT |2|::1|port|), and `ftps-sync fingerprint [::1]:PORT` reads the server's certificate.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -17,28 +17,34 @@ const FILES = {
 
 describe("pyftpdlib listening on ::1 only", () => {
   let server: PyftpdServer;
+  let implicitServer: PyftpdServer;
   const workspaces: Workspace[] = [];
   beforeAll(async () => {
     server = await startPyftpd({ listenAddress: "::1" });
+    implicitServer = await startPyftpd({ listenAddress: "::1", tls: "implicit" });
   });
   afterAll(async () => {
     for (const ws of workspaces) ws.cleanup();
     await server?.stop();
+    await implicitServer?.stop();
   });
 
   it.each([
-    ["passive", /> EPSV\b/, /> (EPRT|PORT)\b/],
-    ["active", /> EPRT \|2\|::1\|\d+\|/, /> (EPSV|PASV|PORT)\b/],
-  ] as const)("syncs a job up and back down with the literal host ::1, in %s mode", async (mode, used, unused) => {
-    const ws = makeWorkspace(server, { host: "::1", fingerprint: server.fingerprint, dataConnections: mode, timeoutSeconds: 10 });
+    ["passive", "explicit", /> EPSV\b/, /> (EPRT|PORT)\b/],
+    ["active", "explicit", /> EPRT \|2\|::1\|\d+\|/, /> (EPSV|PASV|PORT)\b/],
+    ["passive", "implicit", /> EPSV\b/, /> (EPRT|PORT)\b/],
+    ["active", "implicit", /> EPRT \|2\|::1\|\d+\|/, /> (EPSV|PASV|PORT)\b/],
+  ] as const)("syncs a job up and back down with the literal host ::1, in %s mode, %s TLS", async (mode, tls, used, unused) => {
+    const target = tls === "implicit" ? implicitServer : server;
+    const ws = makeWorkspace(target, { host: "::1", tls, fingerprint: target.fingerprint, dataConnections: mode, timeoutSeconds: 10 });
     workspaces.push(ws);
     const local = ws.folder("local");
     writeTree(local, FILES);
-    ws.writeJob("up", { remote: "srv", remotePath: `/v6-${mode}`, local, direction: "upload" });
+    ws.writeJob("up", { remote: "srv", remotePath: `/v6-${mode}-${tls}`, local, direction: "upload" });
     const up = await ws.cli(["sync", "up", "-v"]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const back = ws.folder("back");
-    ws.writeJob("down", { remote: "srv", remotePath: `/v6-${mode}`, local: back, direction: "download" });
+    ws.writeJob("down", { remote: "srv", remotePath: `/v6-${mode}-${tls}`, local: back, direction: "download" });
     const down = await ws.cli(["sync", "down", "-v"]);
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(treeObject(back)).toEqual(treeObject(local));
@@ -46,6 +52,22 @@ describe("pyftpdlib listening on ::1 only", () => {
     for (const r of [up, down]) {
       expect(r.stdout + r.stderr).toMatch(used);
       expect(r.stdout + r.stderr).not.toMatch(unused);
+    }
+  });
+
+  it("says plainly that PORT cannot name an IPv6 address when the server refuses EPRT in active mode", async () => {
+    const refusing = await startPyftpd({ listenAddress: "::1", behaviours: ["eprt-refused"] });
+    try {
+      const ws = makeWorkspace(refusing, { host: "::1", fingerprint: refusing.fingerprint, dataConnections: "active", timeoutSeconds: 10 });
+      workspaces.push(ws);
+      const local = ws.folder("local");
+      writeTree(local, { "a.txt": "a" });
+      ws.writeJob("up", { remote: "srv", remotePath: "/v6-no-eprt", local, direction: "upload" });
+      const r = await ws.cli(["sync", "up"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain("the server refused EPRT, and PORT cannot name an IPv6 address (::1): use passive mode with this server");
+    } finally {
+      await refusing.stop();
     }
   });
 
