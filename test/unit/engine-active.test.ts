@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
 import { eprtArgument, portArgument } from "../../src/protocol/engine/active.js";
 import { FtpClient } from "../../src/protocol/engine/client.js";
-import { connected, failure, scriptedCertificate, scriptedServer, verbOf, type ScriptSession } from "./scripted-control.js";
+import { ReplyError } from "../../src/protocol/engine/reply-error.js";
+import { connected, failure, scriptedCertificate, scriptedServer, verbOf, type Script, type ScriptSession } from "./scripted-control.js";
 
 describe("naming the data port for active mode", () => {
   it("writes EPRT's argument for IPv4 and IPv6 addresses (RFC 2428)", () => {
@@ -102,7 +103,7 @@ describe("FtpClient in active mode", () => {
     };
   }
 
-  async function clientOf(script: ReturnType<typeof activeServer>, timeoutMs = 5_000) {
+  async function clientOf(script: Script, timeoutMs = 5_000) {
     const server = await scriptedServer(cert(), script);
     const control = await connected(server, clientTls(), timeoutMs);
     const client = new FtpClient(control, { options: clientTls() }, 1024 * 1024);
@@ -146,6 +147,28 @@ describe("FtpClient in active mode", () => {
     expect(server.sessions[0].commands.map(verbOf)).toEqual(["EPRT", "PORT", "RETR", "PORT", "RETR"]);
     expect(server.sessions[0].commands[1]).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
     expect(learnt).toEqual([expect.stringMatching(/^eprt: EPRT refused \(500 EPRT not understood\): active mode by PORT$/)]);
+    client.close();
+  });
+
+  it("takes a passing refusal of EPRT (4xx) as this transfer's failure, not as a reason to use PORT", async () => {
+    const content = randomBytes(100);
+    let refusals = 1;
+    const active = activeServer(content);
+    const { client, server } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPRT" && refusals-- > 0) return s.reply("425 Cannot open data connection now");
+      return active(line, s);
+    });
+    const learnt: string[] = [];
+    client.onLearnt = (technique) => learnt.push(technique);
+    const err = await failure(client.download(collector().sink, "/a"));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect((err as ReplyError).code).toBe(425);
+    // the connection is still in step: the next transfer asks EPRT again, and works
+    const { sink, bytes } = collector();
+    expect((await client.download(sink, "/a")).code).toBe(226);
+    expect(bytes().equals(content)).toBe(true);
+    expect(server.sessions[0].commands.map(verbOf)).toEqual(["EPRT", "EPRT", "RETR"]);
+    expect(learnt).toEqual([]);
     client.close();
   });
 
