@@ -144,6 +144,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     maxConnections: raw.maxConnections,
     timeoutMs: Math.round(raw.timeoutSeconds * 1000),
     maxTlsVersion: raw.maxTlsVersion,
+    dataConnections: raw.dataConnections,
   };
   if (raw.fingerprint !== undefined) remote.fingerprint = raw.fingerprint;
   if ("file" in raw.password) remote.passwordFile = resolve(ctx.baseDir, raw.password.file);

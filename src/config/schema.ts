@@ -214,6 +214,7 @@ export const remoteSchema = z.strictObject({
   // A socket timeout or a shutdown grace past these limits is a mistake, and would overflow a timer.
   timeoutSeconds: z.number().positive().max(3600).default(30),
   maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
+  dataConnections: z.enum(["passive", "active"]).default("passive"),
   // Mutual TLS: read and checked in config/client-cert.ts.
   clientCert: nonEmpty().optional(),
   clientKey: nonEmpty().optional(),

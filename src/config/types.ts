@@ -26,6 +26,11 @@ export interface RemoteConfig {
    * both ends (a resumed TLS 1.2 session skips the key exchange and TLS 1.3's key schedule).
    */
   maxTlsVersion: "1.2" | "1.3";
+  /**
+   * Who opens data connections: the agent ("passive": EPSV, PASV) or the server ("active": EPRT,
+   * PORT, for a server that forbids passive mode). Default (absent) "passive".
+   */
+  dataConnections?: "passive" | "active";
   /** Client certificate for mutual TLS (PEM text), read from clientCertPath; always with clientKey. */
   clientCert?: string;
   clientCertPath?: string;

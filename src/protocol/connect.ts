@@ -14,6 +14,7 @@ import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
 import type { Reply } from "./engine/reply-parser.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
+import { hostPort } from "./host-port.js";
 import { withoutPeerCertificate } from "./session-trim.js";
 import { clientCertificateProblem, contextOptionsOf, guardDataSocket, tlsOptionsFor, verifyPin } from "./tls-options.js";
 import { GREETING_GRACE_MS, isNotTlsFailure, isTlsRecordAtGreeting, probePlainGreeting, probeTlsHandshake, PROBE_MS, type PortSpeaks } from "./tls-mode.js";
@@ -102,7 +103,7 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   // A TLS failure (handshake, certificate) at connect is the server's or the configuration's:
   // retrying cannot help (see FtpsPool.start).
   const tls = isTlsFailure(err);
-  const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
+  const where = `${remote.name} (${hostPort(remote.host, remote.port)}, ${remote.tls} TLS)`;
   const e = err as { code?: string | number; message?: string };
   let msg: string;
   const mtls = clientCertificateProblem(remote, err);
@@ -113,7 +114,7 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
   } else if (typeof e.code === "string" && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|DEPTH_ZERO/.test(e.code)) {
     msg =
       `certificate not trusted (${e.code}: ${e.message}). Give the server's CA in "ca", or pin the certificate: ` +
-      `run \`ftps-sync fingerprint ${remote.host}:${remote.port}${remote.tls === "implicit" ? " --implicit" : ""}\`, ` +
+      `run \`ftps-sync fingerprint ${hostPort(remote.host, remote.port)}${remote.tls === "implicit" ? " --implicit" : ""}\`, ` +
       `check the value out of band, and put it in "fingerprint"`;
   } else {
     msg = e.message ?? String(err);
@@ -129,7 +130,7 @@ function connectFailure(remote: RemoteConfig, err: unknown): RemoteError {
 
 /** The configuration names the other TLS mode than the port speaks: said plainly, and not retried. */
 function wrongTlsMode(remote: RemoteConfig, speaks: PortSpeaks): RemoteError {
-  const where = `${remote.name} (${remote.host}:${remote.port}, ${remote.tls} TLS)`;
+  const where = `${remote.name} (${hostPort(remote.host, remote.port)}, ${remote.tls} TLS)`;
   const what =
     speaks === "tls"
       ? `this port speaks TLS from the first byte: use "tls": "implicit" (implicit FTPS, often port 990)`
@@ -278,7 +279,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
       });
     }
     if (remote.fingerprint) {
-      verifyPin(socket, remote.fingerprint, `${remote.name} (${remote.host}:${remote.port})`);
+      verifyPin(socket, remote.fingerprint, `${remote.name} (${hostPort(remote.host, remote.port)})`);
     } else if (!socket.authorized) {
       // rejectUnauthorized already refuses this; kept so that a future option change cannot slip by.
       throw new RemoteError(`${remote.name}: certificate not verified (${String(socket.authorizationError)})`, {
@@ -320,6 +321,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     control.step = undefined;
     const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
     client.techniquesOff = off;
+    client.dataConnections = remote.dataConnections ?? "passive";
     // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
     // which would look like deleted files.
     const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";

@@ -5,6 +5,7 @@ import { ControlConnection } from "./engine/control.js";
 import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
+import { hostPort } from "./host-port.js";
 
 export interface ServerCertificate {
   fingerprint: string;
@@ -54,7 +55,7 @@ export async function fetchServerCertificate(host: string, port: number, implici
     };
   } catch (err) {
     const c = classify(err);
-    throw new RemoteError(`cannot read the certificate of ${host}:${port} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
+    throw new RemoteError(`cannot read the certificate of ${hostPort(host, port)} (${implicit ? "implicit" : "explicit"} TLS): ${(err as Error).message}`, {
       code: c.code,
       kind: c.kind,
       fault: err instanceof RemoteError ? err.fault : undefined,

@@ -27,11 +27,15 @@ export interface PyftpdOptions {
   cert?: "self-signed" | "ca-signed";
   /** added to the server's environment (e.g. TZ, for a server in local time) */
   env?: Record<string, string>;
+  /** address the server listens on, default 127.0.0.1 ("::1": IPv6) */
+  listenAddress?: string;
 }
 
 export interface PyftpdServer {
   kind: "pyftpdlib";
   host: "127.0.0.1";
+  /** where the server listens (listenAddress), 127.0.0.1 by default */
+  listenAddress: string;
   port: number;
   tls: TlsMode;
   user: string;
@@ -73,6 +77,7 @@ export async function startPyftpd(opts: PyftpdOptions = {}): Promise<PyftpdServe
     "--cert", cert.certPath, "--key", cert.keyPath, "--tls", tls, "--passive", `${passive[0]}-${passive[1]}`,
   ];
   if (opts.masquerade) args.push("--masquerade", opts.masquerade);
+  if (opts.listenAddress) args.push("--host", opts.listenAddress);
   for (const b of opts.behaviours ?? []) args.push("--behaviour", b);
 
   const child: ChildProcess = spawn(PYTHON, args, {
@@ -109,6 +114,7 @@ export async function startPyftpd(opts: PyftpdOptions = {}): Promise<PyftpdServe
   return {
     kind: "pyftpdlib",
     host: "127.0.0.1",
+    listenAddress: opts.listenAddress ?? "127.0.0.1",
     port,
     tls,
     user: TEST_USER,

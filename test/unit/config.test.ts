@@ -152,6 +152,12 @@ describe("loadConfig with a valid config", () => {
     expect(errorOf(() => load(withRemote({ maxTlsVersion: 1.2 })))).toMatch(/maxTlsVersion/);
   });
 
+  it("takes dataConnections passive (the default) or active, and refuses anything else", () => {
+    expect(load(withRemote({})).config.remotes.partner.dataConnections).toBe("passive");
+    expect(load(withRemote({ dataConnections: "active" })).config.remotes.partner.dataConnections).toBe("active");
+    expect(errorOf(() => load(withRemote({ dataConnections: "port" })))).toMatch(/dataConnections.*must be one of "passive", "active" \(got "port"\)/);
+  });
+
   it("defaults the port to 990 for implicit TLS", () => {
     expect(load(withRemote({ tls: "implicit" })).config.remotes.partner.port).toBe(990);
   });

@@ -6,6 +6,7 @@ import type { ListEntry as FileInfo } from "../../protocol/listing-parse.js";
 import { listChecked } from "../../protocol/list-tree.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import { chooseHashMethod, describeHashMethod, type HashMethod } from "../../protocol/server-hash.js";
+import { hostPort } from "../../protocol/host-port.js";
 import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
@@ -60,7 +61,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
   const results: Record<string, unknown>[] = [];
   for (const name of chosen) {
     const remote = app.config.remotes[name];
-    const out: string[] = [`${name}: ${remote.host}:${remote.port} (${remote.tls} TLS)`];
+    const out: string[] = [`${name}: ${hostPort(remote.host, remote.port)} (${remote.tls} TLS)`];
     const result: Record<string, unknown> = { remote: name, host: remote.host, port: remote.port, tlsMode: remote.tls };
     try {
       const profile = app.state().capabilities;

@@ -1,5 +1,6 @@
 import { UsageError } from "../usage.js";
 import { fetchServerCertificate } from "../../protocol/fetch-fingerprint.js";
+import { hostPort } from "../../protocol/host-port.js";
 
 export function parseHostPort(input: string, implicit: boolean): { host: string; port: number } {
   const defaultPort = implicit ? 990 : 21;
@@ -23,7 +24,7 @@ export async function fingerprintCommand(target: string, opts: { implicit?: bool
   const cert = await fetchServerCertificate(host, port, !!opts.implicit, Math.round(seconds * 1000));
   process.stderr.write(
     [
-      `# ${host}:${port} (${opts.implicit ? "implicit" : "explicit"} TLS, ${cert.protocol})`,
+      `# ${hostPort(host, port)} (${opts.implicit ? "implicit" : "explicit"} TLS, ${cert.protocol})`,
       `# subject:  ${cert.subject}${cert.altNames ? ` (${cert.altNames})` : ""}`,
       `# issuer:   ${cert.issuer}`,
       `# valid:    ${cert.validFrom} to ${cert.validTo}`,

@@ -12,6 +12,7 @@ import { loadConfig } from "../../config/load.js";
 import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, normaliseFingerprint, parseWithSchema } from "../../config/schema.js";
 import { ExitCode, RemoteError } from "../../errors.js";
 import { fetchServerCertificate, type ServerCertificate } from "../../protocol/fetch-fingerprint.js";
+import { hostPort } from "../../protocol/host-port.js";
 import { loadApp } from "../context.js";
 import { UsageError } from "../usage.js";
 import { checkCommand } from "./check.js";
@@ -221,10 +222,10 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
   parseWithSchema(jobSchema, job, jobPath);
 
   // First contact: read the certificate without trusting it, like `ftps-sync fingerprint`.
-  out(`Reading the certificate of ${a.host}:${a.port} (${a.tls} TLS)...\n`);
+  out(`Reading the certificate of ${hostPort(a.host, a.port!)} (${a.tls} TLS)...\n`);
   const cert = await fetchServerCertificate(a.host, a.port!, a.tls === "implicit");
   out(describeCert(cert) + "\n");
-  const where = `${a.host}:${a.port}`;
+  const where = hostPort(a.host, a.port!);
   let pin = flags.pin;
   if (expected !== undefined) {
     if (cert.fingerprint !== expected) {

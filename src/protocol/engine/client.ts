@@ -1,7 +1,8 @@
 import { pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
-import { controlHost, describeIgnoredPasvAddress, openDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { ActiveListener, eprtArgument, portArgument } from "./active.js";
+import { controlHost, describeIgnoredPasvAddress, openDataSocket, secureDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
 import { RemoteError } from "../../errors.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
@@ -44,6 +45,16 @@ const REPLY_AFTER_CUT_MS = 1000;
 type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 
 /**
+ * A transfer's data connection once the server knows where it goes, and the replies still to
+ * come. `open` is called once the transfer command is on its way; `close` gives up what is left.
+ */
+interface DataChannel {
+  replies: Promise<Reply>[];
+  open(onSocket: (socket: TLSSocket) => void, onError: (err: Error) => void): void;
+  close(): void;
+}
+
+/**
  * The FTPS client of one logged-in control connection: commands, and transfers over protected
  * data connections. Several commands may be outstanding at once (sendAll), which is what saves
  * round trips: a transfer's passive-mode command and the transfer command leave in one write.
@@ -51,6 +62,13 @@ type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 export class FtpClient {
   /** Passive mode that works on this server: EPSV first; PASV after the server refused EPSV. */
   private passiveMode: "EPSV" | "PASV" | undefined;
+  /** Active mode's command that works on this server: EPRT first; PORT after the server refused EPRT. */
+  private activeMode: "EPRT" | "PORT" | undefined;
+  /**
+   * Who opens data connections: the client ("passive", EPSV/PASV), or the server ("active",
+   * EPRT/PORT) for a server that forbids passive mode (the remote's dataConnections).
+   */
+  dataConnections: "passive" | "active" = "passive";
   /** What this connection found the server does not take, reported once each (see onLearnt). */
   private readonly learnt = new Set<string>();
   /**
@@ -187,6 +205,8 @@ export class FtpClient {
   ): Promise<Transferred> {
     const control = this.control;
     let socket: TLSSocket | undefined;
+    let channel: DataChannel | undefined;
+    let opening = false;
     let started = false;
     /** The server said the transfer starts; it may say so before the data connection is opened here. */
     let ready = false;
@@ -206,6 +226,7 @@ export class FtpClient {
       if (failed) return;
       failed = true;
       release?.();
+      channel?.close();
       socket?.destroy();
       if (outOfStep) control.close(closedAfter(err));
       settle?.reject(err);
@@ -244,7 +265,9 @@ export class FtpClient {
     const inTransferWrite = !this.techniquesOff.commandsBehindTransfer;
     const deferred = inTransferWrite ? [] : (opts.after ?? []);
     const after = inTransferWrite ? (opts.after ?? []) : [];
-    const { port, host, replies } = await this.passive([...before, command, ...after], onPreliminary, before.length, opts.first, opts.onFirst);
+    const all = [...before, command, ...after];
+    channel = this.dataConnections === "active" ? await this.active(all, onPreliminary, before.length, opts.first, opts.onFirst) : await this.passiveChannel(all, onPreliminary, before.length, opts.first, opts.onFirst);
+    const replies = channel.replies;
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
     let afterReplies = replies.slice(before.length + 1);
@@ -277,12 +300,15 @@ export class FtpClient {
      * the command left with the passive one; one at a time, it leaves once `before` is answered.
      */
     const openData = () => {
-      if (failed || socket) return;
-      socket = openDataSocket(control, host, port, this.dataTls);
-      const opened = socket;
-      secured = new Promise<void>((resolve) => opened.once("secureConnect", () => resolve()));
-      opened.once("error", cut);
-      if (ready && beforeAccepted) start();
+      if (failed || opening) return;
+      opening = true;
+      channel?.open((opened) => {
+        if (failed) return void opened.destroy();
+        socket = opened;
+        secured = new Promise<void>((resolve) => opened.once("secureConnect", () => resolve()));
+        opened.once("error", cut);
+        if ((ready || finalReply) && beforeAccepted) start();
+      }, cut);
     };
     if (before.length === 0 || !control.oneAtATime) openData();
     return new Promise<Transferred>((resolve, reject) => {
@@ -320,6 +346,73 @@ export class FtpClient {
         (err: Error) => fail(err, false),
       );
     });
+  }
+
+  /** passive() as a DataChannel: the data connection is opened to the port it names. */
+  private async passiveChannel(...args: Parameters<FtpClient["passive"]>): Promise<DataChannel> {
+    const { host, port, replies } = await this.passive(...args);
+    return { replies, open: (onSocket) => onSocket(openDataSocket(this.control, host, port, this.dataTls)), close: () => undefined };
+  }
+
+  /**
+   * Active mode: listens on the control connection's local address (see ActiveListener), sends
+   * EPRT (PORT, for good, on a server that refused EPRT: learnt, see onLearnt; from the start on
+   * one known to, techniquesOff.eprt), and `commands` once it is accepted. Not in the same write:
+   * a server may answer EPRT only once it has connected, and meanwhile the commands behind it
+   * (pyftpdlib answers SIZE first: the replies would be out of order), and no transfer is ever
+   * sent that the server could start without a port. The server's connection, from the control
+   * connection's peer only and within the timeout, is then secured as passive mode's are: TLS
+   * client, the control session resumed, the same guards.
+   */
+  private async active(
+    commands: string[],
+    onPreliminary: (r: Reply) => void,
+    transferAt: number,
+    first: string[] = [],
+    onFirst?: (replies: Reply[]) => void,
+  ): Promise<DataChannel> {
+    const listener = await ActiveListener.open(this.control.localAddress);
+    try {
+      /** `mode` in one write after `first` (their replies to onFirst); its reply. */
+      const sendMode = (mode: string): Promise<Reply> => {
+        const sent = this.control.send([...first, mode]);
+        const mine = sent.slice(0, first.length);
+        if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
+        first = [];
+        return sent[sent.length - 1];
+      };
+      if (this.activeMode !== "PORT" && !this.techniquesOff.eprt) {
+        const reply = await sendMode(`EPRT ${eprtArgument(listener.address, listener.port)}`);
+        if (reply.code !== 200) {
+          if (this.activeMode === "EPRT" || (reply.code >= 400 && reply.code < 500)) {
+            throw new ReplyError(reply.code >= 400 ? reply : { code: 425, message: `unexpected reply to EPRT: ${reply.message}` });
+          }
+          this.activeMode = "PORT";
+          this.learn("eprt", `EPRT refused (${serverText(reply)}): active mode by PORT`);
+        } else this.activeMode = "EPRT";
+      }
+      if (this.activeMode !== "EPRT") {
+        const argument = portArgument(listener.address, listener.port);
+        if (!argument) throw faultError("protocol", `the server refused EPRT, and PORT cannot name an IPv6 address (${listener.address}): use passive mode with this server`);
+        const reply = await sendMode(`PORT ${argument}`);
+        if (reply.code !== 200) throw reply.code >= 400 ? new ReplyError(reply) : faultError("protocol", `unexpected reply to PORT: ${reply.message}`);
+      }
+      const options = commands.map((_, i) => (i === transferAt ? { onPreliminary, opensTransfer: true } : {}));
+      const replies = this.control.send(commands, options);
+      return {
+        replies,
+        open: (onSocket, onError) => {
+          const peer = controlHost(this.control);
+          listener.accept(peer, this.control.timeoutMs, (raw) => onSocket(secureDataSocket(this.control, raw, this.dataTls)), onError, (from) =>
+            this.control.log?.(`! active mode: refused a data connection from ${from} (not the server, ${peer})`),
+          );
+        },
+        close: () => listener.close(),
+      };
+    } catch (err) {
+      listener.close();
+      throw err;
+    }
   }
 
   /**

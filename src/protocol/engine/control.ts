@@ -120,6 +120,11 @@ export class ControlConnection {
     return this.socket.remoteAddress;
   }
 
+  /** This end's address (where an active-mode data connection is awaited). */
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+
   get closed(): boolean {
     return this.closing !== undefined;
   }

@@ -1,4 +1,4 @@
-import { connect as netConnect, isIP } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { addressKind, isLoopbackAddress, type AddressKind } from "./addresses.js";
 import type { ControlConnection } from "./control.js";
@@ -86,6 +86,14 @@ export function sessionToResume(control: ControlConnection, tls: DataTls): Buffe
  */
 export function openDataSocket(control: ControlConnection, host: string, port: number, tls: DataTls): TLSSocket {
   const raw = netConnect({ host, port, family: isIP(host) || undefined });
+  return secureDataSocket(control, raw, tls);
+}
+
+/**
+ * TLS over a data connection's socket, as its client (RFC 4217, in active mode too: the server
+ * connected, yet it is the TLS server), with the guards and the deadline openDataSocket describes.
+ */
+export function secureDataSocket(control: ControlConnection, raw: Socket, tls: DataTls): TLSSocket {
   const socket = tlsConnect({ ...tls.options, socket: raw, session: sessionToResume(control, tls) });
   socket.on("session", (s: Buffer) => {
     control.session = s;
