@@ -5,6 +5,7 @@
 // the proxy's list of relayed connections shows the control and the data connections. The
 // certificate is verified against that name (its only SAN), through the tunnel. Wrong credentials:
 // exit 4 with a clear message; the proxy's password appears in no output, log or state file.
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +23,9 @@ const PROXY_PASSWORD = "Pr0xy-secret-7Hq";
 const PROXY_PASSWORD_ENV = "FTPS_SYNC_TEST_PROXY_PASSWORD";
 
 const START = { socks5: startSocks5Proxy, http: startHttpConnectProxy } as const;
+
+/** 2 MiB that no reordering or lost chunk in the tunnel could leave unchanged. */
+const BIG = randomBytes(2 * 1024 * 1024);
 
 /** Every file under `dir`, as text (the state database included), for a search for a secret. */
 function everyFileText(dir: string): string {
@@ -63,7 +67,7 @@ describe.each(["explicit", "implicit"] as const)("vsftpd, %s TLS, reached only t
     const ws = workspace({ type, host: "127.0.0.1", port: proxy.port, user: PROXY_USER, password: { env: PROXY_PASSWORD_ENV } });
     const local = ws.folder("local");
     writeFileSync(join(local, "a.txt"), "through the proxy\n");
-    writeFileSync(join(local, "b.bin"), Buffer.alloc(300_000, 7));
+    writeFileSync(join(local, "b.bin"), BIG);
     const folder = `/proxied-${type}`;
     ws.writeJob("up", { remote: "srv", remotePath: folder, local, direction: "upload" });
     const up = await ws.cli(["sync", "up", "-v"]);
@@ -75,7 +79,8 @@ describe.each(["explicit", "implicit"] as const)("vsftpd, %s TLS, reached only t
     const down = await ws.cli(["sync", "down", "-v"]);
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(readFileSync(join(back, "a.txt"), "utf8")).toBe("through the proxy\n");
-    expect(readFileSync(join(back, "b.bin")).equals(Buffer.alloc(300_000, 7))).toBe(true);
+    expect(readFileSync(join(server.root, folder, "b.bin")).equals(BIG)).toBe(true);
+    expect(readFileSync(join(back, "b.bin")).equals(BIG)).toBe(true);
 
     // Every relayed connection went to the server's name; control ones to its port, the rest
     // to passive ports: at least two uploads, the download job's listing and two downloads.

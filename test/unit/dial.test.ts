@@ -17,13 +17,13 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((resolve) => s.close(resolve));
 });
 
-async function listen(onConnection: (socket: Socket) => void): Promise<number> {
+async function listen(onConnection: (socket: Socket) => void, address = "127.0.0.1"): Promise<number> {
   const server = createServer((socket) => {
     accepted.push(socket);
     onConnection(socket);
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   return (server.address() as { port: number }).port;
 }
 
@@ -57,6 +57,16 @@ describe.each(["socks5", "http"] as const)("dial through a %s proxy", (type) => 
     expect(proxy.relayed).toEqual([`127.0.0.1:${port}`]);
   });
 
+  it("connects to an IPv6 address (SOCKS5 address type 4, HTTP authority in brackets)", async () => {
+    const port = await listen((socket) => socket.end("hello over IPv6\r\n"), "::1");
+    const proxy = await (type === "socks5" ? startSocks5Proxy() : startHttpConnectProxy());
+    proxies.push(proxy);
+    const { text, error } = await collect(dial({ host: "::1", port }, 5000, { type, host: "127.0.0.1", port: proxy.port }));
+    expect(error).toBeUndefined();
+    expect(text).toBe("hello over IPv6\r\n");
+    expect(proxy.relayed).toHaveLength(1);
+  });
+
   it("fails within the deadline when the proxy never answers, naming the proxy", async () => {
     // Accepts the connection and says nothing, as a proxy that hangs would.
     const silent = await listen(() => undefined);
@@ -65,6 +75,27 @@ describe.each(["socks5", "http"] as const)("dial through a %s proxy", (type) => 
     const { error } = await collect(dial({ host: "ftps.partner.test", port: 21 }, 300, proxy));
     expect(error?.message).toBe(`timeout: no answer within 300 ms from the ${type === "socks5" ? "SOCKS5" : "HTTP"} proxy 127.0.0.1:${silent}`);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("closes its connection to the proxy at once when destroyed before the tunnel opened", async () => {
+    let proxySide: Socket | undefined;
+    const accepted = new Promise<void>((resolve) => {
+      void listen((socket) => {
+        proxySide = socket;
+        // A SOCKS5 proxy that stops after the greeting, an HTTP one that never answers CONNECT.
+        socket.once("data", () => resolve());
+      }).then((port) => {
+        const tunnel = dial({ host: "ftps.partner.test", port: 21 }, 20_000, { type, host: "127.0.0.1", port });
+        tunnel.on("error", () => undefined);
+        void accepted.then(() => tunnel.destroy());
+      });
+    });
+    await accepted;
+    const closed = await Promise.race([
+      new Promise<boolean>((resolve) => proxySide!.once("close", () => resolve(true))),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000)),
+    ]);
+    expect(closed).toBe(true);
   });
 });
 

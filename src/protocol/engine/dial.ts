@@ -20,8 +20,9 @@ export interface Endpoint {
  */
 export function dial(target: Endpoint, timeoutMs: number, proxy?: ProxyConfig): Socket {
   if (!proxy) return netConnect({ host: target.host, port: target.port, family: isIP(target.host) || undefined });
-  const tunnel = new TunnelSocket(target);
-  const opening = proxy.type === "socks5" ? socks5Tunnel(proxy, target, timeoutMs) : httpConnectTunnel(proxy, target, timeoutMs);
+  const abandon = new AbortController();
+  const tunnel = new TunnelSocket(target, abandon);
+  const opening = proxy.type === "socks5" ? socks5Tunnel(proxy, target, timeoutMs, abandon.signal) : httpConnectTunnel(proxy, target, timeoutMs, abandon.signal);
   opening.then(
     (socket) => tunnel.attach(socket),
     (err: Error) => tunnel.destroy(err),
@@ -65,9 +66,12 @@ const SOCKS5_REPLIES: Record<string, [code: number, words: string]> = {
 };
 
 /** SOCKS5 CONNECT (RFC 1928), by name or address as configured; username/password (RFC 1929) when given. */
-async function socks5Tunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: number): Promise<Socket> {
+async function socks5Tunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
   // Connected here, not by the library, so that Node's error code (ECONNREFUSED...) survives.
   const raw = await connectToProxy(proxy, timeoutMs);
+  const onAbort = () => raw.destroy();
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     const { socket } = await SocksClient.createConnection({
       proxy: { host: proxy.host, port: proxy.port, type: 5, ...(proxy.user !== undefined && { userId: proxy.user, password: proxy.password?.reveal() ?? "" }) },
@@ -80,6 +84,8 @@ async function socks5Tunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: num
   } catch (err) {
     raw.destroy();
     throw socks5Failure(proxy, target, err as Error, timeoutMs);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }
 
@@ -124,7 +130,7 @@ function connectToProxy(proxy: ProxyConfig, timeoutMs: number): Promise<Socket> 
 }
 
 /** HTTP CONNECT (RFC 9110, 9.3.6), Basic authentication when a user is given. */
-function httpConnectTunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: number): Promise<Socket> {
+function httpConnectTunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const authority = formatEndpoint(target);
     const headers: Record<string, string> = { Host: authority };
@@ -141,6 +147,7 @@ function httpConnectTunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: numb
       reject(err);
     };
     const timer = setTimeout(() => fail(proxyTimeout(proxy, timeoutMs)), timeoutMs);
+    signal.addEventListener("abort", () => fail(new Error("abandoned")), { once: true });
     req.once("connect", (res, socket, head) => {
       if (done) return socket.destroy();
       done = true;
@@ -186,7 +193,11 @@ class TunnelSocket extends Duplex {
   private inner?: Socket;
   private waiting: Array<() => void> = [];
 
-  constructor(private readonly target: Endpoint) {
+  constructor(
+    private readonly target: Endpoint,
+    /** Stops the proxy's negotiation when this socket is destroyed before the tunnel opened. */
+    private readonly abandon: AbortController,
+  ) {
     super({ allowHalfOpen: false });
   }
 
@@ -231,7 +242,8 @@ class TunnelSocket extends Duplex {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.inner?.destroy();
+    if (this.inner) this.inner.destroy();
+    else this.abandon.abort();
     callback(err);
   }
 
