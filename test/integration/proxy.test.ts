@@ -121,6 +121,18 @@ describe.each(["explicit", "implicit"] as const)("vsftpd, %s TLS, reached only t
     expect(proxy.relayed).toEqual([]);
   });
 
+  it("names the TLS mode the port speaks when the config has the other one, probing through the proxy too", async () => {
+    const proxy = await startProxy("socks5");
+    const other = tls === "explicit" ? "implicit" : "explicit";
+    const ws = makeWorkspace({ ...server, host: NAME }, { tls: other, port: server.port, ca: server.certPath, proxy: { type: "socks5", host: "127.0.0.1", port: proxy.port, user: PROXY_USER, password: { env: PROXY_PASSWORD_ENV } } });
+    ws.env[PROXY_PASSWORD_ENV] = PROXY_PASSWORD;
+    workspaces.push(ws);
+    const r = await ws.cli(["check"]);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.stdout + r.stderr).toContain(tls === "explicit" ? "this port speaks plain FTP first" : "this port speaks TLS from the first byte");
+    expect(proxy.relayed.length).toBeGreaterThanOrEqual(2);
+  });
+
   it("reads the proxy password from a file too", async () => {
     const dir = testTempDir("proxy-pass");
     const file = join(dir, "proxy.pass");
