@@ -141,6 +141,8 @@ describe.each(["explicit", "implicit"] as const)("vsftpd, %s TLS, reached only t
     const ws = workspace({ type: "socks5", host: "127.0.0.1", port: proxy.port, user: PROXY_USER, password: { file } });
     const r = await ws.cli(["check"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    // check says which proxy it went through
+    expect(r.stdout).toContain(`srv: ${NAME}:${server.port} (${tls} TLS, through the SOCKS5 proxy 127.0.0.1:${proxy.port})`);
     expect(proxy.relayed.length).toBeGreaterThanOrEqual(1);
     expect(r.stdout + r.stderr).not.toContain(PROXY_PASSWORD);
   });
