@@ -192,13 +192,19 @@ function httpConnectTunnel(proxy: ProxyConfig, target: Endpoint, timeoutMs: numb
 class TunnelSocket extends Duplex {
   private inner?: Socket;
   private waiting: Array<() => void> = [];
+  /** The server's end of stream came through the tunnel. */
+  private serverEnded = false;
 
   constructor(
     private readonly target: Endpoint,
     /** Stops the proxy's negotiation when this socket is destroyed before the tunnel opened. */
     private readonly abandon: AbortController,
   ) {
-    super({ allowHalfOpen: false });
+    // Not half-open, as a net.Socket: TLS on top takes this setting when it wraps the socket, and
+    // so answers the server's close_notify by ending its own side (vsftpd waits for that before
+    // its 226). Not destroyed by itself once both sides ended: whoever reads it destroys it (TLS
+    // when it closes), or a cut does. See attach() for the end of stream.
+    super({ allowHalfOpen: false, autoDestroy: false });
   }
 
   get remoteAddress(): string {
@@ -218,10 +224,21 @@ class TunnelSocket extends Duplex {
     socket.on("data", (chunk: Buffer) => {
       if (!this.push(chunk)) socket.pause();
     });
-    socket.on("end", () => this.push(null));
+    let ended = false;
+    socket.on("end", () => {
+      ended = true;
+      this.serverEnded = true;
+      // The reader ends this side in its turn, once it has read the last records: TLS may still
+      // have to write (its close_notify) after the server's FIN, when the server sent its
+      // close_notify and FIN together (ProFTPD at a listing's end). Ending it here at once made
+      // that a "write after end", and destroying it here left the listing without its end.
+      this.allowHalfOpen = true;
+      this.push(null);
+    });
     socket.on("error", (err) => this.destroy(err));
+    // A close after the end of stream is the reader's to act on; one without it is a cut.
     socket.on("close", () => {
-      if (!this.destroyed) this.destroy();
+      if (!ended && !this.destroyed) this.destroy();
     });
     for (const run of this.waiting.splice(0)) run();
     this.emit("connect");
@@ -232,13 +249,25 @@ class TunnelSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.inner) this.inner.write(chunk, encoding, callback);
-    else this.waiting.push(() => this.inner!.write(chunk, encoding, callback));
+    const write = () => {
+      const inner = this.inner!;
+      // After the server's FIN nobody reads what is written (TLS's closing records): dropped,
+      // as the kernel would, rather than a failure of a transfer that is complete.
+      if (this.serverEnded || inner.destroyed || inner.writableEnded) callback();
+      else inner.write(chunk, encoding, callback);
+    };
+    if (this.inner) write();
+    else this.waiting.push(write);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    if (this.inner) this.inner.end(callback);
-    else this.waiting.push(() => this.inner!.end(callback));
+    const end = () => {
+      const inner = this.inner!;
+      if (inner.destroyed || inner.writableFinished) callback();
+      else inner.end(() => callback());
+    };
+    if (this.inner) end();
+    else this.waiting.push(end);
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
