@@ -154,6 +154,10 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
   }
   Object.assign(remote, readClientCertificate(raw, { baseDir: ctx.baseDir, configFile: ctx.file, field, env: ctx.env, warn: (message) => ctx.warnings.push({ message }) }));
   if (raw.proxy !== undefined) remote.proxy = buildProxy(raw.proxy, (key) => formatPath(["remotes", name, "proxy", key]), ctx);
+  // In active mode the server connects back to this machine, which a proxy cannot carry (no SOCKS BIND here).
+  if (remote.proxy && remote.dataConnections === "active") {
+    throw fieldError(ctx.file, field("dataConnections"), 'cannot be "active" with "proxy": the server would connect to this machine, not through the proxy; use "passive"');
+  }
   return remote;
 }
 

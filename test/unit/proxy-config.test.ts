@@ -24,8 +24,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function load(proxy: unknown) {
-  const remote = { host: "ftp.example.com", tls: "explicit", user: "sync", password: { env: "FTP_PASSWORD" }, proxy };
+function load(proxy: unknown, extra: Record<string, unknown> = {}) {
+  const remote = { host: "ftp.example.com", tls: "explicit", user: "sync", password: { env: "FTP_PASSWORD" }, proxy, ...extra };
   writeFileSync(configFile, JSON.stringify({ remotes: { partner: remote } }));
   return loadConfig(configFile, { env: ENV });
 }
@@ -42,6 +42,18 @@ function errorOf(proxy: unknown): string {
 }
 
 describe("a remote's proxy", () => {
+  it("refuses active mode with a proxy (the server could not connect back through it), exit 2", () => {
+    let message = "";
+    try {
+      load({ type: "socks5", host: "proxy.corp", port: 1080 }, { dataConnections: "active" });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('field "remotes.partner.dataConnections": cannot be "active" with "proxy"');
+    expect(load({ type: "socks5", host: "proxy.corp", port: 1080 }, { dataConnections: "passive" }).config.remotes.partner.proxy?.type).toBe("socks5");
+  });
+
   it("reads a SOCKS5 proxy with a user and its password from an environment variable", () => {
     const { config } = load({ type: "socks5", host: "proxy.corp", port: 1080, user: "relay", password: { env: "PROXY_PASSWORD" } });
     const proxy = config.remotes.partner.proxy!;
