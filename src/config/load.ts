@@ -24,7 +24,7 @@ import {
 } from "./schema.js";
 import { fsReason, resolvePassword } from "./secrets.js";
 import { readClientCertificate } from "./client-cert.js";
-import type { AgentConfig, JobConfig, RemoteConfig } from "./types.js";
+import type { AgentConfig, JobConfig, ProxyConfig, RemoteConfig } from "./types.js";
 
 export interface LoadOptions {
   /** Only these jobs get the checks that depend on the machine (local folder exists); others are still parsed. */
@@ -153,7 +153,27 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     remote.ca = readCaFile(remote.caPath, ctx.file, field("ca"));
   }
   Object.assign(remote, readClientCertificate(raw, { baseDir: ctx.baseDir, configFile: ctx.file, field, env: ctx.env, warn: (message) => ctx.warnings.push({ message }) }));
+  if (raw.proxy !== undefined) remote.proxy = buildProxy(raw.proxy, (key) => formatPath(["remotes", name, "proxy", key]), ctx);
+  // In active mode the server connects back to this machine, which a proxy cannot carry (no SOCKS BIND here).
+  if (remote.proxy && remote.dataConnections === "active") {
+    throw fieldError(ctx.file, field("dataConnections"), 'cannot be "active" with "proxy": the server would connect to this machine, not through the proxy; use "passive"');
+  }
   return remote;
+}
+
+/** A remote's proxy, its password read like the remote's own (never in the config itself). */
+function buildProxy(raw: NonNullable<RawRemote["proxy"]>, field: (key: string) => string, ctx: RemoteContext): ProxyConfig {
+  const proxy: ProxyConfig = { type: raw.type, host: raw.host, port: raw.port };
+  if (raw.user !== undefined) proxy.user = raw.user;
+  if (raw.password !== undefined) {
+    const { secret, warning } = resolvePassword(raw.password, { baseDir: ctx.baseDir, configFile: ctx.file, field: field("password"), env: ctx.env });
+    if (warning) ctx.warnings.push({ message: warning });
+    // RFC 1929 carries the password in at most 255 bytes.
+    if (raw.type === "socks5" && Buffer.byteLength(secret.reveal()) > 255) throw fieldError(ctx.file, field("password"), "is longer than 255 bytes, more than a SOCKS5 proxy can be given");
+    proxy.password = secret;
+    if ("file" in raw.password) proxy.passwordFile = resolve(ctx.baseDir, raw.password.file);
+  }
+  return proxy;
 }
 
 function readCaFile(path: string, configFile: string, field: string): string {

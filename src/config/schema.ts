@@ -201,6 +201,26 @@ const passphraseRefSchema = z.union(passwordRefSchema.options, {
   error: (issue) => (typeof issue.input === "string" ? LITERAL_PASSPHRASE_MESSAGE : PASSWORD_SHAPE_MESSAGE),
 });
 
+/**
+ * A proxy for every connection to a remote. The user and password go in clear to an HTTP proxy
+ * (Basic) and a SOCKS5 one (RFC 1929): only the FTPS session inside is encrypted.
+ */
+const proxySchema = z
+  .strictObject({
+    type: z.enum(["socks5", "http"]),
+    host: z.string().transform(via(checkHost)),
+    port: z.number().int().min(1).max(65535),
+    // RFC 1929 carries each in at most 255 bytes; a line break would end an HTTP header.
+    user: nonEmpty()
+      .refine((u) => Buffer.byteLength(u) <= 255, "must be at most 255 bytes")
+      .refine((u) => !/[\r\n\0]/.test(u), "must not contain CR, LF or NUL")
+      .optional(),
+    password: passwordRefSchema.optional(),
+  })
+  .refine((p) => p.password === undefined || p.user !== undefined, { message: 'is used only with "user"', path: ["password"] })
+  // HTTP Basic joins them with ":" (RFC 7617): a user with one could not be told from its password.
+  .refine((p) => p.type !== "http" || !p.user?.includes(":"), { message: 'must not contain ":" for an HTTP proxy (Basic authentication)', path: ["user"] });
+
 export const remoteSchema = z.strictObject({
   host: z.string().transform(via(checkHost)),
   /** Default depends on `tls`, so it is applied in load.ts. */
@@ -219,6 +239,7 @@ export const remoteSchema = z.strictObject({
   clientCert: nonEmpty().optional(),
   clientKey: nonEmpty().optional(),
   clientKeyPassphrase: passphraseRefSchema.optional(),
+  proxy: proxySchema.optional(),
 });
 export type RawRemote = output<typeof remoteSchema>;
 

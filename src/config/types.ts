@@ -39,6 +39,19 @@ export interface RemoteConfig {
   clientKeyPath?: string;
   /** Absolute path of the key's passphrase file, when the passphrase comes from one (never synced by a job). */
   clientKeyPassphraseFile?: string;
+  /** The proxy every connection to this remote goes through (control and data), when set. */
+  proxy?: ProxyConfig;
+}
+
+/** A SOCKS5 (RFC 1928) or HTTP CONNECT proxy; credentials optional (SOCKS5 user/password, HTTP Basic). */
+export interface ProxyConfig {
+  type: "socks5" | "http";
+  host: string;
+  port: number;
+  user?: string;
+  password?: Secret;
+  /** Absolute path of the proxy password's file, when it comes from one (never synced by a job). */
+  passwordFile?: string;
 }
 
 export type Direction = "upload" | "download" | "two-way";

@@ -41,7 +41,7 @@ function ownFileList(config: AgentConfig): string[] {
   for (const remote of Object.values(config.remotes)) {
     if (remote.passwordFile !== undefined) files.push(remote.passwordFile);
     if (remote.caPath !== undefined) files.push(remote.caPath);
-    for (const f of [remote.clientCertPath, remote.clientKeyPath, remote.clientKeyPassphraseFile]) if (f !== undefined) files.push(f);
+    for (const f of [remote.clientCertPath, remote.clientKeyPath, remote.clientKeyPassphraseFile, remote.proxy?.passwordFile]) if (f !== undefined) files.push(f);
   }
   return files;
 }

@@ -155,7 +155,7 @@ async function greetingInMode(remote: RemoteConfig, control: ControlConnection, 
       return await greeting;
     } catch (err) {
       if (secured || !isNotTlsFailure(err)) throw err;
-      if ((await probePlainGreeting(remote.host, remote.port, Math.min(GREETING_GRACE_MS, remote.timeoutMs))) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
+      if ((await probePlainGreeting(remote.host, remote.port, Math.min(GREETING_GRACE_MS, remote.timeoutMs), remote.proxy)) === "plain-ftp") throw wrongTlsMode(remote, "plain-ftp");
       throw err;
     }
   }
@@ -168,10 +168,10 @@ async function greetingInMode(remote: RemoteConfig, control: ControlConnection, 
       if ("reply" in first) return first.reply;
       if (isTlsRecordAtGreeting(first.error)) throw wrongTlsMode(remote, "tls");
       // Closed or cut before any greeting: an implicit port that read AUTH TLS as a broken handshake?
-      if (!signal?.aborted && (await probeTlsHandshake(remote.host, remote.port, probeMs))) throw wrongTlsMode(remote, "tls");
+      if (!signal?.aborted && (await probeTlsHandshake(remote.host, remote.port, probeMs, remote.proxy))) throw wrongTlsMode(remote, "tls");
       throw first.error;
     }
-    const probe = probeTlsHandshake(remote.host, remote.port, probeMs).then((tls) => (tls ? "tls" : "unknown"));
+    const probe = probeTlsHandshake(remote.host, remote.port, probeMs, remote.proxy).then((tls) => (tls ? "tls" : "unknown"));
     const next = await Promise.race([outcome(greeting), probe]);
     if (next === "tls") throw wrongTlsMode(remote, "tls");
     if (next === "unknown") return await greeting;
@@ -235,7 +235,7 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
 export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off: TechniquesOff = {}): Promise<FtpsConnection> {
   let options = withSharedContext(remote, tlsOptionsFor(remote));
   const implicit = remote.tls === "implicit";
-  const { control, greeting } = ControlConnection.open(remote.host, remote.port, remote.timeoutMs, implicit ? options : undefined);
+  const { control, greeting } = ControlConnection.open(remote.host, remote.port, remote.timeoutMs, implicit ? options : undefined, remote.proxy);
   // A server that drops commands sent together gets them one at a time, the login included.
   control.oneAtATime = !!off.pipelining;
   const step = <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -256,7 +256,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     if (hello.code >= 400) {
       // An implicit FTPS port reads AUTH TLS as a broken handshake and some say so in plain text
       // (vsftpd "500 OOPS: ... wrong version number", ProFTPD "421 TLS handshake failed").
-      if (!implicit && (await probeTlsHandshake(remote.host, remote.port, Math.min(PROBE_MS, remote.timeoutMs)))) throw wrongTlsMode(remote, "tls");
+      if (!implicit && (await probeTlsHandshake(remote.host, remote.port, Math.min(PROBE_MS, remote.timeoutMs), remote.proxy))) throw wrongTlsMode(remote, "tls");
       throw new ReplyError(hello);
     }
     if (!implicit) {

@@ -1,5 +1,7 @@
-import { connect as netConnect, isIP } from "node:net";
+import { isIP } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import type { ProxyConfig } from "../config/types.js";
+import { dial } from "./engine/dial.js";
 
 /**
  * Telling the two FTPS modes apart from the bytes, for a configuration that names the wrong one:
@@ -43,9 +45,9 @@ export function isNotTlsFailure(err: unknown): boolean {
  * Opens a plain connection and reads what the port says first, within `ms`: "plain-ftp" for an
  * FTP reply, "tls" for a TLS record, undefined for silence, a close or anything else.
  */
-export function probePlainGreeting(host: string, port: number, ms = PROBE_MS): Promise<PortSpeaks | undefined> {
+export function probePlainGreeting(host: string, port: number, ms = PROBE_MS, proxy?: ProxyConfig): Promise<PortSpeaks | undefined> {
   return new Promise((resolve) => {
-    const socket = netConnect({ host, port, family: isIP(host) || undefined });
+    const socket = dial({ host, port }, ms, proxy);
     let seen = Buffer.alloc(0);
     const done = (speaks: PortSpeaks | undefined) => {
       clearTimeout(timer);
@@ -69,13 +71,15 @@ export function probePlainGreeting(host: string, port: number, ms = PROBE_MS): P
  * and the connection is closed as soon as the handshake is done. A TLS alert from the server
  * (a version or cipher it refuses) also proves that it speaks TLS.
  */
-export function probeTlsHandshake(host: string, port: number, ms = PROBE_MS): Promise<boolean> {
+export function probeTlsHandshake(host: string, port: number, ms = PROBE_MS, proxy?: ProxyConfig): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host,
       port,
       servername: isIP(host) ? undefined : host,
       rejectUnauthorized: false,
+      // Through the remote's proxy, like every connection to it.
+      ...(proxy && { socket: dial({ host, port }, ms, proxy) }),
     });
     const done = (tls: boolean) => {
       clearTimeout(timer);

@@ -61,7 +61,8 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
   const results: Record<string, unknown>[] = [];
   for (const name of chosen) {
     const remote = app.config.remotes[name];
-    const out: string[] = [`${name}: ${hostPort(remote.host, remote.port)} (${remote.tls} TLS)`];
+    const through = remote.proxy ? `, through the ${remote.proxy.type === "socks5" ? "SOCKS5" : "HTTP"} proxy ${hostPort(remote.proxy.host, remote.proxy.port)}` : "";
+    const out: string[] = [`${name}: ${hostPort(remote.host, remote.port)} (${remote.tls} TLS${through})`];
     const result: Record<string, unknown> = { remote: name, host: remote.host, port: remote.port, tlsMode: remote.tls };
     try {
       const profile = app.state().capabilities;

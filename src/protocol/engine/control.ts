@@ -1,6 +1,8 @@
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, TLSSocket } from "node:tls";
+import type { ProxyConfig } from "../../config/types.js";
 import { RemoteError } from "../../errors.js";
+import { dial } from "./dial.js";
 import { faultError, timeoutError } from "./faults.js";
 import { ReplyParser, ReplyTooLong, type Reply } from "./reply-parser.js";
 import { looksLikeTlsRecord, tlsRecordAtGreetingError } from "../tls-mode.js";
@@ -97,18 +99,27 @@ export class ControlConnection {
    */
   step?: string;
 
-  private constructor(socket: Socket, readonly timeoutMs: number) {
+  private constructor(
+    socket: Socket,
+    readonly timeoutMs: number,
+    /** The proxy this connection goes through: its data connections go through it too (see dial.ts). */
+    readonly proxy?: ProxyConfig,
+    /** The server's host as configured, when a proxy stands between (the peer's address is the proxy's). */
+    private readonly proxiedHost?: string,
+  ) {
     this.socket = socket;
     this.attach(socket);
   }
 
   /**
-   * Connects and reads the greeting. `implicitTls`: TLS from the first byte (port 990), the
-   * handshake within the same deadline as the greeting.
+   * Connects (through `proxy` when given) and reads the greeting. `implicitTls`: TLS from the
+   * first byte (port 990), the handshake within the same deadline as the greeting.
    */
-  static open(host: string, port: number, timeoutMs: number, implicitTls?: ConnectionOptions): { control: ControlConnection; greeting: Promise<Reply> } {
-    const socket = implicitTls ? tlsConnect({ ...implicitTls, host, port }) : netConnect({ host, port });
-    const control = new ControlConnection(socket, timeoutMs);
+  static open(host: string, port: number, timeoutMs: number, implicitTls?: ConnectionOptions, proxy?: ProxyConfig): { control: ControlConnection; greeting: Promise<Reply> } {
+    const raw = implicitTls && !proxy ? undefined : dial({ host, port }, timeoutMs, proxy);
+    // TLS runs end to end inside the tunnel, verified against the server's name (`host`), not the proxy's.
+    const socket = implicitTls ? tlsConnect({ ...implicitTls, host, port, ...(raw && { socket: raw }) }) : raw!;
+    const control = new ControlConnection(socket, timeoutMs, proxy, proxy ? host : undefined);
     return { control, greeting: control.expect("greeting") };
   }
 
@@ -117,6 +128,7 @@ export class ControlConnection {
   }
 
   get remoteAddress(): string | undefined {
+    if (this.proxiedHost !== undefined) return this.closing ? undefined : this.proxiedHost;
     return this.socket.remoteAddress;
   }
 

@@ -1,7 +1,8 @@
-import { connect as netConnect, isIP, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { addressKind, isLoopbackAddress, type AddressKind } from "./addresses.js";
 import type { ControlConnection } from "./control.js";
+import { dial } from "./dial.js";
 import { faultError, timeoutError } from "./faults.js";
 
 /** How data connections are secured; one per remote, shared by its connections. */
@@ -79,13 +80,14 @@ export function sessionToResume(control: ControlConnection, tls: DataTls): Buffe
 }
 
 /**
- * Opens an encrypted data connection to `host:port`, resuming the control connection's TLS session
+ * Opens an encrypted data connection to `host:port` (see dial.ts), resuming the control connection's TLS session
  * (servers such as vsftpd with require_ssl_reuse refuse a fresh one, and it saves a full
  * handshake). Inactivity for `timeoutMs` destroys it with a timeout: while it opens, or while no
  * byte moves (a socket paused because its reader is slow is not stalled).
  */
 export function openDataSocket(control: ControlConnection, host: string, port: number, tls: DataTls): TLSSocket {
-  const raw = netConnect({ host, port, family: isIP(host) || undefined });
+  // Through the control connection's proxy, when it has one.
+  const raw = dial({ host, port }, control.timeoutMs, control.proxy);
   return secureDataSocket(control, raw, tls);
 }
 
