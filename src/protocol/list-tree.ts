@@ -44,39 +44,13 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   const learning: ListingLearning = { techniques: pool.techniques, logger: opts.logger, name: pool.remote.name };
 
 
-  // A LIST of a folder that does not exist comes back empty on some servers (vsftpd), which
-  // would look like "everything was deleted". CWD tells the difference.
-  const cwdStarted = performance.now();
-  // The refusal is a reply like any other: the connection stays in the pool (a failure inside
-  // pool.use would close it, and the mkdir that follows would log in again).
-  const cwd = await withRetry(
-    () =>
-      pool.use(async (c) => {
-        const reply = await c.client.sendIgnoringError("CWD " + root);
-        if (reply.code >= 400 && reply.code !== 550) throw new ReplyError(reply); // retried when transient
-        return reply;
-      }),
-    opts.retry,
-    { signal: opts.signal, classify: errorClassOf },
-  );
-  if (cwd.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
-
-  let roundTripMs = performance.now() - cwdStarted;
-
-  // STAT listings (stat-listing.ts): decided by the first folder listed both ways.
-  let statWanted = !!opts.statReplyEstimates && pool.first?.capabilities.mlsd === false;
-  // The thread may have been busy when the reply came (the local scan runs beside the listing,
-  // a folder at a time): a round trip that looks far is timed again with NOOPs, and the quickest
-  // counts. Loopback round trips of 5 to 7 ms were seen that way, which took all four connections.
-  for (let i = 0; statWanted && i < 2 && roundTripMs > FAR_SERVER_MS; i++) {
-    const started = performance.now();
-    const ok = await pool.use((c) => c.client.send("NOOP")).then(() => true, () => false);
-    if (ok) roundTripMs = Math.min(roundTripMs, performance.now() - started);
-  }
-  const width = statWanted ? statListingWidth(opts.statReplyEstimates!.size, pool.size, roundTripMs) : pool.size;
-  if (statWanted) opts.logger?.debug(`${pool.remote.name}: listing ${opts.statReplyEstimates!.size} known folders over ${width} connection(s) (first round trip ${roundTripMs.toFixed(2)} ms)`);
-  pool.prefill(width);
-  const use = narrowUse(pool, width);
+  // The root is listed first, on the first connection, as soon as it has logged in (the others
+  // log in meanwhile). A LIST of a folder that does not exist comes back empty on some servers
+  // (vsftpd), which would look like "everything was deleted", and a refused MLSD looks like any
+  // refusal: an empty or failed root listing is checked with CWD, which tells a missing root
+  // (RemoteRootMissing: the caller creates it, or says so) from an empty or unlisted one. Asked only
+  // then, the CWD costs no round trip before the first byte of a run whose root holds something.
+  let statWanted = false;
   let statAgreed: Promise<boolean> | undefined;
   /** STAT agreed with LIST: from then on, folders are listed by STAT in batches. */
   let statOn = false;
@@ -84,8 +58,59 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     const estimate = opts.statReplyEstimates?.get(dir);
     return estimate !== undefined && estimate <= STAT_REPLY_BUDGET;
   };
+  let firstRoundTrip: Promise<number> | undefined;
+  let rootInfos: FileInfo[] | ReplyError | undefined;
+  let rootError: unknown;
+  try {
+    rootInfos = await withRetry(
+      () =>
+        pool.use((c) => {
+          firstRoundTrip ??= startWidening(c);
+          // The first folder listed both ways decides whether STAT listings can be trusted: on the
+          // same connection, in the same flight as the root's LIST.
+          const stated = statWanted && !statAgreed && statEligible("") ? statListing(c, serverDirOf("")).catch((err: Error) => err) : undefined;
+          const listed = listChecked(c, serverDirOf(""), learning);
+          if (stated) statAgreed = compareWithStat(serverDirOf(""), listed, stated);
+          // A refusal (a missing root's 550) is a reply like any other: returned, not thrown, so
+          // that the connection stays in the pool for the CWD and the mkdir that may follow.
+          return listed.catch((err: unknown) => {
+            if (err instanceof ReplyError && err.code >= 500) return err;
+            throw err;
+          });
+        }),
+      opts.retry,
+      { signal: opts.signal, classify: errorClassOf },
+    );
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    rootError = err;
+  }
+  if (rootInfos instanceof ReplyError) [rootError, rootInfos] = [rootInfos, undefined];
+  if (rootError !== undefined || rootInfos!.length === 0) {
+    // The refusal is a reply like any other: the connection stays in the pool (a failure inside
+    // pool.use would close it, and the mkdir that follows would log in again).
+    const cwd = await withRetry(
+      () =>
+        pool.use(async (c) => {
+          const reply = await c.client.sendIgnoringError("CWD " + root);
+          if (reply.code >= 400 && reply.code !== 550) throw new ReplyError(reply); // retried when transient
+          return reply;
+        }),
+      opts.retry,
+      { signal: opts.signal, classify: errorClassOf },
+    );
+    if (cwd.code === 550) throw new RemoteRootMissing(`remote folder ${root} does not exist`);
+  }
+  if (rootError !== undefined) {
+    failed("", rootError);
+    return collector.result();
+  }
+  const rootSubdirs = await collector.listOne("", async () => rootInfos as FileInfo[], itemOf);
 
-  await walkFolders(width, opts.signal, (queue) => {
+  const width = statWanted ? await statWidth(await firstRoundTrip!) : pool.size;
+  const use = narrowUse(pool, width);
+
+  await walkFolders(width, opts.signal, rootSubdirs, (queue) => {
     const batch = takeStatBatch(queue);
     return batch ? listBatch(batch) : listOne(queue.shift()!);
   });
@@ -130,6 +155,55 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     return subdirs;
   }
 
+  /**
+   * On the first connection logged in: every connection lists, except on a LIST-only server with
+   * known folders (STAT listings), where the round trip decides; a NOOP sent beside the root's
+   * listing times it.
+   */
+  function startWidening(c: FtpsConnection): Promise<number> {
+    statWanted = !!opts.statReplyEstimates && c.capabilities.mlsd === false;
+    if (!statWanted) {
+      pool.prefill(pool.size);
+      return Promise.resolve(Infinity);
+    }
+    const started = performance.now();
+    return c.client.send("NOOP").then(
+      () => performance.now() - started,
+      () => Infinity,
+    );
+  }
+
+  /**
+   * Connections for a LIST-only server's STAT listings. The thread may have been busy when the
+   * reply came (the local scan runs beside the listing, a folder at a time): a round trip that
+   * looks far is timed again, and the quickest counts. Loopback round trips of 5 to 7 ms were seen
+   * that way, which took all four connections.
+   */
+  async function statWidth(roundTripMs: number): Promise<number> {
+    if (roundTripMs > FAR_SERVER_MS) {
+      const started = performance.now();
+      const ok = await pool.use((c) => c.client.send("NOOP")).then(() => true, () => false);
+      if (ok) roundTripMs = Math.min(roundTripMs, performance.now() - started);
+    }
+    const width = statListingWidth(opts.statReplyEstimates!.size, pool.size, roundTripMs);
+    opts.logger?.debug(`${pool.remote.name}: listing ${opts.statReplyEstimates!.size} known folders over ${width} connection(s) (first round trip ${roundTripMs.toFixed(2)} ms)`);
+    pool.prefill(width);
+    return width;
+  }
+
+  /** STAT listings are used when a folder's STAT listing matches its LIST. */
+  function compareWithStat(serverDir: string, listed: Promise<FileInfo[]>, stated: Promise<FileInfo[] | Error>): Promise<boolean> {
+    return Promise.all([listed, stated]).then(
+      ([infos, statInfos]) => {
+        const agree = !(statInfos instanceof Error) && sameListing(infos, statInfos);
+        statOn = agree;
+        opts.logger?.debug(`${pool.remote.name}: STAT listings ${agree ? "match LIST: used" : "do not match LIST: not used"} (${serverDir}${statInfos instanceof Error ? `: ${statInfos.message}` : ""})`);
+        return agree;
+      },
+      () => false,
+    );
+  }
+
   function listWithRetry(serverDir: string): Promise<FileInfo[]> {
     return withRetry(() => use((c) => listChecked(c, serverDir, learning)), opts.retry, { signal: opts.signal, classify: errorClassOf });
   }
@@ -146,17 +220,9 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
     const list = () => listWithRetry(serverDir);
     if (!statWanted || !statEligible(dir)) return list();
     if (!statAgreed) {
-      const both = Promise.all([list(), use((c) => statListing(c, serverDir)).catch((err: Error) => err)]);
-      statAgreed = both.then(
-        ([listed, stated]) => {
-          const agree = !(stated instanceof Error) && sameListing(listed, stated);
-          statOn = agree;
-          opts.logger?.debug(`${pool.remote.name}: STAT listings ${agree ? "match LIST: used" : "do not match LIST: not used"} (${serverDir}${stated instanceof Error ? `: ${stated.message}` : ""})`);
-          return agree;
-        },
-        () => false,
-      );
-      return (await both)[0];
+      const listed = list();
+      statAgreed = compareWithStat(serverDir, listed, use((c) => statListing(c, serverDir)).catch((err: Error) => err));
+      return listed;
     }
     if (!(await statAgreed) || !statWanted) return list();
     let listed: FileInfo[] | StatFolderNotOpened;

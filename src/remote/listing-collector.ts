@@ -148,8 +148,9 @@ export class ListingCollector {
  * folders off the queue, lists them and returns their subfolders (it never rejects: a folder that
  * cannot be listed is reported by the collector). Rejects with the signal's reason once aborted.
  */
-export function walkFolders(width: number, signal: AbortSignal | undefined, next: (queue: string[]) => Promise<string[]>): Promise<void> {
-  const queue: string[] = [""];
+export function walkFolders(width: number, signal: AbortSignal | undefined, start: string[], next: (queue: string[]) => Promise<string[]>): Promise<void> {
+  const queue: string[] = [...start];
+  if (queue.length === 0) return Promise.resolve();
   let active = 0;
   return new Promise<void>((resolve, reject) => {
     const pump = () => {

@@ -383,7 +383,7 @@ export class MemoryFolder implements RemoteFolder {
     );
     const collector = new ListingCollector(root, opts.accept, opts.logger);
     const list = (_dir: string, serverDir: string) => withRetry(() => this.call("list", serverDir, () => this.listFolder(serverDir)), opts.retry, { signal: opts.signal });
-    await walkFolders(this.width, opts.signal, (queue) => collector.listOne(queue.shift()!, list, (item: ListedItem) => item));
+    await walkFolders(this.width, opts.signal, [""], (queue) => collector.listOne(queue.shift()!, list, (item: ListedItem) => item));
     return collector.result();
   }
 
