@@ -103,10 +103,10 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   async listTree(root: string, opts: ListTreeOptions): Promise<RemoteListing> {
-    const { hints, ...rest } = opts;
+    const { hints, measureClock, ...rest } = opts;
     try {
       const listing = await listTree(this.pool, root, { ...rest, statReplyEstimates: hints });
-      await this.measureClockIfAhead(root, listing, (opts.now ?? new Date()).getTime());
+      await this.measureClockIfNeeded(root, listing, (opts.now ?? new Date()).getTime(), !!measureClock);
       return listing;
     } catch (err) {
       throw toRemoteError(err);
@@ -114,21 +114,24 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   /**
-   * A listing with times well in the future (a server in local time east of UTC shows its recent
-   * files so) has the server's clock measured by a probe file, once, before anything is downloaded.
+   * The server's clock is measured by a probe file, once, before anything is planned: when the run
+   * asks for it (two-way: a server in local time west of UTC shows recent edits as hours old, and
+   * newer-wins would pick the wrong side), or when the listing shows times well in the future (a
+   * server in local time east of UTC shows its recent files so).
    */
-  private async measureClockIfAhead(root: string, listing: RemoteListing, nowMs: number): Promise<void> {
-    if (this.serverClock.known || this.clockProbed || !this.capabilities?.mfmt) return;
+  private async measureClockIfNeeded(root: string, listing: RemoteListing, nowMs: number, wanted: boolean): Promise<void> {
+    if (this.serverClock.known || this.clockProbed) return;
     const timed = (p: string) => p === "second" || p === "ms" || p === "minute";
     const ahead = [...listing.entries.values()].some((e) => e.modifyMs !== undefined && timed(e.precision) && e.modifyMs > nowMs + AHEAD_HINT_MS);
-    if (!ahead) return;
+    if (!ahead && !wanted) return;
     this.clockProbed = true;
     const measured = await this.pool.use((c) => probeClock(c, root, this.learning)).catch((err: Error) => {
       this.logger?.debug(`${this.remote.name}: clock probe in ${root} failed: ${err.message}`);
       return undefined;
     });
-    if (measured) this.learnClock(measured, `a probe file in ${root}, its time set with MFMT and read back`);
-    else this.logger?.info(`${this.remote.name}: the listing shows times in the future and the server's clock could not be measured (a probe file in ${root} could not be written and read back): files dated in the future get the time they are downloaded at`);
+    if (measured) this.learnClock(measured.clock, measured.how);
+    else if (ahead) this.logger?.info(`${this.remote.name}: the listing shows times in the future and the server's clock could not be measured (a probe file in ${root} could not be written and read back): files dated in the future get the time they are downloaded at`);
+    else this.logger?.info(`${this.remote.name}: the server's clock could not be measured (a probe file in ${root} could not be written and read back): its listed times are taken as UTC`);
   }
 
   /** Remembers the server's clock and says so, once: when it is new or changed. */

@@ -55,17 +55,23 @@ export function timeVal(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
+/** How far this machine's clock and the server's may disagree beyond a zone offset, for a probe timed by its upload. */
+const CLOCK_SKEW_MS = 60_000;
+
 /**
  * Measures the clock by a probe file: a temporary name in `folder` (as an upload's, skipped by
- * scans and listings), its time set with MFMT to a whole minute an hour ago, read back as the
- * listing shows it (and by MDTM), then deleted. Undefined when it cannot be measured (no write
- * permission, MFMT refused, a difference that is no zone offset).
+ * scans and listings), read back as the listing shows it (and by MDTM), then deleted. With MFMT,
+ * its time is set to a whole minute an hour ago and that is what the listing is compared with;
+ * without, the time the server gave it as it was written is compared with this machine's clock
+ * then (the clocks may disagree by a minute besides the zone). Undefined when it cannot be
+ * measured (no write permission, MFMT refused, a difference that is no zone offset).
  */
-export async function probeClock(c: FtpsConnection, folder: string, learning?: ListingLearning): Promise<ServerClock | undefined> {
-  if (!c.capabilities.mfmt) return undefined;
+export async function probeClock(c: FtpsConnection, folder: string, learning?: ListingLearning): Promise<{ clock: ServerClock; how: string } | undefined> {
   const probe = `${folder === "/" ? "" : folder}/${tempNameFor("clock-probe")}`;
+  const byMfmt = c.capabilities.mfmt;
   const sent = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
   try {
+    const writtenFrom = Date.now();
     try {
       await c.client.upload(Readable.from([Buffer.from("ftps-sync clock probe\n")]), probe, false);
     } catch (err) {
@@ -73,17 +79,23 @@ export async function probeClock(c: FtpsConnection, folder: string, learning?: L
       if (err instanceof ReplyError) return undefined;
       throw err;
     }
-    const commands = [`MFMT ${timeVal(sent)} ${probe}`, statCommand(c, probe)];
+    const writtenTo = Date.now();
+    const commands = [...(byMfmt ? [`MFMT ${timeVal(sent)} ${probe}`] : []), statCommand(c, probe)];
     if (c.capabilities.mdtm) commands.push(`MDTM ${probe}`);
-    const [mfmt, stat, mdtm] = await c.client.sendAll(commands);
-    if (mfmt.code < 200 || mfmt.code >= 300) return undefined;
+    const replies = await c.client.sendAll(commands);
+    const mfmt = byMfmt ? replies.shift() : undefined;
+    const [stat, mdtm] = replies;
+    if (mfmt && (mfmt.code < 200 || mfmt.code >= 300)) return undefined;
     const listed = await readStatReply(c, probe, stat, learning);
     if (listed?.modifyMs === undefined) return undefined;
-    const listingMs = zoneOffsetOf(listed.modifyMs - sent, toleranceOf(listed.precision));
+    // What the listing should show, and how far off it may be besides a zone offset.
+    const [expected, slackMs] = byMfmt ? [sent, 0] : [writtenFrom, writtenTo - writtenFrom + CLOCK_SKEW_MS];
+    const listingMs = zoneOffsetOf(listed.modifyMs - expected, toleranceOf(listed.precision) + slackMs);
     if (listingMs === undefined) return undefined;
     const exact = mdtm?.code === 213 ? parseMdtmReply(mdtm.message) : undefined;
-    const exactMs = exact === undefined ? undefined : zoneOffsetOf(exact - sent, 1000);
-    return exactMs === undefined ? { listingMs } : { listingMs, exactMs };
+    const exactMs = exact === undefined ? undefined : zoneOffsetOf(exact - expected, 1000 + slackMs);
+    const how = byMfmt ? `a probe file in ${folder}, its time set with MFMT and read back` : `a probe file written in ${folder}, its time read back`;
+    return { clock: exactMs === undefined ? { listingMs } : { listingMs, exactMs }, how };
   } finally {
     // Whatever happened: a refused upload may have left part of the file.
     if (!c.client.closed) await c.client.sendIgnoringError(`DELE ${probe}`).catch(() => undefined);

@@ -121,6 +121,12 @@ export interface ListTreeOptions {
   now?: Date;
   /** From listingHints(): makes the listing of the folders it knows faster. */
   hints?: Map<string, number>;
+  /**
+   * The server's clock matters to this run (two-way: which side is newer) and may be measured by
+   * writing a probe file when it is not known yet. Without it, only a listing that shows times in
+   * the future has the clock measured.
+   */
+  measureClock?: boolean;
 }
 
 /** Bytes to upload: an open local file (read from `startAt` up to `size`, left open), or a buffer. */

@@ -84,7 +84,9 @@ export class Sources {
   listRemote(hints: Map<string, number> | undefined): Promise<RemoteListing> {
     const { job, server, logger, opts } = this.ctx;
     const accept = makeJobPathFilter(this.filter);
-    return server.listTree(job.remotePath, { accept, retry: job.retries, logger, signal: opts.signal, hints }).catch((err) => {
+    // A dry run writes nothing, not even a probe file.
+    const measureClock = job.direction === "two-way" && !opts.dryRun;
+    return server.listTree(job.remotePath, { accept, retry: job.retries, logger, signal: opts.signal, hints, measureClock }).catch((err) => {
       if (!(err instanceof RemoteRootMissing)) throw err;
       return this.missingRoot();
     });

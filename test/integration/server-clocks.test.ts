@@ -2,7 +2,7 @@
 // its environment), and a server that dates a file in the future. Local files must get the
 // server's true (UTC) times, never a time in the future; a second run transfers nothing; tracked
 // deletes reach the other side.
-import { existsSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, watch } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
@@ -88,6 +88,68 @@ describe("an MLSD server in a zone 5 hours east of UTC, its MLSD and its MFMT re
     expect(third.summary).toMatchObject({ status: "ok", deletedRemote: 1, deletedLocal: 1, uploaded: 0, downloaded: 0 });
     expect(existsSync(join(remoteDir, "ours.txt"))).toBe(false);
     expect(existsSync(join(local, "theirs.txt"))).toBe(false);
+  });
+});
+
+/** POSIX TZ: 5 hours west of UTC, no summer time. */
+const WEST_5 = "EST5";
+
+describe.each([
+  ["with MFMT", ["clock-local"]],
+  ["without MFMT (the probe's time as written is read back)", ["clock-local", "no-mfmt"]],
+])("a two-way job's first run on an MLSD server 5 hours west of UTC, in local time, %s", (_how, behaviours) => {
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ behaviours, env: { TZ: WEST_5 } });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("measures the clock before planning, so newer-wins keeps the partner's newer edit (listed 6 hours old), not the older local one", async () => {
+    const remoteDir = join(server.root, "job");
+    writeTree(remoteDir, { "shared.txt": "the partner's edit, an hour ago\n" });
+    setTime(join(remoteDir, "shared.txt"), past(3_600_000));
+    const local = ws.folder("local");
+    writeTree(local, { "shared.txt": "our edit, two hours ago\n" });
+    setTime(join(local, "shared.txt"), past(7_200_000));
+    ws.writeJob("job", { remote: "srv", remotePath: "/job", local, direction: "two-way", onConflict: "newer-wins" });
+
+    const first = await sync(ws, "job");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary).toMatchObject({ status: "ok", conflicts: 1, uploaded: 0, failed: 0 });
+    expect(first.stderr).toMatch(/conflict shared\.txt: .*remote is newer/);
+    expect(readFileSync(join(local, "shared.txt"), "utf8")).toBe("the partner's edit, an hour ago\n");
+    expect(readFileSync(join(remoteDir, "shared.txt"), "utf8")).toBe("the partner's edit, an hour ago\n");
+    expect(clockOffset(ws, server)).toBe(-FIVE_HOURS);
+    // the probe left nothing behind
+    expect(readdirSync(remoteDir)).toEqual(["shared.txt"]);
+
+    const second = await sync(ws, "job");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.summary).toMatchObject({ status: "ok", ...NOTHING });
+  });
+
+  it("a plan (dry run) writes no probe file, even with the clock not known yet", async () => {
+    const fresh = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
+    const remoteDir = join(server.root, "plan");
+    writeTree(remoteDir, { "one.txt": "1\n" });
+    const local = fresh.folder("plan-local");
+    fresh.writeJob("plan", { remote: "srv", remotePath: "/plan", local, direction: "two-way" });
+    const seen: string[] = [];
+    const watcher = watch(remoteDir, (_e, name) => void (name && seen.push(String(name))));
+    try {
+      const r = await fresh.cli(["plan", "plan", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(clockOffset(fresh, server)).toBeUndefined();
+    } finally {
+      watcher.close();
+      fresh.cleanup();
+    }
+    expect(seen.filter((n) => n !== "one.txt")).toEqual([]);
   });
 });
 
