@@ -43,7 +43,7 @@ const common = {
 // beside it) still hold.
 await build({
   ...common,
-  entryPoints: [join(dist, "cli", "main.js")],
+  entryPoints: [join(dist, "cli", "entry.js")],
   outfile: join(outdir, "ftps-sync.cjs"),
   format: "cjs",
   define: { "import.meta.url": "__ftpsSyncBundleUrl" },
@@ -67,3 +67,7 @@ writeFileSync(bundlePath, bundleSource);
 const hash = createHash("sha256").update(bundleSource).digest("hex").slice(0, 16);
 const loader = readFileSync(join(repo, "scripts", "cli-loader.mjs"), "utf8").replace("__BUNDLE_HASH__", hash);
 writeFileSync(join(outdir, "ftps-sync.js"), loader, { mode: 0o755 });
+
+// The man page and the shell completions, from the command definitions in tsc's output (not for
+// an --out build, whose dist/ cannot resolve the dependencies from outside the repository).
+if (outArg < 0) execFileSync(process.execPath, [join(repo, "scripts", "cli-docs.mjs"), dist, repo], { cwd: repo, stdio: "inherit" });

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { SafetyGuardError } from "../errors.js";
@@ -107,7 +106,3 @@ export async function main(argv: string[]): Promise<number> {
     return failure.exitCode;
   }
 }
-
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
