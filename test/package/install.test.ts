@@ -1,0 +1,126 @@
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { REPO } from "../helpers/cli.js";
+import { testTempDir } from "../helpers/temp-dir.js";
+
+// The package as an operator gets it: `npm pack` (whose prepack builds), then a global install of
+// the tarball into a temporary prefix, with install scripts allowed for better-sqlite3 alone, run
+// with the Node that runs this test (so CI's second Node leg installs for its own ABI).
+//
+// Two things keep it quick and off the network, neither of them part of what is tested:
+// - the dependencies come from npm's cache (filled by `npm ci`); --prefer-offline asks the
+//   registry only for what the cache lacks;
+// - better-sqlite3's install script (prebuild-install) is pointed at a local prebuild, made from
+//   this checkout's own compiled addon, instead of compiling SQLite for a minute or more (its
+//   fallback here, as the prebuilt binaries' host cannot be reached). On a machine that can reach
+//   it, the same script downloads the matching binary.
+
+const exec = promisify(execFile);
+const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  devDependencies: Record<string, string>;
+};
+/** The test's Node first on PATH: npm, the install script and the installed command all run on it. */
+const PATH = [dirname(process.execPath), process.env.PATH].join(delimiter);
+const env = { ...process.env, PATH, FTPS_SYNC_CONFIG: "", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+
+const work = testTempDir("package");
+const prefix = join(work, "prefix");
+const installed = join(prefix, "lib", "node_modules", pkg.name);
+const command = join(prefix, "bin", pkg.name);
+let tarballFiles: string[] = [];
+
+/** A copy of what the build reads, so that prepack builds there, not under tests that run the repository's build. */
+function copySources(into: string): void {
+  mkdirSync(into);
+  for (const entry of ["package.json", "package-lock.json", ".npmrc", "README.md", "LICENSE", "tsconfig.json", "src", "scripts", "migrations", "deploy", "schemas"]) {
+    if (existsSync(join(REPO, entry))) cpSync(join(REPO, entry), join(into, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO, "node_modules"), join(into, "node_modules"));
+}
+
+/** better-sqlite3's compiled addon as the prebuild that prebuild-install looks for, for this Node's ABI. */
+async function localPrebuild(): Promise<void> {
+  const addon = join(REPO, "node_modules", "better-sqlite3");
+  const { version } = JSON.parse(readFileSync(join(addon, "package.json"), "utf8")) as { version: string };
+  const prebuilds = join(work, "prebuilds");
+  mkdirSync(prebuilds);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  await exec("tar", ["-czf", join(prebuilds, name), "-C", addon, "build/Release/better_sqlite3.node"]);
+  // prebuild-install reads its settings from a .prebuild-installrc in a parent of the package's folder.
+  writeFileSync(join(work, ".prebuild-installrc"), `local-prebuilds=${prebuilds}\n`);
+}
+
+beforeAll(async () => {
+  const source = join(work, "source");
+  copySources(source);
+  await exec("npm", ["pack", "--pack-destination", work, "--loglevel=error"], { cwd: source, env, timeout: 60_000 });
+  const tarball = join(work, `${pkg.name}-${pkg.version}.tgz`);
+  tarballFiles = (await exec("tar", ["-tzf", tarball])).stdout.split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
+
+  await localPrebuild();
+  mkdirSync(join(prefix, "lib"), { recursive: true });
+  await exec(
+    "npm",
+    ["install", "--global", "--prefix", prefix, tarball, "--prefer-offline", "--allow-scripts=better-sqlite3", "--strict-allow-scripts", "--loglevel=error"],
+    { cwd: work, env, timeout: 60_000 },
+  );
+}, 120_000);
+
+const run = (args: string[], cwd = work) => exec(command, args, { cwd, env, timeout: 30_000 });
+
+describe("the npm package", () => {
+  it("holds the bundled command, the migrations, the man page, the completions, the licence and the README, and no tsc output or source map", () => {
+    expect(tarballFiles).toEqual(expect.arrayContaining(["dist/bin/ftps-sync.js", "dist/bin/ftps-sync.cjs", "dist/bin/scan-worker.js"]));
+    expect(tarballFiles).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "man/ftps-sync.1"]));
+    expect(tarballFiles).toEqual(expect.arrayContaining(["completions/ftps-sync.bash", "completions/_ftps-sync", "completions/ftps-sync.fish"]));
+    expect(tarballFiles).toEqual(expect.arrayContaining(["deploy/ftps-sync.service"]));
+    const migrations = readdirSync(join(REPO, "migrations")).map((f) => `migrations/${f}`);
+    expect(migrations.length).toBeGreaterThan(0);
+    expect(tarballFiles).toEqual(expect.arrayContaining(migrations));
+    expect(tarballFiles.filter((f) => f.endsWith(".map"))).toEqual([]);
+    expect(tarballFiles.filter((f) => f.startsWith("dist/") && !f.startsWith("dist/bin/"))).toEqual([]);
+  });
+
+  it("installs globally from the tarball with only better-sqlite3's install script allowed, and without the bundled dependencies", () => {
+    expect(existsSync(join(installed, "node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node"))).toBe(true);
+    // Bundled into dist/bin/ftps-sync.cjs: none of them belongs in the install.
+    const bundled = Object.keys(pkg.devDependencies).filter((d) => existsSync(join(installed, "node_modules", d)));
+    expect(bundled).toEqual([]);
+  });
+
+  it("puts a working ftps-sync command on the prefix's PATH that prints its help and version", async () => {
+    const help = await run(["--help"]);
+    for (const name of ["check", "sync", "plan", "run", "status", "history", "init"]) expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+    expect((await run(["--version"])).stdout.trim()).toBe(pkg.version);
+  });
+
+  it("opens a state database with the installed better-sqlite3 and migrations (status --json on an empty agent)", async () => {
+    const dir = join(work, "agent");
+    mkdirSync(join(dir, "jobs"), { recursive: true });
+    const config = { stateDir: "./state", jobsDir: "./jobs", remotes: {} };
+    writeFileSync(join(dir, "agent.config.json"), JSON.stringify(config));
+    const status = await run(["--config", join(dir, "agent.config.json"), "status", "--json"], dir);
+    expect(JSON.parse(status.stdout)).toMatchObject({ jobs: [] });
+    expect(readdirSync(join(dir, "state"))).toContain("ftps-sync.db");
+  });
+
+  it("links the man page into the prefix's man folder, where man finds it", async () => {
+    const page = join(prefix, "share", "man", "man1", "ftps-sync.1");
+    expect(readFileSync(page, "utf8")).toBe(readFileSync(join(installed, "man", "ftps-sync.1"), "utf8"));
+    const found = await exec("man", ["-w", "ftps-sync"], { env: { ...env, MANPATH: join(prefix, "share", "man") } });
+    // npm links it there (a symbolic link into the package), and man resolves the link.
+    expect(realpathSync(found.stdout.trim())).toBe(realpathSync(page));
+  });
+
+  it("ships bash completions that complete the installed command's subcommands", async () => {
+    const script = `source ${JSON.stringify(join(installed, "completions", "ftps-sync.bash"))}
+COMP_WORDS=(ftps-sync st); COMP_CWORD=1; _ftps_sync; echo "\${COMPREPLY[*]}"`;
+    const { stdout } = await exec("bash", ["--norc", "-c", script], { env });
+    expect(stdout.trim()).toBe("status");
+  });
+});
