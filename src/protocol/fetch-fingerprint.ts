@@ -24,7 +24,7 @@ export interface ServerCertificate {
  * read it, and leave. No user name or password is sent. Each step (connect and greeting, AUTH TLS
  * and the handshake) has `timeoutMs`.
  */
-export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000, ca?: string): Promise<ServerCertificate> {
+export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000, ca?: string[]): Promise<ServerCertificate> {
   const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const, ...(ca !== undefined && { ca }) };
   const { control, greeting } = ControlConnection.open(host, port, timeoutMs, implicit ? options : undefined);
   try {

@@ -168,7 +168,7 @@ describe("ftps-sync init on an existing config", () => {
     writeFileSync(caFile, cert.certPem);
     const r = await runCli(["init", ...connection(), "--ca", caFile, ...jobFlags(dir)], { env, cwd: dir });
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stderr).toContain("trusted by the CA of --ca: yes");
+    expect(r.stderr).toContain("trusted by the system store or --ca: yes");
     expect(r.stdout).toContain("trusted by:   certificate chain");
     const remote = readJson(join(dir, "agent.config.json")).remotes["127.0.0.1"];
     expect(remote.ca).toBe("./partner-ca.pem");
@@ -179,7 +179,7 @@ describe("ftps-sync init on an existing config", () => {
     writeFileSync(other, makeSelfSignedCertificate().certPem);
     const refused = await runCli(["init", ...connection(), "--ca", other, ...jobFlags(join(base, "ca2"))], { env });
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toContain("is not trusted by the CA of --ca");
+    expect(refused.stderr).toContain("is not trusted by the system store or --ca");
     const missing = await runCli(["init", ...connection(), "--ca", join(dir, "nope.pem"), ...jobFlags(join(base, "ca3"))], { env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--ca");

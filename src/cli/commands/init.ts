@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
+import { rootCertificates } from "node:tls";
 import { loadConfig } from "../../config/load.js";
 import { agentConfigSchema, jobSchema, NAME_PATTERN, NAME_RULE, normaliseFingerprint, parseWithSchema } from "../../config/schema.js";
 import { ExitCode, RemoteError } from "../../errors.js";
@@ -40,7 +41,7 @@ export interface InitFlags {
   pin?: boolean;
   /** The fingerprint the certificate must have (from the server's admin): pinned if it matches, refused if not. */
   fingerprint?: string;
-  /** A CA certificate file (PEM) for the remote's "ca": the server's chain must lead to it. */
+  /** A CA certificate file (PEM) for the remote's "ca", trusted besides the system store. */
   ca?: string;
   /** false skips the final check. */
   check?: boolean;
@@ -81,7 +82,7 @@ interface Connection {
   user: string;
   password: { env: string } | { file: string };
   passwordFileAbs?: string;
-  /** --ca: a CA certificate (PEM) that the server's chain must lead to, instead of the system store. */
+  /** --ca: a CA certificate (PEM) trusted besides the system store, as the remote's "ca" is. */
   caAbs?: string;
 }
 
@@ -249,8 +250,9 @@ function readCa(path: string): string {
  * terminal; without one, a certificate that neither the system store nor --ca trusts is refused.
  */
 async function decidePin(c: Connection, flags: InitFlags, expected: string | undefined, interactive: boolean, io: InitIO, out: (t: string) => void): Promise<string | undefined> {
-  const ca = c.caAbs ? readCa(c.caAbs) : undefined;
-  const trustedBy = ca ? "the CA of --ca" : "the system store";
+  // As the agent will trust it: the system store and, with "ca", that CA besides (src/protocol/tls-options.ts).
+  const ca = c.caAbs ? [...rootCertificates, readCa(c.caAbs)] : undefined;
+  const trustedBy = ca ? "the system store or --ca" : "the system store";
   out(`Reading the certificate of ${hostPort(c.host, c.port)} (${c.tls} TLS)...\n`);
   const cert = await fetchServerCertificate(c.host, c.port, c.tls === "implicit", undefined, ca);
   out(describeCert(cert, trustedBy) + "\n");

@@ -36,7 +36,7 @@ export function registerOnboardingCommands(program: Command): void {
     .option("--schedule <cron>", 'cron schedule, e.g. "0 2 * * *" (default: none, run by hand)')
     .option("--job <name>", "job name = file name in jobs/ (default: from the direction and local folder)")
     .option("--fingerprint <sha256>", "the certificate's expected fingerprint (from the server's admin): pinned if the server shows it, refused (exit 4) if not")
-    .option("--ca <path>", "CA certificate (PEM) the server's certificate must chain to, instead of the system store (the remote's \"ca\")")
+    .option("--ca <path>", "CA certificate (PEM) to trust besides the system store, e.g. a partner's private CA (the remote's \"ca\")")
     .option("--pin", "pin whatever certificate the server shows (default: ask in a terminal; without one, an untrusted certificate is refused)")
     .option("--no-pin", "never pin; rely on the system trust store")
     .option("--no-check", "do not connect with the new config at the end")
