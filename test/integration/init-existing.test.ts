@@ -152,6 +152,13 @@ describe("ftps-sync init on an existing config", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("has 2 remotes: name the job's remote with --remote (one of other, second)");
 
+    // A new address whose default name (its host) is taken by a remote on another port: not replaced without --force.
+    const taken = existing({ "127.0.0.1": { host: "127.0.0.1", port: 1, tls: "explicit", user: "u", password: { env: ENV } } });
+    const t = await runCli(["init", ...connection(), "--fingerprint", cert.fingerprint, "--no-check", ...jobFlags(taken.dir)], { env });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('remote "127.0.0.1" already exists');
+    expect(readFileSync(taken.configPath, "utf8")).toBe(taken.text);
+
     const broken = join(base, "broken");
     mkdir(broken);
     writeFileSync(join(broken, "agent.config.json"), '{ "remotes": { "x": { "host": "h" } } }');

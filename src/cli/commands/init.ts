@@ -319,6 +319,10 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
   const jobPath = join(existing?.jobsDir ?? join(dir, "jobs"), `${a.job}.json`);
   if (existsSync(jobPath) && !flags.force) throw new UsageError(`${jobPath} already exists; use --force to overwrite it, or --job to name another`);
   const reused = a.conn ? undefined : checkReused(flags, existing!, a.remote, cwd);
+  // A new remote named after its host may meet an existing one of that name (another port...).
+  if (a.conn && existing?.raw.remotes[a.remote] && !flags.force) {
+    throw new UsageError(`remote "${a.remote}" already exists in ${configPath} with another address: give the new one another name with --remote, or add --force to replace it`);
+  }
   if (a.conn?.passwordFileAbs && !existsSync(a.conn.passwordFileAbs)) {
     throw new UsageError(`password file ${a.conn.passwordFileAbs} does not exist: create it (one line, the password), chmod 600 it, and run init again`);
   }
