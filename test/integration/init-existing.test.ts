@@ -41,9 +41,8 @@ describe("ftps-sync init on an existing config", () => {
       },
     };
     const text = JSON.stringify(config, null, 2) + "\n";
-    const local = join(dir, "old-out");
+    // The old job's folder is not on this machine (an unmounted share): init adds its job all the same.
     writeFileSync(join(mkdir(join(dir, "my-jobs")), "old.json"), JSON.stringify({ remote: "other", remotePath: "/old", local: "./old-out", direction: "upload" }));
-    mkdir(local);
     writeFileSync(join(dir, "agent.config.json"), text);
     return { dir, configPath: join(dir, "agent.config.json"), config, text };
   };
@@ -81,7 +80,7 @@ describe("ftps-sync init on an existing config", () => {
     expect(remotes.partner).toEqual({ host: "127.0.0.1", port: server.port, tls: "explicit", user: "demo", password: { env: ENV }, fingerprint: cert.fingerprint });
     // The job goes to the config's own jobs folder, next to the job that was there.
     expect(readJson(join(dir, "my-jobs", "added.json"))).toMatchObject({ remote: "partner", local: "./new-out", direction: "upload" });
-    const { config: loaded } = loadConfig(configPath, { env });
+    const { config: loaded } = loadConfig(configPath, { env, jobs: ["added"] });
     expect(Object.keys(loaded.jobs).sort()).toEqual(["added", "old"]);
   });
 

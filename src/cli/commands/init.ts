@@ -356,8 +356,9 @@ export async function initCommand(flags: InitFlags, io: InitIO = {}): Promise<nu
     } else if (!statSync(a.localAbs).isDirectory()) {
       throw new UsageError(`--local ${a.localAbs} is not a folder`);
     }
-    // The whole config, as the agent will load it. A variable that is not set yet is not an error here.
-    loadConfig(configPath, { env: anyVariableSet() });
+    // The whole config, as the agent will load it. A variable that is not set yet is not an error
+    // here, nor another job's folder missing on this machine (only the new job's is checked).
+    loadConfig(configPath, { env: anyVariableSet(), jobs: [a.job] });
   } catch (err) {
     files.rollback();
     throw err;
