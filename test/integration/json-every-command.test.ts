@@ -1,7 +1,7 @@
 // The JSON contract for every command at once (README "JSON output"), found from the CLI's own
 // help so that a command that gains --json cannot be left out: each has an output schema in
 // schemas/output/, and each prints its one object, valid against that schema, even when the
-// configuration cannot be loaded.
+// configuration cannot be loaded or the command line is wrong.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -42,6 +42,16 @@ describe("every command with --json", () => {
       const obj = theOneObject(r.stdout, `${c.name}: ${r.stderr}`);
       expect(r.code, c.name).toBe(2);
       expect(failureOf(c.name, "config", 2).safeParse(obj).success, `${c.name}: ${JSON.stringify(obj)}`).toBe(true);
+    }
+  });
+
+  it("prints its one object, valid against its schema, on a usage error (exit 2, code usage)", async () => {
+    for (const c of all.filter((c) => c.json)) {
+      const args = [...c.usage.matchAll(/<([^>]+)>/g)].map(() => "x");
+      const r = await runCli([c.name, ...args, "--json", "--no-such-flag"]);
+      const obj = theOneObject(r.stdout, `${c.name}: ${r.stderr}`);
+      expect(r.code, c.name).toBe(2);
+      expect(failureOf(c.name, "usage", 2).safeParse(obj).success, `${c.name}: ${JSON.stringify(obj)}`).toBe(true);
     }
   });
 });
