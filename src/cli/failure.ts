@@ -43,6 +43,9 @@ const HINTS: Record<FailureCode, string> = {
 
 export const hintFor = (code: FailureCode): string => HINTS[code];
 
+/** Every failure code, in the order of HINTS (for the JSON Schemas of the outputs). */
+export const FAILURE_CODES = Object.keys(HINTS) as [FailureCode, ...FailureCode[]];
+
 /** The job's lock is held by another process: exit 5. */
 export class AlreadyRunningError extends AgentError {
   constructor(message: string) {

@@ -7,6 +7,7 @@ import { checkCommand } from "./commands/check.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
+import { validateCommand } from "./commands/validate.js";
 import { withApp } from "./context.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
@@ -58,6 +59,14 @@ export function buildProgram(): Command {
     .action(async (job: string, flags: { json?: boolean }) =>
       withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, command: "plan" })),
     );
+
+  program
+    .command("validate [files...]")
+    .description("check config files as the agent loads them, without connecting (default: the agent config and its jobs)")
+    .option("--json", "print one JSON object (README \"JSON output\")")
+    .action(async (files: string[], flags: { json?: boolean }) => {
+      process.exitCode = validateCommand(files, { json: flags.json, config: program.opts<{ config?: string }>().config });
+    });
 
   registerAgentCommands(program);
   registerOnboardingCommands(program);

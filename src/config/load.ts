@@ -33,6 +33,8 @@ export interface LoadOptions {
   checkLocalFolders?: boolean;
   /** Environment for password variables; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** A job file that fails its checks is reported here and left out, instead of failing the whole load. */
+  onBadJob?: (err: ConfigError, name: string, file: string) => void;
 }
 
 /** Something in the configuration that works but is probably not what was meant. */
@@ -83,7 +85,12 @@ export function loadConfig(configPath: string, opts: LoadOptions = {}): LoadResu
   for (const [name, jobFile] of jobFiles) {
     const selected = opts.jobs === undefined || opts.jobs.includes(name);
     const checkLocal = selected && opts.checkLocalFolders !== false;
-    jobs[name] = buildJob(name, jobFile, { baseDir, remotes, checkLocal, warnings });
+    try {
+      jobs[name] = buildJob(name, jobFile, { baseDir, remotes, checkLocal, warnings });
+    } catch (err) {
+      if (!opts.onBadJob || !(err instanceof ConfigError)) throw err;
+      opts.onBadJob(err, name, jobFile);
+    }
   }
 
   return { config: buildAgent(raw, file, baseDir, jobsDir, remotes, jobs), warnings };
@@ -223,6 +230,11 @@ interface JobContext {
   remotes: Record<string, RemoteConfig>;
   checkLocal: boolean;
   warnings: ConfigWarning[];
+}
+
+/** A job file on its own: what its text says, checked (the remote it names and its folder need the config: loadConfig). */
+export function checkJobFile(file: string): RawJob {
+  return parseWithSchema(jobSchema, readJsonFile(resolve(file), "job file"), resolve(file));
 }
 
 function buildJob(name: string, file: string, ctx: JobContext): JobConfig {

@@ -14,7 +14,7 @@ export interface ServerCertificate {
   altNames?: string;
   validFrom: string;
   validTo: string;
-  /** Whether the chain verifies against the system trust store (informational). */
+  /** Whether the chain verifies (and the name matches) against the system trust store, or `ca` when given. */
   trustedBySystem: boolean;
   protocol: string;
 }
@@ -24,8 +24,8 @@ export interface ServerCertificate {
  * read it, and leave. No user name or password is sent. Each step (connect and greeting, AUTH TLS
  * and the handshake) has `timeoutMs`.
  */
-export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000): Promise<ServerCertificate> {
-  const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const };
+export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000, ca?: string[]): Promise<ServerCertificate> {
+  const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const, ...(ca !== undefined && { ca }) };
   const { control, greeting } = ControlConnection.open(host, port, timeoutMs, implicit ? options : undefined);
   try {
     control.step = implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting";

@@ -1,4 +1,5 @@
 import type { RunCounts } from "../../src/state/runs.js";
+import { assertOutputSchema } from "./json-schemas.js";
 
 /** The JSON line `ftps-sync sync --json` ends its output with. */
 export interface SyncJson extends RunCounts {
@@ -20,9 +21,13 @@ export interface SyncJson extends RunCounts {
 /** Parses the last line of a `sync --json` run's stdout, with the whole output in the error if it is not JSON. */
 export function lastJsonLine(stdout: string, stderr = ""): SyncJson {
   const last = stdout.trim().split("\n").at(-1) ?? "";
+  let obj: SyncJson;
   try {
-    return JSON.parse(last) as SyncJson;
+    obj = JSON.parse(last) as SyncJson;
   } catch {
     throw new Error(`no JSON summary on the last line:\n${stdout}\n${stderr}`);
   }
+  // Every summary a test reads is also checked against the committed schema (schemas/output/).
+  assertOutputSchema(obj as unknown as Record<string, unknown>);
+  return obj;
 }

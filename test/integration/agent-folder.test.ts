@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:f
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
+import { theOneObject } from "../helpers/json-shapes.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
@@ -50,7 +51,7 @@ async function jobStatus(ws: Workspace, job: string): Promise<JobState> {
   const r = await ws.cli(["status", "--json"]);
   // 6: a job is failing (this test makes one so); the object is the same.
   if (r.code !== 0 && r.code !== 6) throw new Error(`status failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { jobs: JobState[] }).jobs.find((j) => j.job === job)!;
+  return (theOneObject(r.stdout, r.stderr) as unknown as { jobs: JobState[] }).jobs.find((j) => j.job === job)!;
 }
 
 describe("a watched local folder that goes away, against vsftpd", () => {

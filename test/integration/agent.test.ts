@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
+import { theOneObject } from "../helpers/json-shapes.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
@@ -62,7 +63,7 @@ interface RunRow {
 async function history(ws: Workspace, job?: string): Promise<RunRow[]> {
   const r = await ws.cli(["history", ...(job ? [job] : []), "--limit", "1000", "--json"]);
   if (r.code !== 0) throw new Error(`history failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { runs: RunRow[] }).runs;
+  return (theOneObject(r.stdout, r.stderr) as unknown as { runs: RunRow[] }).runs;
 }
 
 async function status(ws: Workspace): Promise<{
@@ -73,7 +74,7 @@ async function status(ws: Workspace): Promise<{
   const r = await ws.cli(["status", "--json"]);
   // 6 and 7: a job is failing or stale; the object is the same.
   if (r.code !== 0 && r.code !== 6 && r.code !== 7) throw new Error(`status failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return theOneObject(r.stdout, r.stderr) as never;
 }
 
 /** The job is idle: nothing queued, nothing running, and its last run ended ok. */

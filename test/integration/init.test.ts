@@ -204,7 +204,9 @@ describe("ftps-sync init against the embedded server", () => {
     const config = JSON.parse(readFileSync(join(dir, "agent.config.json"), "utf8"));
     expect(config.remotes["127.0.0.1"]).toMatchObject({ tls: "explicit", password: { env: ENV }, fingerprint: cert.fingerprint });
     const job = JSON.parse(readFileSync(join(dir, "jobs", "two-way-shared.json"), "utf8"));
-    expect(job).toEqual({ remote: "127.0.0.1", remotePath: "/exchange", local: "./shared", direction: "two-way", delete: "never" });
+    expect(job).toEqual({
+      $schema: expect.stringMatching(/^file:.*\/schemas\/job\.schema\.json$/), remote: "127.0.0.1", remotePath: "/exchange", local: "./shared", direction: "two-way", delete: "never",
+    });
   });
 
   it("rejects a bad schedule with the loader's own message, before connecting", async () => {

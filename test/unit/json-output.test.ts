@@ -15,7 +15,14 @@ import { AgentError, ConfigError, ExitCode, RemoteError, SafetyGuardError } from
 import type { Action } from "../../src/plan/types.js";
 import type { RunRecord } from "../../src/state/runs.js";
 import type { RunSummary } from "../../src/sync/run-job.js";
+import { assertOutputSchema } from "../helpers/json-schemas.js";
 import { epochMillisIn, failureShape, runSummaryShape, statusShape } from "../helpers/json-shapes.js";
+
+/** The object, once checked against its committed schema file (schemas/output/) by ajv. */
+const valid = <T extends Record<string, unknown>>(obj: T): T => {
+  assertOutputSchema(obj);
+  return obj;
+};
 
 const T = Date.UTC(2026, 11, 5, 17, 0, 0);
 const zero = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0, bytes: 0 };
@@ -55,7 +62,7 @@ describe("sync and plan objects", () => {
     const failure = summaryFailure(s);
     expect(failure).toMatchObject({ code: "failures", exitCode: exitCodeOf(s) });
     expect(failure!.message).toContain("550 denied");
-    const obj = jsonObject("sync", summaryView(s, { startedAt: T, endedAt: T + 1200 }, 1), failure);
+    const obj = valid(jsonObject("sync", summaryView(s, { startedAt: T, endedAt: T + 1200 }, 1), failure));
     expect(runSummaryShape("sync", false).parse(obj)).toMatchObject({ ok: false, uploaded: 2, failed: 1, startedAt: "2026-12-05T17:00:00.000Z" });
     expect(epochMillisIn(obj)).toEqual([]);
   });
@@ -67,7 +74,7 @@ describe("sync and plan objects", () => {
   });
 
   it("a run that went fine is ok: true with no error", () => {
-    const obj = jsonObject("sync", summaryView(summary(), { startedAt: T, endedAt: T + 5 }, 1), summaryFailure(summary()));
+    const obj = valid(jsonObject("sync", summaryView(summary(), { startedAt: T, endedAt: T + 5 }, 1), summaryFailure(summary())));
     expect(runSummaryShape("sync", true).parse(obj)).toMatchObject({ ok: true, kind: "sync" });
     expect(obj).not.toHaveProperty("error");
   });
@@ -82,7 +89,7 @@ describe("sync and plan objects", () => {
       { kind: "forget", path: "gone.txt", reason: "gone from both sides" },
     ];
     const s = summary({ dryRun: true, plan, skippedDeletes: 1 });
-    const obj = runSummaryShape("plan", true).parse(jsonObject("plan", summaryView(s, { startedAt: T, endedAt: T }, 1)));
+    const obj = runSummaryShape("plan", true).parse(valid(jsonObject("plan", summaryView(s, { startedAt: T, endedAt: T }, 1))));
     expect(obj.plan!.map((a) => [a.kind, a.path, a.bytes])).toEqual([
       ["upload", "a.bin", 2048],
       ["download", "b.bin", 100],
@@ -123,7 +130,7 @@ const job = (over: Partial<JobStatus> = {}): JobStatus => ({ job: "nightly", dir
 describe("status and history objects", () => {
   it("a job that never ran has lastRun, lastSuccessAt and nextRunAt null, not left out", () => {
     const s: AgentStatus = { agents: [], healthy: true, jobs: [job()] };
-    const obj = statusShape(true).parse(jsonObject("status", statusView(s), statusFailure(s)));
+    const obj = statusShape(true).parse(valid(jsonObject("status", statusView(s), statusFailure(s))));
     expect(obj.jobs[0]).toMatchObject({ lastRun: null, lastSuccessAt: null, nextRunAt: null, running: null, problem: null });
   });
 
@@ -133,7 +140,7 @@ describe("status and history objects", () => {
       healthy: true,
       jobs: [job({ lastRun: run(), lastSuccessAt: T + 1000, nextRunAt: T + 60_000, running: { pid: 7, acquiredAt: T, trigger: "schedule" } })],
     };
-    const obj = jsonObject("status", statusView(s));
+    const obj = valid(jsonObject("status", statusView(s)));
     expect(statusShape(true).parse(obj).jobs[0]).toMatchObject({ nextRunAt: "2026-12-05T17:01:00.000Z", running: { acquiredAt: "2026-12-05T17:00:00.000Z" } });
     expect(epochMillisIn(obj)).toEqual([]);
   });
@@ -145,7 +152,7 @@ describe("status and history objects", () => {
     expect(statusFailure(both)).toMatchObject({ code: "job-failing", exitCode: 6 });
     expect(statusFailure(both)!.message).toContain("a (last run failed: 530)");
     expect(statusFailure({ agents: [], healthy: false, jobs: [stale] })).toMatchObject({ code: "job-stale", exitCode: 7 });
-    expect(statusShape(false).safeParse(jsonObject("status", statusView(both), statusFailure(both))).success).toBe(true);
+    expect(statusShape(false).safeParse(valid(jsonObject("status", statusView(both), statusFailure(both)))).success).toBe(true);
   });
 
   it("a plan in the history is marked as one", () => {

@@ -18,7 +18,10 @@ export function registerOnboardingCommands(program: Command): void {
 
   program
     .command("init")
-    .description("write a starter agent.config.json and job file (asks when flags are missing and stdin is a terminal), pin the certificate, check")
+    .description(
+      "write a starter agent.config.json and job file, or add a job (and its remote) to an existing config without touching the rest " +
+        "(asks when flags are missing and stdin is a terminal), pin the certificate, check",
+    )
     .option("--dir <dir>", "folder for agent.config.json and jobs/ (default: the current folder)")
     .option("--host <host>", "FTPS server host name or address")
     .option("--port <port>", "port (default 21 for explicit TLS, 990 for implicit)")
@@ -26,17 +29,18 @@ export function registerOnboardingCommands(program: Command): void {
     .option("--user <user>", "login name")
     .option("--password-env <name>", "environment variable that will hold the password")
     .option("--password-file <path>", "file that holds the password (mode 0600)")
-    .option("--remote <name>", "name of the remote in the config (default: from the host)")
+    .option("--remote <name>", "name of the remote in the config: an existing one is used as it is (default: the remote at --host, else from the host)")
     .option("--local <dir>", "local folder of the job (created if missing)")
     .option("--remote-path <path>", "absolute folder on the server, e.g. /incoming")
     .option("--direction <direction>", "upload, download or two-way")
     .option("--schedule <cron>", 'cron schedule, e.g. "0 2 * * *" (default: none, run by hand)')
     .option("--job <name>", "job name = file name in jobs/ (default: from the direction and local folder)")
     .option("--fingerprint <sha256>", "the certificate's expected fingerprint (from the server's admin): pinned if the server shows it, refused (exit 4) if not")
+    .option("--ca <path>", "CA certificate (PEM) to trust besides the system store, e.g. a partner's private CA (the remote's \"ca\")")
     .option("--pin", "pin whatever certificate the server shows (default: ask in a terminal; without one, an untrusted certificate is refused)")
     .option("--no-pin", "never pin; rely on the system trust store")
     .option("--no-check", "do not connect with the new config at the end")
-    .option("--force", "overwrite an existing agent.config.json or job file")
+    .option("--force", "overwrite an existing job file, and replace an existing remote's connection settings (its other keys and the rest of the config are kept)")
     .action(async (flags: InitFlags) => {
       process.exitCode = await initCommand(flags);
     });
