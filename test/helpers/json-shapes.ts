@@ -9,7 +9,7 @@ import { z } from "zod";
 export const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/, "an ISO 8601 UTC time");
 
 export const FAILURE_CODES = [
-  "usage", "config", "failures", "error", "internal", "safety-guard", "connect", "already-running", "job-failing", "job-stale", "http-listen",
+  "usage", "config", "failures", "error", "internal", "safety-guard", "connect", "already-running", "job-failing", "job-stale", "http-listen", "job-late",
 ] as const;
 
 export const failureShape = z.strictObject({
@@ -114,13 +114,16 @@ const jobStatusShape = z.strictObject({
   direction: z.enum(["upload", "download", "two-way"]),
   triggers: z.array(z.string()),
   healthy: z.boolean(),
-  problemKind: z.enum(["failing", "stale"]).nullable(),
+  problemKind: z.enum(["failing", "stale", "late"]).nullable(),
   problem: z.string().nullable(),
   running: z.strictObject({ pid: z.number().int(), trigger: z.string().nullable(), acquiredAt: isoTime }).nullable(),
   queued: z.boolean(),
   lastRun: runRecordShape.nullable(),
   lastSuccessAt: isoTime.nullable(),
   nextRunAt: isoTime.nullable(),
+  expect: z
+    .strictObject({ by: z.string(), timezone: z.string(), days: z.string(), match: z.string(), late: z.boolean(), deadline: isoTime.nullable(), lastArrivalAt: isoTime.nullable() })
+    .nullable(),
 });
 
 export const statusShape = (ok: boolean) =>
