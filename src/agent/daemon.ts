@@ -79,7 +79,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     state, logger, metrics, config: () => config, pools: new WarmPools(logger),
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
-  // Expected arrivals: "late" fires once a deadline passes without the file, between runs too.
+  // Expected arrivals: "late" fires once a deadline passes without the file, between runs too. Not
+  // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
   const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
   let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
@@ -107,7 +108,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);
   runner.wake();
-  lookAtDeadlines();
 
   let reloading = Promise.resolve();
   const onHup = () => {

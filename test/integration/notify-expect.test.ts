@@ -1,6 +1,6 @@
 // Notifications and expected arrivals end to end, on vsftpd: through `sync` (a webhook that hangs
 // or is down leaves the sync and its output as they were; each event is retried), and through
-// the daemon (`run`: "late" as soon as it starts past the deadline, "recovered" when a poll brings
+// the daemon (`run`: "late" once its first run finds nothing past the deadline, "recovered" when a poll brings
 // the file; /readyz, /metrics and `status` say so).
 //
 // The deadline is "00:00" UTC every day: whatever the time of the test, today's deadline has
@@ -179,7 +179,7 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect((await ws.cli(["history", name, "--json"])).stdout).toMatch(/"status":\s*"ok"/);
   }, 60_000);
 
-  it("run: late at start-up past the deadline, recovered when a poll brings the file; /readyz, /metrics and status follow", async () => {
+  it("run: late once its first run finds no file past the deadline, recovered when a poll brings the file; /readyz, /metrics and status follow", async () => {
     const hook = await webhook({ hangFirst: false });
     const httpPort = await freePort();
     const { ws, name, drop } = setup(

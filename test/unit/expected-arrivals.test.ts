@@ -166,3 +166,33 @@ describe("expected arrivals in the state store", () => {
     expect(statusFailure(s)?.exitCode).toBe(ExitCode.JobFailing);
   });
 });
+
+describe("the agent's look at deadlines between runs", () => {
+  it("logs and sends late once when a deadline passes with no run, and never throws for a job it cannot read", async () => {
+    const { checkDeadlines } = await import("../../src/agent/after-run.js");
+    const { Notifier } = await import("../../src/agent/notify/notifier.js");
+    const winston = (await import("winston")).default;
+    const { Writable } = await import("node:stream");
+    const lines: string[] = [];
+    const stream = new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) });
+    const logger = winston.createLogger({ transports: [new winston.transports.Stream({ stream, format: winston.format.simple() })] });
+    const state = openState(testTempDir("expect-state"));
+    let now = at("2026-12-07T05:59:00Z");
+    const sent: string[] = [];
+    const notifier = new Notifier({ logger });
+    notifier.send = (_job, n) => void sent.push(n.event);
+    const j = job("pickup");
+    state.arrivals.recordArrival("pickup", at("2026-12-04T05:00:00Z"), "orders-0.csv");
+    const deps = { state, logger, notifier, clock: () => now };
+    checkDeadlines(deps, [j, job("other", null)]);
+    expect(sent).toEqual([]);
+    now = at("2026-12-07T06:00:30Z");
+    checkDeadlines(deps, [j]);
+    checkDeadlines(deps, [j]);
+    expect(sent).toEqual(["late"]);
+    expect(lines.join("")).toMatch(/late: no file matching "orders-\*\.csv" has arrived by 07:00 \(Europe\/Paris\), deadline 2026-12-07T06:00:00Z/);
+    state.close();
+    expect(() => checkDeadlines(deps, [j])).not.toThrow();
+    expect(lines.join("")).toMatch(/checking the expected arrival: /);
+  });
+});
