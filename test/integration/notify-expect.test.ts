@@ -1,4 +1,5 @@
-// Notifications and expected arrivals end to end, on vsftpd: through `sync` (a webhook that hangs
+// Notifications and expected arrivals end to end, on vsftpd (and the late/recovered pair through
+// `sync` on ProFTPD and Pure-FTPd too): through `sync` (a webhook that hangs
 // or is down leaves the sync and its output as they were; each event is retried), and through
 // the daemon (`run`: "late" once its first run finds nothing past the deadline, "recovered" when a poll brings
 // the file; /readyz, /metrics and `status` say so).
@@ -18,7 +19,7 @@ import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
-requireServers("vsftpd");
+requireServers("vsftpd", "proftpd", "pureftpd");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -219,4 +220,40 @@ describe("notifications and expected arrivals against vsftpd", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 90_000);
+});
+
+describe.each(["proftpd", "pureftpd"] as const)("expected arrivals through sync against %s", (kind) => {
+  let server: RunningServer;
+  let owner: { uid: number; gid: number };
+  let ws: Workspace | undefined;
+  beforeAll(async () => {
+    owner = await ensureTestUser();
+    server = await startServer(kind, { tls: "explicit" });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("sends late when the run finds no matching file past its time, and recovered with the run that brings it", async () => {
+    writeTree(server.root, { "pickup/readme.txt": "not it" }, owner);
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint });
+    const lines = join(testTempDir("notify-cmd"), "events.jsonl");
+    ws.writeJob("pickup", {
+      remote: "srv", remotePath: "/pickup", local: ws.folder("local"), direction: "download", retries: { attempts: 1 },
+      expect: { by: "00:00", timezone: "UTC", match: "*.csv", days: "daily" }, notify: { command: recorder(lines), on: ["late", "recovered"] },
+    });
+    const seen = () => readFileSync(lines, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string; stdin: Record<string, unknown> });
+    const first = await ws.cli(["sync", "pickup"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(seen().map((e) => e.event)).toEqual(["late"]);
+    expect((await ws.cli(["status"])).code).toBe(10);
+
+    writeTree(server.root, { "pickup/day/orders.csv": "1;1\n" }, owner);
+    const second = await ws.cli(["sync", "pickup"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(seen().map((e) => e.event)).toEqual(["late", "recovered"]);
+    expect(seen()[1].stdin).toMatchObject({ job: "pickup", arrived: { path: "day/orders.csv" } });
+    expect((await ws.cli(["status"])).code).toBe(0);
+  }, 60_000);
 });
