@@ -82,6 +82,11 @@ function recorder(file: string): string[] {
 
 const daemons = new Set<ChildProcess>();
 
+async function runCount(ws: Workspace, job: string): Promise<number> {
+  const r = await ws.cli(["history", job, "--limit", "1000", "--json"]);
+  return (JSON.parse(r.stdout) as { runs: unknown[] }).runs.length;
+}
+
 describe("notifications and expected arrivals against vsftpd", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
@@ -180,11 +185,12 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect((await ws.cli(["history", name, "--json"])).stdout).toMatch(/"status":\s*"ok"/);
   }, 60_000);
 
-  it("run: late once its first run finds no file past the deadline, recovered when a poll brings the file; /readyz, /metrics and status follow", async () => {
-    const hook = await webhook({ hangFirst: false });
+  it("run: late once its first run finds no file past the deadline (its hanging POST retried while the polls go on), recovered when a poll brings the file; /readyz, /metrics and status follow", async () => {
+    // Each event's first POST hangs: the agent retries it while its poll runs go on.
+    const hook = await webhook({ hangFirst: true });
     const httpPort = await freePort();
     const { ws, name, drop } = setup(
-      { poll: "1s", expect: EXPECT, notify: { webhook: `http://127.0.0.1:${hook.port}/`, on: ["late", "recovered"] } },
+      { poll: "1s", expect: EXPECT, notify: { webhook: `http://127.0.0.1:${hook.port}/`, on: ["late", "recovered"], timeout: "3s", attempts: 3 } },
       {},
       { http: { listen: `127.0.0.1:${httpPort}` } },
     );
@@ -202,9 +208,13 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect(((await readyLate.json()) as { jobs: Record<string, string> }).jobs[name]).toMatch(/^late: no file matching "orders-\*\.csv"/);
     const metricsLate = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     expect(metricsLate).toMatch(new RegExp(`ftps_sync_job_late\\{job="${name}"\\} 1`));
-    await waitFor("the late notification counted", async () =>
+    const runsWhenLate = await runCount(ws, name);
+    await waitFor("the late notification retried and delivered", async () =>
       /ftps_sync_notifications_total\{[^}]*event="late"[^}]*outcome="delivered"[^}]*\} 1/.test(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()),
     );
+    expect(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()).toMatch(/ftps_sync_notifications_total\{[^}]*event="late"[^}]*outcome="retried"[^}]*\} 1/);
+    // The polls went on while the first POST hung (3 s) and the retry waited (1 s).
+    expect(await runCount(ws, name)).toBeGreaterThan(runsWhenLate);
     expect((await ws.cli(["status"])).code).toBe(10);
 
     drop("orders-2.csv", "1;1\n");
@@ -215,7 +225,9 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()).toMatch(new RegExp(`ftps_sync_job_late\\{job="${name}"\\} 0`));
     expect((await ws.cli(["status"])).code).toBe(0);
-    expect(events(hook).filter((e) => e === "late")).toHaveLength(1);
+    // One late event, sent twice (the first POST hung); no other late for the same deadline.
+    expect(events(hook).filter((e) => e === "late")).toHaveLength(2);
+    expect(new Set(hook.bodies.filter((b) => b.event === "late").map((b) => JSON.stringify(b))).size).toBe(1);
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
