@@ -241,7 +241,8 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
   if (raw.schedule === undefined && !raw.watch && raw.poll === undefined) {
     ctx.warnings.push({ message: `${file}: job "${name}" has no "schedule", "watch" or "poll": it only runs when started by hand`, job: name, agentOnly: true });
   }
-  if (raw.timezone !== undefined && raw.schedule === undefined) {
+  // The job's zone is also the default of its "expect".
+  if (raw.timezone !== undefined && raw.schedule === undefined && raw.expect === undefined) {
     ctx.warnings.push({ message: `${file}: field "timezone" has no effect without "schedule"`, job: name });
   }
   const job = toJobConfig(name, file, local, raw);

@@ -87,6 +87,13 @@ describe('"expect"', () => {
     expect(j).toMatchObject({ byMinutes: 390, timezone: "America/New_York", match: "**/*", days: "daily" });
   });
 
+  it("takes a job's timezone without a schedule as the zone of its expect, without the warning that it has no effect", () => {
+    const { config, warnings } = load({ timezone: "Asia/Tokyo", expect: { by: "09:00" } }).load();
+    expect(config.jobs.pickup.expect?.timezone).toBe("Asia/Tokyo");
+    expect(warnings.map((w) => w.message).join("\n")).not.toMatch(/"timezone" has no effect/);
+    expect(load({ timezone: "Asia/Tokyo" }).load().warnings.map((w) => w.message).join("\n")).toMatch(/"timezone" has no effect/);
+  });
+
   it("refuses a time, a zone or days it cannot read, naming the field", () => {
     expect(refusal({ expect: { by: "7am" } })).toMatchObject({ field: "expect.by" });
     expect(refusal({ expect: { by: "07:00", timezone: "Paris" } }).message).toMatch(/field "expect.timezone": not a known IANA time zone/);
