@@ -13,6 +13,8 @@ export const ExitCode = {
   JobStale: 7,
   /** `run`: the HTTP listener (http.listen) cannot listen: the address is taken or not this machine's. */
   HttpListen: 8,
+  /** `status`: a job is late (an expected file has not arrived by its time), and none is failing or stale. */
+  JobLate: 10,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

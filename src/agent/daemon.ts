@@ -3,16 +3,24 @@ import type { Server } from "node:http";
 import type { AgentConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
 import type { StateStore } from "../state/index.js";
+import { afterRun, checkDeadlines, type AfterRunDeps } from "./after-run.js";
 import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
+import { ExpectedArrivals } from "./expect/arrivals.js";
 import { startHttp } from "./http.js";
 import { JobLocks } from "./job-lock.js";
 import { AgentMetrics } from "./metrics.js";
+import { Notifier } from "./notify/notifier.js";
 import { pidAlive } from "./pid.js";
 import { RunQueue } from "./queue.js";
 import { Runner } from "./runner.js";
 import { WarmPools } from "./warm-pools.js";
 import { collectStatus } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
+
+/** How often the agent looks whether an expected file is late (it also looks after each run). */
+const DEADLINE_CHECK_MS = 30_000;
+/** How long a stopping agent waits for notifications still being delivered. */
+const NOTIFY_GRACE_MS = 5_000;
 
 export interface DaemonOptions {
   config: AgentConfig;
@@ -49,7 +57,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let config = opts.config;
   const queue = new RunQueue(state.runQueue);
   const agents = new AgentRegistry(state.agents);
-  const metrics = new AgentMetrics(state, () => Object.keys(config.jobs));
+  const arrivals = new ExpectedArrivals(state);
+  const metrics = new AgentMetrics(state, () => Object.keys(config.jobs), () =>
+    Object.values(config.jobs).filter((j) => j.expect).map((j) => ({ job: j.name, late: arrivals.lateness(j).late })),
+  );
+  const notifier = new Notifier({ logger, onOutcome: (o) => metrics.notification(o) });
+  const after: AfterRunDeps = { state, logger, notifier };
   const startedAt = Date.now();
 
   recover(config, state, queue, logger);
@@ -62,7 +75,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }, HEARTBEAT_MS);
 
-  const runner = new Runner({ state, logger, metrics, config: () => config, pools: new WarmPools(logger) });
+  const runner = new Runner({
+    state, logger, metrics, config: () => config, pools: new WarmPools(logger),
+    afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
+  });
+  // Expected arrivals: "late" fires once a deadline passes without the file, between runs too. Not
+  // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
+  const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
+  const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
   let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
 
   let http: Server | undefined;
@@ -79,6 +99,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await triggers.stop();
       await runner.stop(0);
       clearInterval(heartbeat);
+      clearInterval(deadlines);
       agents.unregister();
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === "EADDRINUSE" ? "the port is taken by another process" : code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : (err as Error).message;
@@ -133,6 +154,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await triggers.stop();
   await runner.stop(config.shutdownGraceSeconds * 1000);
   clearInterval(heartbeat);
+  clearInterval(deadlines);
+  // Notifications of the last runs get a moment; they never hold the stop up for long.
+  const undelivered = await notifier.settle(NOTIFY_GRACE_MS);
+  if (undelivered > 0) logger.warn(`stopping with ${undelivered} notification(s) not delivered`);
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   http?.closeAllConnections();
   agents.unregister();

@@ -15,8 +15,10 @@ export class AgentMetrics {
   private readonly bytes: Counter<"job">;
   private readonly duration: Histogram<"job">;
   private readonly connectionErrors: Counter<"job">;
+  private readonly notifications: Counter<"job" | "event" | "channel" | "outcome">;
 
-  constructor(state: StateStore, jobs: () => string[]) {
+  /** `late`: each job with an "expect", and whether it is late now (read at scrape time). */
+  constructor(state: StateStore, jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "ftps_sync_process_" });
     this.runs = new Counter({ name: "ftps_sync_runs_total", help: "Runs by job and result (ok, failed, aborted, error, interrupted)", labelNames: ["job", "result"], registers });
@@ -37,6 +39,17 @@ export class AgentMetrics {
         }
       },
     });
+    this.notifications = new Counter({
+      name: "ftps_sync_notifications_total", help: "Notification attempts by job, event, channel (webhook, command) and outcome (delivered, retried, failed)",
+      labelNames: ["job", "event", "channel", "outcome"], registers,
+    });
+    new Gauge({
+      name: "ftps_sync_job_late", help: "1 while the job's expected file has not arrived by its time (jobs with \"expect\")", labelNames: ["job"], registers,
+      collect() {
+        this.reset();
+        for (const j of late?.() ?? []) this.set({ job: j.job }, j.late ? 1 : 0);
+      },
+    });
     const queue = new RunQueue(state.runQueue);
     new Gauge({
       name: "ftps_sync_queue_depth", help: "Runs waiting to start", registers,
@@ -52,6 +65,10 @@ export class AgentMetrics {
     this.bytes.inc({ job: s.job }, s.bytes);
     const kinds = { uploaded: s.uploaded, downloaded: s.downloaded, deleted_local: s.deletedLocal, deleted_remote: s.deletedRemote };
     for (const [kind, n] of Object.entries(kinds)) if (n > 0) this.files.inc({ job: s.job, kind }, n);
+  }
+
+  notification(o: { job: string; event: string; channel: string; outcome: string }): void {
+    this.notifications.inc({ job: o.job, event: o.event, channel: o.channel, outcome: o.outcome });
   }
 
   runError(job: string, result: "error" | "aborted" | "interrupted", connect: boolean, durationMs: number): void {

@@ -22,6 +22,8 @@ export interface RunnerDeps {
   tickMs?: number;
   /** Connections kept open between a job's runs (the agent); without it each run opens its own. */
   pools?: WarmPools;
+  /** Called once a run is recorded (not one cut short by shutdown): notifications, expected arrivals. */
+  afterRun?: (job: string, startedAt: number, summary?: RunSummary) => void;
 }
 
 interface ActiveRun {
@@ -112,12 +114,14 @@ export class Runner {
             `conflicts ${s.conflicts}, failed ${s.failed}, ${s.bytes} bytes in ${s.durationMs} ms`,
           { job },
         );
+        this.deps.afterRun?.(job, started, s);
       })
       .catch((err: unknown) => {
         if (this.stopping) return this.interrupted(job, started);
         const connect = err instanceof RemoteError && err.phase === "connect";
         metrics?.runError(job, connect ? "error" : "aborted", connect, Date.now() - started);
         logger.error(`run did not complete: ${(err as Error).message}`, { job });
+        this.deps.afterRun?.(job, started);
       })
       .finally(() => {
         this.deps.pools?.release(job);

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import type { AgentConfig, JobConfig } from "../config/types.js";
 import type { StateStore } from "../state/index.js";
 import type { RunRecord } from "../state/runs.js";
+import { ExpectedArrivals } from "./expect/arrivals.js";
 import { AgentRegistry, type AgentRecord } from "./agents.js";
 import { JobLocks, type LockHolder } from "./job-lock.js";
 import { RunQueue } from "./queue.js";
@@ -18,8 +19,13 @@ export interface JobStatus {
   queued: boolean;
   healthy: boolean;
   problem?: string;
-  /** Why it is unhealthy: "failing" (last run failed or stopped, or the local folder is missing) or "stale" (maxAge). */
-  problemKind?: "failing" | "stale";
+  /**
+   * Why it is unhealthy: "failing" (last run failed or stopped, or the local folder is missing),
+   * "stale" (maxAge) or "late" (an expected file has not arrived by its time).
+   */
+  problemKind?: "failing" | "stale" | "late";
+  /** The job's "expect", and whether it is late now. */
+  expect?: { by: string; timezone: string; days: string; match: string; late: boolean; deadline?: number; lastArrivalAt?: number };
 }
 
 export interface AgentStatus {
@@ -79,6 +85,7 @@ export function collectStatus(
   const since = opts.since ?? Math.min(now, ...agents.map((a) => a.startedAt));
   const locks = new JobLocks(state.jobLocks);
   const queue = new RunQueue(state.runQueue);
+  const arrivals = new ExpectedArrivals(state, () => now);
   const jobs = Object.values(config.jobs)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((job): JobStatus => {
@@ -86,10 +93,13 @@ export function collectStatus(
       const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
       const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
       const folderProblem = localFolderProblem(job);
-      const problem = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
+      const health = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
+      const lateness = arrivals.lateness(job);
+      const problem = health ?? lateness.problem;
       // jobHealth speaks of a failed run first; otherwise its problem is the job's maxAge.
       const failing = folderProblem !== undefined || lastRun?.status === "failed" || lastRun?.status === "aborted";
-      const problemKind = problem === undefined ? undefined : failing ? "failing" : "stale";
+      const problemKind = problem === undefined ? undefined : health === undefined ? "late" : failing ? "failing" : "stale";
+      const e = job.expect;
       return {
         job: job.name,
         direction: job.direction,
@@ -102,6 +112,9 @@ export function collectStatus(
         healthy: problem === undefined,
         problem,
         problemKind,
+        ...(e && {
+          expect: { by: e.by, timezone: e.timezone, days: e.days, match: e.match, late: lateness.late, deadline: lateness.deadline?.at, lastArrivalAt: lateness.lastArrivalAt },
+        }),
       };
     });
   return { agents, healthy: jobs.every((j) => j.healthy), jobs };

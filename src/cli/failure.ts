@@ -18,7 +18,8 @@ export type FailureCode =
   | "already-running"
   | "job-failing"
   | "job-stale"
-  | "http-listen";
+  | "http-listen"
+  | "job-late";
 
 export interface Failure {
   code: FailureCode;
@@ -38,6 +39,7 @@ const HINTS: Record<FailureCode, string> = {
   "already-running": "another run of this job holds its lock (`ftps-sync status` shows it); try again when it has finished",
   "job-failing": "see each job's problem, and `ftps-sync history <job>`",
   "job-stale": "no successful run as recent as the job's maxAge: check that the agent runs (`ftps-sync run`) and what its log says",
+  "job-late": "the file the job's \"expect\" waits for has not arrived: check with the partner, and the job's history (`ftps-sync history <job>`)",
   "http-listen": "free the port (another agent or service may hold it) or change http.listen; nothing was run",
 };
 

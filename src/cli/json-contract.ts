@@ -117,13 +117,16 @@ const jobStatusShape = z.strictObject({
   direction: z.enum(["upload", "download", "two-way"]),
   triggers: z.array(z.string()),
   healthy: z.boolean(),
-  problemKind: z.enum(["failing", "stale"]).nullable(),
+  problemKind: z.enum(["failing", "stale", "late"]).nullable(),
   problem: z.string().nullable(),
   running: z.strictObject({ pid: z.number().int(), trigger: z.string().nullable(), acquiredAt: isoTime }).nullable(),
   queued: z.boolean(),
   lastRun: runRecordShape.nullable(),
   lastSuccessAt: isoTime.nullable(),
   nextRunAt: isoTime.nullable(),
+  expect: z
+    .strictObject({ by: z.string(), timezone: z.string(), days: z.string(), match: z.string(), late: z.boolean(), deadline: isoTime.nullable(), lastArrivalAt: isoTime.nullable() })
+    .nullable(),
 });
 
 const statusFields = {

@@ -45,6 +45,7 @@ function jobView(j: JobStatus) {
     lastRun: j.lastRun ? runView(j.lastRun) : null,
     lastSuccessAt: isoTime(j.lastSuccessAt),
     nextRunAt: isoTime(j.nextRunAt),
+    expect: j.expect ? { ...j.expect, deadline: isoTime(j.expect.deadline), lastArrivalAt: isoTime(j.expect.lastArrivalAt) } : null,
   };
 }
 

@@ -24,6 +24,8 @@ import {
 } from "./schema.js";
 import { fsReason, resolvePassword } from "./secrets.js";
 import { readClientCertificate } from "./client-cert.js";
+import { buildExpect } from "./expect.js";
+import { buildNotify } from "./notify.js";
 import type { AgentConfig, JobConfig, ProxyConfig, RemoteConfig } from "./types.js";
 
 export interface LoadOptions {
@@ -93,7 +95,11 @@ export function loadConfig(configPath: string, opts: LoadOptions = {}): LoadResu
     }
   }
 
-  return { config: buildAgent(raw, file, baseDir, jobsDir, remotes, jobs), warnings };
+  const config = buildAgent(raw, file, baseDir, jobsDir, remotes, jobs);
+  if (raw.notify) config.notify = buildNotify(raw.notify, { file, baseDir, at: "notify" });
+  // The agent's "notify" is the default of every job without its own.
+  for (const job of Object.values(jobs)) if (!job.notify && config.notify) job.notify = config.notify;
+  return { config, warnings };
 }
 
 // ---------------------------------------------------------------------------
@@ -247,10 +253,14 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
   if (raw.schedule === undefined && !raw.watch && raw.poll === undefined) {
     ctx.warnings.push({ message: `${file}: job "${name}" has no "schedule", "watch" or "poll": it only runs when started by hand`, job: name, agentOnly: true });
   }
-  if (raw.timezone !== undefined && raw.schedule === undefined) {
+  // The job's zone is also the default of its "expect".
+  if (raw.timezone !== undefined && raw.schedule === undefined && raw.expect === undefined) {
     ctx.warnings.push({ message: `${file}: field "timezone" has no effect without "schedule"`, job: name });
   }
-  return toJobConfig(name, file, local, raw);
+  const job = toJobConfig(name, file, local, raw);
+  if (raw.notify) job.notify = buildNotify(raw.notify, { file, baseDir: ctx.baseDir, at: "notify" });
+  if (raw.expect) job.expect = buildExpect(raw.expect, raw.timezone);
+  return job;
 }
 
 function toJobConfig(name: string, file: string, local: string, raw: RawJob): JobConfig {

@@ -16,6 +16,8 @@ import { array, boolean, enum as oneOf, NEVER, number, record, strictObject, str
 const z = { array, boolean, enum: oneOf, NEVER, number, record, strictObject, string, union, unknown };
 import { ConfigError } from "../errors.js";
 import { parseDuration } from "./duration.js";
+import { expectSchema } from "./expect.js";
+import { notifySchema } from "./notify.js";
 import { parseSize } from "./size.js";
 import type { MaxDelete } from "./types.js";
 
@@ -258,6 +260,7 @@ export const agentConfigSchema = z.strictObject({
   http: z
     .strictObject({ listen: z.union([z.number(), z.string()], { error: 'must be "HOST:PORT" or a port' }).transform(via(parseListen)) })
     .optional(),
+  notify: notifySchema.optional(),
   remotes: z.record(z.string(), remoteSchema),
 });
 export type RawAgentConfig = output<typeof agentConfigSchema>;
@@ -300,6 +303,8 @@ export const jobSchema = z
     trustRemote: z.boolean().default(false),
     maxAge: durationString().optional(),
     retries: retriesSchema.default({ attempts: 5, initialDelay: 1000, maxDelay: 60_000 }),
+    notify: notifySchema.optional(),
+    expect: expectSchema.optional(),
   })
   .superRefine((job, ctx) => {
     // Polling watches the remote side; an upload job never reads from it.

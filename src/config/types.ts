@@ -98,6 +98,39 @@ export interface JobConfig {
   /** Milliseconds: /healthz turns unhealthy without a successful run this recent. */
   maxAgeMs?: number;
   retries: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+  /** Who hears about the job's runs (the job's "notify", else the agent's). */
+  notify?: NotifyConfig;
+  /** When a file is expected to arrive ("expect"). */
+  expect?: ExpectConfig;
+}
+
+export type NotifyEvent = "failure" | "success" | "late" | "recovered";
+
+/** "notify": a webhook and/or a command, told of the events in `on`. */
+export interface NotifyConfig {
+  /** https:// (or http:// to a loopback address) URL that receives a POST of JSON. */
+  webhook?: string;
+  /** PEM text of extra CA certificates trusted for the webhook, read from caPath. */
+  ca?: string;
+  caPath?: string;
+  /** argv of a command run with the event in its environment and as JSON on its stdin. */
+  command?: string[];
+  on: NotifyEvent[];
+  /** Per attempt. */
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** "expect": a file matching `match` should have arrived by `by` on each of `days`. */
+export interface ExpectConfig {
+  /** As written ("07:00"), and as minutes after midnight. */
+  by: string;
+  byMinutes: number;
+  timezone: string;
+  match: string;
+  /** As written ("mon-fri"), and as JavaScript weekdays (0 = Sunday). */
+  days: string;
+  weekdays: number[];
 }
 
 export interface AgentConfig {
@@ -111,6 +144,8 @@ export interface AgentConfig {
   maxConcurrentJobs: number;
   shutdownGraceSeconds: number;
   http?: { host: string; port: number };
+  /** The agent-wide "notify", the default of jobs without their own. */
+  notify?: NotifyConfig;
   remotes: Record<string, RemoteConfig>;
   jobs: Record<string, JobConfig>;
 }

@@ -1,5 +1,6 @@
 import { openStateDb } from "./db.js";
 import { SqliteAgentStore, type AgentStore } from "./agents.js";
+import { ArrivalStore } from "./arrivals.js";
 import { CapabilityStore } from "./capabilities.js";
 import { EntryStore } from "./entries.js";
 import { SqliteJobLockStore, type JobLockStore } from "./job-locks.js";
@@ -21,6 +22,7 @@ export interface StateStore {
   runQueue: RunQueueStore;
   jobLocks: JobLockStore;
   agents: AgentStore;
+  arrivals: ArrivalStore;
   close(): void;
 }
 
@@ -35,6 +37,7 @@ export function openState(stateDir: string): StateStore {
     runQueue: new SqliteRunQueueStore(db),
     jobLocks: new SqliteJobLockStore(db),
     agents: new SqliteAgentStore(db),
+    arrivals: new ArrivalStore(db),
     close: () => db.close(),
   };
 }

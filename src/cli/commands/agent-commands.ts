@@ -36,6 +36,7 @@ function formatStatus(s: AgentStatus): string {
     lines.push(`  last run: ${j.lastRun ? runLine(j.lastRun) : "never"}`);
     lines.push(`  last ok:  ${iso(j.lastSuccessAt)}`);
     if (j.nextRunAt) lines.push(`  next:     ${iso(j.nextRunAt)}`);
+    if (j.expect) lines.push(`  expect:   a file matching "${j.expect.match}" by ${j.expect.by} (${j.expect.timezone}, ${j.expect.days}); last arrival ${iso(j.expect.lastArrivalAt)}`);
     if (j.problem) lines.push(`  problem:  ${j.problem}`);
   }
   return lines.join("\n") + "\n";
@@ -43,17 +44,22 @@ function formatStatus(s: AgentStatus): string {
 
 /**
  * `status` fails when a job is unhealthy: exit 6 when one is failing (its last run failed or was
- * stopped, or its local folder is missing), else 7 when one is stale (no success within maxAge).
+ * stopped, or its local folder is missing), else 7 when one is stale (no success within maxAge),
+ * else 10 when one is late (an expected file has not arrived by its time).
  */
 export function statusFailure(s: AgentStatus): Failure | undefined {
   const failing = s.jobs.filter((j) => j.problemKind === "failing");
   const stale = s.jobs.filter((j) => j.problemKind === "stale");
+  const late = s.jobs.filter((j) => j.problemKind === "late");
   const list = (jobs: typeof failing) => jobs.map((j) => `${j.job} (${j.problem})`).join("; ");
   if (failing.length > 0) {
     return { code: "job-failing", exitCode: ExitCode.JobFailing, message: `${failing.length} job(s) failing: ${list(failing)}`, hint: hintFor("job-failing") };
   }
   if (stale.length > 0) {
     return { code: "job-stale", exitCode: ExitCode.JobStale, message: `${stale.length} job(s) stale: ${list(stale)}`, hint: hintFor("job-stale") };
+  }
+  if (late.length > 0) {
+    return { code: "job-late", exitCode: ExitCode.JobLate, message: `${late.length} job(s) late: ${list(late)}`, hint: hintFor("job-late") };
   }
   return undefined;
 }

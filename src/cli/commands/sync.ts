@@ -1,5 +1,6 @@
 import { FtpsFolder } from "../../protocol/ftps-folder.js";
 import { JobLocks } from "../../agent/job-lock.js";
+import { notifyAfterCliRun } from "../notify-after-run.js";
 import { ExitCode, SafetyGuardError } from "../../errors.js";
 import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
@@ -101,8 +102,11 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   if (lock && !lock.ok) {
     throw failed(new AlreadyRunningError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`));
   }
-  let summary: RunSummary;
+  let summary: RunSummary | undefined;
+  let thrown: unknown;
   const onProgress = flags.json ? undefined : progressPrinter();
+  // Notifications (the job's "notify") are sent once the run is recorded, and waited for at the end, briefly.
+  const notified = lock?.ok ? notifyAfterCliRun(app, jobName, started) : undefined;
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
@@ -113,12 +117,17 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       openRemote: (remote, logger) => new FtpsFolder(remote, logger),
     });
   } catch (err) {
-    throw failed(err);
+    thrown = err;
   } finally {
+    notified?.runEnded(summary);
     // Only a lock this run took is released: a refused run leaves the holder's lock alone.
     if (lock?.ok) locks?.release(jobName);
     // A dry run or a failed run ends without a "done" step: clear the progress line anyway.
     onProgress?.({ phase: "done", done: 0, total: 0, bytes: 0 });
+  }
+  if (!summary) {
+    await notified?.delivered();
+    throw failed(thrown);
   }
   // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
   if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));
@@ -127,5 +136,6 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   } else {
     process.stdout.write(formatSummary(summary));
   }
+  await notified?.delivered();
   return exitCodeOf(summary);
 }
