@@ -1,3 +1,4 @@
+import type { BackupConfig } from "./backup.js";
 import type { Secret } from "../secret.js";
 
 /** A configured FTPS server, with defaults applied, paths resolved and the secret read. */
@@ -98,6 +99,8 @@ export interface JobConfig {
   /** Milliseconds: /healthz turns unhealthy without a successful run this recent. */
   maxAgeMs?: number;
   retries: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+  /** Versions of the files a run overwrites or deletes, on either side (config/backup.ts). */
+  backup?: BackupConfig;
 }
 
 export interface AgentConfig {

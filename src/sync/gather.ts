@@ -52,7 +52,9 @@ export class Sources {
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
     const own = ownFilesIn(config, realLocalFolder(job.local));
-    this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], own };
+    // The versions folder (backup.dir) is never part of the job's tree either, on either side.
+    const skipDirs = job.backup ? [job.backup.dir] : [];
+    this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
   }
 
   scan(parallel = false): Promise<LocalScan> {
