@@ -8,6 +8,7 @@ import { checkCommand } from "./commands/check.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
+import { registerVersionCommands } from "./commands/versions.js";
 import { withApp } from "./context.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
     );
 
   registerAgentCommands(program);
+  registerVersionCommands(program);
   registerOnboardingCommands(program);
   return program;
 }
