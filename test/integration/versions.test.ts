@@ -1,0 +1,121 @@
+// Versions ("backup") on the real servers, through the CLI as a user runs it: the server's old
+// copies kept by RNFR/RNTO, `versions` and `restore`, retention, and a connection cut during a
+// version move (the server behind the fault proxy) that loses nothing.
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireServers, type ServerKind } from "../servers/real-servers.js";
+import { startRig, type Rig } from "../faults/harness.js";
+import { lastJsonLine } from "../helpers/sync-json.js";
+
+requireServers("vsftpd", "proftpd", "pureftpd");
+
+/** The run folders on the server, oldest first. */
+const runFolders = (remoteDir: string): string[] => {
+  const root = join(remoteDir, ".versions");
+  return existsSync(root) ? readdirSync(root).sort() : [];
+};
+
+/** Writes a local file with a time of its own (a minute apart per call), so every edit is seen. */
+let minute = 0;
+function write(local: string, rel: string, text: string): void {
+  writeFileSync(join(local, rel), text);
+  const t = new Date(Date.UTC(2026, 10, 1, 12, minute++));
+  utimesSync(join(local, rel), t, t);
+}
+
+for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
+  describe(`versions against ${kind}`, () => {
+    let rig: Rig;
+    beforeAll(async () => {
+      rig = await startRig({ kind, timeoutSeconds: 3, maxConnections: 2 });
+    });
+    afterAll(async () => {
+      await rig?.stop();
+    });
+
+    it("keeps what a sync overwrites or deletes on the server, lists it, restores it locally, and prunes old runs", async () => {
+      const { name, local, remoteDir } = rig.job(`cli-${kind}`, { direction: "upload", delete: "mirror", maxDelete: 10, backup: { dir: ".versions", keep: 2 } });
+      write(local, "a.txt", "a, version one");
+      write(local, "b.txt", "bravo");
+      expect((await rig.sync(name)).code).toBe(0);
+      write(local, "a.txt", "a, version two (longer)");
+      rmSync(join(local, "b.txt"));
+      const second = await rig.sync(name);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary).toMatchObject({ uploaded: 1, deletedRemote: 1 });
+      const [run2] = runFolders(remoteDir);
+      expect(runFolders(remoteDir)).toHaveLength(1);
+      expect(readFileSync(join(remoteDir, ".versions", run2, "a.txt"), "utf8")).toBe("a, version one");
+      expect(readFileSync(join(remoteDir, ".versions", run2, "b.txt"), "utf8")).toBe("bravo");
+      expect(existsSync(join(remoteDir, "b.txt"))).toBe(false);
+
+      const listed = await rig.ws.cli(["versions", name, "--json"]);
+      expect(listed.code, listed.stderr).toBe(0);
+      const json = lastJsonLine(listed.stdout, listed.stderr) as unknown as { ok: boolean; versions: Array<Record<string, unknown>> };
+      expect(json.ok).toBe(true);
+      expect(json.versions.map((v) => [v.path, v.side, v.run, v.size])).toEqual([
+        ["a.txt", "remote", run2, 14],
+        ["b.txt", "remote", run2, 5],
+      ]);
+
+      const restored = await rig.ws.cli(["restore", name, "a.txt"]);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stdout).toMatch(/restored a\.txt from the version of .* \(remote \.versions\/.*\/a\.txt\); the file that was there is kept as \.versions\/.*\/a\.txt/);
+      expect(readFileSync(join(local, "a.txt"), "utf8")).toBe("a, version one");
+      const [localRun] = readdirSync(join(local, ".versions"));
+      expect(readFileSync(join(local, ".versions", localRun, "a.txt"), "utf8")).toBe("a, version two (longer)");
+
+      // The next sync sends the restored file (the server's copy kept in its turn); the local versions folder is not sent.
+      const third = await rig.sync(name);
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.summary).toMatchObject({ uploaded: 1, deletedRemote: 0 });
+      expect(readFileSync(join(remoteDir, "a.txt"), "utf8")).toBe("a, version one");
+      expect(runFolders(remoteDir)).toHaveLength(2);
+      expect(readdirSync(join(remoteDir, ".versions")).every((r) => !existsSync(join(remoteDir, ".versions", r, ".versions")))).toBe(true);
+
+      // A fourth run with a version: keep 2 removes the oldest run folder on the server.
+      write(local, "a.txt", "a, version three");
+      expect((await rig.sync(name)).code).toBe(0);
+      const runs = runFolders(remoteDir);
+      expect(runs).toHaveLength(2);
+      expect(runs).not.toContain(run2);
+    });
+
+    it("a connection cut during the move of the old version loses nothing: the run or the next one ends with both copies", async () => {
+      const { name, local, remoteDir } = rig.job(`cut-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: "30d" } });
+      write(local, "a.txt", "old contents");
+      expect((await rig.sync(name)).code).toBe(0);
+      write(local, "a.txt", "new contents, longer");
+      // Control connections slowed so that the moment the server has moved the file can be caught,
+      // and every connection is cut right then (before the new file is placed).
+      let cut = false;
+      rig.proxy.faultFor = (c) => (!cut && c.kind === "control" ? { kind: "slow", bytesPerSecond: 4000 } : undefined);
+      let targetAtCut: string | undefined = "not cut";
+      const moved = () => runFolders(remoteDir).some((r) => existsSync(join(remoteDir, ".versions", r, "a.txt")));
+      const watcher = setInterval(() => {
+        if (cut || !moved()) return;
+        cut = true;
+        targetAtCut = existsSync(join(remoteDir, "a.txt")) ? readFileSync(join(remoteDir, "a.txt"), "utf8") : undefined;
+        rig.proxy.resetAll();
+      }, 2);
+      let first;
+      try {
+        first = await rig.sync(name, { timeoutMs: 50_000 });
+      } finally {
+        clearInterval(watcher);
+        rig.proxy.faultFor = undefined;
+      }
+      expect(cut, first.stderr).toBe(true);
+      // The cut came between the move and the placing of the new file.
+      expect(targetAtCut).toBeUndefined();
+      const after = first.code === 0 ? first : await rig.sync(name);
+      expect(after.code, after.stderr).toBe(0);
+      expect(readFileSync(join(remoteDir, "a.txt"), "utf8")).toBe("new contents, longer");
+      const kept = runFolders(remoteDir).filter((r) => existsSync(join(remoteDir, ".versions", r, "a.txt")));
+      expect(kept.map((r) => readFileSync(join(remoteDir, ".versions", r, "a.txt"), "utf8"))).toContain("old contents");
+      const settled = await rig.sync(name);
+      expect(settled.summary).toMatchObject({ uploaded: 0, deletedRemote: 0 });
+    });
+  });
+}
