@@ -82,6 +82,28 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
       expect(runs).not.toContain(run2);
     });
 
+    // The command's own errors do not depend on the server: checked once, on the first.
+    if (kind === "vsftpd") it("versions and restore: usage errors exit 2 and a version not kept exits 1, each as one JSON object", async () => {
+      const { name } = rig.job(`errors-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: 3 } });
+      const plain = rig.job(`plain-${kind}`, { direction: "upload" }).name;
+      const cases: Array<[string[], number, RegExp]> = [
+        [["restore", name, "a.txt", "--at", "last tuesday", "--json"], 2, /--at "last tuesday": not a time/],
+        [["restore", name, "../../etc/passwd", "--json"], 2, /not a path inside the job's folder/],
+        [["restore", name, ".versions/x/a.txt", "--json"], 2, /inside the versions folder/],
+        [["versions", plain, "--json"], 2, /keeps no versions: it has no "backup" key/],
+        [["restore", name, "a.txt", "--json"], 1, /no version of a\.txt is kept in \.versions/],
+      ];
+      for (const [args, exitCode, message] of cases) {
+        const r = await rig.ws.cli(args);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(exitCode);
+        const lines = r.stdout.trim().split("\n");
+        expect(lines).toHaveLength(1);
+        const obj = JSON.parse(lines[0]) as { schema: string; ok: boolean; error: { exitCode: number; message: string } };
+        expect(obj).toMatchObject({ schema: `ftps-sync/${args[0]}/v1`, ok: false, error: { exitCode } });
+        expect(obj.error.message).toMatch(message);
+      }
+    });
+
     it("a connection cut during the move of the old version loses nothing: the run or the next one ends with both copies", async () => {
       const { name, local, remoteDir } = rig.job(`cut-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: "30d" } });
       write(local, "a.txt", "old contents");
