@@ -169,10 +169,15 @@ describe("faults during a version move", () => {
     e.writeLocal("a.txt", "v1");
     await e.run({ now: day(0) });
     e.writeLocal("a.txt", "v2", at(1));
+    // Only the moves out of a.txt fail (a rename from it to anywhere but its temporary file's name).
     e.remote.fail({ method: "rename", path: "/job/a.txt" });
     const s = await e.run({ now: day(1) });
     expect(s).toMatchObject({ status: "failed", uploaded: 0, failed: 1 });
     expect(e.readRemote("a.txt")).toBe("v1");
+    // The move was tried (every attempt), and the new file was never renamed over the old one (the one rename onto a.txt is the first run's).
+    const renames = e.remote.pathsOf("rename");
+    expect(renames.filter((r) => r.startsWith(`/job/a.txt -> /job/.versions/${stampOf(day(1))}/a.txt`))).toHaveLength(3);
+    expect(renames.filter((r) => r.endsWith("-> /job/a.txt")), renames.join("\n")).toHaveLength(1);
     expect(Object.keys(e.remoteTree()).filter((p) => p.endsWith("a.txt"))).toEqual(["a.txt"]);
   });
 
@@ -186,6 +191,9 @@ describe("faults during a version move", () => {
     const s = await e.run({ now: day(1) });
     expect(s).toMatchObject({ status: "failed", uploaded: 0 });
     expect(e.readRemote("a.txt")).toBe("v1");
+    const version = `/job/.versions/${stampOf(day(1))}/a.txt`;
+    expect(e.remote.pathsOf("rename")).toEqual(expect.arrayContaining([`/job/a.txt -> ${version}`, `${version} -> /job/a.txt`]));
+    expect(e.remote.info(version)).toBeUndefined();
   });
 
   it("a deletion cut during its move: the retry finds the file moved, and the version is there", async () => {
