@@ -402,11 +402,13 @@ export class Transfers {
   private async placeUpload(temp: string, target: string, before: Stats, recheck: { planned: RemoteEntry | undefined } | undefined): Promise<PlacedUpload> {
     const server = this.ctx.remote;
     const versions = this.versions;
-    const there = recheck || versions ? await server.stat(target) : undefined;
+    const there = recheck ? await server.stat(target) : undefined;
     if (recheck && !sameRemoteVersion(recheck.planned, there)) {
       throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
     }
-    // With versions, the file about to be replaced moves into the versions folder first.
+    // With versions, the file about to be replaced moves into the versions folder first. (An
+    // upload job's new file is not looked for on the server: as without versions, the listing
+    // that saw none is trusted, and a stat per new file would cost a round trip each.)
     const version = versions && there?.type === "file" ? await this.keepRemoteVersion(versions, target) : undefined;
     try {
       return await this.placeTemp(temp, target, before);
