@@ -1,12 +1,14 @@
 // Versions ("backup") on the real servers, through the CLI as a user runs it: the server's old
 // copies kept by RNFR/RNTO, `versions` and `restore`, retention, and a connection cut during a
 // version move (the server behind the fault proxy) that loses nothing.
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireServers, type ServerKind } from "../servers/real-servers.js";
 import { startRig, type Rig } from "../faults/harness.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
+import { CLI } from "../helpers/cli.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
 
@@ -103,6 +105,29 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
         expect(obj.error.message).toMatch(message);
       }
     });
+
+    // The daemon runs the same phases as `sync`: checked once, on the first server.
+    if (kind === "vsftpd") it("the daemon (`run`) keeps versions too: a scheduled run moves the server's old copy aside", async () => {
+      const { name, local, remoteDir } = rig.job(`daemon-${kind}`, { direction: "upload", schedule: "* * * * * *", backup: { dir: ".versions", keep: 5 } });
+      write(local, "a.txt", "first");
+      const child = spawn(process.execPath, [CLI, "--config", rig.ws.configPath, "run"], { env: { ...process.env, FTPS_SYNC_CONFIG: "", ...rig.ws.env }, stdio: "ignore" });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const until = async (what: string, ok: () => boolean) => {
+        for (const end = Date.now() + 20_000; !ok(); await new Promise((r) => setTimeout(r, 100))) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        }
+      };
+      try {
+        await until("a.txt on the server", () => existsSync(join(remoteDir, "a.txt")) && readFileSync(join(remoteDir, "a.txt"), "utf8") === "first");
+        write(local, "a.txt", "second, longer");
+        await until("the new a.txt on the server", () => readFileSync(join(remoteDir, "a.txt"), "utf8") === "second, longer");
+        const kept = runFolders(remoteDir).map((r) => join(remoteDir, ".versions", r, "a.txt")).filter((f) => existsSync(f));
+        expect(kept.map((f) => readFileSync(f, "utf8"))).toEqual(["first"]);
+      } finally {
+        child.kill("SIGTERM");
+        await exited;
+      }
+    }, 60_000);
 
     it("a connection cut during the move of the old version loses nothing: the run or the next one ends with both copies", async () => {
       const { name, local, remoteDir } = rig.job(`cut-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: "30d" } });
