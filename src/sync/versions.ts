@@ -68,13 +68,22 @@ export class RunVersions {
    */
   stamp(): Promise<string> {
     return (this.stampOnce ??= (async () => {
+      // The server's run folders by a listing of the versions folder: a folder's own stat is not
+      // something every server answers (vsftpd's STAT -a lists what is inside it).
+      const server = this.ctx.remote;
+      const remote = !server.closed && server.capabilities ? await this.remoteRunFolders() : [];
+      const taken = new Set(remote);
       for (let ms = this.ctx.startedMs; ; ms += 1000) {
         const name = versionStamp(ms);
-        if (this.localExists(`${this.dir}/${name}`)) continue;
-        if (!this.ctx.remote.closed && this.ctx.remote.capabilities && (await this.ctx.remote.stat(remoteJoin(this.remoteRoot, name)))) continue;
-        return name;
+        if (!taken.has(name) && !this.localExists(`${this.dir}/${name}`)) return name;
       }
     })());
+  }
+
+  /** The names of the folders in the server's versions folder (none when it does not exist). */
+  private async remoteRunFolders(): Promise<string[]> {
+    const top = await this.listRemote(this.remoteRoot, (p) => !p.includes("/"));
+    return top ? [...top.entries.values()].filter((e) => e.type === "dir").map((e) => e.serverPath ?? e.path) : [];
   }
 
   private localExists(rel: string): boolean {
@@ -210,9 +219,7 @@ export class RunVersions {
 
   private async pruneRemote(nowMs: number): Promise<string[]> {
     const { remote: server, job, logger } = this.ctx;
-    const top = await this.listRemote(this.remoteRoot, (p) => !p.includes("/"));
-    if (!top) return [];
-    const stamps = [...top.entries.values()].filter((e) => e.type === "dir").map((e) => e.serverPath ?? e.path);
+    const stamps = await this.remoteRunFolders();
     const expired = expiredStamps(stamps, job.backup.keep, nowMs);
     for (const s of expired) {
       const runRoot = remoteJoin(this.remoteRoot, s);

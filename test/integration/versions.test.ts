@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireServers, type ServerKind } from "../servers/real-servers.js";
 import { startRig, type Rig } from "../faults/harness.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
+import { writeTree } from "../helpers/trees.js";
 import { CLI } from "../helpers/cli.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
@@ -128,6 +129,25 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
         await exited;
       }
     }, 60_000);
+
+    it("a run never keeps its versions in a run folder of an earlier run: one of the same second is passed over, never written into", async () => {
+      const { name, local, remoteDir } = rig.job(`taken-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: "30d" } });
+      write(local, "a.txt", "current");
+      expect((await rig.sync(name)).code).toBe(0);
+      // Run folders for every second of the next minute, each holding a copy of a.txt (as two
+      // runs within one second would leave): the run must pick a name after all of them.
+      const now = Math.floor(Date.now() / 1000) * 1000;
+      const taken = Array.from({ length: 60 }, (_, i) => new Date(now + i * 1000).toISOString().replace(/:/g, "").replace(/\.\d{3}Z$/, "Z"));
+      for (const t of taken) writeTree(rig.server.root, { [`${name}/.versions/${t}/a.txt`]: `kept at ${t}` }, rig.owner);
+      write(local, "a.txt", "replaced, longer");
+      const r = await rig.sync(name);
+      expect(r.code, r.stderr).toBe(0);
+      for (const t of taken) expect(readFileSync(join(remoteDir, ".versions", t, "a.txt"), "utf8")).toBe(`kept at ${t}`);
+      const mine = runFolders(remoteDir).filter((f) => !taken.includes(f));
+      expect(mine).toHaveLength(1);
+      expect(mine[0] > taken[taken.length - 1]).toBe(true);
+      expect(readFileSync(join(remoteDir, ".versions", mine[0], "a.txt"), "utf8")).toBe("current");
+    });
 
     it("a connection cut during the move of the old version loses nothing: the run or the next one ends with both copies", async () => {
       const { name, local, remoteDir } = rig.job(`cut-${kind}`, { direction: "upload", backup: { dir: ".versions", keep: "30d" } });
