@@ -2,7 +2,7 @@
 // copies kept by RNFR/RNTO, `versions` and `restore`, retention, and a connection cut during a
 // version move (the server behind the fault proxy) that loses nothing.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireServers, type ServerKind } from "../servers/real-servers.js";
@@ -40,18 +40,19 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
     it("keeps what a sync overwrites or deletes on the server, lists it, restores it locally, and prunes old runs", async () => {
       const { name, local, remoteDir } = rig.job(`cli-${kind}`, { direction: "upload", delete: "mirror", maxDelete: 10, backup: { dir: ".versions", keep: 2 } });
       write(local, "a.txt", "a, version one");
-      write(local, "b.txt", "bravo");
+      mkdirSync(join(local, "sub", "deeper"), { recursive: true });
+      write(local, "sub/deeper/b.txt", "bravo");
       expect((await rig.sync(name)).code).toBe(0);
       write(local, "a.txt", "a, version two (longer)");
-      rmSync(join(local, "b.txt"));
+      rmSync(join(local, "sub"), { recursive: true });
       const second = await rig.sync(name);
       expect(second.code, second.stderr).toBe(0);
-      expect(second.summary).toMatchObject({ uploaded: 1, deletedRemote: 1 });
+      expect(second.summary).toMatchObject({ uploaded: 1, deletedRemote: 3 });
       const [run2] = runFolders(remoteDir);
       expect(runFolders(remoteDir)).toHaveLength(1);
       expect(readFileSync(join(remoteDir, ".versions", run2, "a.txt"), "utf8")).toBe("a, version one");
-      expect(readFileSync(join(remoteDir, ".versions", run2, "b.txt"), "utf8")).toBe("bravo");
-      expect(existsSync(join(remoteDir, "b.txt"))).toBe(false);
+      expect(readFileSync(join(remoteDir, ".versions", run2, "sub/deeper/b.txt"), "utf8")).toBe("bravo");
+      expect(existsSync(join(remoteDir, "sub"))).toBe(false);
 
       const listed = await rig.ws.cli(["versions", name, "--json"]);
       expect(listed.code, listed.stderr).toBe(0);
@@ -59,7 +60,7 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
       expect(json.ok).toBe(true);
       expect(json.versions.map((v) => [v.path, v.side, v.run, v.size])).toEqual([
         ["a.txt", "remote", run2, 14],
-        ["b.txt", "remote", run2, 5],
+        ["sub/deeper/b.txt", "remote", run2, 5],
       ]);
 
       const restored = await rig.ws.cli(["restore", name, "a.txt"]);
@@ -77,7 +78,7 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
       expect(runFolders(remoteDir)).toHaveLength(2);
       expect(readdirSync(join(remoteDir, ".versions")).every((r) => !existsSync(join(remoteDir, ".versions", r, ".versions")))).toBe(true);
 
-      // A fourth run with a version: keep 2 removes the oldest run folder on the server.
+      // A fourth run with a version: keep 2 removes the oldest run folder on the server, folders inside it included.
       write(local, "a.txt", "a, version three");
       expect((await rig.sync(name)).code).toBe(0);
       const runs = runFolders(remoteDir);
