@@ -120,9 +120,17 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
         }
       };
       try {
-        await until("a.txt on the server", () => existsSync(join(remoteDir, "a.txt")) && readFileSync(join(remoteDir, "a.txt"), "utf8") === "first");
+        // Between the move of the old copy and the rename of the new one, a.txt is briefly not there.
+        const remoteText = () => {
+          try {
+            return readFileSync(join(remoteDir, "a.txt"), "utf8");
+          } catch {
+            return undefined;
+          }
+        };
+        await until("a.txt on the server", () => remoteText() === "first");
         write(local, "a.txt", "second, longer");
-        await until("the new a.txt on the server", () => readFileSync(join(remoteDir, "a.txt"), "utf8") === "second, longer");
+        await until("the new a.txt on the server", () => remoteText() === "second, longer");
         const kept = runFolders(remoteDir).map((r) => join(remoteDir, ".versions", r, "a.txt")).filter((f) => existsSync(f));
         expect(kept.map((f) => readFileSync(f, "utf8"))).toEqual(["first"]);
       } finally {
