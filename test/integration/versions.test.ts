@@ -172,7 +172,11 @@ for (const kind of ["vsftpd", "proftpd", "pureftpd"] as ServerKind[]) {
       const watcher = setInterval(() => {
         if (cut || !moved()) return;
         cut = true;
-        targetAtCut = existsSync(join(remoteDir, "a.txt")) ? readFileSync(join(remoteDir, "a.txt"), "utf8") : undefined;
+        try {
+          targetAtCut = readFileSync(join(remoteDir, "a.txt"), "utf8");
+        } catch {
+          targetAtCut = undefined;
+        }
         rig.proxy.resetAll();
       }, 2);
       let first;
