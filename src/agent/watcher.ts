@@ -75,6 +75,7 @@ export function watchJob(job: JobConfig, request: RequestRun, logger: Logger, op
       const rel = relative(job.local, path).split(sep).join("/").normalize("NFC");
       if (rel === "" || rel.startsWith("..")) return false;
       if (job.doneMarker && rel === job.doneMarker) return true;
+      if (job.backup && (rel === job.backup.dir || rel.startsWith(job.backup.dir + "/"))) return true;
       if (isOwn?.(rel)) return true;
       // Without stats chokidar asks before it knows the type: only an excluded folder is certain.
       if (!stats) return !accept(rel, "dir");

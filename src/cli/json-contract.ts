@@ -191,6 +191,37 @@ export function validateShape(ok: boolean) {
   return ok ? validateOk : validateFailed;
 }
 
+/** A kept version of a file (`versions`, and `restore`'s `from`). */
+const keptVersion = z.strictObject({
+  path: z.string(),
+  side: z.enum(["local", "remote"]),
+  run: z.string(),
+  at: isoTime,
+  size: count,
+  modifiedAt: isoTime.nullable(),
+  keptAs: z.string(),
+});
+
+/** `versions --json`: what a job with "backup" keeps, on both sides. */
+export const versionsShape = z.strictObject({
+  schema: schemaField("versions"),
+  ok: z.literal(true),
+  job: z.string(),
+  dir: z.string(),
+  path: z.string().nullable(),
+  versions: z.array(keptVersion),
+});
+
+/** `restore --json`: the version put back, and where the current file went (null: there was none). */
+export const restoreShape = z.strictObject({
+  schema: schemaField("restore"),
+  ok: z.literal(true),
+  job: z.string(),
+  path: z.string(),
+  from: keptVersion,
+  currentKeptAs: z.string().nullable(),
+});
+
 /** Every command with --json and every object it can print, for the schema files. */
 export const OUTPUT_SHAPES = {
   sync: z.union([summaryOk("sync"), summaryFailed("sync"), runFailedShape("sync"), bareFailure("sync")]),
@@ -199,4 +230,6 @@ export const OUTPUT_SHAPES = {
   status: z.union([statusOk, statusFailed, bareFailure("status")]),
   history: z.union([historyShape, bareFailure("history")]),
   validate: z.union([validateOk, validateFailed, bareFailure("validate")]),
+  versions: z.union([versionsShape, bareFailure("versions")]),
+  restore: z.union([restoreShape, bareFailure("restore")]),
 } as const;

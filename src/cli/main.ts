@@ -8,6 +8,7 @@ import { fingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
 import { validateCommand } from "./commands/validate.js";
+import { registerVersionCommands } from "./commands/versions.js";
 import { withApp } from "./context.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     });
 
   registerAgentCommands(program);
+  registerVersionCommands(program);
   registerOnboardingCommands(program);
   return program;
 }

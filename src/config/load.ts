@@ -292,6 +292,7 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
   if (raw.doneMarker !== undefined) job.doneMarker = raw.doneMarker;
   if (raw.maxAge !== undefined) job.maxAgeMs = raw.maxAge;
   if (raw.futureTolerance !== undefined) job.futureToleranceMs = raw.futureTolerance;
+  if (raw.backup !== undefined) job.backup = raw.backup;
   return job;
 }
 

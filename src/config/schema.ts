@@ -15,6 +15,7 @@ import cron from "node-cron";
 import { array, boolean, enum as oneOf, NEVER, number, record, strictObject, string, union, unknown, type core, type output, type ZodType } from "zod";
 const z = { array, boolean, enum: oneOf, NEVER, number, record, strictObject, string, union, unknown };
 import { ConfigError } from "../errors.js";
+import { parseBackupDir, parseBackupKeep } from "./backup.js";
 import { parseDuration } from "./duration.js";
 import { expectSchema } from "./expect.js";
 import { notifySchema } from "./notify.js";
@@ -271,6 +272,14 @@ const retriesSchema = z.strictObject({
   maxDelay: durationString("a duration", DAY).default(60_000),
 });
 
+/** Versions of overwritten and deleted files (config/backup.ts). */
+const backupSchema = z.strictObject({
+  dir: z.string({ error: 'must be a folder relative to the job root, such as ".versions"' }).transform(via(parseBackupDir)),
+  keep: z
+    .union([z.number(), z.string()], { error: 'must be an age such as "30d" or a whole number of runs' })
+    .transform(via(parseBackupKeep)),
+});
+
 export const jobSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -305,6 +314,7 @@ export const jobSchema = z
     retries: retriesSchema.default({ attempts: 5, initialDelay: 1000, maxDelay: 60_000 }),
     notify: notifySchema.optional(),
     expect: expectSchema.optional(),
+    backup: backupSchema.optional(),
   })
   .superRefine((job, ctx) => {
     // Polling watches the remote side; an upload job never reads from it.
@@ -314,6 +324,9 @@ export const jobSchema = z
     // trustRemote skips re-listing the remote before uploading; it only makes sense one-way up.
     if (job.trustRemote && job.direction !== "upload") {
       ctx.issues.push({ code: "custom", path: ["trustRemote"], message: 'only applies to "upload" jobs', input: job });
+    }
+    if (job.backup && job.doneMarker !== undefined && job.backup.dir === job.doneMarker) {
+      ctx.issues.push({ code: "custom", path: ["backup", "dir"], message: 'must not be the job\'s "doneMarker"', input: job });
     }
     if (job.retries.maxDelay < job.retries.initialDelay) {
       ctx.issues.push({

@@ -1,3 +1,4 @@
+import type { BackupConfig } from "./backup.js";
 import type { Secret } from "../secret.js";
 
 /** A configured FTPS server, with defaults applied, paths resolved and the secret read. */
@@ -102,6 +103,8 @@ export interface JobConfig {
   notify?: NotifyConfig;
   /** When a file is expected to arrive ("expect"). */
   expect?: ExpectConfig;
+  /** Versions of the files a run overwrites or deletes, on either side (config/backup.ts). */
+  backup?: BackupConfig;
 }
 
 export type NotifyEvent = "failure" | "success" | "late" | "recovered";

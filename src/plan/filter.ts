@@ -86,6 +86,8 @@ export interface JobPathFilterSpec {
   exclude: string[];
   /** Job-relative paths that are never part of the tree (the done marker). */
   skip: string[];
+  /** Job-relative folders that are never part of the tree, nor anything below them (the versions folder). */
+  skipDirs?: string[];
   /** The agent's own files, never part of the tree either. */
   own?: OwnFilesSpec;
 }
@@ -93,7 +95,10 @@ export interface JobPathFilterSpec {
 export function makeJobPathFilter(spec: JobPathFilterSpec): PathFilter {
   const accept = makePathFilter(spec.include, spec.exclude);
   const isOwn = makeOwnPathTest(spec.own);
-  if (spec.skip.length === 0 && !isOwn) return accept;
-  const skip = new Set(spec.skip);
-  return (path, type) => !skip.has(path) && !isOwn?.(path) && accept(path, type);
+  const skipDirs = spec.skipDirs ?? [];
+  if (spec.skip.length === 0 && skipDirs.length === 0 && !isOwn) return accept;
+  const skip = new Set([...spec.skip, ...skipDirs]);
+  const below = skipDirs.map((d) => d + "/");
+  const skipped = (path: string) => skip.has(path) || (below.length > 0 && below.some((b) => path.startsWith(b)));
+  return (path, type) => !skipped(path) && !isOwn?.(path) && accept(path, type);
 }

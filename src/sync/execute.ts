@@ -56,6 +56,7 @@ class Execution {
       job, state, remote: server, logger, signal: opts.signal,
       bandwidth: job.bandwidthLimit ? new Bandwidth(job.bandwidthLimit) : undefined,
       onBytes: (n) => (counts.bytes += n),
+      startedMs: (opts.now ?? new Date()).getTime(),
     });
     this.total = actions.filter((a) => !reportOnly(a)).length;
     if (sides.unreadFolders) this.gate.blockAll();
@@ -216,6 +217,11 @@ async function finishUp(x: Execution): Promise<void> {
   // connection could not remove them anyway: their rows must not be dropped).
   if (!x.stop.signal.aborted && !opts.hardStop?.aborted) {
     await transfers.cleanupPartials().catch((err) => logger.warn(`cleaning temporary files: ${(err as Error).message}`));
+  }
+  // Retention of the versions folders (backup.keep): never a failure of the run.
+  const versions = transfers.versions;
+  if (versions && !x.stop.signal.aborted && !opts.hardStop?.aborted) {
+    for (const w of (await versions.prune((opts.now ?? new Date()).getTime())).warnings) ctx.warn(w);
   }
   const changed = counts.uploaded + counts.downloaded + counts.deletedLocal + counts.deletedRemote + counts.conflicts > 0;
   if (job.doneMarker && changed && counts.failed === 0 && job.direction !== "download" && !x.stop.signal.aborted) {

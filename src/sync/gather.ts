@@ -52,7 +52,9 @@ export class Sources {
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
     const own = ownFilesIn(config, realLocalFolder(job.local));
-    this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], own };
+    // The versions folder (backup.dir) is never part of the job's tree either, on either side.
+    const skipDirs = job.backup ? [job.backup.dir] : [];
+    this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
   }
 
   scan(parallel = false): Promise<LocalScan> {
@@ -99,6 +101,9 @@ export class Sources {
     // An upload job, or a two-way job at its first run (no record in the state), starts
     // with a remote folder that does not exist yet: it is created.
     if (job.direction === "upload" || (job.direction === "two-way" && this.stateRows().size === 0)) {
+      // Not a first run: the folder was there and went (renamed, or a mount missing). Nothing is
+      // lost by sending the files again, but the user should hear of it.
+      if (tracked() > 0) this.ctx.warn(`the remote folder ${job.remotePath} was gone, though ${tracked()} files had been uploaded to it: created again, and the files are sent again`);
       this.remoteRootMissing = true;
       return emptyListing();
     }

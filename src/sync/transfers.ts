@@ -20,6 +20,7 @@ import { sameRemoteVersion } from "../remote/same-version.js";
 import type { StateStore } from "../state/index.js";
 import { downloadFile, downloadRange, DownloadTooLong, type ByteRange } from "./receive-file.js";
 import type { Bandwidth } from "./throttle.js";
+import { RunVersions } from "./versions.js";
 
 /** How a retried call is named in the log, as the commands it stands for. */
 const RETRIED_VERB: Record<string, string> = { exactTime: "MDTM", stamp: "check" };
@@ -54,6 +55,8 @@ export interface TransferContext {
   bandwidth?: Bandwidth;
   signal?: AbortSignal;
   onBytes?: (n: number) => void;
+  /** When the run started (epoch ms): the name of its versions folder (backup). Default: now. */
+  startedMs?: number;
 }
 
 /** Files at least this big are downloaded in ranges over several connections at once. */
@@ -144,6 +147,7 @@ export class Transfers {
   private noUploadResume?: boolean;
 
   private folderOnce?: JobFolder;
+  private versionsOnce?: RunVersions;
 
   /**
    * The same server with its idempotent calls (mkdir, MDTM, the size-and-time check) retried on
@@ -167,6 +171,25 @@ export class Transfers {
   /** Every local read, write and delete goes through this: no symlink redirects it out (safe-open.ts). */
   private get folder(): JobFolder {
     return (this.folderOnce ??= new JobFolder(this.job.local, { followSymlinks: this.job.followSymlinks, followRootSymlink: !!this.job.followRootSymlink }));
+  }
+
+  /** Where this run keeps the versions of what it overwrites or deletes; undefined without "backup". */
+  get versions(): RunVersions | undefined {
+    const job = this.job;
+    if (!job.backup) return undefined;
+    return (this.versionsOnce ??= new RunVersions({
+      job: { ...job, backup: job.backup }, remote: this.ctx.remote, folder: this.folder, logger: this.ctx.logger, startedMs: this.ctx.startedMs ?? Date.now(),
+    }));
+  }
+
+  /** A server path below the job's remote folder, relative to it. */
+  private remoteRel(abs: string): string {
+    return this.job.remotePath === "/" ? abs.slice(1) : abs.slice(this.job.remotePath.length + 1);
+  }
+
+  /** Moves the server's file into this run's versions folder, retried (each attempt sees what the last one did). */
+  private keepRemoteVersion(versions: RunVersions, abs: string): Promise<string | undefined> {
+    return this.retry(`keep the old version of ${abs}`, () => versions.moveRemote(abs, this.remoteRel(abs)));
   }
 
   private retry<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
@@ -378,9 +401,26 @@ export class Transfers {
    */
   private async placeUpload(temp: string, target: string, before: Stats, recheck: { planned: RemoteEntry | undefined } | undefined): Promise<PlacedUpload> {
     const server = this.ctx.remote;
-    if (recheck && !sameRemoteVersion(recheck.planned, await server.stat(target))) {
+    const versions = this.versions;
+    const there = recheck ? await server.stat(target) : undefined;
+    if (recheck && !sameRemoteVersion(recheck.planned, there)) {
       throw new RemoteChanged(`${target} changed on the server during the run; not overwritten, decided again next run`);
     }
+    // With versions, the file about to be replaced moves into the versions folder first. (An
+    // upload job's new file is not looked for on the server: as without versions, the listing
+    // that saw none is trusted, and a stat per new file would cost a round trip each.)
+    const version = versions && there?.type === "file" ? await this.keepRemoteVersion(versions, target) : undefined;
+    try {
+      return await this.placeTemp(temp, target, before);
+    } catch (err) {
+      // Not placed: the kept version goes back, so the file is not missing until the next run.
+      if (version) await this.retry(`put back ${target}`, () => versions!.putBackRemote(version, target)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async placeTemp(temp: string, target: string, before: Stats): Promise<PlacedUpload> {
+    const server = this.ctx.remote;
     // The time set before the rename, so the file appears under its real name with its final
     // time; without MFMT the server gave the file its own time, read back as the listing shows it,
     // so that a later same-size change on the server is seen (and not taken for our upload).
@@ -499,7 +539,15 @@ export class Transfers {
       await discard();
       throw err;
     }
-    await publish(io(temp), io(target));
+    // With versions, the local file about to be replaced moves into the versions folder first.
+    const versions = this.versions;
+    const version = versions && now ? await versions.moveLocal(dir, basename(target), diskRel) : undefined;
+    try {
+      await publish(io(temp), io(target));
+    } catch (err) {
+      if (version) versions!.putBackLocal(dir, basename(target), version);
+      throw err;
+    }
     const st = lstatSync(io(target));
     this.recordSynced(
       targetRel,
@@ -712,7 +760,9 @@ export class Transfers {
       const now = await server.stat(abs);
       if (!now) return;
       if (planned && !sameRemoteVersion(planned, now)) throw new RemoteChanged(`${abs} changed on the server since it was listed; not deleted`);
-      await server.remove(abs);
+      // With versions the file moves into the versions folder instead (a retry after a cut finds it gone: done).
+      if (this.versions) await this.versions.moveRemote(abs, this.remoteRel(abs));
+      else await server.remove(abs);
     });
     this.ctx.state.entries.delete(this.job.name, rel);
   }
@@ -737,7 +787,8 @@ export class Transfers {
         if (st && expected && !sameLocalVersion(st, recordedLocalVersion(expected))) {
           throw new SourceChanged(`${abs} changed since the last sync; not deleted`);
         }
-        if (st) unlinkSync(dir.at(baseName(spelled)));
+        if (st && this.versions) await this.versions.moveLocal(dir, baseName(spelled), spelled);
+        else if (st) unlinkSync(dir.at(baseName(spelled)));
       }
     } finally {
       dir?.close();
