@@ -4,7 +4,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from "node:fs/promises";
-import net from "node:net";
+import net, { isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import tls from "node:tls";
@@ -26,7 +26,8 @@ export interface StartOptions {
   certHosts?: string[];
   /**
    * Loopback address the server binds (control and passive ports), default 127.0.0.1. With
-   * 127.0.0.2 a test proxy can listen on the same port numbers on 127.0.0.1 (test/faults/proxy.ts).
+   * 127.0.0.2 a test proxy can listen on the same port numbers on 127.0.0.1 (test/faults/proxy.ts);
+   * with "::1" the server listens on IPv6 only.
    */
   listenAddress?: string;
   /** Address the server advertises in PASV replies, default 127.0.0.1. */
@@ -357,9 +358,8 @@ async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
   const empty = join(c.dir, "empty");
   await mkdir(empty, { mode: 0o755 });
   const conf = [
-    "listen=YES",
-    "listen_ipv6=NO",
-    `listen_address=${c.listen}`,
+    // IPv6 (listenAddress "::1"): vsftpd takes one or the other family per listener.
+    ...(isIPv6(c.listen) ? ["listen=NO", "listen_ipv6=YES", `listen_address6=${c.listen}`] : ["listen=YES", "listen_ipv6=NO", `listen_address=${c.listen}`]),
     `listen_port=${c.port}`,
     "background=NO",
     "seccomp_sandbox=NO",
@@ -379,7 +379,8 @@ async function vsftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> {
     "dirmessage_enable=NO",
     "connect_from_port_20=NO",
     "pasv_enable=YES",
-    `pasv_address=${c.pasvAddress}`,
+    // PASV names an IPv4 address; over IPv6 EPSV names only a port.
+    ...(isIPv6(c.pasvAddress) ? [] : [`pasv_address=${c.pasvAddress}`]),
     `pasv_min_port=${c.pasv[0]}`,
     `pasv_max_port=${c.pasv[1]}`,
     "ssl_enable=YES",
@@ -431,7 +432,7 @@ async function proftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }> 
     `DefaultAddress ${c.listen}`,
     c.pasvAddress !== c.listen ? `MasqueradeAddress ${c.pasvAddress}` : "",
     `Port ${c.port}`,
-    "UseIPv6 off",
+    `UseIPv6 ${isIPv6(c.listen) ? "on" : "off"}`,
     "SocketBindTight on",
     `User ${TEST_USER}`,
     `Group ${TEST_USER}`,
@@ -504,7 +505,7 @@ async function pureftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }>
   }
   const args = [
     "-S", `${c.listen},${c.port}`,
-    "-4",
+    ...(isIPv6(c.listen) ? [] : ["-4"]),
     "-l", `puredb:${pdb}`,
     "-E", // no anonymous
     "-A", // chroot everyone
@@ -512,7 +513,7 @@ async function pureftpdCommand(c: Ctx): Promise<{ cmd: string; args: string[] }>
     "-j", // create home dir if missing
     "-U", "133:022",
     "-p", `${c.pasv[0]}:${c.pasv[1]}`,
-    "-P", c.pasvAddress,
+    ...(isIPv6(c.pasvAddress) ? [] : ["-P", c.pasvAddress]),
     "-c", "50",
     "-C", "50",
     "-u", "1",
@@ -580,7 +581,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   const listen = opts.listenAddress ?? "127.0.0.1";
   const ctx: Ctx = {
     dir, root, port, pasv, tls: tlsMode, uid, gid, cert,
-    listen, pasvAddress: opts.pasvAddress ?? "127.0.0.1", extra: opts.extraConfig ?? [], tlsProtocols: opts.tlsProtocols,
+    listen, pasvAddress: opts.pasvAddress ?? (isIPv6(listen) ? listen : "127.0.0.1"), extra: opts.extraConfig ?? [], tlsProtocols: opts.tlsProtocols,
   };
   const ports = [port];
   for (let p = pasv[0]; p <= pasv[1]; p++) ports.push(p);
