@@ -4,12 +4,13 @@ import { SafetyGuardError } from "../errors.js";
 import { redact } from "../log.js";
 import { registerAgentCommands } from "./commands/agent-commands.js";
 import { checkCommand } from "./commands/check.js";
-import { fingerprintCommand } from "./commands/fingerprint.js";
+import { fingerprintCommand, remoteFingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
 import { syncCommand } from "./commands/sync.js";
 import { validateCommand } from "./commands/validate.js";
 import { registerVersionCommands } from "./commands/versions.js";
 import { withApp } from "./context.js";
+import { UsageError } from "./usage.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
 import { redactWritesTo } from "./redacted-output.js";
@@ -35,12 +36,18 @@ export function buildProgram(): Command {
     .action(async (remotes: string[], flags: { json?: boolean }) => withApp(program, { jobs: [] }, (app) => checkCommand(app, remotes, flags)));
 
   program
-    .command("fingerprint <host[:port]>")
+    .command("fingerprint [host[:port]]")
     .description("print the server certificate's fingerprint in the form that \"fingerprint\" pins")
     .option("--implicit", "implicit TLS (default port 990) instead of AUTH TLS (default port 21)")
+    .option("--remote <name>", "a configured remote instead of HOST[:PORT], reached as the agent reaches it (its TLS mode, proxy and client certificate)")
     .option("--timeout <seconds>", "give up a step (connect, AUTH TLS and the handshake) after this long (default 15)")
-    .action(async (target: string, opts: { implicit?: boolean; timeout?: string }) => {
-      process.exitCode = await fingerprintCommand(target, opts);
+    .action(async (target: string | undefined, opts: { implicit?: boolean; remote?: string; timeout?: string }) => {
+      if ((target === undefined) === (opts.remote === undefined)) throw new UsageError("fingerprint: give HOST[:PORT] or --remote NAME (one of them)");
+      if (opts.remote !== undefined) {
+        const remote = opts.remote;
+        return withApp(program, { jobs: [] }, (app) => remoteFingerprintCommand(app, remote, opts));
+      }
+      process.exitCode = await fingerprintCommand(target!, opts);
     });
 
   program

@@ -6,6 +6,14 @@ import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
 import { fingerprintOfPeer } from "./fingerprint.js";
 import { hostPort } from "./host-port.js";
+import type { ProxyConfig } from "../config/types.js";
+
+/** How a configured remote is reached: through its proxy, with its client certificate (mutual TLS). */
+export interface ReachOptions {
+  proxy?: ProxyConfig;
+  cert?: string;
+  key?: string;
+}
 
 export interface ServerCertificate {
   fingerprint: string;
@@ -24,9 +32,23 @@ export interface ServerCertificate {
  * read it, and leave. No user name or password is sent. Each step (connect and greeting, AUTH TLS
  * and the handshake) has `timeoutMs`.
  */
-export async function fetchServerCertificate(host: string, port: number, implicit: boolean, timeoutMs = 15000, ca?: string[]): Promise<ServerCertificate> {
-  const options = { host, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, minVersion: "TLSv1.2" as const, ...(ca !== undefined && { ca }) };
-  const { control, greeting } = ControlConnection.open(host, port, timeoutMs, implicit ? options : undefined);
+export async function fetchServerCertificate(
+  host: string,
+  port: number,
+  implicit: boolean,
+  timeoutMs = 15000,
+  ca?: string[],
+  reach: ReachOptions = {},
+): Promise<ServerCertificate> {
+  const options = {
+    host,
+    servername: isIP(host) ? undefined : host,
+    rejectUnauthorized: false,
+    minVersion: "TLSv1.2" as const,
+    ...(ca !== undefined && { ca }),
+    ...(reach.cert && reach.key && { cert: reach.cert, key: reach.key }),
+  };
+  const { control, greeting } = ControlConnection.open(host, port, timeoutMs, implicit ? options : undefined, reach.proxy);
   try {
     control.step = implicit ? "waiting for the TLS handshake and the server's greeting" : "waiting for the connection and the server's greeting";
     const hello = await greeting;

@@ -143,6 +143,21 @@ describe.each(SERVERS)("%s, %s TLS, reached only through a proxy", (kind, tls) =
     expect(proxy.relayed.length).toBeGreaterThanOrEqual(2);
   });
 
+  it.each(["socks5", "http"] as const)("%s: `fingerprint --remote srv` reads the server's certificate through the proxy, where the bare name cannot even be found", async (type) => {
+    const proxy = await startProxy(type);
+    const ws = workspace({ type, host: "127.0.0.1", port: proxy.port, user: PROXY_USER, password: { env: PROXY_PASSWORD_ENV } });
+    const r = await ws.cli(["fingerprint", "--remote", "srv"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(server.fingerprint);
+    expect(r.stderr).toContain(`# ${NAME}:${server.port} (${tls} TLS`);
+    expect(r.stderr).toContain(`through the ${type} proxy 127.0.0.1:${proxy.port}`);
+    expect(proxy.relayed).toEqual([`${NAME}:${server.port}`]);
+    expect(r.stdout + r.stderr).not.toContain(PROXY_PASSWORD);
+    // the same target named directly, without the proxy: not found (so the above went through it)
+    const direct = await ws.cli(["fingerprint", `${NAME}:${server.port}`, ...(tls === "implicit" ? ["--implicit"] : []), "--timeout", "5"]);
+    expect(direct.code).toBe(4);
+  });
+
   it("reads the proxy password from a file too", async () => {
     const dir = testTempDir("proxy-pass");
     const file = join(dir, "proxy.pass");

@@ -1,5 +1,6 @@
 import { UsageError } from "../usage.js";
-import { fetchServerCertificate } from "../../protocol/fetch-fingerprint.js";
+import type { AppContext } from "../context.js";
+import { fetchServerCertificate, type ReachOptions } from "../../protocol/fetch-fingerprint.js";
 import { hostPort } from "../../protocol/host-port.js";
 
 export function parseHostPort(input: string, implicit: boolean): { host: string; port: number } {
@@ -19,12 +20,36 @@ export function parseHostPort(input: string, implicit: boolean): { host: string;
 /** Prints the server certificate's fingerprint in the pinning form, like ssh-keyscan. */
 export async function fingerprintCommand(target: string, opts: { implicit?: boolean; timeout?: string }): Promise<number> {
   const { host, port } = parseHostPort(target, !!opts.implicit);
-  const seconds = opts.timeout === undefined ? 15 : Number(opts.timeout);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a number of seconds above 0, got "${opts.timeout}"`);
-  const cert = await fetchServerCertificate(host, port, !!opts.implicit, Math.round(seconds * 1000));
+  return printFingerprint(host, port, !!opts.implicit, timeoutOf(opts.timeout));
+}
+
+/**
+ * The same for a configured remote, reached as the agent reaches it: its host, port and TLS mode,
+ * through its proxy, with its client certificate. For a server only a proxy can reach, or one that
+ * takes only clients with a certificate.
+ */
+export async function remoteFingerprintCommand(app: AppContext, name: string, opts: { implicit?: boolean; timeout?: string }): Promise<number> {
+  const remote = app.config.remotes[name];
+  if (!remote) {
+    const known = Object.keys(app.config.remotes);
+    throw new UsageError(`--remote: no remote "${name}" in ${app.config.configPath}${known.length ? ` (remotes: ${known.join(", ")})` : ""}`);
+  }
+  if (opts.implicit) throw new UsageError("--implicit is taken from the remote's \"tls\" with --remote: leave it out");
+  const reach: ReachOptions = { proxy: remote.proxy, cert: remote.clientCert, key: remote.clientKey?.reveal() };
+  return printFingerprint(remote.host, remote.port, remote.tls === "implicit", timeoutOf(opts.timeout), reach, remote.proxy ? `through the ${remote.proxy.type} proxy ${hostPort(remote.proxy.host, remote.proxy.port)}` : undefined);
+}
+
+function timeoutOf(text: string | undefined): number {
+  const seconds = text === undefined ? 15 : Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a number of seconds above 0, got "${text}"`);
+  return Math.round(seconds * 1000);
+}
+
+async function printFingerprint(host: string, port: number, implicit: boolean, timeoutMs: number, reach?: ReachOptions, via?: string): Promise<number> {
+  const cert = await fetchServerCertificate(host, port, implicit, timeoutMs, undefined, reach);
   process.stderr.write(
     [
-      `# ${hostPort(host, port)} (${opts.implicit ? "implicit" : "explicit"} TLS, ${cert.protocol})`,
+      `# ${hostPort(host, port)} (${implicit ? "implicit" : "explicit"} TLS, ${cert.protocol}${via ? `, ${via}` : ""})`,
       `# subject:  ${cert.subject}${cert.altNames ? ` (${cert.altNames})` : ""}`,
       `# issuer:   ${cert.issuer}`,
       `# valid:    ${cert.validFrom} to ${cert.validTo}`,
