@@ -94,6 +94,30 @@ describe("apply carries out exactly the saved plan", () => {
     expect(e.readRemote(name)).toBe("remote edit!");
     expect(e.readRemote("doc.txt")).toBe("local edit");
   });
+  it("an upload job whose remote folder does not exist yet: the plan creates it first, and so does apply", async () => {
+    const e = engine({ job: { direction: "upload" } });
+    await e.remote.removeDir("/job");
+    e.writeLocal("first.txt", "1");
+    const saved = await savePlan(e);
+    expect(steps(saved.actions)).toEqual(["mkdir-remote ", "upload first.txt"]);
+    expect(await apply(e, saved)).toMatchObject({ status: "ok", uploaded: 1 });
+    expect(e.readRemote("first.txt")).toBe("1");
+  });
+
+  it("a trustRemote upload job (the state stands for the server): applied, and refused once a local file changed", async () => {
+    const e = engine({ job: { direction: "upload", trustRemote: true } });
+    e.writeLocal("a.txt", "A");
+    expect(await e.run()).toMatchObject({ status: "ok", uploaded: 1 });
+    e.writeLocal("a.txt", "A2", at(1));
+    const saved = await savePlan(e);
+    expect(steps(saved.actions)).toEqual(["upload a.txt"]);
+    expect(await apply(e, saved)).toMatchObject({ status: "ok", uploaded: 1 });
+    expect(e.readRemote("a.txt")).toBe("A2");
+    e.writeLocal("a.txt", "A3", at(2));
+    const next = await savePlan(e);
+    e.writeLocal("a.txt", "A4, after the review", at(3));
+    expect((await refused(e, next)).changed.map((c) => `${c.side} ${c.path}`)).toEqual(["local a.txt"]);
+  });
 });
 
 describe("apply refuses a plan that no longer holds: exit 9, nothing done, the paths named", () => {
