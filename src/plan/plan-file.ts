@@ -5,7 +5,7 @@
  */
 import { array, boolean, enum as oneOf, literal, looseObject, number, string, union, null as isNull, type ZodType } from "zod";
 import { ConfigError } from "../errors.js";
-import { actionPaths, PLAN_FILE_SCHEMA, unsafePlanPath, type SavedPlan } from "./saved-plan.js";
+import { actionKey, actionPaths, PLAN_FILE_SCHEMA, unsafePlanPath, type SavedPlan } from "./saved-plan.js";
 import type { Action } from "./types.js";
 
 const KINDS = ["mkdir-remote", "mkdir-local", "upload", "download", "delete-local", "delete-remote", "conflict", "compare", "adopt", "forget", "held-delete", "needs-user"] as const;
@@ -63,7 +63,11 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
       if (why) throw new ConfigError(`refusing a path outside the job folder: ${JSON.stringify(path)} (${why}); nothing was done`, { file, field: `actions.${i}` });
     }
   });
+  const keys = new Set<string>();
   plan.actions.forEach((a: Action, i) => {
+    // Each action once: one carried out twice would run two transfers of a path at once.
+    if (keys.has(actionKey(a))) throw new ConfigError(`the action ${a.kind} on ${JSON.stringify(a.path)} appears twice; nothing was done`, { file, field: `actions.${i}` });
+    keys.add(actionKey(a));
     for (const path of actionPaths(a)) {
       if (!based.has(path)) throw new ConfigError(`the action on ${JSON.stringify(path)} has no record of what it was based on; nothing was done`, { file, field: `actions.${i}` });
     }

@@ -41,17 +41,16 @@ export function savedPlanOf(o: { plan: Plan; gathered?: Gathered; job: string; c
   };
 }
 
-/** The saved plan's actions as the fresh plan has them; the saved ones the job would not take now are `missing`. */
+/**
+ * The saved plan's actions as the fresh plan has them, in the fresh plan's order (folders before
+ * what goes in them, a folder's contents deleted before it, whatever order the file holds); the
+ * saved ones the job would not take now are `missing`.
+ */
 export function matchActions(saved: readonly Action[], fresh: readonly Action[]): { selected: Action[]; missing: Action[] } {
-  const byKey = new Map(fresh.map((a) => [actionKey(a), a]));
-  const selected: Action[] = [];
-  const missing: Action[] = [];
-  for (const a of saved) {
-    const now = byKey.get(actionKey(a));
-    if (now) selected.push(now);
-    else missing.push(a);
-  }
-  return { selected, missing };
+  const wanted = new Set(saved.map(actionKey));
+  const selected = fresh.filter((a) => wanted.has(actionKey(a)));
+  const found = new Set(selected.map(actionKey));
+  return { selected, missing: saved.filter((a) => !found.has(actionKey(a))) };
 }
 
 const changeLine = (c: BasisChange) => `${c.path || "(the job's folder)"} (${c.side}: ${c.was} -> ${c.now})`;

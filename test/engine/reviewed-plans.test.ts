@@ -215,6 +215,27 @@ describe("a plan file edited to act outside the job folder is refused before any
     expect(() => parseSavedPlan(JSON.stringify(saved), "plan.json")).toThrow(/refusing a path outside the job folder: "\.\.\/\.\.\/stolen\.txt"/);
   });
 
+  it("an action written twice (it would run two transfers of one path at once)", async () => {
+    const e = await uploadWithChanges();
+    const saved = JSON.parse(JSON.stringify(await savePlan(e))) as SavedPlan;
+    saved.actions.push(saved.actions[0]);
+    expect(() => parseSavedPlan(JSON.stringify(saved), "plan.json")).toThrow(/plan\.json: actions\.3: the action upload on "a\.txt" appears twice/);
+  });
+
+  it("actions reordered by hand are carried out in the order the job needs (a folder's contents deleted before the folder)", async () => {
+    const e = engine({ job: { direction: "upload", delete: "mirror", maxDelete: 10 } });
+    e.writeLocal("keep.txt", "K");
+    e.writeLocal("old/x.txt", "X");
+    expect(await e.run()).toMatchObject({ status: "ok", uploaded: 2 });
+    rmSync(join(e.local, "old"), { recursive: true });
+    const saved = await savePlan(e);
+    saved.actions.reverse();
+    const s = await apply(e, saved);
+    expect(s).toMatchObject({ status: "ok", deletedRemote: 2, failed: 0 });
+    expect(steps(s.plan)).toEqual(["delete-remote old/x.txt", "delete-remote old"]);
+    expect(e.remoteTree()).toEqual({ "keep.txt": "K" });
+  });
+
   it("an action with no record of what it was based on, and a file that is not a plan", async () => {
     const e = await uploadWithChanges();
     const saved = JSON.parse(JSON.stringify(await savePlan(e))) as SavedPlan;

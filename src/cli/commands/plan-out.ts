@@ -2,7 +2,8 @@
  * `plan <job> --out FILE`: the plan saved with what it was based on (src/plan/saved-plan.ts),
  * for `ftps-sync apply FILE` (apply.ts) once reviewed.
  */
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { ConfigError } from "../../errors.js";
 import { basename, dirname, join, resolve } from "node:path";
 import { jobIdentity, type SavedPlan } from "../../plan/saved-plan.js";
 import { savedPlanOf } from "../../sync/apply-plan.js";
@@ -38,7 +39,12 @@ export function capturePlan(): PlanCapture {
 export function writePlanFile(path: string, saved: SavedPlan): string {
   const target = resolve(path);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
-  writeFileSync(temp, JSON.stringify(saved, null, 2) + "\n", { mode: 0o600 });
-  renameSync(temp, target);
+  try {
+    writeFileSync(temp, JSON.stringify(saved, null, 2) + "\n", { mode: 0o600 });
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new ConfigError(`cannot write the plan file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: target });
+  }
   return target;
 }
