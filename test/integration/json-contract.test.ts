@@ -134,6 +134,14 @@ describe("the JSON contract and exit codes", () => {
     expect(readdirSync(remoteDir)).toEqual(["a.txt"]);
   });
 
+  it("plan --out inside the job's local folder is refused (exit 2: it would be synced), and no file is written", async () => {
+    const { ws, name, local } = fresh();
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const f = await json(ws, ["plan", name, "--out", join(local, "plan.json"), "--json"], failureOf("plan", "config", 2), 2);
+    expect(f.error.message).toContain("the plan file would be inside the job's local folder");
+    expect(readdirSync(local)).toEqual(["a.txt"]);
+  });
+
   it("apply --json of a plan that no longer holds: exit 9, code plan-changed, the changed paths; an unreadable plan file: exit 2", async () => {
     const { ws, name, local, remoteDir } = fresh();
     writeFileSync(join(local, "a.txt"), "alpha");

@@ -2,9 +2,9 @@
  * `plan <job> --out FILE`: the plan saved with what it was based on (src/plan/saved-plan.ts),
  * for `ftps-sync apply FILE` (apply.ts) once reviewed.
  */
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../../errors.js";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { jobIdentity, type SavedPlan } from "../../plan/saved-plan.js";
 import { savedPlanOf } from "../../sync/apply-plan.js";
 import type { Gathered } from "../../sync/gather.js";
@@ -18,6 +18,24 @@ export interface PlanCapture {
   onPlanned: (plan: Plan, gathered: Gathered) => void;
   /** The plan to save, once the run has ended (an empty one when the run had nothing to do). */
   saved(app: AppContext, jobName: string, summary: RunSummary, force: boolean): SavedPlan;
+}
+
+/**
+ * A plan file inside the job's local folder would be synced with it (the job's paths, host and
+ * user sent to the server): refused before the run, exit 2.
+ */
+export function refuseInsideJob(out: string, jobLocal: string): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const rel = relative(real(jobLocal), join(real(dirname(resolve(out))), basename(out)));
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) {
+    throw new ConfigError(`the plan file would be inside the job's local folder ${jobLocal}, and synced with it: write it elsewhere`, { file: resolve(out) });
+  }
 }
 
 export function capturePlan(): PlanCapture {

@@ -10,7 +10,7 @@ import { humanBytes, humanDuration, planSentence, planTable, planTotals, progres
 import { isoTime, writeJson } from "../json-output.js";
 import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
-import { capturePlan, writePlanFile } from "./plan-out.js";
+import { capturePlan, refuseInsideJob, writePlanFile } from "./plan-out.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
@@ -99,6 +99,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
     }
     return err;
   };
+  const job = app.config.jobs[jobName];
+  if (flags.out !== undefined && job) refuseInsideJob(flags.out, job.local);
   // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
   const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().jobLocks);
   const lock = locks?.tryAcquire(jobName, "cli");
