@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, ExitCode, PlanChangedError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log.js";
 import { parseSavedPlan } from "../../src/plan/plan-file.js";
+import type { ServerClockKnowledge } from "../../src/remote/remote-folder.js";
 import { jobIdentity, type SavedPlan } from "../../src/plan/saved-plan.js";
 import { applyPhases, savedPlanOf } from "../../src/sync/apply-plan.js";
 import type { Gathered } from "../../src/sync/gather.js";
@@ -169,6 +170,22 @@ describe("apply refuses a plan that no longer holds: exit 9, nothing done, the p
     expect(await e.run()).toMatchObject({ status: "ok", uploaded: 2 });
     const err = await refused(e, saved);
     expect(new Set(err.changed.map((c) => c.path))).toEqual(new Set(["a.txt", "b.txt", "d.txt"]));
+  });
+
+  it("a two-way conflict decided by newer-wins, when the server's clock learnt since makes the other side the newer", async () => {
+    const e = engine({ job: { direction: "two-way", onConflict: "newer-wins" } });
+    e.writeLocal("doc.txt", "v1");
+    expect(await e.run()).toMatchObject({ status: "ok", uploaded: 1 });
+    e.writeLocal("doc.txt", "local edit", at(10));
+    e.putRemote("doc.txt", "remote edit, listed a minute later", at(11));
+    const saved = await savePlan(e);
+    expect(saved.actions).toEqual([expect.objectContaining({ kind: "conflict", resolution: "download" })]);
+    // Learnt after the review (a sync's clock probe, say): the server lists its times 2 h ahead of UTC.
+    const clock: ServerClockKnowledge = { known: { listingMs: 2 * 3_600_000 } };
+    Object.assign(e.remote, { serverClock: clock });
+    const err = await refused(e, saved);
+    expect(err.message).toContain("doc.txt (state: conflict planned -> not an action the job would take now)");
+    expect(e.readLocal("doc.txt")).toBe("local edit");
   });
 
   it("a job whose direction, folder or remote changed since the plan", async () => {
