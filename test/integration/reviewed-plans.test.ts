@@ -64,6 +64,21 @@ describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("reviewed plans
     expect((theOneObject(history.stdout) as { runs: { trigger: string; kind: string }[] }).runs[0]).toMatchObject({ trigger: "apply", kind: "sync" });
   });
 
+  it("a two-way plan (a new file on each side) is applied as planned, the server's clock measured on the way", async () => {
+    const name = `job${++n}`;
+    writeTree(server.root, { [`${name}/from-server.txt`]: "S" }, owner);
+    const local = ws.folder(`local${n}`);
+    writeTree(local, { "from-here.txt": "L" });
+    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "two-way", retries: { attempts: 1 } });
+    const planFile = join(ws.dir, `${name}.plan.json`);
+    expect((await ws.cli(["plan", name, "--out", planFile])).code).toBe(0);
+    const r = await ws.cli(["apply", planFile, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(theOneObject(r.stdout)).toMatchObject({ uploaded: 1, downloaded: 1, failed: 0 });
+    expect(treeObject(join(server.root, name))).toEqual(treeObject(local));
+    expect(Object.keys(treeObject(local)).sort()).toEqual(["from-here.txt", "from-server.txt"]);
+  });
+
   it("a file changed on the server after the plan: apply exits 9 (plan-changed), names it, and does nothing", async () => {
     const { name, remoteDir, planFile, local } = await changedJob();
     expect((await ws.cli(["plan", name, "--out", planFile])).code).toBe(0);
