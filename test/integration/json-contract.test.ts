@@ -3,7 +3,7 @@
 // stdout, whatever the outcome, with its schema, `ok`, ISO times and, on failure, the same
 // `error` shape; plans say what they would do; status fails for an unhealthy job.
 import Database from "better-sqlite3";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
@@ -140,6 +140,21 @@ describe("the JSON contract and exit codes", () => {
     const f = await json(ws, ["plan", name, "--out", join(local, "plan.json"), "--json"], failureOf("plan", "config", 2), 2);
     expect(f.error.message).toContain("the plan file would be inside the job's local folder");
     expect(readdirSync(local)).toEqual(["a.txt"]);
+  });
+
+  it("apply tells the job's notify command of its run: success once applied, failure once refused", async () => {
+    const events = join(root, `events-${n + 1}.jsonl`);
+    const record = [process.execPath, "-e", `require("fs").appendFileSync(${JSON.stringify(events)}, process.env.FTPS_SYNC_EVENT + " " + process.env.FTPS_SYNC_STATUS + "\\n")`];
+    const { ws, name, local } = fresh({ notify: { command: record, on: ["success", "failure"] } });
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const planFile = join(ws.dir, "reviewed.json");
+    await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    await json(ws, ["apply", planFile, "--json"], applyShape(true), 0);
+    writeFileSync(join(local, "a.txt"), "alpha, edited");
+    await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    writeFileSync(join(local, "a.txt"), "alpha, edited again after the review");
+    await json(ws, ["apply", planFile, "--json"], applyFailedShape, 9);
+    expect(readFileSync(events, "utf8").trim().split("\n")).toEqual(["success ok", "failure aborted"]);
   });
 
   it("apply --json of a plan that no longer holds: exit 9, code plan-changed, the changed paths; an unreadable plan file: exit 2", async () => {

@@ -15,6 +15,7 @@ import { runJob, type RunSummary } from "../../sync/run-job.js";
 import { loadApp, type AppContext, type GlobalOptions } from "../context.js";
 import { AlreadyRunningError, failureOf } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
+import { notifyAfterCliRun } from "../notify-after-run.js";
 import { planView, summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
 import { exitCodeOf, formatSummary, summaryFailure } from "./sync.js";
@@ -61,15 +62,23 @@ async function applyPlanFile(app: AppContext, saved: SavedPlan, file: string, fl
   const locks = new JobLocks(app.state().jobLocks);
   const lock = locks.tryAcquire(jobName, "apply");
   if (!lock.ok) throw failed(new AlreadyRunningError(`job ${jobName} is already running (pid ${lock.holder.pid}); try again when it has finished`));
-  let summary: RunSummary;
+  let summary: RunSummary | undefined;
+  let thrown: unknown;
+  // The job's notifications, as after a sync (a refused plan is a failed run of the job).
+  const notified = notifyAfterCliRun(app, jobName, started);
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger, trigger: "apply", openRemote: (remote, logger) => new FtpsFolder(remote, logger),
     }, applyPhases(saved));
   } catch (err) {
-    throw failed(err);
+    thrown = err;
   } finally {
+    notified.runEnded(summary);
     locks.release(jobName);
+  }
+  if (!summary) {
+    await notified.delivered();
+    throw failed(thrown);
   }
   if (flags.json) {
     const { plan, totals } = planView(summary.plan);
@@ -77,5 +86,6 @@ async function applyPlanFile(app: AppContext, saved: SavedPlan, file: string, fl
   } else {
     process.stdout.write(`applied the plan ${file} (made ${saved.createdAt})\n` + formatSummary(summary));
   }
+  await notified.delivered();
   return exitCodeOf(summary);
 }
