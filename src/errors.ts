@@ -13,6 +13,8 @@ export const ExitCode = {
   JobStale: 7,
   /** `run`: the HTTP listener (http.listen) cannot listen: the address is taken or not this machine's. */
   HttpListen: 8,
+  /** `apply`: a side, the state or the job changed since the plan was made in a way it did not foresee; nothing was done. */
+  PlanChanged: 9,
   /** `status`: a job is late (an expected file has not arrived by its time), and none is failing or stale. */
   JobLate: 10,
 } as const;
@@ -51,6 +53,15 @@ export class HttpListenError extends AgentError {
 export class SafetyGuardError extends AgentError {
   constructor(message: string) {
     super(message, ExitCode.SafetyGuard);
+  }
+}
+
+/** `apply`: the plan no longer holds (the paths named changed since it was made); nothing was done. Exit 9. */
+export class PlanChangedError extends AgentError {
+  readonly changed: { path: string; side: string; was: string; now: string }[];
+  constructor(message: string, changed: { path: string; side: string; was: string; now: string }[]) {
+    super(message, ExitCode.PlanChanged);
+    this.changed = changed;
   }
 }
 

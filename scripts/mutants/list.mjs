@@ -47,6 +47,25 @@ export default [
     replace: "else this.failedPaths.push(path);",
     mutation: "a connection or unknown failure blocks only deletions near its path, not all",
   },
+  // --- reviewed plans (src/sync/apply-plan.ts, src/plan/plan-file.ts) ---
+  {
+    id: "apply-basis",
+    rule: "apply: a plan whose paths changed since is refused",
+    file: "src/sync/apply-plan.ts",
+    find: "basisChanges(saved.basis, sides)",
+    replace: "[]",
+    mutation: "apply carries out a plan over a file edited on either side after the review",
+    tests: ["test/engine/reviewed-plans.test.ts"],
+  },
+  {
+    id: "plan-file-paths",
+    rule: "apply: a plan file naming a path outside the job folder is refused",
+    file: "src/plan/plan-file.ts",
+    find: ": unsafePlanPath(path);",
+    replace: ": undefined;",
+    mutation: "a hand-edited plan file's ../ or absolute path reaches the run",
+    tests: ["test/engine/reviewed-plans.test.ts"],
+  },
   // --- temporary name, then rename (src/sync/transfers.ts) ---
   {
     id: "temp-download",

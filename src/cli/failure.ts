@@ -3,7 +3,7 @@
  * hint, the same for every command (the `error` object of the JSON output; README "Exit codes").
  */
 import { CommanderError } from "commander";
-import { AgentError, ConfigError, ExitCode, HttpListenError, RemoteError, SafetyGuardError } from "../errors.js";
+import { AgentError, ConfigError, ExitCode, HttpListenError, PlanChangedError, RemoteError, SafetyGuardError } from "../errors.js";
 import { redact } from "../redact.js";
 import { UsageError } from "./usage.js";
 
@@ -19,6 +19,7 @@ export type FailureCode =
   | "job-failing"
   | "job-stale"
   | "http-listen"
+  | "plan-changed"
   | "job-late";
 
 export interface Failure {
@@ -39,6 +40,7 @@ const HINTS: Record<FailureCode, string> = {
   "already-running": "another run of this job holds its lock (`ftps-sync status` shows it); try again when it has finished",
   "job-failing": "see each job's problem, and `ftps-sync history <job>`",
   "job-stale": "no successful run as recent as the job's maxAge: check that the agent runs (`ftps-sync run`) and what its log says",
+  "plan-changed": "make a new plan (`ftps-sync plan <job> --out FILE`), review it, and apply that one",
   "job-late": "the file the job's \"expect\" waits for has not arrived: check with the partner, and the job's history (`ftps-sync history <job>`)",
   "http-listen": "free the port (another agent or service may hold it) or change http.listen; nothing was run",
 };
@@ -62,6 +64,7 @@ function codeOf(err: unknown): { code: FailureCode; exitCode: number } {
   if (err instanceof SafetyGuardError) return { code: "safety-guard", exitCode: ExitCode.SafetyGuard };
   if (err instanceof AlreadyRunningError) return { code: "already-running", exitCode: ExitCode.AlreadyRunning };
   if (err instanceof HttpListenError) return { code: "http-listen", exitCode: ExitCode.HttpListen };
+  if (err instanceof PlanChangedError) return { code: "plan-changed", exitCode: ExitCode.PlanChanged };
   if (err instanceof RemoteError && err.exitCode === ExitCode.Connect) return { code: "connect", exitCode: ExitCode.Connect };
   if (err instanceof AgentError) {
     const byExit: Partial<Record<number, FailureCode>> = { [ExitCode.Usage]: "config", [ExitCode.SafetyGuard]: "safety-guard", [ExitCode.Connect]: "connect" };

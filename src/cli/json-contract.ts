@@ -77,6 +77,8 @@ const summaryFields = {
   peakRssBytes: count,
   plan: z.array(action).optional(),
   totals: planTotalsShape.optional(),
+  /** `plan --out FILE`: the file saved (null when the plan did not end well). */
+  planFile: z.string().nullable().optional(),
 };
 
 /** `sync --json` (and `plan --json`: kind "plan", with the plan and its totals) after a run. */
@@ -91,6 +93,33 @@ export function runSummaryShape(command: "sync" | "plan", ok: boolean) {
 /** `sync --json` / `plan --json` when the run could not start or was stopped: zero counts and the error. */
 export const runFailedShape = (command: "sync" | "plan") =>
   z.strictObject({ schema: schemaField(command), ok: z.literal(false), ...runFields, error: failureShape });
+
+/** A path that changed since a reviewed plan was made (`apply`, exit 9). */
+const changedPath = z.strictObject({ path: z.string(), side: z.enum(["local", "remote", "state"]), was: z.string(), now: z.string() });
+
+const applyRunFields = { ...runFields, kind: z.literal("apply"), planFile: z.string().meta({ description: "absolute path of the plan applied" }) };
+
+const applySummaryFields = {
+  ...summaryFields,
+  ...applyRunFields,
+  plan: z.array(action).meta({ description: "what was carried out" }),
+  totals: planTotalsShape,
+  changed: z.array(changedPath).max(0),
+};
+
+/** `apply FILE --json` after a run: the summary, what was carried out and its totals. */
+const applyOk = z.strictObject({ schema: schemaField("apply"), ok: z.literal(true), ...applySummaryFields });
+const applyFailed = z.strictObject({ schema: schemaField("apply"), ok: z.literal(false), ...applySummaryFields, error: failureShape });
+export function applyShape(ok: true): typeof applyOk;
+export function applyShape(ok: false): typeof applyFailed;
+export function applyShape(ok: boolean) {
+  return ok ? applyOk : applyFailed;
+}
+
+/** `apply FILE --json` refused (plan-changed, a guard, already running, no connection): zero counts, the paths that changed, the error. */
+export const applyFailedShape = z.strictObject({
+  schema: schemaField("apply"), ok: z.literal(false), ...applyRunFields, changed: z.array(changedPath), error: failureShape,
+});
 
 export const runRecordShape = z.strictObject({
   id: z.number().int(),
@@ -232,4 +261,5 @@ export const OUTPUT_SHAPES = {
   validate: z.union([validateOk, validateFailed, bareFailure("validate")]),
   versions: z.union([versionsShape, bareFailure("versions")]),
   restore: z.union([restoreShape, bareFailure("restore")]),
+  apply: z.union([applyOk, applyFailed, applyFailedShape, bareFailure("apply")]),
 } as const;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { SafetyGuardError } from "../errors.js";
 import { redact } from "../log.js";
 import { registerAgentCommands } from "./commands/agent-commands.js";
+import { applyCommand } from "./commands/apply.js";
 import { checkCommand } from "./commands/check.js";
 import { fingerprintCommand, remoteFingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
@@ -64,8 +65,10 @@ export function buildProgram(): Command {
     .command("plan <job>")
     .description("print what `sync` would do; change nothing")
     .option("--json", "print the plan as one JSON object (README \"JSON output\")")
-    .action(async (job: string, flags: { json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, command: "plan" })),
+    .option("--out <file>", "save the plan, with what it was based on, for `apply` to carry out once reviewed")
+    .option("--force", "plan past the safety guards (mass deletion, emptied source); `apply` of this plan lets them pass too")
+    .action(async (job: string, flags: { json?: boolean; out?: string; force?: boolean }) =>
+      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, force: flags.force, out: flags.out, command: "plan" })),
     );
 
   program
@@ -75,6 +78,12 @@ export function buildProgram(): Command {
     .action(async (files: string[], flags: { json?: boolean }) => {
       process.exitCode = validateCommand(files, { json: flags.json, config: program.opts<{ config?: string }>().config });
     });
+
+  program
+    .command("apply <plan-file>")
+    .description("carry out exactly a plan saved by `plan --out`; refuse (exit 9) if either side changed since in a way it did not foresee")
+    .option("--json", "print one JSON object (README \"JSON output\")")
+    .action(async (file: string, flags: { json?: boolean }) => applyCommand(program, file, flags));
 
   registerAgentCommands(program);
   registerVersionCommands(program);

@@ -1,5 +1,5 @@
 import type { AgentConfig, JobConfig, RemoteConfig } from "../config/types.js";
-import { ConfigError, RemoteError, SafetyGuardError } from "../errors.js";
+import { ConfigError, PlanChangedError, RemoteError, SafetyGuardError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { LocalScan } from "../local/scan.js";
 import type { Action, RemoteListing } from "../plan/types.js";
@@ -50,10 +50,12 @@ export interface RunOptions {
   /** Or: how to open one for this run (the CLI's FTPS folder), closed when the run ends. */
   openRemote?: (remote: RemoteConfig, logger: Logger) => RemoteFolder;
   now?: Date;
+  /** Called once the run has its plan (not for a shortcut's "nothing to do"): `plan --out` saves it with what it was based on. */
+  onPlanned?: (plan: Plan, gathered: Gathered) => void;
 }
 
 /** What a run did, beside the context's counts, errors and warnings. */
-interface Outcome {
+export interface Outcome {
   status: RunStatusResult;
   error?: string;
   actions: Action[];
@@ -66,13 +68,16 @@ function nameProblems(localScan: LocalScan, remote: RemoteListing | undefined): 
   return [...(localScan.nameProblems ?? []), ...(remote?.nameProblems ?? [])];
 }
 
+/** The phases of a run: a sync's (below), or an apply's (apply-plan.ts). */
+export type Phases = (ctx: RunContext, report: (o: Outcome) => void) => Promise<void>;
+
 /**
  * Runs one job once, in phases: gather (scan, list, load the state) -> shortcut (nothing to do,
  * by a memo) -> plan (diff and guards: a dry run ends here) -> record what was gathered ->
  * execute -> record the run. Connection failures at the start throw RemoteError (exit 4); guards
  * throw SafetyGuardError (exit 3) after recording an aborted run; everything else ends in a summary.
  */
-export async function runJob(config: AgentConfig, state: StateStore, jobName: string, opts: RunOptions): Promise<RunSummary> {
+export async function runJob(config: AgentConfig, state: StateStore, jobName: string, opts: RunOptions, phases: Phases = runPhases): Promise<RunSummary> {
   const job: JobConfig | undefined = config.jobs[jobName];
   if (!job) throw new ConfigError(`unknown job "${jobName}"; known jobs: ${Object.keys(config.jobs).join(", ") || "(none)"}`);
   const remoteConfig = config.remotes[job.remote];
@@ -93,10 +98,10 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
   if (opts.hardStop?.aborted) onHardStop();
   opts.hardStop?.addEventListener("abort", onHardStop, { once: true });
   try {
-    await runPhases(ctx, (o) => (outcome = o));
+    await phases(ctx, (o) => (outcome = o));
     return finish(outcome.status, outcome.error);
   } catch (err) {
-    if (err instanceof SafetyGuardError) {
+    if (err instanceof SafetyGuardError || err instanceof PlanChangedError) {
       logger.error(err.message);
       finish("aborted", err.message);
       throw err;
@@ -147,6 +152,7 @@ async function runPhases(ctx: RunContext, report: (o: Outcome) => void): Promise
     report({ status: "ok", actions: [], deferred: 0, skippedDeletes: 0 });
   } else {
     report({ status: "ok", actions: decided.plan.actions, deferred: 0, skippedDeletes: decided.plan.skippedDeletes });
+    opts.onPlanned?.(decided.plan, decided.gathered);
   }
   if (opts.dryRun) return;
   if ("nothingToDo" in decided) return refreshMemo(ctx, decided.memo, decided.nothingToDo);

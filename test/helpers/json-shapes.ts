@@ -9,7 +9,7 @@ import { failureShape, schemaField } from "../../src/cli/json-contract.js";
 import { assertOutputSchema } from "./json-schemas.js";
 
 export {
-  bareFailure, checkShape, failureShape, historyShape, isoTime, planTotalsShape, runFailedShape, runRecordShape, runSummaryShape, statusShape, validateShape,
+  applyFailedShape, applyShape, bareFailure, checkShape, failureShape, historyShape, isoTime, planTotalsShape, runFailedShape, runRecordShape, runSummaryShape, statusShape, validateShape,
 } from "../../src/cli/json-contract.js";
 export { FAILURE_CODES };
 

@@ -3,7 +3,7 @@
 // stdout, whatever the outcome, with its schema, `ok`, ISO times and, on failure, the same
 // `error` shape; plans say what they would do; status fails for an unhealthy job.
 import Database from "better-sqlite3";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
@@ -11,7 +11,7 @@ import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
 import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
 import { runCli } from "../helpers/cli.js";
 import {
-  checkShape, epochMillisIn, failureOf, historyShape, runFailedShape, runSummaryShape, statusShape, theOneObject,
+  applyFailedShape, applyShape, checkShape, epochMillisIn, failureOf, historyShape, runFailedShape, runSummaryShape, statusShape, theOneObject,
 } from "../helpers/json-shapes.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
@@ -120,6 +120,55 @@ describe("the JSON contract and exit codes", () => {
     expect(text).toHaveLength(2);
     expect(text[0]).toMatch(/Z {2}sync {2}ok /);
     expect(text[1]).toMatch(/Z {2}plan {2}ok /);
+  });
+
+  it("plan --out --json names the plan file; apply --json: schema ftps-sync/apply/v1, what was carried out and its totals", async () => {
+    const { ws, name, local, remoteDir } = fresh();
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const planFile = join(ws.dir, "reviewed.json");
+    const p = await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    expect(p.planFile).toBe(planFile);
+    const a = await json(ws, ["apply", planFile, "--json"], applyShape(true), 0);
+    expect(a).toMatchObject({ job: name, kind: "apply", planFile, status: "ok", uploaded: 1, changed: [] });
+    expect(a.plan).toEqual([{ kind: "upload", path: "a.txt", reason: "new on local", bytes: 5 }]);
+    expect(readdirSync(remoteDir)).toEqual(["a.txt"]);
+  });
+
+  it("plan --out inside the job's local folder is refused (exit 2: it would be synced), and no file is written", async () => {
+    const { ws, name, local } = fresh();
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const f = await json(ws, ["plan", name, "--out", join(local, "plan.json"), "--json"], failureOf("plan", "config", 2), 2);
+    expect(f.error.message).toContain("the plan file would be inside the job's local folder");
+    expect(readdirSync(local)).toEqual(["a.txt"]);
+  });
+
+  it("apply tells the job's notify command of its run: success once applied, failure once refused", async () => {
+    const events = join(root, `events-${n + 1}.jsonl`);
+    const record = [process.execPath, "-e", `require("fs").appendFileSync(${JSON.stringify(events)}, process.env.FTPS_SYNC_EVENT + " " + process.env.FTPS_SYNC_STATUS + "\\n")`];
+    const { ws, name, local } = fresh({ notify: { command: record, on: ["success", "failure"] } });
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const planFile = join(ws.dir, "reviewed.json");
+    await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    await json(ws, ["apply", planFile, "--json"], applyShape(true), 0);
+    writeFileSync(join(local, "a.txt"), "alpha, edited");
+    await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    writeFileSync(join(local, "a.txt"), "alpha, edited again after the review");
+    await json(ws, ["apply", planFile, "--json"], applyFailedShape, 9);
+    expect(readFileSync(events, "utf8").trim().split("\n")).toEqual(["success ok", "failure aborted"]);
+  });
+
+  it("apply --json of a plan that no longer holds: exit 9, code plan-changed, the changed paths; an unreadable plan file: exit 2", async () => {
+    const { ws, name, local, remoteDir } = fresh();
+    writeFileSync(join(local, "a.txt"), "alpha");
+    const planFile = join(ws.dir, "reviewed.json");
+    await json(ws, ["plan", name, "--out", planFile, "--json"], runSummaryShape("plan", true), 0);
+    writeFileSync(join(local, "a.txt"), "alpha, then edited");
+    const f = await json(ws, ["apply", planFile, "--json"], applyFailedShape, 9);
+    expect(f).toMatchObject({ status: "aborted", uploaded: 0, error: { code: "plan-changed", exitCode: 9 } });
+    expect(f.changed).toEqual([expect.objectContaining({ path: "a.txt", side: "local" })]);
+    expect(readdirSync(remoteDir)).toEqual([]);
+    const missing = await json(ws, ["apply", join(ws.dir, "no-such-plan.json"), "--json"], failureOf("apply", "config", 2), 2);
+    expect(missing.error.message).toContain("cannot read the plan file: ENOENT");
   });
 
   it("history --json on an unknown job: exit 2, the failure object with code config", async () => {

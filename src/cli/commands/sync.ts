@@ -10,6 +10,7 @@ import { humanBytes, humanDuration, planSentence, planTable, planTotals, progres
 import { isoTime, writeJson } from "../json-output.js";
 import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
+import { capturePlan, refuseInsideJob, writePlanFile } from "./plan-out.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
@@ -17,6 +18,8 @@ export interface SyncFlags {
   json?: boolean;
   /** The command the user typed, which names the JSON schema (`sync --dry-run` is still `sync`). */
   command?: "sync" | "plan";
+  /** `plan --out FILE`: save the plan for `apply` (plan-out.ts). */
+  out?: string;
 }
 
 /** The plan as a compact table: action, path, size, reason (the summary line words the totals). */
@@ -96,6 +99,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
     }
     return err;
   };
+  const job = app.config.jobs[jobName];
+  if (flags.out !== undefined && job) refuseInsideJob(flags.out, job.local);
   // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
   const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().jobLocks);
   const lock = locks?.tryAcquire(jobName, "cli");
@@ -107,6 +112,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   const onProgress = flags.json ? undefined : progressPrinter();
   // Notifications (the job's "notify") are sent once the run is recorded, and waited for at the end, briefly.
   const notified = lock?.ok ? notifyAfterCliRun(app, jobName, started) : undefined;
+  const capture = flags.out !== undefined ? capturePlan() : undefined;
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
@@ -115,6 +121,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       trigger: "cli",
       onProgress,
       openRemote: (remote, logger) => new FtpsFolder(remote, logger),
+      ...(capture ? { now: capture.now, onPlanned: capture.onPlanned } : {}),
     });
   } catch (err) {
     thrown = err;
@@ -131,10 +138,15 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   }
   // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
   if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));
+  // Only a plan that ended well is saved: one with unread folders or failures is no plan to apply.
+  const planFile = capture && summary.status === "ok" ? writePlanFile(flags.out!, capture.saved(app, jobName, summary, !!flags.force)) : undefined;
   if (flags.json) {
-    writeJson(command, summaryView(summary, { startedAt: started, endedAt: Date.now() }, peakRssBytes()), summaryFailure(summary));
+    const saved = capture ? { planFile: planFile ?? null } : {};
+    writeJson(command, { ...summaryView(summary, { startedAt: started, endedAt: Date.now() }, peakRssBytes()), ...saved }, summaryFailure(summary));
   } else {
     process.stdout.write(formatSummary(summary));
+    if (planFile) process.stdout.write(`plan saved to ${planFile}; carry it out with: ftps-sync apply ${planFile}\n`);
+    else if (capture) process.stdout.write(`no plan saved: the plan did not end well\n`);
   }
   await notified?.delivered();
   return exitCodeOf(summary);
