@@ -6,6 +6,7 @@ import type { StateStore } from "../state/index.js";
 import { afterRun, checkDeadlines, type AfterRunDeps } from "./after-run.js";
 import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
+import { DEFAULT_HISTORY, HistoryPruner } from "./history-pruner.js";
 import { startHttp } from "./http.js";
 import { JobLocks } from "./job-lock.js";
 import { AgentMetrics } from "./metrics.js";
@@ -108,6 +109,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);
   runner.wake();
+  // Bounded history: small slices on a timer, between which runs and requests go on.
+  const pruner = new HistoryPruner({ runs: state.runs, limits: () => config.history ?? DEFAULT_HISTORY, jobs: () => Object.keys(config.jobs), logger });
+  pruner.start();
 
   let reloading = Promise.resolve();
   const onHup = () => {
@@ -151,6 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const signal = await stopped;
   logger.info(`${signal}: stopping; no new runs start`);
   await reloading;
+  await pruner.stop();
   await triggers.stop();
   await runner.stop(config.shutdownGraceSeconds * 1000);
   clearInterval(heartbeat);

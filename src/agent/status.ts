@@ -89,7 +89,8 @@ export function collectStatus(
   const jobs = Object.values(config.jobs)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((job): JobStatus => {
-      const lastRun = state.runs.history(job.name, 5).find((r) => !r.dryRun && r.status !== "running");
+      // Two index seeks (migration 009), however long the job's history.
+      const lastRun = state.runs.lastFinished(job.name);
       const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
       const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
       const folderProblem = localFolderProblem(job);

@@ -122,6 +122,7 @@ function buildAgent(
     maxConcurrentJobs: raw.maxConcurrentJobs,
     shutdownGraceSeconds: raw.shutdownGraceSeconds,
     ...(raw.http && { http: raw.http.listen }),
+    history: { maxAgeMs: raw.history.maxAge, maxRunsPerJob: raw.history.maxRunsPerJob },
     remotes,
     jobs,
   };

@@ -149,6 +149,8 @@ export interface AgentConfig {
   http?: { host: string; port: number };
   /** The agent-wide "notify", the default of jobs without their own. */
   notify?: NotifyConfig;
+  /** Run history kept: runs older than maxAgeMs, or past a job's newest maxRunsPerJob, are pruned. The loader always sets it. */
+  history?: { maxAgeMs: number; maxRunsPerJob: number };
   remotes: Record<string, RemoteConfig>;
   jobs: Record<string, JobConfig>;
 }
