@@ -84,7 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
   const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
-  let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+  let triggers: Triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
 
   let http: Server | undefined;
   if (config.http) {
@@ -131,7 +131,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // A job added by the reload is new to its folder: look once, as at start-up.
       for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.
-      triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+      triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
       logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
       runner.wake();
     });

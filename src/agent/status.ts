@@ -6,7 +6,7 @@ import { ExpectedArrivals } from "./expect/arrivals.js";
 import { AgentRegistry, type AgentRecord } from "./agents.js";
 import { JobLocks, type LockHolder } from "./job-lock.js";
 import { RunQueue } from "./queue.js";
-import { nextCronTime } from "./scheduler.js";
+import { nextCronTime, spreadOffsetMs } from "./scheduler.js";
 
 export interface JobStatus {
   job: string;
@@ -92,7 +92,9 @@ export function collectStatus(
       // Two index seeks (migration 009), however long the job's history.
       const lastRun = state.runs.lastFinished(job.name);
       const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
-      const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
+      const next = job.schedule
+        ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone, spreadOffsetMs(job.name, job.scheduleSpreadMs)))
+        : undefined;
       const folderProblem = localFolderProblem(job);
       const health = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
       const lateness = arrivals.lateness(job);

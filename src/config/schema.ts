@@ -296,6 +296,8 @@ export const jobSchema = z
     direction: z.enum(["upload", "download", "two-way"]),
     schedule: z.string().transform(via(checkCron)).optional(),
     timezone: z.string().transform(via(checkTimezone)).optional(),
+    // A fixed offset per job within this spread (spreadOffsetMs in src/agent/scheduler.ts); at most a day.
+    scheduleSpread: durationString("a spread", DAY).optional(),
     watch: z.boolean().default(false),
     watchDebounce: z
       .union([z.number(), z.string()], { error: 'must be a number of milliseconds or a duration such as "1s"' })

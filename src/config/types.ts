@@ -73,6 +73,8 @@ export interface JobConfig {
   direction: Direction;
   schedule?: string;
   timezone?: string;
+  /** Milliseconds: each scheduled run starts this job's fixed offset (a hash of its name) within it after the cron time. */
+  scheduleSpreadMs?: number;
   watch: boolean;
   /** Milliseconds. Default 1000. */
   watchDebounceMs: number;
