@@ -49,10 +49,12 @@ export function scheduleJob(job: JobConfig, request: RequestRun): ScheduledJob |
     suppressMissedWarning: true,
   });
   task.on("execution:missed", fire);
+  // node-cron works the next time out on each call: kept until it has passed (status for 500 jobs).
+  let nextCron: number | undefined;
   return {
     nextRun: () => {
-      const next = task.getNextRun();
-      const times = [...waiting.values(), ...(next ? [next.getTime() + offset] : [])];
+      if (nextCron === undefined || nextCron <= Date.now()) nextCron = task.getNextRun()?.getTime();
+      const times = [...waiting.values(), ...(nextCron !== undefined ? [nextCron + offset] : [])];
       return times.length ? new Date(Math.min(...times)) : undefined;
     },
     destroy: async () => {

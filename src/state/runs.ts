@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { redact } from "../redact.js";
 import type { Db } from "./db.js";
 
@@ -80,6 +81,15 @@ export const RUN_QUERIES = {
   nthNewest: "SELECT id FROM runs INDEXED BY runs_job_newest WHERE job = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
   /** The next job name after ?, one index seek each: the jobs with history without reading it all. */
   nextJob: "SELECT job FROM runs INDEXED BY runs_job_newest WHERE job > ? ORDER BY job LIMIT 1",
+  /**
+   * For each job named in a JSON array: its last finished real run and the end of its last
+   * success, two index seeks each inside one statement (status, /readyz, /metrics for hundreds
+   * of jobs in a few milliseconds).
+   */
+  latestByJob: `SELECT j.value AS name, r.*, (SELECT s.ended_at FROM runs s INDEXED BY runs_job_ok
+      WHERE s.job = j.value AND s.status = 'ok' AND s.dry_run = 0 ORDER BY s.id DESC LIMIT 1) AS last_success_at
+    FROM json_each(?) j LEFT JOIN runs r ON r.id = (SELECT f.id FROM runs f INDEXED BY runs_job_real
+      WHERE f.job = j.value AND f.dry_run = 0 AND f.status <> 'running' ORDER BY f.id DESC LIMIT 1)`,
   /** One slice of the count pruning: a job's oldest runs before an id. */
   overCount: `SELECT id FROM runs INDEXED BY runs_job_newest WHERE job = ? AND id < ? AND status <> 'running'
     AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`,
@@ -88,9 +98,35 @@ export const RUN_QUERIES = {
     AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY started_at LIMIT ?`,
 } as const;
 
+/** A job's last finished real run and the end of its last success (see RUN_QUERIES.latestByJob). */
+export interface JobLatest {
+  lastFinished?: RunRecord;
+  lastSuccessAt?: number;
+}
+
 /** Run history: one row per run, written at start and completed at the end. */
 export class RunStore {
+  /** Prepared once: compiling a statement costs more than running one of these. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Db) {}
+
+  private prepared(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
+  /** Each job's last finished real run and last success, in one statement. */
+  latestByJob(jobs: string[]): Map<string, JobLatest> {
+    const rows = this.prepared(RUN_QUERIES.latestByJob).all(JSON.stringify(jobs)) as (Partial<RunRow> & { name: string; last_success_at: number | null })[];
+    return new Map(
+      rows.map((r) => [
+        r.name,
+        { lastFinished: r.id == null ? undefined : toRecord(r as RunRow), lastSuccessAt: r.last_success_at ?? undefined },
+      ]),
+    );
+  }
 
   start(job: string, trigger: string, dryRun: boolean, now = Date.now()): number {
     const info = this.db
@@ -110,7 +146,7 @@ export class RunStore {
 
   /** Runs left "running" by a process that died are marked interrupted. Returns their jobs. */
   markInterrupted(isAlive: (pid: number) => boolean): string[] {
-    const stale = (this.db.prepare(RUN_QUERIES.running).all() as {
+    const stale = (this.prepared(RUN_QUERIES.running).all() as {
       id: number;
       job: string;
       pid: number | null;
@@ -135,7 +171,7 @@ export class RunStore {
 
   history(job?: string, limit = 20): RunRecord[] {
     const rows = job
-      ? this.db.prepare(RUN_QUERIES.history).all(job, limit)
+      ? this.prepared(RUN_QUERIES.history).all(job, limit)
       : this.db.prepare("SELECT * FROM runs ORDER BY id DESC LIMIT ?").all(limit);
     return (rows as RunRow[]).map(toRecord);
   }
@@ -153,7 +189,7 @@ export class RunStore {
   }
 
   private one(sql: string, job: string): RunRecord | undefined {
-    const row = this.db.prepare(sql).get(job);
+    const row = this.prepared(sql).get(job);
     return row ? toRecord(row as RunRow) : undefined;
   }
 
@@ -161,12 +197,12 @@ export class RunStore {
 
   /** The first job name after `after` (in byte order) that has runs, or undefined. */
   nextJobWithHistory(after = ""): string | undefined {
-    return (this.db.prepare(RUN_QUERIES.nextJob).get(after) as { job: string } | undefined)?.job;
+    return (this.prepared(RUN_QUERIES.nextJob).get(after) as { job: string } | undefined)?.job;
   }
 
   /** The id of the job's `n`-th newest run, when it has that many. */
   nthNewestId(job: string, n: number): number | undefined {
-    return (this.db.prepare(RUN_QUERIES.nthNewest).get(job, n - 1) as { id: number } | undefined)?.id;
+    return (this.prepared(RUN_QUERIES.nthNewest).get(job, n - 1) as { id: number } | undefined)?.id;
   }
 
   /** Ids never pruned: each job's last real run and last success, so `status` stays true about it. */
@@ -176,13 +212,13 @@ export class RunStore {
 
   /** Deletes at most `limit` of the job's runs older than run `beforeId` (never one running or protected). */
   pruneJobBefore(job: string, beforeId: number, protect: number[], limit: number): number {
-    const ids = this.db.prepare(RUN_QUERIES.overCount).pluck().all(job, beforeId, JSON.stringify(protect), limit) as number[];
+    const ids = this.prepared(RUN_QUERIES.overCount).pluck().all(job, beforeId, JSON.stringify(protect), limit) as number[];
     return this.deleteIds(ids);
   }
 
   /** Deletes at most `limit` runs started before `cutoffMs` (never one running or protected). */
   pruneStartedBefore(cutoffMs: number, protect: number[], limit: number): number {
-    const ids = this.db.prepare(RUN_QUERIES.overAge).pluck().all(cutoffMs, JSON.stringify(protect), limit) as number[];
+    const ids = this.prepared(RUN_QUERIES.overAge).pluck().all(cutoffMs, JSON.stringify(protect), limit) as number[];
     return this.deleteIds(ids);
   }
 

@@ -79,6 +79,49 @@ describe("run history", () => {
     }
   });
 
+  it("runs as many statements on the run history for 300 jobs as for 3, and still shows which are running or queued", () => {
+    const names = Array.from({ length: 300 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+    for (const name of names) addRuns(db, name, 20, { startAt: NOW - 20 * 60_000, stepMs: 60_000 });
+    let executed = 0;
+    const counting = new Proxy(db, {
+      get(target, key) {
+        if (key === "prepare") {
+          return (sql: string) =>
+            new Proxy(target.prepare(sql), {
+              get(st, k) {
+                const v = Reflect.get(st, k) as unknown;
+                if (typeof v !== "function") return v;
+                return (...args: unknown[]) => {
+                  if (k === "get" || k === "all" || k === "run" || k === "iterate") executed++;
+                  const out = (v as (...a: unknown[]) => unknown).apply(st, args);
+                  // pluck() and friends return the statement itself: keep counting through it.
+                  return out === st ? counting.prepare(sql) : out;
+                };
+              },
+            });
+        }
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Db;
+    const runs = new RunStore(counting);
+    const statusOf = (jobs: string[]) => {
+      executed = 0;
+      const s = collectStatus(config(jobs, dir), { ...state, runs }, { now: NOW });
+      return { s, executed };
+    };
+    const few = statusOf(names.slice(0, 3));
+    state.jobLocks.put({ job: "p007", pid: process.pid, acquiredAt: NOW });
+    state.runQueue.add("p011", ["watch"], NOW);
+    const many = statusOf(names);
+    expect(few.executed).toBeGreaterThan(0);
+    expect(many.executed).toBe(few.executed);
+    expect(many.s.jobs).toHaveLength(300);
+    expect(many.s.jobs.every((j) => j.lastRun?.status === "ok" && j.lastSuccessAt === NOW - 60_000 + 500)).toBe(true);
+    expect(many.s.jobs.filter((j) => j.running).map((j) => j.job)).toEqual(["p007"]);
+    expect(many.s.jobs.filter((j) => j.queued).map((j) => j.job)).toEqual(["p011"]);
+  });
+
   it("reports each job's last finished run and last success correctly among a large history with plans and a run in progress on top", () => {
     addRuns(db, "steady", 20_000, { startAt: NOW - 20_000 * 60_000, stepMs: 60_000 });
     // A failing job whose only success is old, then thousands of failures.
