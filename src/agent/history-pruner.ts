@@ -22,6 +22,8 @@ export interface PruneResult {
   deleted: number;
   /** Statements run, each followed by a yield to the event loop. */
   slices: number;
+  /** The longest a slice held the event loop. */
+  longestSliceMs: number;
 }
 
 export interface HistoryPrunerDeps {
@@ -34,6 +36,22 @@ export interface HistoryPrunerDeps {
   batch?: number;
   /** Between slices; by default the next turn of the event loop (I/O first). */
   yieldFn?: () => Promise<void>;
+}
+
+/**
+ * One job's history brought within the limits at once: `ftps-sync sync` does this after its run
+ * (started by system cron, say, no agent prunes for it). The count first, so the age pass reads
+ * at most maxRunsPerJob rows. Returns the runs deleted.
+ */
+export function pruneJobHistory(runs: RunStore, job: string, limits: HistoryLimits, now = Date.now(), batch = PRUNE_BATCH): number {
+  const protect = runs.protectedIds(job);
+  let deleted = 0;
+  const cutoff = runs.nthNewestId(job, limits.maxRunsPerJob);
+  if (cutoff !== undefined) {
+    for (let n = batch; n === batch; deleted += n) n = runs.pruneJobBefore(job, cutoff, protect, batch);
+  }
+  for (let n = batch; n === batch; deleted += n) n = runs.pruneJobStartedBefore(job, now - limits.maxAgeMs, protect, batch);
+  return deleted;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -63,7 +81,11 @@ export class HistoryPruner {
       this.timer = setTimeout(() => {
         this.prune().then(
           (r) => {
-            if (r.deleted > 0) this.deps.logger.info(`run history pruned: ${r.deleted} old run(s) deleted in ${r.slices} slice(s)`);
+            if (r.deleted > 0) {
+              this.deps.logger.info(
+                `run history pruned: ${r.deleted} old run(s) deleted in ${r.slices} slice(s), the longest ${Math.round(r.longestSliceMs)} ms`,
+              );
+            }
           },
           (err: Error) => this.deps.logger.warn(`pruning the run history failed (tried again in ${Math.round(intervalMs / 60_000)} min): ${err.message}`),
         ).finally(() => {
@@ -83,7 +105,7 @@ export class HistoryPruner {
   }
 
   private async runPass(): Promise<PruneResult> {
-    const result: PruneResult = { deleted: 0, slices: 0 };
+    const result: PruneResult = { deleted: 0, slices: 0, longestSliceMs: 0 };
     await this.pruneByCount(result);
     await this.pruneByAge(result);
     return result;
@@ -92,7 +114,9 @@ export class HistoryPruner {
   /** A slice: one statement, then a turn of the event loop. False once stopped. */
   private async slice(result: PruneResult, fn: () => number): Promise<number | undefined> {
     if (this.stopped) return undefined;
+    const t0 = performance.now();
     const n = fn();
+    result.longestSliceMs = Math.max(result.longestSliceMs, performance.now() - t0);
     result.slices++;
     result.deleted += n;
     await (this.deps.yieldFn ?? nextTurn)();
@@ -123,7 +147,13 @@ export class HistoryPruner {
     const { runs } = this.deps;
     const batch = this.deps.batch ?? PRUNE_BATCH;
     const cutoff = (this.deps.now ?? Date.now)() - this.deps.limits().maxAgeMs;
-    const protect = this.deps.jobs().flatMap((job) => runs.protectedIds(job));
+    // Two seeks per job: a hundred jobs per slice.
+    const protect: number[] = [];
+    const jobs = this.deps.jobs();
+    for (let i = 0; i < jobs.length; i += 100) {
+      const chunk = jobs.slice(i, i + 100);
+      if ((await this.slice(result, () => (protect.push(...chunk.flatMap((job) => runs.protectedIds(job))), 0))) === undefined) return;
+    }
     for (;;) {
       const n = await this.slice(result, () => runs.pruneStartedBefore(cutoff, protect, batch));
       if (n === undefined || n < batch) return;

@@ -93,6 +93,9 @@ export const RUN_QUERIES = {
   /** One slice of the count pruning: a job's oldest runs before an id. */
   overCount: `SELECT id FROM runs INDEXED BY runs_job_newest WHERE job = ? AND id < ? AND status <> 'running'
     AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`,
+  /** One slice of the age pruning of one job: its oldest runs started before a time. */
+  jobOverAge: `SELECT id FROM runs INDEXED BY runs_job_newest WHERE job = ? AND started_at < ? AND status <> 'running'
+    AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`,
   /** One slice of the age pruning: the oldest runs started before a time. */
   overAge: `SELECT id FROM runs INDEXED BY runs_started WHERE started_at < ? AND status <> 'running'
     AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY started_at LIMIT ?`,
@@ -219,6 +222,12 @@ export class RunStore {
   /** Deletes at most `limit` runs started before `cutoffMs` (never one running or protected). */
   pruneStartedBefore(cutoffMs: number, protect: number[], limit: number): number {
     const ids = this.prepared(RUN_QUERIES.overAge).pluck().all(cutoffMs, JSON.stringify(protect), limit) as number[];
+    return this.deleteIds(ids);
+  }
+
+  /** Deletes at most `limit` of the job's runs started before `cutoffMs` (never one running or protected). */
+  pruneJobStartedBefore(job: string, cutoffMs: number, protect: number[], limit: number): number {
+    const ids = this.prepared(RUN_QUERIES.jobOverAge).pluck().all(job, cutoffMs, JSON.stringify(protect), limit) as number[];
     return this.deleteIds(ids);
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HistoryPruner } from "../../src/agent/history-pruner.js";
+import { HistoryPruner, pruneJobHistory } from "../../src/agent/history-pruner.js";
 import { collectStatus } from "../../src/agent/status.js";
 import type { AgentConfig, JobConfig } from "../../src/config/types.js";
 import { silentLogger } from "../../src/log.js";
@@ -101,6 +101,26 @@ describe("history pruning", () => {
     expect(result.deleted).toBe(30 + 11);
     const status = collectStatus(config(["old-ok"], dir), state, { now: NOW, since: NOW - DAY });
     expect(status.jobs[0].lastSuccessAt).toBe(NOW - 200 * DAY + 500);
+  });
+
+  it("brings one job's history within both limits at once after a one-off sync, leaving other jobs alone", () => {
+    addRuns(db, "cron-job", 1, { startAt: NOW - 300 * DAY, stepMs: 1 }); // its last success, long ago
+    addRuns(db, "cron-job", 700, { startAt: NOW - 100 * DAY, stepMs: 3_600_000, status: "failed" });
+    addRuns(db, "cron-job", 1, { startAt: NOW - 1000, stepMs: 1, status: "running" });
+    addRuns(db, "other", 50, { startAt: NOW - 200 * DAY, stepMs: 1000 });
+    const ids = idsOf(db, "cron-job");
+    const deleted = pruneJobHistory(state.runs, "cron-job", { maxAgeMs: 90 * DAY, maxRunsPerJob: 200 }, NOW, 64);
+    // The newest 200 (the run still going among them) plus its last success.
+    expect(idsOf(db, "cron-job")).toEqual([ids[0], ...ids.slice(-200)]);
+    expect(deleted).toBe(ids.length - 201);
+    // Then by age: of those, the ones started more than 75 days ago go too (not its last success).
+    const started = (id: number) => db.prepare("SELECT started_at FROM runs WHERE id = ?").pluck().get(id) as number;
+    const young = ids.slice(-200).filter((id) => started(id) >= NOW - 75 * DAY);
+    expect(young.length).toBeGreaterThan(0);
+    expect(young.length).toBeLessThan(200);
+    pruneJobHistory(state.runs, "cron-job", { maxAgeMs: 75 * DAY, maxRunsPerJob: 10_000 }, NOW, 64);
+    expect(idsOf(db, "cron-job")).toEqual([ids[0], ...young]);
+    expect(count(db, "other")).toBe(50);
   });
 
   it("stops pruning at the next slice when asked to stop", async () => {
