@@ -67,7 +67,7 @@ export class Runner {
   request(job: string, trigger: string, dueAt?: number): void {
     if (this.stopping) return;
     if (trigger === "schedule" && dueAt !== undefined) this.noteScheduled(job, dueAt);
-    const fresh = this.queue.request(job, trigger, this.now());
+    const fresh = this.queue.request(job, trigger);
     this.deps.logger.debug(fresh ? `run requested (${trigger})` : `run already pending; ${trigger} folded into it`, { job });
     this.wake();
   }
@@ -101,16 +101,17 @@ export class Runner {
     if (this.active.has(job)) logger.info(`scheduled run due while the previous run is still going: it starts when that one ends`, { job });
   }
 
-  /** A scheduled run starts: how late, in the metric, and in the log. */
-  private measureStart(job: string, triggers: string[], startedAt: number): void {
+  /** A scheduled run starts: how late (returned), in the metric, and in the log. */
+  private measureStart(job: string, triggers: string[], startedAt: number): number | undefined {
     const dueAt = this.due.get(job);
     this.due.delete(job);
-    if (dueAt === undefined || !triggers.includes("schedule")) return;
+    if (dueAt === undefined || !triggers.includes("schedule")) return undefined;
     const lateMs = Math.max(0, startedAt - dueAt);
     this.deps.metrics?.scheduleDelay(lateMs / 1000);
     const text = `scheduled run started ${(lateMs / 1000).toFixed(1)} s after its time (${new Date(dueAt).toISOString()})`;
     if (lateMs > LATE_START_MS) this.deps.logger.warn(`${text}: late`, { job, lateMs });
     else this.deps.logger.debug(text, { job, lateMs });
+    return lateMs;
   }
 
   running(): string[] {
@@ -155,8 +156,8 @@ export class Runner {
     const hard = new AbortController();
     const started = Date.now();
     const trigger = triggers.join(",");
-    logger.info(`run started (${trigger})`, { job });
-    this.measureStart(job, triggers, this.now());
+    const lateMs = this.measureStart(job, triggers, this.now());
+    logger.info(`run started (${trigger})`, lateMs === undefined ? { job } : { job, lateMs });
     const remote = config.remotes[config.jobs[job].remote];
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
     const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder })
