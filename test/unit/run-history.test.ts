@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AgentMetrics } from "../../src/agent/metrics.js";
 import { collectStatus } from "../../src/agent/status.js";
 import type { AgentConfig, JobConfig } from "../../src/config/types.js";
 import { openStateDb, type Db } from "../../src/state/db.js";
@@ -122,7 +123,7 @@ describe("run history", () => {
     expect(many.s.jobs.filter((j) => j.queued).map((j) => j.job)).toEqual(["p011"]);
   });
 
-  it("reports each job's last finished run and last success correctly among a large history with plans and a run in progress on top", () => {
+  it("reports each job's last finished run and last success (status and /metrics) correctly among a large history with plans and a run in progress on top", async () => {
     addRuns(db, "steady", 20_000, { startAt: NOW - 20_000 * 60_000, stepMs: 60_000 });
     // A failing job whose only success is old, then thousands of failures.
     addRuns(db, "broken", 1, { startAt: NOW - 40 * DAY, stepMs: 1 });
@@ -140,5 +141,11 @@ describe("run history", () => {
     expect(broken.lastSuccessAt).toBe(NOW - 40 * DAY + 500);
     expect(broken.healthy).toBe(false);
     expect(broken.problemKind).toBe("failing");
+    // The last-success gauge of /metrics reads the same, and has no series for a job that never succeeded.
+    const metrics = new AgentMetrics(state, () => ["broken", "steady", "never"]);
+    const gauge = await metrics.registry.getSingleMetricAsString("ftps_sync_last_success_timestamp_seconds");
+    expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="steady"} ${(NOW - 60_000 + 500) / 1000}`);
+    expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="broken"} ${(NOW - 40 * DAY + 500) / 1000}`);
+    expect(gauge).not.toContain('job="never"');
   });
 });
