@@ -22,6 +22,7 @@ import { makeBigFile, makeSparseFile, makeTree } from "./files.js";
 import { median, ratio, secs, type Sample } from "./stats.js";
 import { DelayProxy } from "./delay-proxy.js";
 import { wanBig, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
+import { scaleHistory, scaleSchedule, type ScaleEnv } from "./scale.js";
 
 // ------------------------------------------------------------------------------------ setup
 
@@ -54,10 +55,12 @@ interface Args {
   bigMemGiB: number;
   /** round trips (ms) of the WAN rows; empty: none */
   wan: number[];
+  /** the scale rows (bench/scale.ts): jobs, days of history, minutes of the schedule row */
+  scale: { jobs: number; days: number; minutes: number };
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4, wan: [20, 50] };
+  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4, wan: [20, 50], scale: { jobs: 500, days: 30, minutes: 3 } };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -76,6 +79,9 @@ function parseArgs(argv: string[]): Args {
     else if (v === "--big-mem-gib") a.bigMemGiB = Number(next());
     else if (v === "--wan") a.wan = next().split(",").map(Number);
     else if (v === "--no-wan") a.wan = [];
+    else if (v === "--scale-jobs") a.scale.jobs = Number(next());
+    else if (v === "--scale-days") a.scale.days = Number(next());
+    else if (v === "--scale-minutes") a.scale.minutes = Number(next());
     else if (v === "--help" || v === "-h") usage();
     else usage(`unknown option ${v}`);
   }
@@ -97,6 +103,7 @@ function usage(err?: string): never {
       "  --quick      small sizes, 1 run, README untouched",
       "  --wan 20,50  the WAN rows' round trips in ms (default 20,50); --no-wan skips them",
       "  --no-readme  do not rewrite README.md's tables (a run rewrites each table whose workloads all ran)",
+      "  scale rows (only with --only): scale-history, scale-schedule; --scale-jobs N (500), --scale-days N (30), --scale-minutes N (3)",
       "",
     ].join("\n"),
   );
@@ -801,6 +808,7 @@ async function main(): Promise<number> {
       await runWan({ server, work: join(work, "wan"), owner, measureCpu: true }, proxy);
       wanElapsed = (performance.now() - t0) / 1000;
     }
+    if (SCALE.some(want)) await runScale(work, servers);
   } finally {
     await stop();
   }
@@ -814,6 +822,7 @@ async function main(): Promise<number> {
     out.push(`\nWAN rows: vsftpd 3.0.3 explicit TLS behind the delay proxy; ${args.runs} run(s) each, medians`, "", wanTable(wanRows, available), "", wanPerFileTable(wanRows), "");
     if (wanNotes.length) out.push(...wanNotes.map((n) => `note: ${n}`), "");
   }
+  if (scaleOut.length) out.push(`\nScale rows (${machine()}):`, "", ...scaleOut, "");
   process.stdout.write(out.join("\n") + "\n");
   if (args.json) writeJson(args.json);
   const vsftpdInfo = "vsftpd 3.0.3 with explicit TLS (require_ssl_reuse=YES)";
@@ -824,10 +833,14 @@ async function main(): Promise<number> {
 
 const LOOPBACK = ["small-2k", "small-20k", "tree-100k", "big"];
 const WAN = ["wan-small", "wan-big"];
+/** Long and heavy (minutes, gigabytes of state): only when named with --only. */
+const SCALE = ["scale-history", "scale-schedule"];
 function want(w: string): boolean {
+  if (SCALE.includes(w)) return !!args.only?.has(w);
   return !args.only || args.only.has(w) || (WAN.includes(w) && args.only.has("wan"));
 }
-for (const w of args.only ?? []) if (![...LOOPBACK, ...WAN, "wan"].includes(w)) usage(`unknown workload ${w}`);
+for (const w of args.only ?? []) if (![...LOOPBACK, ...WAN, ...SCALE, "wan"].includes(w)) usage(`unknown workload ${w}`);
+const scaleOut: string[] = [];
 const wanWanted = args.wan.length ? WAN.filter(want) : [];
 
 /** One workload's error is a note (and exit code 1), and the others still run. */
@@ -918,6 +931,23 @@ async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
     wanNotes.push(
       `the machine's 1-minute load average during the WAN rows: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} cores, other work included`,
     );
+  }
+}
+
+/** The scale rows (bench/scale.ts); scale-schedule starts its own vsftpd. */
+async function runScale(work: string, servers: RunningServer[]): Promise<void> {
+  const { jobs, days, minutes } = args.scale;
+  if (![jobs, days, minutes].every((n) => Number.isInteger(n) && n >= 1)) usage("--scale-jobs, --scale-days and --scale-minutes take whole numbers >= 1");
+  const env: ScaleEnv = {
+    cli: CLI, repo: REPO, work: join(work, "scale"), baseEnv: BASE_ENV, passwordEnv: PASSWORD_ENV, jobs, days, minutes, log, out: scaleOut,
+  };
+  mkdirSync(env.work, { recursive: true });
+  if (want("scale-history")) await guarded("scale-history", scaleOut, () => scaleHistory(env));
+  if (want("scale-schedule")) {
+    const server = await startServer("vsftpd", { tls: "explicit" });
+    servers.push(server);
+    env.server = server;
+    await guarded("scale-schedule", scaleOut, () => scaleSchedule(env));
   }
 }
 

@@ -6,6 +6,7 @@ import type { StateStore } from "../state/index.js";
 import { afterRun, checkDeadlines, type AfterRunDeps } from "./after-run.js";
 import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
+import { DEFAULT_HISTORY, HistoryPruner } from "./history-pruner.js";
 import { startHttp } from "./http.js";
 import { JobLocks } from "./job-lock.js";
 import { AgentMetrics } from "./metrics.js";
@@ -83,7 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
   const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
-  let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+  let triggers: Triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
 
   let http: Server | undefined;
   if (config.http) {
@@ -108,6 +109,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);
   runner.wake();
+  // Bounded history: small slices on a timer, between which runs and requests go on.
+  const pruner = new HistoryPruner({ runs: state.runs, limits: () => config.history ?? DEFAULT_HISTORY, jobs: () => Object.keys(config.jobs), logger });
+  pruner.start();
 
   let reloading = Promise.resolve();
   const onHup = () => {
@@ -127,7 +131,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // A job added by the reload is new to its folder: look once, as at start-up.
       for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.
-      triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+      triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
       logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
       runner.wake();
     });
@@ -151,6 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const signal = await stopped;
   logger.info(`${signal}: stopping; no new runs start`);
   await reloading;
+  await pruner.stop();
   await triggers.stop();
   await runner.stop(config.shutdownGraceSeconds * 1000);
   clearInterval(heartbeat);

@@ -47,6 +47,11 @@ export class JobLocks {
     return holderOf(held);
   }
 
+  /** The live holders of every job's lock, in one read (status for hundreds of jobs). */
+  holders(): Map<string, LockHolder> {
+    return new Map(this.store.all().filter((l) => this.isAlive(l.pid)).map((l) => [l.job, holderOf(l)]));
+  }
+
   /** Removes locks left by dead processes; returns their jobs (their runs were cut short). */
   clearStale(): string[] {
     return this.store.atomically(() => {

@@ -24,7 +24,12 @@ export interface RunnerDeps {
   pools?: WarmPools;
   /** Called once a run is recorded (not one cut short by shutdown): notifications, expected arrivals. */
   afterRun?: (job: string, startedAt: number, summary?: RunSummary) => void;
+  /** The clock scheduled runs' lateness is measured with; injected in tests. */
+  now?: () => number;
 }
+
+/** A scheduled run that starts later than this after its time is logged as a warning (otherwise at debug). */
+export const LATE_START_MS = 5_000;
 
 interface ActiveRun {
   soft: AbortController;
@@ -46,6 +51,8 @@ export class Runner {
   private stopping = false;
   private scheduled = false;
   private readonly ticker: NodeJS.Timeout;
+  /** Per job, when the scheduled run it has pending was due (this process's schedule only). */
+  private readonly due = new Map<string, number>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.queue = new RunQueue(deps.state.runQueue);
@@ -53,12 +60,58 @@ export class Runner {
     this.ticker = setInterval(() => this.wake(), deps.tickMs ?? 1000);
   }
 
-  /** Triggers call this: record the request durably, then look for work. */
-  request(job: string, trigger: string): void {
+  /**
+   * Triggers call this: record the request durably, then look for work. `dueAt`: when a
+   * scheduled run should start; its lateness is measured when it does.
+   */
+  request(job: string, trigger: string, dueAt?: number): void {
     if (this.stopping) return;
+    if (trigger === "schedule" && dueAt !== undefined) this.noteScheduled(job, dueAt);
     const fresh = this.queue.request(job, trigger);
     this.deps.logger.debug(fresh ? `run requested (${trigger})` : `run already pending; ${trigger} folded into it`, { job });
     this.wake();
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * A scheduled time came. When the run of the job's previous scheduled time has not even
+   * started, this one has no run of its own: said and counted, never folded silently.
+   */
+  private noteScheduled(job: string, dueAt: number): void {
+    const { logger, metrics } = this.deps;
+    let earlier = this.due.get(job);
+    // Its pending run was taken by another agent on the same state directory: nothing is waiting here.
+    if (earlier !== undefined && !this.queue.isPending(job)) {
+      this.due.delete(job);
+      earlier = undefined;
+    }
+    if (earlier !== undefined) {
+      metrics?.scheduleSkipped(job);
+      logger.warn(
+        `scheduled run of ${new Date(dueAt).toISOString()} skipped: the one of ${new Date(earlier).toISOString()} has not started yet ` +
+          `(${this.active.has(job) ? "the job's previous run is still going" : "waiting for one of maxConcurrentJobs"})`,
+        { job },
+      );
+      return;
+    }
+    this.due.set(job, dueAt);
+    if (this.active.has(job)) logger.info(`scheduled run due while the previous run is still going: it starts when that one ends`, { job });
+  }
+
+  /** A scheduled run starts: how late (returned), in the metric, and in the log. */
+  private measureStart(job: string, triggers: string[], startedAt: number): number | undefined {
+    const dueAt = this.due.get(job);
+    this.due.delete(job);
+    if (dueAt === undefined || !triggers.includes("schedule")) return undefined;
+    const lateMs = Math.max(0, startedAt - dueAt);
+    this.deps.metrics?.scheduleDelay(lateMs / 1000);
+    const text = `scheduled run started ${(lateMs / 1000).toFixed(1)} s after its time (${new Date(dueAt).toISOString()})`;
+    if (lateMs > LATE_START_MS) this.deps.logger.warn(`${text}: late`, { job, lateMs });
+    else this.deps.logger.debug(text, { job, lateMs });
+    return lateMs;
   }
 
   running(): string[] {
@@ -84,6 +137,7 @@ export class Runner {
       if (!config.jobs[p.job]) {
         this.deps.logger.warn(`dropping a queued run of "${p.job}": no such job in ${config.jobsDir} any more`);
         this.queue.remove(p.job);
+        this.due.delete(p.job);
         continue;
       }
       const claim = this.queue.claim(p.job, this.locks);
@@ -102,7 +156,8 @@ export class Runner {
     const hard = new AbortController();
     const started = Date.now();
     const trigger = triggers.join(",");
-    logger.info(`run started (${trigger})`, { job });
+    const lateMs = this.measureStart(job, triggers, this.now());
+    logger.info(`run started (${trigger})`, lateMs === undefined ? { job } : { job, lateMs });
     const remote = config.remotes[config.jobs[job].remote];
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
     const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder })

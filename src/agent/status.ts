@@ -6,7 +6,7 @@ import { ExpectedArrivals } from "./expect/arrivals.js";
 import { AgentRegistry, type AgentRecord } from "./agents.js";
 import { JobLocks, type LockHolder } from "./job-lock.js";
 import { RunQueue } from "./queue.js";
-import { nextCronTime } from "./scheduler.js";
+import { nextCronTime, spreadOffsetMs } from "./scheduler.js";
 
 export interface JobStatus {
   job: string;
@@ -74,7 +74,20 @@ function localFolderProblem(job: JobConfig): string | undefined {
   return undefined;
 }
 
-/** What `status` and `/healthz` report: read from the state store, so any process can ask. */
+/** The next cron time per expression and zone, computed once for the many jobs that share one. */
+function cronTimes(): (expression: string, timezone: string | undefined) => number | undefined {
+  const seen = new Map<string, number | undefined>();
+  return (expression, timezone) => {
+    const key = `${expression}\n${timezone ?? ""}`;
+    if (!seen.has(key)) seen.set(key, nextCronTime(expression, timezone)?.getTime());
+    return seen.get(key);
+  };
+}
+
+/**
+ * What `status` and `/healthz` report: read from the state store, so any process can ask.
+ * A handful of statements whatever the number of jobs and the length of their history.
+ */
 export function collectStatus(
   config: AgentConfig,
   state: StateStore,
@@ -83,15 +96,21 @@ export function collectStatus(
   const now = opts.now ?? Date.now();
   const agents = new AgentRegistry(state.agents).live(now);
   const since = opts.since ?? Math.min(now, ...agents.map((a) => a.startedAt));
-  const locks = new JobLocks(state.jobLocks);
-  const queue = new RunQueue(state.runQueue);
+  const holders = new JobLocks(state.jobLocks).holders();
+  const queued = new Set(new RunQueue(state.runQueue).pending().map((p) => p.job));
   const arrivals = new ExpectedArrivals(state, () => now);
-  const jobs = Object.values(config.jobs)
-    .sort((a, b) => a.name.localeCompare(b.name))
+  const sorted = Object.values(config.jobs).sort((a, b) => a.name.localeCompare(b.name));
+  // Two index seeks per job (migration 009), however long its history, in one statement.
+  const latest = state.runs.latestByJob(sorted.map((j) => j.name));
+  const cronTime = cronTimes();
+  const nextScheduled = (job: JobConfig, schedule: string) => {
+    const base = cronTime(schedule, job.timezone);
+    return base === undefined ? undefined : new Date(base + spreadOffsetMs(job.name, job.scheduleSpreadMs));
+  };
+  const jobs = sorted
     .map((job): JobStatus => {
-      const lastRun = state.runs.history(job.name, 5).find((r) => !r.dryRun && r.status !== "running");
-      const lastSuccessAt = state.runs.lastSuccess(job.name)?.endedAt;
-      const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextCronTime(job.schedule, job.timezone)) : undefined;
+      const { lastFinished: lastRun, lastSuccessAt } = latest.get(job.name) ?? {};
+      const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextScheduled(job, job.schedule)) : undefined;
       const folderProblem = localFolderProblem(job);
       const health = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
       const lateness = arrivals.lateness(job);
@@ -107,8 +126,8 @@ export function collectStatus(
         lastRun,
         lastSuccessAt,
         nextRunAt: next?.getTime(),
-        running: locks.holder(job.name),
-        queued: queue.isPending(job.name),
+        running: holders.get(job.name),
+        queued: queued.has(job.name),
         healthy: problem === undefined,
         problem,
         problemKind,

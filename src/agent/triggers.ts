@@ -1,19 +1,18 @@
-import type { ScheduledTask } from "node-cron";
 import type { AgentConfig } from "../config/types.js";
 import type { Logger } from "../log.js";
 import { pollJob } from "./poller.js";
-import { scheduleJob, type RequestRun } from "./scheduler.js";
+import { scheduleJob, type RequestRun, type ScheduledJob } from "./scheduler.js";
 import { watchJob, type JobWatcher } from "./watcher.js";
 
 export interface Triggers {
-  /** Next cron time per scheduled job. */
+  /** Next scheduled time per scheduled job (cron time plus its spread offset). */
   nextRun(job: string): Date | undefined;
   stop(): Promise<void>;
 }
 
 /** Starts every job's cron, watcher and poller. They only request runs; the runner runs them. */
 export function startTriggers(config: AgentConfig, request: RequestRun, logger: Logger): Triggers {
-  const tasks = new Map<string, ScheduledTask>();
+  const tasks = new Map<string, ScheduledJob>();
   const watchers: JobWatcher[] = [];
   const pollers: { stop(): void }[] = [];
   for (const job of Object.values(config.jobs)) {
@@ -25,7 +24,7 @@ export function startTriggers(config: AgentConfig, request: RequestRun, logger: 
     if (p) pollers.push(p);
   }
   return {
-    nextRun: (job) => tasks.get(job)?.getNextRun() ?? undefined,
+    nextRun: (job) => tasks.get(job)?.nextRun(),
     stop: async () => {
       for (const t of tasks.values()) await t.destroy();
       for (const p of pollers) p.stop();

@@ -122,6 +122,7 @@ function buildAgent(
     maxConcurrentJobs: raw.maxConcurrentJobs,
     shutdownGraceSeconds: raw.shutdownGraceSeconds,
     ...(raw.http && { http: raw.http.listen }),
+    history: { maxAgeMs: raw.history.maxAge, maxRunsPerJob: raw.history.maxRunsPerJob },
     remotes,
     jobs,
   };
@@ -257,6 +258,9 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
   if (raw.timezone !== undefined && raw.schedule === undefined && raw.expect === undefined) {
     ctx.warnings.push({ message: `${file}: field "timezone" has no effect without "schedule"`, job: name });
   }
+  if (raw.scheduleSpread !== undefined && raw.schedule === undefined) {
+    ctx.warnings.push({ message: `${file}: field "scheduleSpread" has no effect without "schedule"`, job: name });
+  }
   const job = toJobConfig(name, file, local, raw);
   if (raw.notify) job.notify = buildNotify(raw.notify, { file, baseDir: ctx.baseDir, at: "notify" });
   if (raw.expect) job.expect = buildExpect(raw.expect, raw.timezone);
@@ -287,6 +291,7 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
   // Optional fields are left out rather than set to undefined, so `"x" in job` stays meaningful.
   if (raw.schedule !== undefined) job.schedule = raw.schedule;
   if (raw.timezone !== undefined) job.timezone = raw.timezone;
+  if (raw.scheduleSpread !== undefined) job.scheduleSpreadMs = raw.scheduleSpread;
   if (raw.poll !== undefined) job.pollMs = raw.poll;
   if (raw.bandwidthLimit !== undefined) job.bandwidthLimit = raw.bandwidthLimit;
   if (raw.doneMarker !== undefined) job.doneMarker = raw.doneMarker;

@@ -258,6 +258,13 @@ export const agentConfigSchema = z.strictObject({
     .default({ level: "info" }),
   maxConcurrentJobs: z.number().int().min(1).default(2),
   shutdownGraceSeconds: z.number().min(0).max(86_400).default(30),
+  // Run history kept in the state database (src/agent/history-pruner.ts): 90 days, 10 000 runs a job.
+  history: z
+    .strictObject({
+      maxAge: durationString("maxAge").default(90 * DAY.ms),
+      maxRunsPerJob: z.number().int().min(1).default(10_000),
+    })
+    .default({ maxAge: 90 * DAY.ms, maxRunsPerJob: 10_000 }),
   http: z
     .strictObject({ listen: z.union([z.number(), z.string()], { error: 'must be "HOST:PORT" or a port' }).transform(via(parseListen)) })
     .optional(),
@@ -289,6 +296,8 @@ export const jobSchema = z
     direction: z.enum(["upload", "download", "two-way"]),
     schedule: z.string().transform(via(checkCron)).optional(),
     timezone: z.string().transform(via(checkTimezone)).optional(),
+    // A fixed offset per job within this spread (spreadOffsetMs in src/agent/scheduler.ts); at most a day.
+    scheduleSpread: durationString("a spread", DAY).optional(),
     watch: z.boolean().default(false),
     watchDebounce: z
       .union([z.number(), z.string()], { error: 'must be a number of milliseconds or a duration such as "1s"' })

@@ -73,6 +73,8 @@ export interface JobConfig {
   direction: Direction;
   schedule?: string;
   timezone?: string;
+  /** Milliseconds: each scheduled run starts this job's fixed offset (a hash of its name) within it after the cron time. */
+  scheduleSpreadMs?: number;
   watch: boolean;
   /** Milliseconds. Default 1000. */
   watchDebounceMs: number;
@@ -149,6 +151,8 @@ export interface AgentConfig {
   http?: { host: string; port: number };
   /** The agent-wide "notify", the default of jobs without their own. */
   notify?: NotifyConfig;
+  /** Run history kept: runs older than maxAgeMs, or past a job's newest maxRunsPerJob, are pruned. The loader always sets it. */
+  history?: { maxAgeMs: number; maxRunsPerJob: number };
   remotes: Record<string, RemoteConfig>;
   jobs: Record<string, JobConfig>;
 }

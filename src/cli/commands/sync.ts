@@ -1,4 +1,5 @@
 import { FtpsFolder } from "../../protocol/ftps-folder.js";
+import { DEFAULT_HISTORY, pruneJobHistory } from "../../agent/history-pruner.js";
 import { JobLocks } from "../../agent/job-lock.js";
 import { notifyAfterCliRun } from "../notify-after-run.js";
 import { ExitCode, SafetyGuardError } from "../../errors.js";
@@ -135,6 +136,12 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   if (!summary) {
     await notified?.delivered();
     throw failed(thrown);
+  }
+  // A job run by system cron has no agent pruning its history: bounded here as well (a few ms).
+  try {
+    pruneJobHistory(app.state().runs, jobName, app.config.history ?? DEFAULT_HISTORY);
+  } catch (err) {
+    app.logger.warn(`pruning the run history of ${jobName} failed: ${(err as Error).message}`);
   }
   // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
   if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));

@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HistoryPruner, pruneJobHistory } from "../../src/agent/history-pruner.js";
+import { collectStatus } from "../../src/agent/status.js";
+import type { AgentConfig, JobConfig } from "../../src/config/types.js";
+import { silentLogger } from "../../src/log.js";
+import { openStateDb, type Db } from "../../src/state/db.js";
+import { openState, type StateStore } from "../../src/state/index.js";
+import { testTempDir } from "../helpers/temp-dir.js";
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 11, 6);
+
+function job(name: string, local: string): JobConfig {
+  return {
+    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local, direction: "upload", watch: false, schedule: "* * * * *",
+    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
+    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+  };
+}
+
+function config(names: string[], local: string): AgentConfig {
+  return {
+    configPath: "/a.json", baseDir: "/", stateDir: "/s", jobsDir: "/jobs", log: { level: "info" }, maxConcurrentJobs: 2,
+    shutdownGraceSeconds: 1, remotes: {}, jobs: Object.fromEntries(names.map((n) => [n, job(n, local)])),
+  };
+}
+
+/** `n` synthetic runs of `job`, one every `stepMs` from `startAt`, written by SQLite itself (fast). */
+function addRuns(db: Db, name: string, n: number, o: { startAt: number; stepMs: number; status?: string; dryRun?: boolean }): void {
+  db.prepare(
+    `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?)
+     INSERT INTO runs (job, trigger, started_at, ended_at, status, dry_run)
+     SELECT ?, 'schedule', ? + i * ?, ? + i * ? + 500, ?, ? FROM k`,
+  ).run(n, name, o.startAt, o.stepMs, o.startAt, o.stepMs, o.status ?? "ok", o.dryRun ? 1 : 0);
+}
+
+const idsOf = (db: Db, name: string) => (db.prepare("SELECT id FROM runs WHERE job = ? ORDER BY id").pluck().all(name) as number[]);
+const count = (db: Db, name?: string) =>
+  (name === undefined ? db.prepare("SELECT COUNT(*) FROM runs").pluck().get() : db.prepare("SELECT COUNT(*) FROM runs WHERE job = ?").pluck().get(name)) as number;
+
+describe("history pruning", () => {
+  let dir: string;
+  let db: Db;
+  let state: StateStore;
+  beforeEach(() => {
+    dir = testTempDir("history");
+    state = openState(dir);
+    // A second connection to the same database, for synthetic rows and for looking at them.
+    db = openStateDb(dir);
+  });
+  afterEach(() => {
+    db.close();
+    state.close();
+  });
+
+  it("prunes runs past maxRunsPerJob, oldest first, in slices of at most the batch size with a yield after each", async () => {
+    addRuns(db, "busy", 95, { startAt: NOW - 95_000, stepMs: 1000 });
+    addRuns(db, "quiet", 5, { startAt: NOW - 5000, stepMs: 1000 });
+    const newest = idsOf(db, "busy").slice(-10);
+    const sizes: number[] = [];
+    let before = count(db);
+    const pruner = new HistoryPruner({
+      runs: state.runs, logger: silentLogger(), limits: () => ({ maxAgeMs: 90 * DAY, maxRunsPerJob: 10 }),
+      jobs: () => ["busy", "quiet"], now: () => NOW, batch: 7,
+      yieldFn: async () => {
+        const after = count(db);
+        sizes.push(before - after);
+        before = after;
+      },
+    });
+    const result = await pruner.prune();
+    expect(idsOf(db, "busy")).toEqual(newest);
+    expect(count(db, "quiet")).toBe(5);
+    expect(result.deleted).toBe(85);
+    expect(sizes.length).toBe(result.slices);
+    expect(Math.max(...sizes)).toBe(7);
+    // 85 rows at 7 a slice: 13 slices for "busy", at least one more for "quiet" and for the age pass.
+    expect(sizes.filter((n) => n > 0)).toHaveLength(13);
+  });
+
+  it("prunes runs older than maxAge but keeps each configured job's last run and last success, and runs still going", async () => {
+    addRuns(db, "old-ok", 1, { startAt: NOW - 200 * DAY, stepMs: 1 });
+    addRuns(db, "old-ok", 30, { startAt: NOW - 150 * DAY, stepMs: DAY, status: "failed" });
+    addRuns(db, "old-ok", 10, { startAt: NOW - 10 * DAY, stepMs: DAY, status: "failed" });
+    addRuns(db, "stuck", 1, { startAt: NOW - 100 * DAY, stepMs: 1, status: "running" });
+    addRuns(db, "stuck", 1, { startAt: NOW - 99 * DAY, stepMs: 1 });
+    addRuns(db, "gone", 20, { startAt: NOW - 100 * DAY - 1000, stepMs: DAY });
+    const [oldSuccess] = idsOf(db, "old-ok");
+    const recent = idsOf(db, "old-ok").slice(-10);
+    const stuck = idsOf(db, "stuck");
+    const pruner = new HistoryPruner({
+      runs: state.runs, logger: silentLogger(), limits: () => ({ maxAgeMs: 90 * DAY, maxRunsPerJob: 10_000 }),
+      jobs: () => ["old-ok", "stuck"], now: () => NOW, batch: 4,
+    });
+    const result = await pruner.prune();
+    expect(idsOf(db, "old-ok")).toEqual([oldSuccess, ...recent]);
+    // "stuck": its run marked running is kept, and so is its last run, a success 99 days ago.
+    expect(idsOf(db, "stuck")).toEqual(stuck);
+    // A job no longer configured keeps nothing older than 90 days (11 of its 20 runs were).
+    expect(idsOf(db, "gone")).toHaveLength(20 - 11);
+    expect(result.deleted).toBe(30 + 11);
+    const status = collectStatus(config(["old-ok"], dir), state, { now: NOW, since: NOW - DAY });
+    expect(status.jobs[0].lastSuccessAt).toBe(NOW - 200 * DAY + 500);
+  });
+
+  it("brings one job's history within both limits at once after a one-off sync, leaving other jobs alone", () => {
+    addRuns(db, "cron-job", 1, { startAt: NOW - 300 * DAY, stepMs: 1 }); // its last success, long ago
+    addRuns(db, "cron-job", 700, { startAt: NOW - 100 * DAY, stepMs: 3_600_000, status: "failed" });
+    addRuns(db, "cron-job", 1, { startAt: NOW - 1000, stepMs: 1, status: "running" });
+    addRuns(db, "other", 50, { startAt: NOW - 200 * DAY, stepMs: 1000 });
+    const ids = idsOf(db, "cron-job");
+    const deleted = pruneJobHistory(state.runs, "cron-job", { maxAgeMs: 90 * DAY, maxRunsPerJob: 200 }, NOW, 64);
+    // The newest 200 (the run still going among them) plus its last success.
+    expect(idsOf(db, "cron-job")).toEqual([ids[0], ...ids.slice(-200)]);
+    expect(deleted).toBe(ids.length - 201);
+    // Then by age: of those, the ones started more than 75 days ago go too (not its last success).
+    const started = (id: number) => db.prepare("SELECT started_at FROM runs WHERE id = ?").pluck().get(id) as number;
+    const young = ids.slice(-200).filter((id) => started(id) >= NOW - 75 * DAY);
+    expect(young.length).toBeGreaterThan(0);
+    expect(young.length).toBeLessThan(200);
+    pruneJobHistory(state.runs, "cron-job", { maxAgeMs: 75 * DAY, maxRunsPerJob: 10_000 }, NOW, 64);
+    expect(idsOf(db, "cron-job")).toEqual([ids[0], ...young]);
+    expect(count(db, "other")).toBe(50);
+  });
+
+  it("stops pruning at the next slice when asked to stop", async () => {
+    addRuns(db, "busy", 100, { startAt: NOW - 100_000, stepMs: 1000 });
+    let pruner: HistoryPruner | undefined = undefined;
+    let slices = 0;
+    let stopping: Promise<void> | undefined;
+    pruner = new HistoryPruner({
+      runs: state.runs, logger: silentLogger(), limits: () => ({ maxAgeMs: 90 * DAY, maxRunsPerJob: 10 }),
+      jobs: () => ["busy"], now: () => NOW, batch: 10,
+      yieldFn: async () => {
+        if (++slices === 3) stopping = pruner!.stop();
+      },
+    });
+    const result = await pruner.prune();
+    await stopping;
+    expect(result.slices).toBe(3);
+    expect(count(db, "busy")).toBe(70);
+  });
+});

@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AgentMetrics } from "../../src/agent/metrics.js";
+import { collectStatus } from "../../src/agent/status.js";
+import type { AgentConfig, JobConfig } from "../../src/config/types.js";
+import { openStateDb, type Db } from "../../src/state/db.js";
+import { openState, type StateStore } from "../../src/state/index.js";
+import { RunStore } from "../../src/state/runs.js";
+import { testTempDir } from "../helpers/temp-dir.js";
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 11, 6);
+
+function job(name: string, local: string): JobConfig {
+  return {
+    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local, direction: "upload", watch: false, schedule: "* * * * *",
+    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
+    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+  };
+}
+
+function config(names: string[], local: string): AgentConfig {
+  return {
+    configPath: "/a.json", baseDir: "/", stateDir: "/s", jobsDir: "/jobs", log: { level: "info" }, maxConcurrentJobs: 2,
+    shutdownGraceSeconds: 1, remotes: {}, jobs: Object.fromEntries(names.map((n) => [n, job(n, local)])),
+  };
+}
+
+/** `n` synthetic runs of `job`, one every `stepMs` from `startAt`, written by SQLite itself (fast). */
+function addRuns(db: Db, name: string, n: number, o: { startAt: number; stepMs: number; status?: string; dryRun?: boolean }): void {
+  db.prepare(
+    `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?)
+     INSERT INTO runs (job, trigger, started_at, ended_at, status, dry_run)
+     SELECT ?, 'schedule', ? + i * ?, ? + i * ? + 500, ?, ? FROM k`,
+  ).run(n, name, o.startAt, o.stepMs, o.startAt, o.stepMs, o.status ?? "ok", o.dryRun ? 1 : 0);
+}
+
+const idsOf = (db: Db, name: string) => (db.prepare("SELECT id FROM runs WHERE job = ? ORDER BY id").pluck().all(name) as number[]);
+
+describe("run history", () => {
+  let dir: string;
+  let db: Db;
+  let state: StateStore;
+  beforeEach(() => {
+    dir = testTempDir("history");
+    state = openState(dir);
+    // A second connection to the same database, for synthetic rows and for looking at them.
+    db = openStateDb(dir);
+  });
+  afterEach(() => {
+    db.close();
+    state.close();
+  });
+
+  it("answers status, the last success and start-up recovery through indexes, never by sorting or scanning a job's history", () => {
+    for (const name of ["a", "b", "c"]) addRuns(db, name, 3000, { startAt: NOW - 3000 * 60_000, stepMs: 60_000 });
+    // Every statement the run store prepares, to ask SQLite how it would run each.
+    const seen: string[] = [];
+    const spy = new Proxy(db, {
+      get(target, key) {
+        if (key === "prepare") return (sql: string) => (seen.push(sql), target.prepare(sql));
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const runs = new RunStore(spy);
+    collectStatus(config(["a", "b", "c"], dir), { ...state, runs }, { now: NOW });
+    runs.history("a", 20);
+    runs.last("a");
+    runs.lastSuccess("a");
+    runs.markInterrupted(() => true);
+    runs.markShutdownInterrupted("a");
+    expect(seen.length).toBeGreaterThanOrEqual(6);
+    for (const sql of new Set(seen)) {
+      if (!/\bruns\b/.test(sql) || /^\s*INSERT/i.test(sql)) continue;
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array((sql.match(/\?/g) ?? []).length).fill("a")) as { detail: string }[]).map((p) => p.detail);
+      const text = `${sql.replace(/\s+/g, " ")}\n  -> ${plan.join(" | ")}`;
+      expect(plan.some((d) => d.includes("TEMP B-TREE")), text).toBe(false);
+      // A scan of the whole table (or of a whole index over it); the partial index of running runs holds few.
+      expect(plan.some((d) => /^SCAN runs\b/.test(d) && !d.includes("runs_running")), text).toBe(false);
+    }
+  });
+
+  it("runs as many statements on the run history for 300 jobs as for 3, and still shows which are running or queued", () => {
+    const names = Array.from({ length: 300 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+    for (const name of names) addRuns(db, name, 20, { startAt: NOW - 20 * 60_000, stepMs: 60_000 });
+    let executed = 0;
+    const counting = new Proxy(db, {
+      get(target, key) {
+        if (key === "prepare") {
+          return (sql: string) =>
+            new Proxy(target.prepare(sql), {
+              get(st, k) {
+                const v = Reflect.get(st, k) as unknown;
+                if (typeof v !== "function") return v;
+                return (...args: unknown[]) => {
+                  if (k === "get" || k === "all" || k === "run" || k === "iterate") executed++;
+                  const out = (v as (...a: unknown[]) => unknown).apply(st, args);
+                  // pluck() and friends return the statement itself: keep counting through it.
+                  return out === st ? counting.prepare(sql) : out;
+                };
+              },
+            });
+        }
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Db;
+    const runs = new RunStore(counting);
+    const statusOf = (jobs: string[]) => {
+      executed = 0;
+      const s = collectStatus(config(jobs, dir), { ...state, runs }, { now: NOW });
+      return { s, executed };
+    };
+    const few = statusOf(names.slice(0, 3));
+    state.jobLocks.put({ job: "p007", pid: process.pid, acquiredAt: NOW });
+    state.runQueue.add("p011", ["watch"], NOW);
+    const many = statusOf(names);
+    expect(few.executed).toBeGreaterThan(0);
+    expect(many.executed).toBe(few.executed);
+    expect(many.s.jobs).toHaveLength(300);
+    expect(many.s.jobs.every((j) => j.lastRun?.status === "ok" && j.lastSuccessAt === NOW - 60_000 + 500)).toBe(true);
+    expect(many.s.jobs.filter((j) => j.running).map((j) => j.job)).toEqual(["p007"]);
+    expect(many.s.jobs.filter((j) => j.queued).map((j) => j.job)).toEqual(["p011"]);
+  });
+
+  it("reports each job's last finished run and last success (status and /metrics) correctly among a large history with plans and a run in progress on top", async () => {
+    addRuns(db, "steady", 20_000, { startAt: NOW - 20_000 * 60_000, stepMs: 60_000 });
+    // A failing job whose only success is old, then thousands of failures.
+    addRuns(db, "broken", 1, { startAt: NOW - 40 * DAY, stepMs: 1 });
+    addRuns(db, "broken", 5000, { startAt: NOW - 5000 * 60_000, stepMs: 60_000, status: "failed" });
+    const lastReal = idsOf(db, "steady").at(-1)!;
+    // Newest: a few plans (dry runs) and a run still going: neither is what the job is judged by.
+    addRuns(db, "steady", 6, { startAt: NOW - 50_000, stepMs: 1000, status: "ok", dryRun: true });
+    addRuns(db, "steady", 1, { startAt: NOW - 1000, stepMs: 1, status: "running" });
+    const status = collectStatus(config(["broken", "steady"], dir), state, { now: NOW, since: NOW - DAY });
+    const [broken, steady] = status.jobs;
+    expect(steady.lastRun).toMatchObject({ id: lastReal, status: "ok", dryRun: false });
+    expect(steady.lastSuccessAt).toBe(NOW - 60_000 + 500);
+    expect(steady.healthy).toBe(true);
+    expect(broken.lastRun?.status).toBe("failed");
+    expect(broken.lastSuccessAt).toBe(NOW - 40 * DAY + 500);
+    expect(broken.healthy).toBe(false);
+    expect(broken.problemKind).toBe("failing");
+    // The last-success gauge of /metrics reads the same, and has no series for a job that never succeeded.
+    const metrics = new AgentMetrics(state, () => ["broken", "steady", "never"]);
+    const gauge = await metrics.registry.getSingleMetricAsString("ftps_sync_last_success_timestamp_seconds");
+    expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="steady"} ${(NOW - 60_000 + 500) / 1000}`);
+    expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="broken"} ${(NOW - 40 * DAY + 500) / 1000}`);
+    expect(gauge).not.toContain('job="never"');
+  });
+});
