@@ -52,8 +52,9 @@ export class Sources {
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
     const own = ownFilesIn(config, realLocalFolder(job.local));
-    // The versions folder (backup.dir) is never part of the job's tree either, on either side.
-    const skipDirs = job.backup ? [job.backup.dir] : [];
+    // The versions folder (backup.dir) and afterTransfer's archive folder are never part of the
+    // job's tree either, on either side.
+    const skipDirs = [job.backup?.dir, typeof job.afterTransfer === "object" ? job.afterTransfer.archive : undefined].filter((d) => d !== undefined);
     this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
   }
 

@@ -184,6 +184,7 @@ function planAndReport(ctx: RunContext, g: Gathered, unchanged: boolean): Plan {
   const remoteClockMs = ctx.server.serverClock?.known?.listingMs;
   const plan = planRun({ job, localScan, listed, stateEntries, unchanged, remoteRootMissing, force: !!opts.force, now: opts.now ?? new Date(), remoteClockMs });
   for (const w of plan.warnings) ctx.warn(w);
+  if (plan.filtered) ctx.logger.info(`${plan.filtered.held} file(s) held back by the job's filters (minAge, maxFileAge, minSize, maxSize): neither transferred nor deleted`);
   ctx.lap(`planned ${plan.actions.length} actions`);
   return plan;
 }
