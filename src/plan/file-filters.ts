@@ -14,6 +14,8 @@ export interface HeldByFilters {
   paths: Set<string>;
   /** Of those, the ones only too young (minAge): they become due with time alone, with nothing changed on either side. */
   tooYoung: number;
+  /** In how many milliseconds the first of those is old enough, when any is. */
+  dueInMs?: number;
 }
 
 /** How much later than its listed time a remote file may have been written (a LIST time has no seconds). */
@@ -24,6 +26,12 @@ export function hasFileFilters(p: FileFilterPolicy): boolean {
 }
 
 type Verdict = "pass" | "size" | "too-young" | "too-old";
+
+/** Every verdict of one path, and when it stops being too young (the latest of its sides). */
+interface Judged {
+  verdict: Verdict;
+  dueAt?: number;
+}
 
 function bySize(p: FileFilterPolicy, size: number): Verdict {
   return (p.minSize !== undefined && size < p.minSize) || (p.maxSize !== undefined && size > p.maxSize) ? "size" : "pass";
@@ -45,12 +53,16 @@ function judgeLocal(p: FileFilterPolicy, l: LocalEntry, now: number): Verdict {
   return size !== "pass" ? size : byAge(p, now, l.mtimeMs, l.mtimeMs);
 }
 
+/** The latest a remote file may have been written, in UTC (its listed time to the end of its precision). */
+function newestRemote(r: RemoteEntry, remoteClockMs: number): number {
+  return (r.modifyMs ?? 0) - remoteClockMs + PRECISION_MS[r.precision];
+}
+
 /** A remote file without a usable time is judged by its size alone: its age cannot be known. */
 function judgeRemote(p: FileFilterPolicy, r: RemoteEntry, now: number, remoteClockMs: number): Verdict {
   const size = bySize(p, r.size);
   if (size !== "pass" || r.modifyMs === undefined || r.precision === "none" || r.precision === "pending") return size;
-  const oldest = r.modifyMs - remoteClockMs;
-  return byAge(p, now, oldest + PRECISION_MS[r.precision], oldest);
+  return byAge(p, now, newestRemote(r, remoteClockMs), r.modifyMs - remoteClockMs);
 }
 
 /** The files the filters hold back: a path is held when its version on either side fails them. */
@@ -64,18 +76,23 @@ export function heldByFilters(
   const held: HeldByFilters = { paths: new Set(), tooYoung: 0 };
   if (!hasFileFilters(p)) return held;
   const nowMs = now.getTime();
-  const verdicts = new Map<string, Verdict>();
-  const note = (path: string, v: Verdict) => {
+  const judged = new Map<string, Judged>();
+  const note = (path: string, v: Verdict, newest: number) => {
     if (v === "pass") return;
     // "too-young" only when nothing else holds it: a file also too big stays held whatever its age.
-    const before = verdicts.get(path);
-    verdicts.set(path, before === undefined || before === "too-young" ? v : before);
+    const before = judged.get(path);
+    const verdict = before === undefined || before.verdict === "too-young" ? v : before.verdict;
+    const dueAt = v === "too-young" ? Math.max(before?.dueAt ?? 0, newest + p.minAgeMs!) : before?.dueAt;
+    judged.set(path, { verdict, dueAt });
   };
-  for (const [path, l] of local) if (l.type === "file") note(path, judgeLocal(p, l, nowMs));
-  for (const [path, r] of remote) if (r.type === "file") note(path, judgeRemote(p, r, nowMs, remoteClockMs));
-  for (const [path, v] of verdicts) {
+  for (const [path, l] of local) if (l.type === "file") note(path, judgeLocal(p, l, nowMs), l.mtimeMs);
+  for (const [path, r] of remote) if (r.type === "file") note(path, judgeRemote(p, r, nowMs, remoteClockMs), newestRemote(r, remoteClockMs));
+  for (const [path, j] of judged) {
     held.paths.add(path);
-    if (v === "too-young") held.tooYoung++;
+    if (j.verdict !== "too-young") continue;
+    held.tooYoung++;
+    const due = j.dueAt! - nowMs;
+    held.dueInMs = Math.min(held.dueInMs ?? due, due);
   }
   return held;
 }

@@ -23,8 +23,11 @@ export interface Plan {
   warnings: string[];
   /** Folders that could not be read or listed: each is a failure of the run, nothing below it synced. */
   errors: string[];
-  /** Files the job's filters held back (minAge, maxFileAge, minSize, maxSize), when any; `tooYoung` of them only by minAge. */
-  filtered?: { held: number; tooYoung: number };
+  /**
+   * Files the job's filters held back (minAge, maxFileAge, minSize, maxSize), when any; `tooYoung`
+   * of them only by minAge, the first of which is old enough in `dueInMs`.
+   */
+  filtered?: { held: number; tooYoung: number; dueInMs?: number };
 }
 
 export interface PlanInput {
@@ -71,7 +74,9 @@ export function planRun(i: PlanInput): Plan {
   // The guards still see both sides whole: a folder holding only twins is not an empty folder.
   const held = withoutTwins([...(localScan.twins ?? []), ...(i.listed?.twins ?? [])], local, remote, i.stateEntries);
   const filtered = heldByFilters(job, held.local, held.remote.entries, i.now, i.remoteClockMs);
-  if (filtered.paths.size > 0) plan.filtered = { held: filtered.paths.size, tooYoung: filtered.tooYoung };
+  if (filtered.paths.size > 0) {
+    plan.filtered = { held: filtered.paths.size, tooYoung: filtered.tooYoung, ...(filtered.dueInMs !== undefined ? { dueInMs: filtered.dueInMs } : {}) };
+  }
   const heldBack = filtered.paths.size > 0 ? filtered.paths : undefined;
   let raw = i.unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: i.now, remoteClockMs: i.remoteClockMs, heldBack });
   // A local folder that could not be read looks like deleted files: no deletion this run.

@@ -50,6 +50,8 @@ export interface RunOptions {
   /** Or: how to open one for this run (the CLI's FTPS folder), closed when the run ends. */
   openRemote?: (remote: RemoteConfig, logger: Logger) => RemoteFolder;
   now?: Date;
+  /** Files minAge held back become due in this many milliseconds, with nothing changed (the agent runs the job again then). */
+  onHeldBack?: (dueInMs: number) => void;
 }
 
 /** What a run did, beside the context's counts, errors and warnings. */
@@ -152,6 +154,7 @@ async function runPhases(ctx: RunContext, report: (o: Outcome) => void): Promise
   if ("nothingToDo" in decided) return refreshMemo(ctx, decided.memo, decided.nothingToDo);
 
   const { memo, gathered, plan, unchanged } = decided;
+  if (plan.filtered?.dueInMs !== undefined) opts.onHeldBack?.(plan.filtered.dueInMs);
   recordLanded(ctx, gathered.landed);
   rememberMemos(ctx, memo, gathered, plan, unchanged);
   if (needsServer(plan.actions, ctx.state.partials.list(job.name).length > 0)) await ctx.connect();

@@ -10,8 +10,11 @@ describe("minAge and maxFileAge", () => {
     const e = engine({ job: { direction: "download", minAge: "2m" } });
     e.putRemote("old.txt", "old", at(0));
     e.putRemote("young.txt", "still being written", at(9.5));
-    expect(await e.run({ now: minutes(10) })).toMatchObject({ status: "ok", downloaded: 1 });
+    const due: number[] = [];
+    expect(await e.run({ now: minutes(10), onHeldBack: (ms) => due.push(ms) })).toMatchObject({ status: "ok", downloaded: 1 });
     expect(filesOf(e.localTree())).toEqual({ "old.txt": "old" });
+    // 30 s old at 10:10 (listed to the second: up to 29.001 s): due in 90.999 s, when the agent runs the job again.
+    expect(due).toEqual([90_999]);
 
     expect(await e.run({ now: minutes(12) })).toMatchObject({ status: "ok", downloaded: 1 });
     expect(filesOf(e.localTree())).toEqual({ "old.txt": "old", "young.txt": "still being written" });
