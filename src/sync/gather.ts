@@ -12,6 +12,7 @@ import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
 import type { RemoteListing, StateEntry } from "../plan/types.js";
 import { refineDayTimes } from "./day-times.js";
 import { RemoteRootMissing } from "../remote/remote-folder.js";
+import { takesSource } from "./after-transfer.js";
 import { findLandedDownloads, findLandedUploads, type Landed } from "./landed-uploads.js";
 import type { RunContext } from "./run-context.js";
 
@@ -170,6 +171,9 @@ export async function finishGathering(ctx: RunContext, sources: Sources, trusted
     // In the plan's view of the state the landed transfers are recorded already: the downloads' check reads the uploads'.
     for (const find of [() => findLandedUploads({ ...input, server }), async () => findLandedDownloads(input)]) {
       for (const l of await find()) {
+        // afterTransfer: the stopped run never took its source; recorded as taken, the plan sends it
+        // again and takes it (rather than leaving it on the source for good).
+        if (takesSource(job)) l.entry = { ...l.entry, sourceTaken: true };
         stateEntries.set(l.entry.path, l.entry);
         landed.push(l);
       }

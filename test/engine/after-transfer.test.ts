@@ -1,7 +1,8 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { injectedError } from "../../src/remote/memory-folder.js";
-import { engine, filesOf, tempPaths } from "./harness.js";
+import { at, engine, filesOf, tempPaths } from "./harness.js";
 
 const TEXT = "0123456789abcdefghijklmnopqrstuvwxyz"; // 36 bytes: nine 4-byte chunks
 
@@ -133,6 +134,18 @@ describe("afterTransfer on download jobs", () => {
     expect(filesOf(e.remoteTree())).toEqual({ "picked/a.txt": TEXT });
     expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
     expect(tempPaths(e.localTree())).toEqual([]);
+  });
+
+  it("a download renamed into place but not recorded (the agent died in between) is fetched again and its source taken, not left on the server for good", async () => {
+    const e = engine({ job: { direction: "download", afterTransfer: "delete" } });
+    e.putRemote("a.txt", TEXT, at(0));
+    // What a run killed right after the rename leaves: the file here with the server's time, no
+    // record, and the partial row of the download (its temporary file renamed away).
+    e.writeLocal("a.txt", TEXT, at(0));
+    e.state.partials.begin({ job: "job", path: "a.txt", direction: "download", tempPath: join(e.local, ".ftps-sync.a.txt.0badf00d.part"), sourceSize: TEXT.length, sourceMtime: at(0), startedAt: Date.now() });
+    expect(await e.run()).toMatchObject({ status: "ok", failed: 0 });
+    expect(filesOf(e.remoteTree())).toEqual({});
+    expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
   });
 
   it("a server file changed after it was fetched is not deleted", async () => {
