@@ -195,9 +195,13 @@ function oneWay(c: PathCase, ctx: Ctx, source: Side): Action | undefined {
   const transfer = (reason: string) => transferTo(target, c, reason);
 
   if (src && !tgt) return transfer(c.s ? `missing on ${target}` : `new on ${source}`);
-  // afterTransfer took the source away once its copy was recorded: that is no deletion, and a file
-  // there again under the name is a new one (or the same, whose taking was cut short: sent again).
-  if (c.s?.sourceTaken) return src ? transfer(`on ${source} again after afterTransfer took it`) : undefined;
+  // afterTransfer took the source away once its copy was recorded: that is no deletion. A file
+  // there again under the name is a new one, sent; the same one (its taking failed or was cut
+  // short) is only taken, not sent again (execute.ts tells the two apart the same way).
+  if (c.s?.sourceTaken) {
+    if (!src) return undefined;
+    return transfer(tgt && !srcChanged && !tgtChanged ? "afterTransfer did not take it after its transfer: taken now, not sent again" : `on ${source} again after afterTransfer took it`);
+  }
   if (src && tgt) {
     if (!c.s) {
       return sameAcrossSides(c.l!, inUtc(c.r!, ctx))

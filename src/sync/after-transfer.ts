@@ -15,8 +15,8 @@ import type { Logger } from "../log.js";
 import { JobFolder } from "../local/safe-open.js";
 import { conflictStamp } from "../plan/diff.js";
 import { baseName, parentOf, remoteJoin } from "../plan/names.js";
-import { sameLocalVersion } from "../plan/signatures.js";
-import type { LocalEntry, RemoteEntry } from "../plan/types.js";
+import { localChanged, remoteChanged, sameLocalVersion } from "../plan/signatures.js";
+import type { Action, LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import type { RemoteFolder } from "../remote/remote-folder.js";
 import { withRetry } from "../remote/retry.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
@@ -25,6 +25,17 @@ import { RemoteChanged, SourceChanged } from "./transfers.js";
 /** Whether the job takes its source files away after transfer (never a two-way job: the config refuses it). */
 export function takesSource(job: Pick<JobConfig, "afterTransfer" | "direction">): boolean {
   return job.afterTransfer !== undefined && job.afterTransfer !== "keep" && job.direction !== "two-way";
+}
+
+/**
+ * A transfer whose copy is already at the destination, recorded, and whose source the job has yet
+ * to take (its taking failed, or the run stopped first): both sides are still the recorded versions.
+ * Only the taking is left to do; sending it again would hand a partner the same file twice.
+ */
+export function onlyTakingLeft(a: Extract<Action, { kind: "upload" | "download" }>, s: StateEntry | undefined): boolean {
+  if (!s?.sourceTaken) return false;
+  const [l, r] = [a.local, a.remote];
+  return l !== undefined && r !== undefined && !localChanged(l, s) && !remoteChanged(r, s);
 }
 
 export interface TakerContext {

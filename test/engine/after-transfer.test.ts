@@ -120,7 +120,7 @@ describe("afterTransfer on download jobs", () => {
     expect(e.remote.pathsOf("rename").filter((r) => r.includes("picked"))).toHaveLength(1);
   });
 
-  it("an archive move cut on every attempt keeps the server's file where it was; the next run fetches it again and archives it", async () => {
+  it("an archive move cut on every attempt keeps the server's file where it was; the next run archives it, not fetching it again", async () => {
     const e = engine({ job: { direction: "download", delete: "mirror", afterTransfer: { archive: "picked" } } });
     e.putRemote("a.txt", TEXT);
     const cuts = e.remote.fail({ method: "rename", error: () => injectedError("transient") });
@@ -130,20 +130,36 @@ describe("afterTransfer on download jobs", () => {
     expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
 
     cuts.remove();
-    expect(await e.run()).toMatchObject({ status: "ok", downloaded: 1, deletedLocal: 0, failed: 0 });
+    expect(await e.run()).toMatchObject({ status: "ok", downloaded: 0, deletedLocal: 0, failed: 0 });
+    expect(e.remote.pathsOf("download")).toHaveLength(1);
     expect(filesOf(e.remoteTree())).toEqual({ "picked/a.txt": TEXT });
     expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
     expect(tempPaths(e.localTree())).toEqual([]);
   });
 
-  it("a download renamed into place but not recorded (the agent died in between) is fetched again and its source taken, not left on the server for good", async () => {
+  it("a download renamed into place but not recorded (the agent died in between) has its source taken, not left on the server for good", async () => {
     const e = engine({ job: { direction: "download", afterTransfer: "delete" } });
     e.putRemote("a.txt", TEXT, at(0));
     // What a run killed right after the rename leaves: the file here with the server's time, no
     // record, and the partial row of the download (its temporary file renamed away).
     e.writeLocal("a.txt", TEXT, at(0));
     e.state.partials.begin({ job: "job", path: "a.txt", direction: "download", tempPath: join(e.local, ".ftps-sync.a.txt.0badf00d.part"), sourceSize: TEXT.length, sourceMtime: at(0), startedAt: Date.now() });
-    expect(await e.run()).toMatchObject({ status: "ok", failed: 0 });
+    expect(await e.run()).toMatchObject({ status: "ok", downloaded: 0, failed: 0 });
+    expect(filesOf(e.remoteTree())).toEqual({});
+    expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
+  });
+
+  it("a server that refuses to delete the file fetched: each run tries the deletion again, never the download", async () => {
+    const e = engine({ job: { direction: "download", afterTransfer: "delete" } });
+    e.putRemote("a.txt", TEXT);
+    const refusal = e.remote.fail({ method: "remove", error: () => injectedError("path", 550, "550 Permission denied") });
+    expect(await e.run()).toMatchObject({ status: "failed", downloaded: 1, failed: 1 });
+    const second = await e.run();
+    expect(second).toMatchObject({ status: "failed", downloaded: 0, failed: 1 });
+    expect(second.errors.join("\n")).toMatch(/Permission denied/);
+    refusal.remove();
+    expect(await e.run()).toMatchObject({ status: "ok", downloaded: 0, failed: 0 });
+    expect(e.remote.pathsOf("download")).toHaveLength(1);
     expect(filesOf(e.remoteTree())).toEqual({});
     expect(filesOf(e.localTree())).toEqual({ "a.txt": TEXT });
   });
