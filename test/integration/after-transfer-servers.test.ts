@@ -1,7 +1,8 @@
 // afterTransfer and the file filters on the real servers (vsftpd, ProFTPD, Pure-FTPd), each behind
 // the fault proxy (test/faults/proxy.ts): a partner pickup (download, minAge, delete after
-// download), a partner drop (upload, done marker, archive after upload), and every connection
-// reset while a file is being moved into the archive on the server: nothing is lost.
+// download), a partner drop (upload, done marker, archive after upload), a download cut part-way on
+// every attempt (never deleted from the server), and every connection reset while a file is being
+// moved into the archive on the server: nothing is lost.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +12,7 @@ import { FtpsFolder } from "../../src/protocol/ftps-folder.js";
 import type { RemoteFolder } from "../../src/remote/remote-folder.js";
 import { openState } from "../../src/state/index.js";
 import { runJob } from "../../src/sync/run-job.js";
-import { put, startRig, type Rig } from "../faults/harness.js";
+import { prng, put, randomBytesFrom, startRig, type Rig } from "../faults/harness.js";
 import { requireServers, type ServerKind } from "../servers/real-servers.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
@@ -104,6 +105,27 @@ describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("afterTransfer 
     expect(again).toMatchObject({ status: "ok", uploaded: 0, deletedRemote: 0, failed: 0 });
     expect(Object.keys(files(j.remoteDir)).sort()).toEqual(["_DONE", "a.txt", "sub/b.txt"]);
   }, 60_000);
+
+  it("a download whose every data connection is reset part-way is never deleted from the server; the next run fetches it whole and deletes it", async () => {
+    const j = rig.job(`partial-${kind}`, { direction: "download", afterTransfer: "delete" });
+    // Bigger than what the retries resume to (4 attempts of 100 000 bytes each, REST).
+    const big = randomBytesFrom(prng(7), 2_000_000);
+    put(j.remoteDir, "big.bin", big, rig.owner, Date.now() - 60_000);
+    rig.proxy.faultFor = (c) => (c.kind === "data" ? { kind: "reset", afterBytes: 100_000 } : undefined);
+    let cut;
+    try {
+      cut = await runOnce(rig, j.name);
+    } finally {
+      rig.proxy.disarm();
+    }
+    expect(cut).toMatchObject({ status: "failed", downloaded: 0 });
+    expect(readFileSync(join(j.remoteDir, "big.bin")).equals(big)).toBe(true);
+    expect(existsSync(join(j.local, "big.bin"))).toBe(false);
+
+    expect(await runOnce(rig, j.name)).toMatchObject({ status: "ok", downloaded: 1, failed: 0 });
+    expect(readFileSync(join(j.local, "big.bin")).equals(big)).toBe(true);
+    expect(existsSync(join(j.remoteDir, "big.bin"))).toBe(false);
+  }, 90_000);
 
   it.each([0, 15, 60])("every connection reset %i ms into each move to the archive on the server: nothing lost, each file archived once", async (afterMs) => {
     const j = rig.job(`cut-${kind}-${afterMs}`, { direction: "download", afterTransfer: { archive: "archive" } });
