@@ -199,15 +199,11 @@ export function normaliseArchiveFolder(path: string): string {
 
 const AFTER_TRANSFER_SHAPE = 'must be "keep", "delete" or { "archive": "<folder on the source side>" }';
 
-/** afterTransfer: "keep" (also when absent), "delete", or { "archive": folder }. */
-function parseAfterTransfer(value: unknown): AfterTransfer {
-  if (value === undefined || value === "keep" || value === "delete") return value ?? "keep";
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return problem(AFTER_TRANSFER_SHAPE);
-  const keys = Object.keys(value);
-  const archive = (value as { archive?: unknown }).archive;
-  if (keys.length !== 1 || typeof archive !== "string") return problem(AFTER_TRANSFER_SHAPE);
+/** afterTransfer's archive folder, checked once the shape is known (a union would word its problems as the wrong shape). */
+function checkAfterTransfer(value: AfterTransfer): AfterTransfer {
+  if (typeof value !== "object") return value;
   try {
-    return { archive: normaliseArchiveFolder(archive) };
+    return { archive: normaliseArchiveFolder(value.archive) };
   } catch (err) {
     return problem(`archive folder ${(err as Error).message}`);
   }
@@ -352,7 +348,10 @@ export const jobSchema = z
     notify: notifySchema.optional(),
     expect: expectSchema.optional(),
     backup: backupSchema.optional(),
-    afterTransfer: z.unknown().optional().transform(via(parseAfterTransfer)),
+    afterTransfer: z
+      .union([z.enum(["keep", "delete"]), z.strictObject({ archive: z.string() })], { error: AFTER_TRANSFER_SHAPE })
+      .transform(via(checkAfterTransfer))
+      .default("keep"),
     minAge: durationString("minAge").optional(),
     // "maxAge" is taken: it is the job's staleness limit for /healthz and `status`.
     maxFileAge: durationString("maxFileAge").optional(),

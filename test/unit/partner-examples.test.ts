@@ -2,7 +2,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { JOB_SCHEMA_FILE } from "../../src/cli/schema-files.js";
 import { loadConfig } from "../../src/config/load.js";
+import { schemaProblems } from "../helpers/json-schemas.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
 const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
@@ -33,5 +35,12 @@ describe("the README's partner exchange examples", () => {
 
   it("a partner pickup loads: download, minAge 2 minutes, delete after download", () => {
     expect(load(exampleAfter("A partner pickup:"))).toMatchObject({ direction: "download", minAgeMs: 120_000, afterTransfer: "delete" });
+  });
+
+  it("both pass the committed job schema, and it refuses an afterTransfer of another shape", () => {
+    expect(schemaProblems(JOB_SCHEMA_FILE, exampleAfter("A partner drop:"))).toEqual([]);
+    expect(schemaProblems(JOB_SCHEMA_FILE, exampleAfter("A partner pickup:"))).toEqual([]);
+    expect(schemaProblems(JOB_SCHEMA_FILE, { ...exampleAfter("A partner pickup:"), afterTransfer: "move" })).not.toEqual([]);
+    expect(schemaProblems(JOB_SCHEMA_FILE, { ...exampleAfter("A partner pickup:"), afterTransfer: { archive: "a", keep: true } })).not.toEqual([]);
   });
 });
