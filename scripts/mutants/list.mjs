@@ -301,4 +301,32 @@ export default [
     ],
     mutation: "a symlink is followed, even out of the job folder",
   },
+  // --- afterTransfer and the file filters (src/plan/diff.ts, src/sync/transfers.ts) ---
+  {
+    id: "taken-not-deleted",
+    rule: "afterTransfer: a source taken away is no deletion",
+    file: "src/plan/diff.ts",
+    find: "if (c.s?.sourceTaken) {",
+    replace: "if (false) {",
+    mutation: "a source file deleted or archived after its transfer deletes the copy on the other side (delete=mirror)",
+    tests: ["test/engine/after-transfer.test.ts"],
+  },
+  {
+    id: "taken-recorded-first",
+    rule: "afterTransfer: the state knows before the source goes",
+    file: "src/sync/transfers.ts",
+    find: "...(this.takesSource ? { sourceTaken: true } : {}),",
+    replace: "...{},",
+    mutation: "the record of a transfer does not say its source will be taken: the next run reads the source's absence as a deletion",
+    tests: ["test/engine/after-transfer.test.ts"],
+  },
+  {
+    id: "filter-holds-back",
+    rule: "filters: a file held back is neither transferred nor deleted",
+    file: "src/plan/diff.ts",
+    find: "if (input.heldBack?.has(path)) continue;",
+    replace: "",
+    mutation: "minAge, maxFileAge, minSize and maxSize no longer hold a file back",
+    tests: ["test/engine/filters.test.ts"],
+  },
 ];

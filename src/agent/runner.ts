@@ -53,6 +53,8 @@ export class Runner {
   private readonly ticker: NodeJS.Timeout;
   /** Per job, when the scheduled run it has pending was due (this process's schedule only). */
   private readonly due = new Map<string, number>();
+  /** A run again per job, when minAge held files back that nothing else would bring (a watch-only job). */
+  private readonly later = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.queue = new RunQueue(deps.state.runQueue);
@@ -160,7 +162,8 @@ export class Runner {
     logger.info(`run started (${trigger})`, lateMs === undefined ? { job } : { job, lateMs });
     const remote = config.remotes[config.jobs[job].remote];
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
-    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder })
+    const onHeldBack = (dueInMs: number) => this.requestLater(job, dueInMs);
+    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder, onHeldBack })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);
@@ -187,6 +190,18 @@ export class Runner {
     this.active.set(job, { soft, hard, done });
   }
 
+  /** Requests a run of `job` once `ms` have passed (the "minAge" trigger); a later call replaces an earlier one. */
+  private requestLater(job: string, ms: number): void {
+    clearTimeout(this.later.get(job));
+    // A second more: a file then surely is old enough, whatever rounding the clocks did.
+    const timer = setTimeout(() => {
+      this.later.delete(job);
+      this.request(job, "minAge");
+    }, Math.max(0, ms) + 1000);
+    timer.unref();
+    this.later.set(job, timer);
+  }
+
   /** A run cut short by shutdown: recorded as interrupted, and queued again for the next start. */
   private interrupted(job: string, started: number): void {
     const { state, logger, metrics } = this.deps;
@@ -205,6 +220,8 @@ export class Runner {
     this.accepting = false;
     this.stopping = true;
     clearInterval(this.ticker);
+    for (const t of this.later.values()) clearTimeout(t);
+    this.later.clear();
     for (const a of this.active.values()) a.soft.abort(new Error("agent stopping"));
     const all = Promise.allSettled([...this.active.values()].map((a) => a.done));
     if (this.active.size > 0) {

@@ -264,7 +264,28 @@ function buildJob(name: string, file: string, ctx: JobContext): JobConfig {
   const job = toJobConfig(name, file, local, raw);
   if (raw.notify) job.notify = buildNotify(raw.notify, { file, baseDir: ctx.baseDir, at: "notify" });
   if (raw.expect) job.expect = buildExpect(raw.expect, raw.timezone);
+  if (raw.excludeFrom !== undefined) {
+    job.excludeFrom = resolve(dirname(file), raw.excludeFrom);
+    job.exclude = [...job.exclude, ...readExcludeFrom(job.excludeFrom, file)];
+  }
   return job;
+}
+
+/**
+ * The patterns of an excludeFrom file: one a line, the exclude key's syntax; blank lines and
+ * lines starting with "#" are skipped. Read once, when the config is loaded.
+ */
+function readExcludeFrom(path: string, file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw fieldError(file, "excludeFrom", `cannot read ${path} (${fsReason(err)})`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
 }
 
 function toJobConfig(name: string, file: string, local: string, raw: RawJob): JobConfig {
@@ -298,6 +319,11 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
   if (raw.maxAge !== undefined) job.maxAgeMs = raw.maxAge;
   if (raw.futureTolerance !== undefined) job.futureToleranceMs = raw.futureTolerance;
   if (raw.backup !== undefined) job.backup = raw.backup;
+  if (raw.afterTransfer !== "keep") job.afterTransfer = raw.afterTransfer;
+  if (raw.minAge !== undefined) job.minAgeMs = raw.minAge;
+  if (raw.maxFileAge !== undefined) job.maxFileAgeMs = raw.maxFileAge;
+  if (raw.minSize !== undefined) job.minSize = raw.minSize;
+  if (raw.maxSize !== undefined) job.maxSize = raw.maxSize;
   return job;
 }
 

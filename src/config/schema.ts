@@ -20,7 +20,7 @@ import { parseDuration } from "./duration.js";
 import { expectSchema } from "./expect.js";
 import { notifySchema } from "./notify.js";
 import { parseSize } from "./size.js";
-import type { MaxDelete } from "./types.js";
+import type { AfterTransfer, MaxDelete } from "./types.js";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const NAME_RULE = 'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"';
@@ -183,6 +183,39 @@ function checkFileName(name: string): string {
   return name;
 }
 
+/**
+ * The archive folder of afterTransfer: relative to the source side's job root, "/"-separated,
+ * no "." or ".." segments (it must stay inside the job's folder, where the sync excludes it).
+ */
+export function normaliseArchiveFolder(path: string): string {
+  if (/[\r\n\0]/.test(path)) problem("must not contain CR, LF or NUL characters");
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) problem('must be a folder relative to the job\'s folder on the source side, e.g. "archive"');
+  if (path.includes("\\")) problem('must use "/" between folder names');
+  const segments = path.split("/").filter((s) => s !== "" && s !== ".");
+  if (segments.includes("..")) problem('must not contain ".." segments');
+  if (segments.length === 0) problem("must name a folder below the job's folder");
+  return segments.join("/").normalize("NFC");
+}
+
+const AFTER_TRANSFER_SHAPE = 'must be "keep", "delete" or { "archive": "<folder on the source side>" }';
+
+/** afterTransfer's archive folder, checked once the shape is known (a union would word its problems as the wrong shape). */
+function checkAfterTransfer(value: AfterTransfer): AfterTransfer {
+  if (typeof value !== "object") return value;
+  try {
+    return { archive: normaliseArchiveFolder(value.archive) };
+  } catch (err) {
+    return problem(`archive folder ${(err as Error).message}`);
+  }
+}
+
+/** A size filter: bytes (a whole number ≥ 0) or a size string such as "10MB". */
+function parseFileSize(value: number | string): number {
+  const bytes = typeof value === "number" ? value : parseSize(value);
+  if (!Number.isInteger(bytes) || bytes < 0) problem('must be a whole number of bytes ≥ 0 or a size such as "10MB"');
+  return bytes;
+}
+
 function parseTls(value: unknown): "explicit" | "implicit" {
   if (value === "explicit" || value === "implicit") return value;
   if (value === undefined) problem("is required");
@@ -324,6 +357,16 @@ export const jobSchema = z
     notify: notifySchema.optional(),
     expect: expectSchema.optional(),
     backup: backupSchema.optional(),
+    afterTransfer: z
+      .union([z.enum(["keep", "delete"]), z.strictObject({ archive: z.string() })], { error: AFTER_TRANSFER_SHAPE })
+      .transform(via(checkAfterTransfer))
+      .default("keep"),
+    minAge: durationString("minAge").optional(),
+    // "maxAge" is taken: it is the job's staleness limit for /healthz and `status`.
+    maxFileAge: durationString("maxFileAge").optional(),
+    minSize: z.union([z.number(), z.string()], { error: 'must be bytes or a size such as "10MB"' }).transform(via(parseFileSize)).optional(),
+    maxSize: z.union([z.number(), z.string()], { error: 'must be bytes or a size such as "10MB"' }).transform(via(parseFileSize)).optional(),
+    excludeFrom: nonEmpty().optional(),
   })
   .superRefine((job, ctx) => {
     // Polling watches the remote side; an upload job never reads from it.
@@ -336,6 +379,16 @@ export const jobSchema = z
     }
     if (job.backup && job.doneMarker !== undefined && job.backup.dir === job.doneMarker) {
       ctx.issues.push({ code: "custom", path: ["backup", "dir"], message: 'must not be the job\'s "doneMarker"', input: job });
+    }
+    // Taking the source away is a one-way idea: in a two-way job the "source" is either side.
+    if (job.afterTransfer !== "keep" && job.direction === "two-way") {
+      ctx.issues.push({ code: "custom", path: ["afterTransfer"], message: 'only applies to "upload" and "download" jobs (a two-way job has no source side)', input: job });
+    }
+    if (job.minSize !== undefined && job.maxSize !== undefined && job.maxSize < job.minSize) {
+      ctx.issues.push({ code: "custom", path: ["maxSize"], message: 'must not be smaller than "minSize"', input: job });
+    }
+    if (job.minAge !== undefined && job.maxFileAge !== undefined && job.maxFileAge <= job.minAge) {
+      ctx.issues.push({ code: "custom", path: ["maxFileAge"], message: 'must be longer than "minAge"', input: job });
     }
     if (job.retries.maxDelay < job.retries.initialDelay) {
       ctx.issues.push({

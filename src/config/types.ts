@@ -59,6 +59,12 @@ export type Direction = "upload" | "download" | "two-way";
 export type DeletePolicy = "never" | "tracked" | "mirror";
 export type ConflictPolicy = "keep-both" | "newer-wins" | "local-wins" | "remote-wins";
 export type MaxDelete = { kind: "percent"; value: number } | { kind: "count"; value: number };
+/**
+ * What a one-way job does with a source file once its copy at the destination is verified and
+ * recorded: leave it, delete it, or move it to a folder on the source side (relative to that
+ * side's job root, "/"-separated, excluded from the sync).
+ */
+export type AfterTransfer = "keep" | "delete" | { archive: string };
 
 /** One sync job: one file in jobs/, named after the file. */
 export interface JobConfig {
@@ -107,6 +113,15 @@ export interface JobConfig {
   expect?: ExpectConfig;
   /** Versions of the files a run overwrites or deletes, on either side (config/backup.ts). */
   backup?: BackupConfig;
+  /** One-way jobs only; absent means "keep" (sync/after-transfer.ts). */
+  afterTransfer?: AfterTransfer;
+  /** Filters on a file's time and size (plan/file-filters.ts); a file they hold back is neither transferred nor deleted. */
+  minAgeMs?: number;
+  maxFileAgeMs?: number;
+  minSize?: number;
+  maxSize?: number;
+  /** Absolute path of the excludeFrom file, when set (its patterns are already in `exclude`). */
+  excludeFrom?: string;
 }
 
 export type NotifyEvent = "failure" | "success" | "late" | "recovered";

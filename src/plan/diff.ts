@@ -26,6 +26,8 @@ export interface DiffInput {
    * taken off only where a remote time meets this machine's clock (newer-wins, the first sync's match).
    */
   remoteClockMs?: number;
+  /** Files the job's filters hold back (file-filters.ts): no action at all, and their folders are not empty. */
+  heldBack?: Set<string>;
 }
 
 type Side = "local" | "remote";
@@ -95,6 +97,7 @@ export function diff(input: DiffInput): Action[] {
       dirCases.push(c);
       continue;
     }
+    if (input.heldBack?.has(path)) continue;
     const action = decideFile(c, ctx);
     if (!action) continue;
     if (action.kind === "delete-local" || action.kind === "delete-remote") {
@@ -192,6 +195,13 @@ function oneWay(c: PathCase, ctx: Ctx, source: Side): Action | undefined {
   const transfer = (reason: string) => transferTo(target, c, reason);
 
   if (src && !tgt) return transfer(c.s ? `missing on ${target}` : `new on ${source}`);
+  // afterTransfer took the source away once its copy was recorded: that is no deletion. A file
+  // there again under the name is a new one, sent; the same one (its taking failed or was cut
+  // short) is only taken, not sent again (execute.ts tells the two apart the same way).
+  if (c.s?.sourceTaken) {
+    if (!src) return undefined;
+    return transfer(tgt && !srcChanged && !tgtChanged ? "afterTransfer did not take it after its transfer: taken now, not sent again" : `on ${source} again after afterTransfer took it`);
+  }
   if (src && tgt) {
     if (!c.s) {
       return sameAcrossSides(c.l!, inUtc(c.r!, ctx))

@@ -86,7 +86,7 @@ export interface JobPathFilterSpec {
   exclude: string[];
   /** Job-relative paths that are never part of the tree (the done marker). */
   skip: string[];
-  /** Job-relative folders that are never part of the tree, nor anything below them (the versions folder). */
+  /** Job-relative folders that are never part of the tree, nor anything below them (the versions folder, afterTransfer's archive folder). */
   skipDirs?: string[];
   /** The agent's own files, never part of the tree either. */
   own?: OwnFilesSpec;

@@ -57,9 +57,14 @@ export function checkGuards(input: GuardInput): GuardResult {
   return { plan, skippedDeletes, warnings };
 }
 
+/**
+ * Files whose deletion the plan may propose. A row whose source afterTransfer took is never
+ * deleted for it: counted, thousands of them (a pickup job's history) would let a mass deletion
+ * of the rest pass as a small share.
+ */
 function countTrackedFiles(state: Map<string, StateEntry>): number {
   let n = 0;
-  for (const entry of state.values()) if (entry.type === "file") n++;
+  for (const entry of state.values()) if (entry.type === "file" && !entry.sourceTaken) n++;
   return n;
 }
 

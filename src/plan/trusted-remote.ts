@@ -35,10 +35,14 @@ export function localMatchesState(local: Map<string, LocalEntry>, state: Map<str
       folderWithoutRow.push(path);
       continue;
     }
-    if (s.remotePrecision === "pending" || localChanged(l, s)) return false;
+    // A file there again after afterTransfer took it is sent again (the diff): not unchanged.
+    if (s.sourceTaken || s.remotePrecision === "pending" || localChanged(l, s)) return false;
     matched++;
   }
-  if (matched !== state.size) return false;
+  // Rows whose source afterTransfer took are not on local by design: the diff does nothing with them.
+  let takenAway = 0;
+  for (const s of state.values()) if (s.sourceTaken) takenAway++;
+  if (matched + takenAway !== state.size) return false;
   if (folderWithoutRow.length === 0) return true;
   // Folders often have no row of their own. The diff takes every folder of a tracked path to exist
   // on the server; one with nothing tracked below it would be created (mkdir): not unchanged.

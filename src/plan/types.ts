@@ -48,6 +48,11 @@ export interface StateEntry {
   placedRemote: boolean;
   /** This job put the local copy there (download). Used by delete: "tracked". */
   placedLocal: boolean;
+  /**
+   * One-way job with afterTransfer "delete" or "archive": the source file was (or is about to be)
+   * taken away after this copy was recorded. Its absence on the source is then no deletion.
+   */
+  sourceTaken?: boolean;
 }
 
 /** A remote listing and whether it can be trusted for deletions. */

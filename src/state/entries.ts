@@ -10,7 +10,7 @@ const PRECISIONS: TimePrecision[] = ["ms", "second", "minute", "day", "none", "p
  */
 const COLUMNS = `path, type = 'dir', local_size, local_mtime_ms, remote_size, remote_modify_ms,
   CASE remote_precision ${PRECISIONS.map((p, i) => `WHEN '${p}' THEN ${i}`).join(" ")} ELSE ${PRECISIONS.indexOf("pending")} END,
-  placed_remote, placed_local`;
+  placed_remote, placed_local, source_taken`;
 
 /** The rows of the selects below, as arrays (`raw`): COLUMNS in order. */
 type RawEntryRow = [
@@ -23,6 +23,7 @@ type RawEntryRow = [
   remotePrecision: number,
   placedRemote: number,
   placedLocal: number,
+  sourceTaken: number,
 ];
 
 const PAGE = 8192;
@@ -38,6 +39,8 @@ function fromRow(r: RawEntryRow): StateEntry {
     remotePrecision: PRECISIONS[r[6]],
     placedRemote: r[7] === 1,
     placedLocal: r[8] === 1,
+    // Set only when true: most rows never have it, and their objects stay as they were.
+    ...(r[9] === 1 ? { sourceTaken: true } : {}),
   };
 }
 
@@ -55,13 +58,13 @@ export class EntryStore {
     this.selectAll = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT ${PAGE}`).raw(true);
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path = ?`).raw(true);
     this.upsert = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
-        remote_modify_ms, remote_precision, placed_remote, placed_local, synced_at)
+        remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
       VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
-        @placedRemote, @placedLocal, @syncedAt)
+        @placedRemote, @placedLocal, @sourceTaken, @syncedAt)
       ON CONFLICT (job, path) DO UPDATE SET type = excluded.type, local_size = excluded.local_size,
         local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
         remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
-        placed_remote = excluded.placed_remote, placed_local = excluded.placed_local, synced_at = excluded.synced_at`);
+        placed_remote = excluded.placed_remote, placed_local = excluded.placed_local, source_taken = excluded.source_taken, synced_at = excluded.synced_at`);
     this.remove = db.prepare("DELETE FROM entries WHERE job = ? AND path = ?");
     this.countFiles = db.prepare("SELECT COUNT(*) AS n FROM entries WHERE job = ? AND type = 'file'");
     this.inTransaction = db.transaction((fn: () => void) => fn());
@@ -115,6 +118,7 @@ export class EntryStore {
       remotePrecision: e.remotePrecision,
       placedRemote: e.placedRemote ? 1 : 0,
       placedLocal: e.placedLocal ? 1 : 0,
+      sourceTaken: e.sourceTaken ? 1 : 0,
       syncedAt: Date.now(),
     });
   }

@@ -7,6 +7,7 @@
 import { RemoteError } from "../errors.js";
 import { isDelete } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
+import { onlyTakingLeft, SourceTaker, takesSource } from "./after-transfer.js";
 import { forEachLimit } from "./concurrency.js";
 import { DeletionGate } from "./deletion-gate.js";
 import { compareContents } from "./evidence.js";
@@ -45,6 +46,8 @@ class Execution {
   done = 0;
   deferred = 0;
   readonly total: number;
+  /** afterTransfer "delete" or { archive }: takes each source file once its copy is recorded. */
+  readonly taker?: SourceTaker;
 
   constructor(
     readonly ctx: RunContext,
@@ -58,6 +61,7 @@ class Execution {
       onBytes: (n) => (counts.bytes += n),
       startedMs: (opts.now ?? new Date()).getTime(),
     });
+    if (takesSource(job)) this.taker = new SourceTaker({ job, remote: server, logger, signal: opts.signal });
     this.total = actions.filter((a) => !reportOnly(a)).length;
     if (sides.unreadFolders) this.gate.blockAll();
   }
@@ -104,12 +108,17 @@ class Execution {
     const { counts, logger } = this.ctx;
     switch (a.kind) {
       case "upload":
+        if (this.taker && onlyTakingLeft(a, this.sides.state.get(a.path))) return this.taker.takeLocal(a.path, a.local);
         await this.transfers.upload(a.path, a.local, a.remote, a.placedRemote);
         counts.uploaded++;
+        // afterTransfer: only now, the copy verified and recorded (after-transfer.ts).
+        this.taker?.takeLocal(a.path, a.local);
         return;
       case "download":
+        if (this.taker && onlyTakingLeft(a, this.sides.state.get(a.path))) return this.taker.takeRemote(a.path, a.remote);
         await this.transfers.download(a.path, a.remote, a.local, a.placedLocal);
         counts.downloaded++;
+        await this.taker?.takeRemote(a.path, a.remote);
         return;
       case "conflict":
         return this.resolveConflict(a);

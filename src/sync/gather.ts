@@ -12,6 +12,7 @@ import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
 import type { RemoteListing, StateEntry } from "../plan/types.js";
 import { refineDayTimes } from "./day-times.js";
 import { RemoteRootMissing } from "../remote/remote-folder.js";
+import { takesSource } from "./after-transfer.js";
 import { findLandedDownloads, findLandedUploads, type Landed } from "./landed-uploads.js";
 import type { RunContext } from "./run-context.js";
 
@@ -52,8 +53,9 @@ export class Sources {
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
     const own = ownFilesIn(config, realLocalFolder(job.local));
-    // The versions folder (backup.dir) is never part of the job's tree either, on either side.
-    const skipDirs = job.backup ? [job.backup.dir] : [];
+    // The versions folder (backup.dir) and afterTransfer's archive folder are never part of the
+    // job's tree either, on either side.
+    const skipDirs = [job.backup?.dir, typeof job.afterTransfer === "object" ? job.afterTransfer.archive : undefined].filter((d) => d !== undefined);
     this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
   }
 
@@ -169,6 +171,9 @@ export async function finishGathering(ctx: RunContext, sources: Sources, trusted
     // In the plan's view of the state the landed transfers are recorded already: the downloads' check reads the uploads'.
     for (const find of [() => findLandedUploads({ ...input, server }), async () => findLandedDownloads(input)]) {
       for (const l of await find()) {
+        // afterTransfer: the stopped run never took its source; recorded as taken, the plan sends it
+        // again and takes it (rather than leaving it on the source for good).
+        if (takesSource(job)) l.entry = { ...l.entry, sourceTaken: true };
         stateEntries.set(l.entry.path, l.entry);
         landed.push(l);
       }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { JobConfig } from "../config/types.js";
 import type { LocalScan } from "../local/scan.js";
 import { diff } from "../plan/diff.js";
+import { heldByFilters } from "../plan/file-filters.js";
 import { checkGuards, isDelete, withoutDeletes } from "../plan/guards.js";
 import { withoutTwins } from "../plan/name-twins.js";
 import { remoteJoin } from "../plan/names.js";
@@ -22,6 +23,11 @@ export interface Plan {
   warnings: string[];
   /** Folders that could not be read or listed: each is a failure of the run, nothing below it synced. */
   errors: string[];
+  /**
+   * Files the job's filters held back (minAge, maxFileAge, minSize, maxSize), when any; `tooYoung`
+   * of them only by minAge, the first of which is old enough in `dueInMs`.
+   */
+  filtered?: { held: number; tooYoung: number; dueInMs?: number };
 }
 
 export interface PlanInput {
@@ -67,7 +73,12 @@ export function planRun(i: PlanInput): Plan {
   // Paths with two spellings (normalisation twins) are left out of the diff on every side.
   // The guards still see both sides whole: a folder holding only twins is not an empty folder.
   const held = withoutTwins([...(localScan.twins ?? []), ...(i.listed?.twins ?? [])], local, remote, i.stateEntries);
-  let raw = i.unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: i.now, remoteClockMs: i.remoteClockMs });
+  const filtered = heldByFilters(job, held.local, held.remote.entries, i.now, i.remoteClockMs);
+  if (filtered.paths.size > 0) {
+    plan.filtered = { held: filtered.paths.size, tooYoung: filtered.tooYoung, ...(filtered.dueInMs !== undefined ? { dueInMs: filtered.dueInMs } : {}) };
+  }
+  const heldBack = filtered.paths.size > 0 ? filtered.paths : undefined;
+  let raw = i.unchanged ? [] : diff({ local: held.local, remote: held.remote, state: held.state, policy: job, now: i.now, remoteClockMs: i.remoteClockMs, heldBack });
   // A local folder that could not be read looks like deleted files: no deletion this run.
   const unreadDeletes = localDirs.length > 0 ? raw.filter(isDelete).length : 0;
   if (unreadDeletes > 0) {
@@ -100,7 +111,10 @@ function reportedPaths(plan: Plan, deletePolicy: JobConfig["delete"]): string[] 
   return warnings;
 }
 
-/** The diff found nothing at all (before the guards): with both sides seen whole, the run may be remembered as settled. */
+/**
+ * The diff found nothing at all (before the guards): with both sides seen whole, the run may be
+ * remembered as settled. Not while minAge holds a file back: it becomes due with time alone.
+ */
 export function rawPlanEmpty(plan: Plan): boolean {
-  return plan.actions.length === 0 && plan.skippedDeletes === 0;
+  return plan.actions.length === 0 && plan.skippedDeletes === 0 && !plan.filtered?.tooYoung;
 }

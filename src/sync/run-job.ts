@@ -52,6 +52,8 @@ export interface RunOptions {
   now?: Date;
   /** Called once the run has its plan (not for a shortcut's "nothing to do"): `plan --out` saves it with what it was based on. */
   onPlanned?: (plan: Plan, gathered: Gathered) => void;
+  /** Files minAge held back become due in this many milliseconds, with nothing changed (the agent runs the job again then). */
+  onHeldBack?: (dueInMs: number) => void;
 }
 
 /** What a run did, beside the context's counts, errors and warnings. */
@@ -158,6 +160,7 @@ async function runPhases(ctx: RunContext, report: (o: Outcome) => void): Promise
   if ("nothingToDo" in decided) return refreshMemo(ctx, decided.memo, decided.nothingToDo);
 
   const { memo, gathered, plan, unchanged } = decided;
+  if (plan.filtered?.dueInMs !== undefined) opts.onHeldBack?.(plan.filtered.dueInMs);
   recordLanded(ctx, gathered.landed);
   rememberMemos(ctx, memo, gathered, plan, unchanged);
   if (needsServer(plan.actions, ctx.state.partials.list(job.name).length > 0)) await ctx.connect();
@@ -190,6 +193,7 @@ function planAndReport(ctx: RunContext, g: Gathered, unchanged: boolean): Plan {
   const remoteClockMs = ctx.server.serverClock?.known?.listingMs;
   const plan = planRun({ job, localScan, listed, stateEntries, unchanged, remoteRootMissing, force: !!opts.force, now: opts.now ?? new Date(), remoteClockMs });
   for (const w of plan.warnings) ctx.warn(w);
+  if (plan.filtered) ctx.logger.info(`${plan.filtered.held} file(s) held back by the job's filters (minAge, maxFileAge, minSize, maxSize): neither transferred nor deleted`);
   ctx.lap(`planned ${plan.actions.length} actions`);
   return plan;
 }

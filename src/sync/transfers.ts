@@ -230,8 +230,14 @@ export class Transfers {
     }
   }
 
+  /** afterTransfer "delete" or { archive }: the source goes once the copy is recorded (sync/after-transfer.ts). */
+  private get takesSource(): boolean {
+    return this.job.afterTransfer !== undefined && this.job.afterTransfer !== "keep" && this.job.direction !== "two-way";
+  }
+
   private async verifyHash(remotePath: string, localPath: string | number): Promise<void> {
-    if (this.job.verify !== "hash") return;
+    // A job that takes the source away checks the server's hash too, where it offers one.
+    if (this.job.verify !== "hash" && !this.takesSource) return;
     // HASH, else XSHA256/XSHA1/XMD5... (protocol/server-hash.ts)
     const method = chooseHashMethod(this.ctx.remote.capabilities);
     if (!method) return; // the server offers no hash we know: size was checked, which is all we can do
@@ -713,6 +719,8 @@ export class Transfers {
         ...sig,
         placedRemote: !!placed.remote || (prev?.placedRemote ?? false),
         placedLocal: !!placed.local || (prev?.placedLocal ?? false),
+        // Recorded before the source is touched: a run cut short after taking it is no deletion.
+        ...(this.takesSource ? { sourceTaken: true } : {}),
       });
       state.partials.end(this.job.name, rel, direction);
     });

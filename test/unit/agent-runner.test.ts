@@ -74,6 +74,21 @@ describe("runner", () => {
     expect(new RunQueue(state.runQueue).depth()).toBe(0);
   });
 
+  it("runs a job again once the files minAge held back are due, with no other trigger", async () => {
+    const triggers: string[] = [];
+    const run = async (_c: AgentConfig, _s: StateStore, name: string, o: RunOptions) => {
+      triggers.push(o.trigger ?? "");
+      if (triggers.length === 1) o.onHeldBack?.(100);
+      return summary(name);
+    };
+    const cfg = config([job("a", { watch: true })]);
+    const runner = new Runner({ state, logger: silentLogger(), config: () => cfg, run, tickMs: 20 });
+    runner.request("a", "watch");
+    await sleep(1600);
+    await runner.stop(1000);
+    expect(triggers).toEqual(["watch", "minAge"]);
+  });
+
   it("on stop starts nothing new, gives runs the grace period, then cuts them and queues them again", async () => {
     let hardStopped = false;
     const run = (_c: AgentConfig, s: StateStore, name: string, o: RunOptions) =>
