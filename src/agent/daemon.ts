@@ -16,6 +16,7 @@ import { Runner } from "./runner.js";
 import { WarmPools } from "./warm-pools.js";
 import { collectStatus } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
+import type { WatchState } from "./watcher.js";
 
 /** How often the agent looks whether an expected file is late (it also looks after each run). */
 const DEADLINE_CHECK_MS = 30_000;
@@ -83,7 +84,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
   const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
-  let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+  // How each job is watched, in the state, for `status` and /readyz (which may be another process).
+  const watchOptions = {
+    onState: (job: string, w: WatchState) => {
+      try {
+        state.watchStates.save({ job, pid: process.pid, updatedAt: Date.now(), ...(w.mode === "watching" ? { mode: w.mode, watches: w.watches } : { mode: w.mode, watches: 0, pollMs: w.pollMs, reason: w.reason }) });
+      } catch (err) {
+        logger.warn(`recording how ${job} is watched: ${(err as Error).message}`);
+      }
+    },
+  };
+  let triggers: Triggers = startTriggers(config, (job, t) => runner.request(job, t), logger, watchOptions);
 
   let http: Server | undefined;
   if (config.http) {
@@ -127,7 +138,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // A job added by the reload is new to its folder: look once, as at start-up.
       for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.
-      triggers = startTriggers(config, (job, t) => runner.request(job, t), logger);
+      state.watchStates.removeOf(process.pid);
+      triggers = startTriggers(config, (job, t) => runner.request(job, t), logger, watchOptions);
       logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
       runner.wake();
     });
@@ -158,6 +170,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // Notifications of the last runs get a moment; they never hold the stop up for long.
   const undelivered = await notifier.settle(NOTIFY_GRACE_MS);
   if (undelivered > 0) logger.warn(`stopping with ${undelivered} notification(s) not delivered`);
+  state.watchStates.removeOf(process.pid);
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   http?.closeAllConnections();
   agents.unregister();
