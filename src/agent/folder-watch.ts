@@ -141,7 +141,9 @@ export class FolderWatch {
     }
     const path = join(dir, name.toString());
     const rel = this.rel(path);
-    if (rel.startsWith("..") || (this.opts.ignored(rel, false) && this.opts.ignored(rel, true))) return;
+    if (rel.startsWith("..")) return;
+    // "change" is a file's content or a name's attributes; "rename" may be a folder made or removed.
+    if (event === "change" ? this.opts.ignored(rel, false) : this.opts.ignored(rel, false) && this.opts.ignored(rel, true)) return;
     if (event === "rename") void this.followRename(path, rel);
     this.opts.onChange({ folder, deep: false });
   }
