@@ -17,6 +17,8 @@ import { WarmPools } from "./warm-pools.js";
 import { collectStatus } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
 import type { WatchState } from "./watcher.js";
+import type { FolderChange } from "./folder-watch.js";
+import { WatchScopes } from "./watch-scopes.js";
 
 /** How often the agent looks whether an expected file is late (it also looks after each run). */
 const DEADLINE_CHECK_MS = 30_000;
@@ -76,8 +78,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }, HEARTBEAT_MS);
 
+  const scopes = new WatchScopes();
   const runner = new Runner({
-    state, logger, metrics, config: () => config, pools: new WarmPools(logger),
+    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes,
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
   // Expected arrivals: "late" fires once a deadline passes without the file, between runs too. Not
@@ -86,6 +89,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
   // How each job is watched, in the state, for `status` and /readyz (which may be another process).
   const watchOptions = {
+    onFolders: (job: string, changes: FolderChange[]) => scopes.add(job, changes),
     onState: (job: string, w: WatchState) => {
       try {
         state.watchStates.save({ job, pid: process.pid, updatedAt: Date.now(), ...(w.mode === "watching" ? { mode: w.mode, watches: w.watches } : { mode: w.mode, watches: 0, pollMs: w.pollMs, reason: w.reason }) });

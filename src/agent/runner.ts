@@ -7,6 +7,7 @@ import { JobLocks } from "./job-lock.js";
 import type { AgentMetrics } from "./metrics.js";
 import { RunQueue } from "./queue.js";
 import type { WarmPools } from "./warm-pools.js";
+import type { WatchScopes } from "./watch-scopes.js";
 
 type RunFn = typeof runJob;
 
@@ -24,6 +25,8 @@ export interface RunnerDeps {
   pools?: WarmPools;
   /** Called once a run is recorded (not one cut short by shutdown): notifications, expected arrivals. */
   afterRun?: (job: string, startedAt: number, summary?: RunSummary) => void;
+  /** The folders watch events named: a run set off by them alone looks at those only. */
+  scopes?: WatchScopes;
 }
 
 interface ActiveRun {
@@ -105,7 +108,8 @@ export class Runner {
     logger.info(`run started (${trigger})`, { job });
     const remote = config.remotes[config.jobs[job].remote];
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
-    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder })
+    const scope = this.deps.scopes?.take(job, triggers);
+    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder, scope })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);

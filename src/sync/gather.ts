@@ -8,7 +8,7 @@
 import { AgentError, SafetyGuardError } from "../errors.js";
 import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
 import { scanLocal, type LocalScan } from "../local/scan.js";
-import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
+import { makeJobPathFilter, makeScopeTest, type JobPathFilterSpec, type RunScope } from "../plan/filter.js";
 import type { RemoteListing, StateEntry } from "../plan/types.js";
 import { refineDayTimes } from "./day-times.js";
 import { RemoteRootMissing } from "../remote/remote-folder.js";
@@ -47,7 +47,11 @@ export class Sources {
   /** Set by a listing that found no remote folder where this run may create it. */
   remoteRootMissing = false;
 
-  constructor(private readonly ctx: RunContext) {
+  constructor(
+    private readonly ctx: RunContext,
+    /** A run scoped to the folders watch events named (run-job's `scope`). */
+    private readonly scope?: RunScope,
+  ) {
     const { job, config } = ctx;
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
@@ -55,6 +59,15 @@ export class Sources {
     // The versions folder (backup.dir) is never part of the job's tree either, on either side.
     const skipDirs = job.backup ? [job.backup.dir] : [];
     this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
+    if (scope) this.filter.scope = scope;
+  }
+
+  /** A scoped run sees the state's rows in its scope only, as it sees the scan and the listing. */
+  private scoped(rows: Map<string, StateEntry>): Map<string, StateEntry> {
+    if (!this.scope) return rows;
+    const inScope = makeScopeTest(this.scope);
+    for (const [path, row] of rows) if (!inScope(path, row.type === "dir" ? "dir" : "file")) rows.delete(path);
+    return rows;
   }
 
   scan(parallel = false): Promise<LocalScan> {
@@ -74,13 +87,13 @@ export class Sources {
 
   /** The state's rows, loaded at once (when a listing needs them before the turn-by-turn load). */
   stateRows(): Map<string, StateEntry> {
-    return (this.loadedState ??= this.ctx.state.entries.load(this.ctx.job.name));
+    return (this.loadedState ??= this.scoped(this.ctx.state.entries.load(this.ctx.job.name)));
   }
 
   /** The state's rows: already loaded, or in turns while connections open and the listing runs. */
   async loadState(inTurns: boolean): Promise<Map<string, StateEntry>> {
     const { state, job } = this.ctx;
-    return this.loadedState ?? (inTurns ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
+    return this.loadedState ?? this.scoped(inTurns ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
   }
 
   listRemote(hints: Map<string, number> | undefined): Promise<RemoteListing> {

@@ -74,11 +74,13 @@ describe("the watch of a job in the daemon", () => {
     return { ws, local, log: () => out, watchOf };
   }
 
-  it("holds one watch per folder, and status says how many", async () => {
-    const { local, watchOf, log } = await start("watched", {});
+  it("holds one watch per folder, status says how many, and a new file's run looks at its folder only", async () => {
+    const { local, watchOf, log } = await start("watched", {}, { log: { level: "debug", file: "./logs/agent.log" } });
     expect(await waitFor("the watch in status", watchOf)).toEqual({ mode: "watching", watches: 3 });
     writeFileSync(join(local, "d2", "new.txt"), "new");
     await waitFor(`new.txt on the server\n${log()}`, () => existsSync(join(server.root, "watched", "d2", "new.txt")));
+    // The run's debug log says how it gathered: the one folder the event named.
+    expect(log()).toMatch(/scoped to 1 folder\(s\)/);
   });
 
   it("polls at the watch limit, and says so in the log, status and /readyz, naming fs.inotify.max_user_watches", async () => {
