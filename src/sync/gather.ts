@@ -62,12 +62,11 @@ export class Sources {
     if (scope) this.filter.scope = scope;
   }
 
-  /** A scoped run sees the state's rows in its scope only, as it sees the scan and the listing. */
-  private scoped(rows: Map<string, StateEntry>): Map<string, StateEntry> {
-    if (!this.scope) return rows;
-    const inScope = makeScopeTest(this.scope);
-    for (const [path, row] of rows) if (!inScope(path, row.type === "dir" ? "dir" : "file")) rows.delete(path);
-    return rows;
+  /** A scoped run reads the state's rows in its scope only, as it sees the scan and the listing. */
+  private scopedRows(scope: RunScope): Map<string, StateEntry> {
+    const named = [...scope.folders, ...scope.deep];
+    const onTheWay = named.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"))).filter((p) => p !== "");
+    return this.ctx.state.entries.loadUnder(this.ctx.job.name, named, onTheWay, makeScopeTest(scope));
   }
 
   scan(parallel = false): Promise<LocalScan> {
@@ -87,13 +86,14 @@ export class Sources {
 
   /** The state's rows, loaded at once (when a listing needs them before the turn-by-turn load). */
   stateRows(): Map<string, StateEntry> {
-    return (this.loadedState ??= this.scoped(this.ctx.state.entries.load(this.ctx.job.name)));
+    return (this.loadedState ??= this.scope ? this.scopedRows(this.scope) : this.ctx.state.entries.load(this.ctx.job.name));
   }
 
   /** The state's rows: already loaded, or in turns while connections open and the listing runs. */
   async loadState(inTurns: boolean): Promise<Map<string, StateEntry>> {
     const { state, job } = this.ctx;
-    return this.loadedState ?? this.scoped(inTurns ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
+    if (this.scope) return (this.loadedState ??= this.scopedRows(this.scope));
+    return this.loadedState ?? (inTurns ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
   }
 
   listRemote(hints: Map<string, number> | undefined): Promise<RemoteListing> {

@@ -61,6 +61,19 @@ describe("a run scoped to the folders watch events named", () => {
   });
 });
 
+describe("the state's rows a scoped run reads", () => {
+  it("are those under the named folders and the paths asked for, not those of a folder whose name merely begins the same", async () => {
+    const e = engine({ job: { direction: "upload" } });
+    for (const p of ["b/y.txt", "b/deep/z.txt", "b-side/w.txt", "b0.txt", "top.txt"]) e.writeLocal(p, p);
+    await e.run();
+    const all = () => true;
+    expect([...e.state.entries.loadUnder("job", ["b"], ["b"], all).keys()].sort()).toEqual(["b", "b/deep", "b/deep/z.txt", "b/y.txt"]);
+    const direct = makeScopeTest({ folders: ["b"], deep: [] });
+    expect([...e.state.entries.loadUnder("job", ["b"], ["b"], direct).keys()].sort()).toEqual(["b", "b/y.txt"]);
+    expect(e.state.entries.loadUnder("job", [""], [], all).size).toBe(e.stateRows().size);
+  });
+});
+
 describe("the scope's paths", () => {
   const inScope = makeScopeTest({ folders: ["a/b"], deep: ["n"] });
   it.each([
