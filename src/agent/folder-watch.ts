@@ -158,8 +158,10 @@ export class FolderWatch {
       return;
     }
     if (!st.isDirectory() || this.watches.has(path) || this.opts.ignored(rel, true) || this.stopped) return;
-    await this.addTree(path);
+    // Said before the walk, so that it joins the event that made it: the run takes all under it,
+    // files written while its watches are being set up included.
     this.opts.onChange({ folder: rel, deep: true });
+    await this.addTree(path);
   }
 
   /** Lets go of the watches on `top` and under it. */

@@ -112,8 +112,8 @@ describe("the folder watch", () => {
 
     mkdirSync(join(root, "d1", "sub"));
     writeFileSync(join(root, "d1", "sub", "inner.txt"), "2");
-    await waitFor("a run for the new folder", () => requests.length >= 2);
-    expect(folders.slice(1).flat()).toEqual(expect.arrayContaining([{ folder: "d1", deep: false }, { folder: "d1/sub", deep: true }]));
+    await waitFor("a run for the new folder, as new", () => folders.slice(1).flat().some((c) => c.folder === "d1/sub" && c.deep));
+    expect(folders.slice(1).flat()).toContainEqual({ folder: "d1", deep: false });
 
     await sleep(200);
     const settled = requests.length;
