@@ -703,7 +703,8 @@ async function watchTree100k(ctx: Ctx): Promise<void> {
     peers: {},
     target: {
       text: "idle < 150 MiB, peak < 300 MiB, latency < 1.5 s, one watch per folder",
-      check: () => figures.idleRss < 150 * 2 ** 20 && figures.peakRss < 300 * 2 ** 20 && median(figures.latenciesMs) < 1500 && figures.watches <= spec.dirs + 1,
+      check: () =>
+        figures.idleRss < 150 * 2 ** 20 && Math.max(figures.peakRss, figures.restartPeakRss) < 300 * 2 ** 20 && median(figures.latenciesMs) < 1500 && figures.watches <= spec.dirs + 1,
     },
   });
   notes.push(...describeWatchTree(figures, spec.files, spec.dirs));

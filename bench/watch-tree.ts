@@ -22,6 +22,9 @@ export interface WatchTreeEnv {
 
 export interface WatchTreeFigures {
   startupMs: number;
+  /** A second start, with the state of the first: to the end of its first run, and that run's peak RSS. */
+  restartMs: number;
+  restartPeakRss: number;
   peakRss: number;
   idleRss: number;
   afterEventsRss: number;
@@ -61,6 +64,24 @@ async function until(what: string, fn: () => boolean, timeoutMs: number, everyMs
 }
 
 export async function watchTree(e: WatchTreeEnv): Promise<WatchTreeFigures> {
+  const first = await watchedDaemon(e);
+  // A restart: the state holds the tree now, as after a reboot or an upgrade.
+  const t0 = performance.now();
+  const again = spawn(process.execPath, [e.cli, "--config", e.configPath, "run"], { env: { ...process.env, ...e.env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  again.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  again.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  try {
+    await until(`the first run after a restart\n${out}`, () => /run ok/.test(out) || /run (failed|aborted)|did not complete/.test(out), 10 * 60_000, 20);
+    if (!/run ok/.test(out)) throw new Error(`the first run after a restart did not end ok:\n${out}`);
+    return { ...first, restartMs: performance.now() - t0, restartPeakRss: memoryOf(again.pid!).hwm };
+  } finally {
+    again.kill("SIGTERM");
+    await new Promise((r) => again.once("exit", r));
+  }
+}
+
+async function watchedDaemon(e: WatchTreeEnv): Promise<Omit<WatchTreeFigures, "restartMs" | "restartPeakRss">> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [e.cli, "--config", e.configPath, "run"], { env: { ...process.env, ...e.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -106,6 +127,7 @@ export function describeWatchTree(f: WatchTreeFigures, files: number, folders: n
   return [
     `watch-100k: a watch job on ${files.toLocaleString("en")} files in ${folders.toLocaleString("en")} folders (watchDebounce 200ms; the remote a copy already): ` +
       `start-up to the end of the first run ${(f.startupMs / 1000).toFixed(1)} s; RSS peak ${mib(f.peakRss)} (first run), idle ${mib(f.idleRss)}, ` +
+      `after a restart (the state full) ${(f.restartMs / 1000).toFixed(1)} s to the end of the first run, peak ${mib(f.restartPeakRss)}; ` +
       `after ${ms.length} events ${mib(f.afterEventsRss)}; inotify watches held ${f.watches.toLocaleString("en")}; ` +
       `one new file to the server ${Math.round(median(f.latenciesMs))} ms median (${ms.join(", ")} ms)`,
   ];
