@@ -23,6 +23,7 @@ import { median, ratio, secs, type Sample } from "./stats.js";
 import { DelayProxy } from "./delay-proxy.js";
 import { wanBig, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
 import { scaleHistory, scaleSchedule, type ScaleEnv } from "./scale.js";
+import { describeWatchTree, watchTree } from "./watch-tree.js";
 
 // ------------------------------------------------------------------------------------ setup
 
@@ -688,6 +689,37 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
   await rmRemote(ctx, "agent-big-mem");
 }
 
+/** The agent daemon watching the 100 000-file tree (bench/watch-tree.ts): a row of figures, no peers. */
+async function watchTree100k(ctx: Ctx): Promise<void> {
+  const spec = SIZES.tree100k;
+  const id = "watch-100k";
+  const local = join(ctx.work, `${id}-src`);
+  log(`${id}: making ${spec.files} files in ${spec.dirs} folders`);
+  makeTree(local, spec);
+  await seedRemote(ctx, local, `agent-${id}`);
+  const agent = new Agent(ctx, id);
+  agent.writeJob("watched", { remotePath: `/agent-${id}`, local, direction: "upload", watch: true, watchDebounce: "200ms" });
+  const figures = await watchTree({
+    cli: CLI, configPath: agent.configPath, env: { ...BASE_ENV, [PASSWORD_ENV]: ctx.server.password } as Record<string, string>,
+    local, remoteRoot: join(ctx.server.root, `agent-${id}`), folders: spec.dirs, events: Math.max(5, args.runs * 3), log,
+  });
+  rows.push({
+    id,
+    label: `watch job on ${spec.files.toLocaleString("en")} files: one new file to the server (RSS: first run's peak)`,
+    agent: figures.latenciesMs.map((ms) => ({ ms, rss: figures.peakRss })),
+    peers: {},
+    target: {
+      text: "idle < 150 MiB, peak < 300 MiB, latency < 1.5 s, one watch per folder",
+      check: () =>
+        figures.idleRss < 150 * 2 ** 20 && Math.max(figures.peakRss, figures.restartPeakRss) < 300 * 2 ** 20 && median(figures.latenciesMs) < 1500 && figures.watches <= spec.dirs + 1,
+    },
+  });
+  notes.push(...describeWatchTree(figures, spec.files, spec.dirs));
+  log(notes.at(-1)!);
+  rmSync(local, { recursive: true, force: true });
+  await rmRemote(ctx, `agent-${id}`);
+}
+
 // ------------------------------------------------------------------------------------ README
 
 /** Replaces what lies between README.md's `<!-- NAME:start -->` and `<!-- NAME:end -->`. */
@@ -831,7 +863,7 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-const LOOPBACK = ["small-2k", "small-20k", "tree-100k", "big"];
+const LOOPBACK = ["small-2k", "small-20k", "tree-100k", "big", "watch-100k"];
 const WAN = ["wan-small", "wan-big"];
 /** Long and heavy (minutes, gigabytes of state): only when named with --only. */
 const SCALE = ["scale-history", "scale-schedule"];
@@ -868,6 +900,7 @@ async function runLoopback(ctx: Ctx): Promise<void> {
     ["small-20k", () => smallFiles(ctx, tools, "small-20k", SIZES.small20k)],
     ["tree-100k", () => tree100k(ctx, tools)],
     ["big", () => bigFile(ctx, tools)],
+    ["watch-100k", () => watchTree100k(ctx)],
   ];
   for (const [name, fn] of workloads) {
     if (!want(name)) continue;

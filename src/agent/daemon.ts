@@ -17,6 +17,9 @@ import { Runner } from "./runner.js";
 import { WarmPools } from "./warm-pools.js";
 import { collectStatus } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
+import type { WatchState } from "./watcher.js";
+import type { FolderChange } from "./folder-watch.js";
+import { WatchScopes } from "./watch-scopes.js";
 
 /** How often the agent looks whether an expected file is late (it also looks after each run). */
 const DEADLINE_CHECK_MS = 30_000;
@@ -76,15 +79,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }, HEARTBEAT_MS);
 
+  const scopes = new WatchScopes();
   const runner = new Runner({
-    state, logger, metrics, config: () => config, pools: new WarmPools(logger),
+    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes,
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
   // Expected arrivals: "late" fires once a deadline passes without the file, between runs too. Not
   // at once at start-up: the start-up runs may be about to bring the file (each run looks too).
   const lookAtDeadlines = () => checkDeadlines(after, Object.values(config.jobs));
   const deadlines = setInterval(lookAtDeadlines, DEADLINE_CHECK_MS);
-  let triggers: Triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
+  // How each job is watched, in the state, for `status` and /readyz (which may be another process).
+  const watchOptions = {
+    onFolders: (job: string, changes: FolderChange[]) => scopes.add(job, changes),
+    onState: (job: string, w: WatchState) => {
+      try {
+        state.watchStates.save({ job, pid: process.pid, updatedAt: Date.now(), ...(w.mode === "watching" ? { mode: w.mode, watches: w.watches } : { mode: w.mode, watches: 0, pollMs: w.pollMs, reason: w.reason }) });
+      } catch (err) {
+        logger.warn(`recording how ${job} is watched: ${(err as Error).message}`);
+      }
+    },
+  };
+  let triggers: Triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger, watchOptions);
 
   let http: Server | undefined;
   if (config.http) {
@@ -131,7 +146,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // A job added by the reload is new to its folder: look once, as at start-up.
       for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.
-      triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger);
+      state.watchStates.removeOf(process.pid);
+      triggers = startTriggers(config, (job, t, due) => runner.request(job, t, due), logger, watchOptions);
       logger.info(`configuration reloaded: ${Object.keys(config.jobs).length} job(s)`);
       runner.wake();
     });
@@ -163,6 +179,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // Notifications of the last runs get a moment; they never hold the stop up for long.
   const undelivered = await notifier.settle(NOTIFY_GRACE_MS);
   if (undelivered > 0) logger.warn(`stopping with ${undelivered} notification(s) not delivered`);
+  state.watchStates.removeOf(process.pid);
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   http?.closeAllConnections();
   agents.unregister();

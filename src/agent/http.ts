@@ -34,6 +34,8 @@ export async function startHttp(
         body = JSON.stringify({
           status: s.healthy ? "ok" : "unhealthy",
           jobs: Object.fromEntries(s.jobs.map((j) => [j.job, j.healthy ? "ok" : j.problem])),
+          // Jobs polling because the system's inotify watches ran out: working, but slower to react.
+          ...(s.jobs.some((j) => j.watch?.mode === "polling") ? { watch: Object.fromEntries(s.jobs.flatMap((j) => (j.watch?.mode === "polling" ? [[j.job, `polling: ${j.watch.reason}`]] : []))) } : {}),
         });
       } catch (err) {
         code = 503;

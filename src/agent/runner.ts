@@ -7,6 +7,7 @@ import { JobLocks } from "./job-lock.js";
 import type { AgentMetrics } from "./metrics.js";
 import { RunQueue } from "./queue.js";
 import type { WarmPools } from "./warm-pools.js";
+import type { WatchScopes } from "./watch-scopes.js";
 
 type RunFn = typeof runJob;
 
@@ -26,6 +27,8 @@ export interface RunnerDeps {
   afterRun?: (job: string, startedAt: number, summary?: RunSummary) => void;
   /** The clock scheduled runs' lateness is measured with; injected in tests. */
   now?: () => number;
+  /** The folders watch events named: a run set off by them alone looks at those only. */
+  scopes?: WatchScopes;
 }
 
 /** A scheduled run that starts later than this after its time is logged as a warning (otherwise at debug). */
@@ -163,7 +166,8 @@ export class Runner {
     const remote = config.remotes[config.jobs[job].remote];
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
     const onHeldBack = (dueInMs: number) => this.requestLater(job, dueInMs);
-    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder, onHeldBack })
+    const scope = this.deps.scopes?.take(job, triggers);
+    const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder, onHeldBack, scope })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);

@@ -26,6 +26,18 @@ export interface JobStatus {
   problemKind?: "failing" | "stale" | "late";
   /** The job's "expect", and whether it is late now. */
   expect?: { by: string; timezone: string; days: string; match: string; late: boolean; deadline?: number; lastArrivalAt?: number };
+  /** A watched job, as a running agent watches it: folders watched, or polling at the watch limit. */
+  watch?: WatchView;
+}
+
+export type WatchView = { mode: "watching"; watches: number } | { mode: "polling"; pollMs: number; reason: string };
+
+/** How a live agent watches the job's folder, from what it wrote in the state. */
+function watchOf(state: StateStore, job: JobConfig, agents: AgentRecord[]): WatchView | undefined {
+  if (!job.watch) return undefined;
+  const w = state.watchStates.get(job.name);
+  if (!w || !agents.some((a) => a.pid === w.pid)) return undefined;
+  return w.mode === "polling" ? { mode: "polling", pollMs: w.pollMs ?? 0, reason: w.reason ?? "" } : { mode: "watching", watches: w.watches };
 }
 
 export interface AgentStatus {
@@ -134,6 +146,7 @@ export function collectStatus(
         ...(e && {
           expect: { by: e.by, timezone: e.timezone, days: e.days, match: e.match, late: lateness.late, deadline: lateness.deadline?.at, lastArrivalAt: lateness.lastArrivalAt },
         }),
+        watch: watchOf(state, job, agents),
       };
     });
   return { agents, healthy: jobs.every((j) => j.healthy), jobs };

@@ -156,6 +156,13 @@ const jobStatusShape = z.strictObject({
   expect: z
     .strictObject({ by: z.string(), timezone: z.string(), days: z.string(), match: z.string(), late: z.boolean(), deadline: isoTime.nullable(), lastArrivalAt: isoTime.nullable() })
     .nullable(),
+  /** A watched job, as a running agent watches it: one watch per folder, or polling at the system's watch limit. */
+  watch: z
+    .union([
+      z.strictObject({ mode: z.literal("watching"), watches: z.number().int() }),
+      z.strictObject({ mode: z.literal("polling"), pollMs: z.number().int(), reason: z.string() }),
+    ])
+    .nullable(),
 });
 
 const statusFields = {

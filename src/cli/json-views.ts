@@ -46,6 +46,7 @@ function jobView(j: JobStatus) {
     lastSuccessAt: isoTime(j.lastSuccessAt),
     nextRunAt: isoTime(j.nextRunAt),
     expect: j.expect ? { ...j.expect, deadline: isoTime(j.expect.deadline), lastArrivalAt: isoTime(j.expect.lastArrivalAt) } : null,
+    watch: j.watch ?? null,
   };
 }
 

@@ -157,6 +157,7 @@ function buildRemote(name: string, raw: RawRemote, ctx: RemoteContext): RemoteCo
     password: secret,
     maxConnections: raw.maxConnections,
     timeoutMs: Math.round(raw.timeoutSeconds * 1000),
+    idleTimeoutMs: raw.idleTimeout,
     maxTlsVersion: raw.maxTlsVersion,
     dataConnections: raw.dataConnections,
   };

@@ -269,6 +269,8 @@ export const remoteSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(16).default(4),
   // A socket timeout or a shutdown grace past these limits is a mistake, and would overflow a timer.
   timeoutSeconds: z.number().positive().max(3600).default(30),
+  // How long the agent keeps an unused connection to this server open (shared by its jobs).
+  idleTimeout: durationString("an idle timeout", DAY).default(60_000),
   maxTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
   dataConnections: z.enum(["passive", "active"]).default("passive"),
   // Mutual TLS: read and checked in config/client-cert.ts.

@@ -90,15 +90,42 @@ export interface JobPathFilterSpec {
   skipDirs?: string[];
   /** The agent's own files, never part of the tree either. */
   own?: OwnFilesSpec;
+  /** A run scoped to the folders watch events named: only their paths (see makeScopeTest). */
+  scope?: RunScope;
+}
+
+/** The folders a watch-triggered run looks at (job-relative, "/" separated; "" is the root). */
+export interface RunScope {
+  /** Their files and the folders' own entries; not what lies in their subfolders. */
+  folders: string[];
+  /** New folders: everything under them too. */
+  deep: string[];
+}
+
+/**
+ * Which paths a scoped run sees: the files directly in a named folder, everything under a deep
+ * one, and the folders on the way to them (so that a scan and a listing reach them, and see
+ * them on both sides). The state, the scan and the listing are all cut the same way, so that a
+ * path outside the scope is neither new, nor gone, nor forgotten: the run leaves it alone.
+ */
+export function makeScopeTest(scope: RunScope): PathFilter {
+  const named = new Set([...scope.folders, ...scope.deep]);
+  const deep = scope.deep.map((d) => (d === "" ? "" : d + "/"));
+  const onTheWay = new Set<string>();
+  for (const f of named) for (let p = f; p !== ""; p = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "") onTheWay.add(p);
+  const under = (path: string) => deep.some((d) => path.startsWith(d));
+  const parentOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
+  return (path, type) => under(path) || (type === "dir" ? onTheWay.has(path) : named.has(parentOf(path)));
 }
 
 export function makeJobPathFilter(spec: JobPathFilterSpec): PathFilter {
   const accept = makePathFilter(spec.include, spec.exclude);
   const isOwn = makeOwnPathTest(spec.own);
   const skipDirs = spec.skipDirs ?? [];
-  if (spec.skip.length === 0 && skipDirs.length === 0 && !isOwn) return accept;
+  const inScope = spec.scope ? makeScopeTest(spec.scope) : undefined;
+  if (spec.skip.length === 0 && skipDirs.length === 0 && !isOwn && !inScope) return accept;
   const skip = new Set([...spec.skip, ...skipDirs]);
   const below = skipDirs.map((d) => d + "/");
   const skipped = (path: string) => skip.has(path) || (below.length > 0 && below.some((b) => path.startsWith(b)));
-  return (path, type) => !skipped(path) && !isOwn?.(path) && accept(path, type);
+  return (path, type) => !skipped(path) && !isOwn?.(path) && (!inScope || inScope(path, type)) && accept(path, type);
 }

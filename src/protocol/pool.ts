@@ -22,6 +22,8 @@ type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, o
  */
 export class FtpsPool {
   private readonly idle: FtpsConnection[] = [];
+  /** Per idle connection: the timer that closes it after `remote.idleTimeoutMs` unused. */
+  private readonly idleTimers = new Map<FtpsConnection, NodeJS.Timeout>();
   private readonly waiters: ((c: FtpsConnection | undefined) => void)[] = [];
   /** Connections handed out and not yet returned, so that destroy() can cut them too. */
   private readonly busy = new Set<FtpsConnection>();
@@ -163,6 +165,7 @@ export class FtpsPool {
     // An idle connection the server closed meanwhile (the agent keeps pools between runs) is
     // dropped, and its slot reused.
     for (let ready = this.idle.pop(); ready; ready = this.idle.pop()) {
+      this.stopIdleTimer(ready);
       if (!ready.client.closed) return ready;
       this.open--;
       ready.close();
@@ -262,7 +265,38 @@ export class FtpsPool {
     this.busy.delete(c);
     const waiter = this.waiters.shift();
     if (waiter) waiter(c);
-    else this.idle.push(c);
+    else this.parkIdle(c);
+  }
+
+  /**
+   * Back among the idle ones. The agent keeps a remote's pool between runs of its jobs: a
+   * connection nobody used for `remote.idleTimeoutMs` is closed (QUIT), so the server sees a
+   * login per connection per idle period, not one per run, and no session is held open for ever.
+   */
+  private parkIdle(c: FtpsConnection): void {
+    this.idle.push(c);
+    const ms = this.remote.idleTimeoutMs;
+    if (ms === undefined) return;
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(c);
+      const at = this.idle.indexOf(c);
+      if (at < 0) return;
+      this.idle.splice(at, 1);
+      this.open--;
+      void quit(c);
+    }, ms);
+    timer.unref();
+    this.idleTimers.set(c, timer);
+  }
+
+  private stopIdleTimer(c: FtpsConnection): void {
+    clearTimeout(this.idleTimers.get(c));
+    this.idleTimers.delete(c);
+  }
+
+  /** How many logged-in connections the pool holds (in use or idle). */
+  get connections(): number {
+    return this.open;
   }
 
   private discard(c: FtpsConnection): void {
@@ -279,22 +313,10 @@ export class FtpsPool {
     this.shut = true;
     this.openings.abort();
     for (const w of this.waiters.splice(0)) w(undefined);
-    // QUIT all idle connections at once, waiting at most 500 ms; the timer is cleared so that
-    // it does not keep the process alive after the replies came (it used to add 500 ms to every
-    // CLI run).
-    await Promise.all(
-      this.idle.splice(0).map(async (c) => {
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([c.client.send("QUIT"), new Promise((r) => (timer = setTimeout(r, 500)))]);
-        } catch {
-          // closing anyway
-        } finally {
-          clearTimeout(timer);
-        }
-        c.close();
-      }),
-    );
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
+    // QUIT all idle connections at once.
+    await Promise.all(this.idle.splice(0).map(quit));
     this.open = 0;
   }
 
@@ -306,12 +328,30 @@ export class FtpsPool {
     this.shut = true;
     this.openings.abort();
     for (const w of this.waiters.splice(0)) w(undefined);
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
     for (const c of [...this.idle.splice(0), ...this.busy]) c.close();
     this.busy.clear();
     this.users.clear();
     this.retiring.clear();
     this.open = 0;
   }
+}
+
+/**
+ * QUIT, waiting at most 500 ms, then close. The timer is cleared so that it does not keep the
+ * process alive after the reply came (it used to add 500 ms to every CLI run).
+ */
+async function quit(c: FtpsConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([c.client.send("QUIT"), new Promise((r) => (timer = setTimeout(r, 500)))]);
+  } catch {
+    // closing anyway
+  } finally {
+    clearTimeout(timer);
+  }
+  c.close();
 }
 
 /**

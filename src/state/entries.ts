@@ -47,6 +47,7 @@ function fromRow(r: RawEntryRow): StateEntry {
 /** Per-job record of what each side looked like at the last sync. */
 export class EntryStore {
   private readonly selectAll;
+  private readonly selectRange;
   private readonly selectOne;
   private readonly upsert;
   private readonly remove;
@@ -56,6 +57,7 @@ export class EntryStore {
 
   constructor(private readonly db: Db) {
     this.selectAll = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT ${PAGE}`).raw(true);
+    this.selectRange = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? AND path < ? ORDER BY path LIMIT ${PAGE}`).raw(true);
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path = ?`).raw(true);
     this.upsert = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
         remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
@@ -76,6 +78,24 @@ export class EntryStore {
     return map;
   }
 
+  /**
+   * The rows under some folders (all of them for ""), and the rows of `single` paths, that `keep`
+   * takes: a run scoped to a few folders reads their rows, not the job's 100 000.
+   */
+  loadUnder(job: string, folders: string[], single: string[], keep: (path: string, type: "file" | "dir") => boolean): Map<string, StateEntry> {
+    const map = new Map<string, StateEntry>();
+    // "a/" up to "a0": everything under "a" ("0" follows "/" in every collation SQLite might use here, BINARY).
+    for (const f of new Set(folders)) {
+      const pages = f === "" ? this.pages(job) : this.pages(job, f + "/", f + "0");
+      for (const rows of pages) for (const r of rows) if (keep(r[0], r[1] === 1 ? "dir" : "file")) map.set(r[0], fromRow(r));
+    }
+    for (const path of single) {
+      const e = this.load1(job, path);
+      if (e && keep(e.path, e.type)) map.set(e.path, e);
+    }
+    return map;
+  }
+
   /** load(), with a turn of the event loop every 1 024 rows: connections being opened meanwhile move on. */
   async loadInTurns(job: string): Promise<Map<string, StateEntry>> {
     const map = new Map<string, StateEntry>();
@@ -92,9 +112,9 @@ export class EntryStore {
    * Pages of raw rows (arrays) rather than iterate() or row objects: one call into SQLite per
    * page, and no row object built only to be copied. 100 000 rows: about 2x faster.
    */
-  private *pages(job: string): Generator<RawEntryRow[]> {
-    for (let after = ""; ; ) {
-      const rows = this.selectAll.all(job, after) as RawEntryRow[];
+  private *pages(job: string, from = "", below?: string): Generator<RawEntryRow[]> {
+    for (let after = from; ; ) {
+      const rows = (below === undefined ? this.selectAll.all(job, after) : this.selectRange.all(job, after, below)) as RawEntryRow[];
       yield rows;
       if (rows.length < PAGE) return;
       after = rows[rows.length - 1][0];

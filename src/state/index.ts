@@ -8,6 +8,7 @@ import { PartialStore } from "./partials.js";
 import { SqliteRunQueueStore, type RunQueueStore } from "./run-queue.js";
 import { RunStore } from "./runs.js";
 import { UnchangedScanStore } from "./unchanged-scans.js";
+import { WatchStateStore } from "./watch-states.js";
 
 /**
  * Everything the agent keeps between runs, behind one handle. The database itself stays
@@ -23,6 +24,7 @@ export interface StateStore {
   jobLocks: JobLockStore;
   agents: AgentStore;
   arrivals: ArrivalStore;
+  watchStates: WatchStateStore;
   close(): void;
 }
 
@@ -38,6 +40,7 @@ export function openState(stateDir: string): StateStore {
     jobLocks: new SqliteJobLockStore(db),
     agents: new SqliteAgentStore(db),
     arrivals: new ArrivalStore(db),
+    watchStates: new WatchStateStore(db),
     close: () => db.close(),
   };
 }

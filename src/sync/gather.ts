@@ -8,7 +8,7 @@
 import { AgentError, SafetyGuardError } from "../errors.js";
 import { ownFilesIn, realLocalFolder } from "../local/own-files.js";
 import { scanLocal, type LocalScan } from "../local/scan.js";
-import { makeJobPathFilter, type JobPathFilterSpec } from "../plan/filter.js";
+import { makeJobPathFilter, makeScopeTest, type JobPathFilterSpec, type RunScope } from "../plan/filter.js";
 import type { RemoteListing, StateEntry } from "../plan/types.js";
 import { refineDayTimes } from "./day-times.js";
 import { RemoteRootMissing } from "../remote/remote-folder.js";
@@ -48,7 +48,11 @@ export class Sources {
   /** Set by a listing that found no remote folder where this run may create it. */
   remoteRootMissing = false;
 
-  constructor(private readonly ctx: RunContext) {
+  constructor(
+    private readonly ctx: RunContext,
+    /** A run scoped to the folders watch events named (run-job's `scope`). */
+    private readonly scope?: RunScope,
+  ) {
     const { job, config } = ctx;
     // The agent's own files (state, config, job and password files, logs) are never part of a
     // job, even one whose folder holds them. A missing folder stops the run here, before it connects.
@@ -57,6 +61,14 @@ export class Sources {
     // job's tree either, on either side.
     const skipDirs = [job.backup?.dir, typeof job.afterTransfer === "object" ? job.afterTransfer.archive : undefined].filter((d) => d !== undefined);
     this.filter = { include: job.include, exclude: job.exclude, skip: job.doneMarker !== undefined ? [job.doneMarker] : [], skipDirs, own };
+    if (scope) this.filter.scope = scope;
+  }
+
+  /** A scoped run reads the state's rows in its scope only, as it sees the scan and the listing. */
+  private scopedRows(scope: RunScope): Map<string, StateEntry> {
+    const named = [...scope.folders, ...scope.deep];
+    const onTheWay = named.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"))).filter((p) => p !== "");
+    return this.ctx.state.entries.loadUnder(this.ctx.job.name, named, onTheWay, makeScopeTest(scope));
   }
 
   scan(parallel = false): Promise<LocalScan> {
@@ -76,12 +88,13 @@ export class Sources {
 
   /** The state's rows, loaded at once (when a listing needs them before the turn-by-turn load). */
   stateRows(): Map<string, StateEntry> {
-    return (this.loadedState ??= this.ctx.state.entries.load(this.ctx.job.name));
+    return (this.loadedState ??= this.scope ? this.scopedRows(this.scope) : this.ctx.state.entries.load(this.ctx.job.name));
   }
 
   /** The state's rows: already loaded, or in turns while connections open and the listing runs. */
   async loadState(inTurns: boolean): Promise<Map<string, StateEntry>> {
     const { state, job } = this.ctx;
+    if (this.scope) return (this.loadedState ??= this.scopedRows(this.scope));
     return this.loadedState ?? (inTurns ? await state.entries.loadInTurns(job.name) : state.entries.load(job.name));
   }
 

@@ -2,6 +2,8 @@ import type { AgentConfig, JobConfig, RemoteConfig } from "../config/types.js";
 import { ConfigError, PlanChangedError, RemoteError, SafetyGuardError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { LocalScan } from "../local/scan.js";
+import type { RunScope } from "../plan/filter.js";
+import { isDelete } from "../plan/guards.js";
 import type { Action, RemoteListing } from "../plan/types.js";
 import type { RemoteFolder } from "../remote/remote-folder.js";
 import type { StateStore } from "../state/index.js";
@@ -45,6 +47,12 @@ export interface RunOptions {
   /** Abandon the run now: closes every connection to the server, transfers in flight included. */
   hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * Look only at these folders (the agent's watch events named them): their files on both sides
+   * and in the state. A scoped run that would delete anything, or finds a folder it cannot read,
+   * or has partial transfers to resume, becomes a full run.
+   */
+  scope?: RunScope;
   /** The server, owned by the caller (the agent keeps a job's open between runs; tests inject one). */
   remote?: RemoteFolder;
   /** Or: how to open one for this run (the CLI's FTPS folder), closed when the run ends. */
@@ -122,12 +130,17 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
 }
 
 /** What the run decided before it changes anything: nothing to do (a shortcut), or a plan over what was gathered. */
-type Decided = { memo: Memo } & ({ nothingToDo: NothingToDo } | { gathered: Gathered; plan: Plan; unchanged: boolean });
+type Decided = { memo: Memo } & ({ nothingToDo: NothingToDo } | { gathered: Gathered; plan: Plan; unchanged: boolean; scoped?: boolean });
 
 /** gather -> shortcut -> plan (diff and guards): reads only, whatever it finds. */
 async function decide(ctx: RunContext): Promise<Decided> {
-  const { job } = ctx;
+  const { job, opts } = ctx;
   ctx.progress({ phase: "listing", done: 0, total: 0 });
+  if (opts.scope) {
+    const scoped = await decideScoped(ctx, opts.scope);
+    if (scoped) return scoped;
+    ctx.logger.info("the folders the watch events named call for a full run (a deletion, an unread folder or a transfer to resume)");
+  }
   const sources = new Sources(ctx);
   // A trusted job (no listing) opens a connection only once the plan has something to do on the server.
   const trustedJob = !!job.trustRemote && job.direction === "upload";
@@ -141,6 +154,37 @@ async function decide(ctx: RunContext): Promise<Decided> {
   ctx.progress({ phase: "planning", done: 0, total: 0 });
   const unchanged = trustedTreeUnchanged(gathered);
   return { memo, gathered, plan: planAndReport(ctx, gathered, unchanged), unchanged };
+}
+
+/**
+ * The plan of a run scoped to a few folders (run-job's `scope`), or undefined when it must be a
+ * full run: the memos and shortcuts speak of the whole tree, so they are neither read nor written;
+ * a deletion's guards speak of the whole tree too, so a scoped plan that deletes is not used.
+ */
+async function decideScoped(ctx: RunContext, scope: RunScope): Promise<Decided | undefined> {
+  const { job, state } = ctx;
+  if (job.trustRemote || state.partials.list(job.name).length > 0) return undefined;
+  const before = { failed: ctx.counts.failed, errors: ctx.errors.length, warnings: ctx.warnings.length };
+  const undo = () => {
+    ctx.counts.failed = before.failed;
+    ctx.errors.length = before.errors;
+    ctx.warnings.length = before.warnings;
+    return undefined;
+  };
+  const sources = new Sources(ctx, scope);
+  let gathered: Gathered;
+  let plan: Plan;
+  try {
+    gathered = await finishGathering(ctx, sources, false, startGathering(ctx, sources, false, undefined));
+    plan = planAndReport(ctx, gathered, false);
+  } catch (err) {
+    if (err instanceof SafetyGuardError) return undo();
+    throw err;
+  }
+  const deletes = plan.actions.some((a) => isDelete(a) || a.kind === "held-delete");
+  if (deletes || plan.skippedDeletes > 0 || plan.errors.length > 0 || gathered.remoteRootMissing) return undo();
+  ctx.lap(`scoped to ${scope.folders.length + scope.deep.length} folder(s)`);
+  return { memo: readMemo(ctx), gathered, plan, unchanged: false, scoped: true };
 }
 
 /** The phases, in order; `report` keeps what the run did so far, for a summary even if a later phase throws. A dry run ends once decided. */
@@ -159,10 +203,10 @@ async function runPhases(ctx: RunContext, report: (o: Outcome) => void): Promise
   if (opts.dryRun) return;
   if ("nothingToDo" in decided) return refreshMemo(ctx, decided.memo, decided.nothingToDo);
 
-  const { memo, gathered, plan, unchanged } = decided;
+  const { memo, gathered, plan, unchanged, scoped } = decided;
   if (plan.filtered?.dueInMs !== undefined) opts.onHeldBack?.(plan.filtered.dueInMs);
   recordLanded(ctx, gathered.landed);
-  rememberMemos(ctx, memo, gathered, plan, unchanged);
+  if (!scoped) rememberMemos(ctx, memo, gathered, plan, unchanged);
   if (needsServer(plan.actions, ctx.state.partials.list(job.name).length > 0)) await ctx.connect();
   const sides = {
     local: gathered.localScan.entries,

@@ -120,6 +120,7 @@ describe("loadConfig with a valid config", () => {
       user: "sync",
       maxConnections: 4,
       timeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
       maxTlsVersion: "1.3",
     });
     expect(config.remotes.partner.password.reveal()).toBe(SECRET);
@@ -428,6 +429,11 @@ describe("loadConfig errors name the file and the field", () => {
       name: "a port out of range is refused",
       config: withRemote({ port: 70000 }),
       message: '<CONFIG>: field "remotes.partner.port": must be at most 65535 (got 70000)',
+    },
+    {
+      name: "an idle timeout longer than a day is refused",
+      config: withRemote({ idleTimeout: "2d" }),
+      message: '<CONFIG>: field "remotes.partner.idleTimeout": must be at most "1d" (got "2d")',
     },
     {
       name: "too many connections are refused",

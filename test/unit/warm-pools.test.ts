@@ -119,31 +119,104 @@ describe("FtpsPool.prefill(count)", () => {
   });
 });
 
+describe("FtpsPool idle timeout", () => {
+  it("closes a connection left unused for the remote's idle timeout, and opens a new one for the next call", async () => {
+    const f = fakeConnector();
+    const pool = new FtpsPool({ ...remote(), idleTimeoutMs: 40 } as RemoteConfig, undefined, f.connect);
+    await pool.use(async () => undefined);
+    await sleep(10);
+    await pool.use(async () => undefined); // used again within the timeout: the same one
+    expect(f.made).toHaveLength(1);
+    await sleep(100);
+    expect(f.made[0].closed).toBe(true);
+    expect(pool.connections).toBe(0);
+    await pool.use(async () => undefined);
+    expect(f.made).toHaveLength(2);
+    await pool.close();
+  });
+});
+
+/** WarmPools whose folders log in through a fake connector that counts logins and open connections. */
+function countingPools(idleMs?: number) {
+  const f = fakeConnector();
+  let open = 0;
+  let peak = 0;
+  const connect = async (): Promise<FtpsConnection> => {
+    const c = await f.connect();
+    open++;
+    peak = Math.max(peak, open);
+    const close = c.close;
+    return { ...c, close: () => (c.client.closed ? undefined : (open--, close())) } as unknown as FtpsConnection;
+  };
+  const pools = new WarmPools(silentLogger(), idleMs, (r, logger) => new FtpsFolder(r, logger, connect));
+  return { pools, logins: () => f.made.length, peak: () => peak };
+}
+
+const use = (folder: unknown, ms: number) => (folder as FtpsFolder).pool.use(() => sleep(ms));
+
 describe("WarmPools", () => {
-  it("hands a job the same pool from run to run, and a new one after a reload changed its remote", () => {
-    const pools = new WarmPools(silentLogger(), 1000);
+  it("hands every job on one remote the same pool, so the next job's run logs in no more", async () => {
+    const { pools, logins } = countingPools(1000);
     const r = remote();
-    const first = pools.take("job", r);
-    expect(first).toBeInstanceOf(FtpsFolder); // what runJob is given as its remote
-    pools.release("job");
-    expect(pools.take("job", r)).toBe(first);
-    pools.release("job");
-    const reloaded = pools.take("job", remote());
-    expect(reloaded).not.toBe(first);
-    expect(first.closed).toBe(true);
-    expect(pools.take("other", r)).not.toBe(reloaded); // one pool per job
-    void pools.closeAll();
+    const a = pools.take("a", r);
+    expect(a).toBeInstanceOf(FtpsFolder); // what runJob is given as its remote
+    await use(a, 1);
+    pools.release("a");
+    const b = pools.take("b", r);
+    expect(b).toBe(a);
+    await use(b, 1);
+    pools.release("b");
+    expect(logins()).toBe(1);
+    await pools.closeAll();
   });
 
-  it("closes other jobs' idle pools on the same server before a run, never a running one", () => {
+  it("keeps jobs running at once on one remote within its maxConnections together", async () => {
+    const { pools, logins, peak } = countingPools(1000);
+    const r = remote(); // maxConnections 2
+    const a = pools.take("a", r);
+    const b = pools.take("b", r);
+    await Promise.all([...Array(6)].map((_, i) => use(i % 2 ? a : b, 10)));
+    expect(peak()).toBeLessThanOrEqual(2);
+    expect(logins()).toBe(2);
+    await pools.closeAll();
+  });
+
+  it("closes a remote's pool the idle timeout after its last job, not while another job still runs on it", async () => {
+    const pools = new WarmPools(silentLogger(), 30);
+    const r = remote();
+    const a = pools.take("a", r);
+    pools.take("b", r);
+    pools.release("a");
+    await sleep(80);
+    expect(a.closed).toBe(false); // b still runs on it
+    pools.release("b");
+    await sleep(80);
+    expect(a.closed).toBe(true);
+    expect(pools.size).toBe(0);
+  });
+
+  it("gives a new pool after a reload changed the remote, and closes the old one when its last running job is done", async () => {
+    const pools = new WarmPools(silentLogger(), 1000);
+    const old = pools.take("a", remote());
+    const fresh = pools.take("b", remote()); // a reload: a new object for the same remote
+    expect(fresh).not.toBe(old);
+    expect(old.closed).toBe(false); // a is still running on it
+    pools.release("a");
+    expect(old.closed).toBe(true);
+    expect(pools.take("a", (fresh as FtpsFolder).pool.remote)).toBe(fresh);
+    await pools.closeAll();
+  });
+
+  it("closes another remote's idle pool on the same server before a run, never one in use", () => {
     const pools = new WarmPools(silentLogger(), 60_000);
     const server = { name: "srv", host: "h", port: 21, maxConnections: 2 } as unknown as RemoteConfig;
+    const sameServer = { name: "srv-other-user", host: "h", port: 21, maxConnections: 2 } as unknown as RemoteConfig;
     const elsewhere = { name: "other", host: "h2", port: 21, maxConnections: 2 } as unknown as RemoteConfig;
     const a = pools.take("a", server);
     pools.release("a"); // idle
     const c = pools.take("c", elsewhere);
     pools.release("c"); // idle, another server
-    const running = pools.take("r", server); // not released: in use
+    const running = pools.take("r", sameServer); // not released: in use
     expect(a.closed).toBe(true);
     expect(c.closed).toBe(false);
     pools.take("b", server);
@@ -151,15 +224,10 @@ describe("WarmPools", () => {
     void pools.closeAll();
   });
 
-  it("closes a pool left idle, and replaces one a hard stop destroyed", async () => {
+  it("replaces a pool a hard stop destroyed", async () => {
     const pools = new WarmPools(silentLogger(), 20);
     const r = remote();
-    const a = pools.take("job", r);
-    pools.release("job");
-    await sleep(60);
-    expect(a.closed).toBe(true);
     const b = pools.take("job", r);
-    expect(b).not.toBe(a);
     b.destroy();
     pools.release("job");
     const c = pools.take("job", r);

@@ -37,7 +37,7 @@ async function watched(local: string, agent?: AgentConfig) {
   const requests: string[] = [];
   const w = watchJob(jobOn(local), (_job, trigger) => requests.push(trigger), silentLogger(), { agent, rootCheckMs: 100 })!;
   open.push(w);
-  await sleep(300); // chokidar's initial scan
+  await sleep(300); // the watches are set up in the background
   return requests;
 }
 

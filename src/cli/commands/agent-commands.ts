@@ -37,6 +37,7 @@ function formatStatus(s: AgentStatus): string {
     lines.push(`  last ok:  ${iso(j.lastSuccessAt)}`);
     if (j.nextRunAt) lines.push(`  next:     ${iso(j.nextRunAt)}`);
     if (j.expect) lines.push(`  expect:   a file matching "${j.expect.match}" by ${j.expect.by} (${j.expect.timezone}, ${j.expect.days}); last arrival ${iso(j.expect.lastArrivalAt)}`);
+    if (j.watch) lines.push(`  watch:    ${j.watch.mode === "watching" ? `${j.watch.watches} folder(s) watched` : `POLLING every ${Math.round(j.watch.pollMs / 1000)} s: ${j.watch.reason}`}`);
     if (j.problem) lines.push(`  problem:  ${j.problem}`);
   }
   return lines.join("\n") + "\n";
