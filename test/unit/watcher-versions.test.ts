@@ -24,7 +24,7 @@ it("a change in the versions folder requests no run; one elsewhere does", async 
   const requests: string[] = [];
   const w = watchJob(job, (_job, trigger) => requests.push(trigger), silentLogger(), { rootCheckMs: 100 })!;
   try {
-    await sleep(300); // chokidar's initial scan
+    await sleep(300); // the watches are set up in the background
     mkdirSync(join(local, ".versions", "2026-12-05T030000Z", "docs"), { recursive: true });
     writeFileSync(join(local, ".versions", "2026-12-05T030000Z", "docs", "a.txt"), "an old copy");
     await sleep(1200);
