@@ -33,8 +33,15 @@ describe("the README's partner exchange examples", () => {
     expect(load(exampleAfter("A partner drop:"))).toMatchObject({ direction: "upload", doneMarker: "_DONE", afterTransfer: { archive: "sent" }, minAgeMs: 60_000 });
   });
 
-  it("a partner pickup loads: download, minAge 2 minutes, delete after download", () => {
-    expect(load(exampleAfter("A partner pickup:"))).toMatchObject({ direction: "download", minAgeMs: 120_000, afterTransfer: "delete" });
+  it("a partner pickup loads: download, minAge 2 minutes, delete after download, an alert if nothing has arrived by 07:00", () => {
+    const job = load(exampleAfter("A partner pickup:"));
+    expect(job).toMatchObject({ direction: "download", minAgeMs: 120_000, afterTransfer: "delete" });
+    expect(job.expect).toMatchObject({ by: "07:00", timezone: "Europe/Paris" });
+    expect(job.notify?.on).toContain("late");
+  });
+
+  it("a nightly backup with 30 days of versions loads", () => {
+    expect(load(exampleAfter("### Versions")).backup).toMatchObject({ dir: ".versions" });
   });
 
   it("both pass the committed job schema, and it refuses an afterTransfer of another shape", () => {
