@@ -48,14 +48,12 @@ export class AgentMetrics {
   private readonly notifications: Counter<"job" | "event" | "channel" | "outcome">;
   private readonly scheduleDelays: Histogram;
   private readonly scheduleSkips: Counter<"job">;
-  private readonly lastSuccess: Gauge<"job">;
-  private readonly lastStatus: Gauge<"job">;
   private readonly otherRuns: OtherProcessRuns;
   /** The jobs whose series exist. */
   private readonly known = new Set<string>();
 
   /** `late`: each job with an "expect", and whether it is late now (read at scrape time). */
-  constructor(private readonly state: StateStore, private readonly jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
+  constructor(state: StateStore, private readonly jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: "ftps_sync_build_info", help: "Always 1: the agent's version and the Node.js version it runs on", labelNames: ["version", "node"], registers })
@@ -76,9 +74,23 @@ export class AgentMetrics {
     this.scheduleSkips = new Counter({
       name: "ftps_sync_schedule_skipped_total", help: "Scheduled times that got no run of their own: the run of the previous time had not started yet", labelNames: ["job"], registers,
     });
-    this.lastSuccess = new Gauge({ name: "ftps_sync_last_success_timestamp_seconds", help: "End of the job's last successful run (unix time; 0: none yet)", labelNames: ["job"], registers });
-    this.lastStatus = new Gauge({
+    // Read at scrape time, each from one statement for every job (an index seek each).
+    new Gauge({
+      name: "ftps_sync_last_success_timestamp_seconds", help: "End of the job's last successful run (unix time; 0: none yet)", labelNames: ["job"], registers,
+      collect() {
+        this.reset();
+        for (const [job, { lastSuccessAt }] of state.runs.latestByJob(jobs())) this.set({ job }, (lastSuccessAt ?? 0) / 1000);
+      },
+    });
+    new Gauge({
       name: "ftps_sync_last_run_status", help: "How the job's last finished run ended: 1 ok, 0 failed, aborted or interrupted, -1 no run yet", labelNames: ["job"], registers,
+      collect() {
+        this.reset();
+        for (const [job, { lastFinished }] of state.runs.latestByJob(jobs())) {
+          const status = lastFinished?.status;
+          this.set({ job }, status === undefined || status === "running" ? LAST_RUN_STATUS.none : LAST_RUN_STATUS[status]);
+        }
+      },
     });
     this.notifications = new Counter({
       name: "ftps_sync_notifications_total", help: "Notification attempts by job, event, channel (webhook, command) and outcome (delivered, retried, failed)",
@@ -109,19 +121,7 @@ export class AgentMetrics {
     for (const r of this.otherRuns.ended()) {
       if (jobs.has(r.job)) this.count(r.job, r.status, (r.endedAt ?? r.startedAt) - r.startedAt, r);
     }
-    this.lastRuns();
     return this.registry.metrics();
-  }
-
-  /** Both per-job gauges of the last runs, from one read of the state (one statement for every job, an index seek each). */
-  private lastRuns(): void {
-    this.lastSuccess.reset();
-    this.lastStatus.reset();
-    for (const [job, { lastFinished, lastSuccessAt }] of this.state.runs.latestByJob(this.jobs())) {
-      this.lastSuccess.set({ job }, (lastSuccessAt ?? 0) / 1000);
-      const status = lastFinished?.status;
-      this.lastStatus.set({ job }, status === undefined || status === "running" ? LAST_RUN_STATUS.none : LAST_RUN_STATUS[status]);
-    }
   }
 
   /** Every configured job gets its series at zero; a job no longer configured loses them. */
