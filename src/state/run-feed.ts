@@ -24,7 +24,7 @@ const FED_COLUMNS = `id, job, pid, status, started_at AS startedAt, ended_at AS 
 const AFTER = `SELECT ${FED_COLUMNS} FROM runs WHERE id > ? AND dry_run = 0 ORDER BY id`;
 const BY_IDS = `SELECT ${FED_COLUMNS} FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`;
 const RUNNING = "SELECT id, pid FROM runs WHERE status = 'running' AND dry_run = 0";
-// A bare MAX(id): SQLite reads it off the end of the primary key (wrapped in a function, it would scan).
+// MAX(id): SQLite reads it off the end of the primary key.
 const NEWEST_ID = "SELECT MAX(id) AS id FROM runs";
 
 /**

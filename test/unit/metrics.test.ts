@@ -64,6 +64,8 @@ describe("the agent's /metrics", () => {
       ftps_sync_notifications_total: "counter",
       ftps_sync_job_late: "gauge",
       ftps_sync_queue_depth: "gauge",
+      ftps_sync_schedule_delay_seconds: "histogram",
+      ftps_sync_schedule_skipped_total: "counter",
     };
     for (const [name, type] of Object.entries(types)) {
       expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, "m"));
@@ -94,6 +96,7 @@ describe("the agent's /metrics", () => {
       for (const kind of ["uploaded", "downloaded", "deleted_local", "deleted_remote"]) expect(value(text, `ftps_sync_files_total{job="${job}",kind="${kind}"}`)).toBe(0);
       expect(value(text, `ftps_sync_transferred_bytes_total{job="${job}"}`)).toBe(0);
       expect(value(text, `ftps_sync_connection_errors_total{job="${job}"}`)).toBe(0);
+      expect(value(text, `ftps_sync_schedule_skipped_total{job="${job}"}`)).toBe(0);
       expect(value(text, `ftps_sync_run_duration_seconds_count{job="${job}"}`)).toBe(0);
       expect(value(text, `ftps_sync_last_success_timestamp_seconds{job="${job}"}`)).toBe(0);
       expect(value(text, `ftps_sync_last_run_status{job="${job}"}`)).toBe(-1);
