@@ -249,7 +249,7 @@ async function probe(port: number, until: number): Promise<Probe> {
     const m = await timedGet(port, "/metrics");
     p.metrics.push(m.ms);
     p.metricsBytes = m.bytes;
-    const lag = /^ftps_sync_process_nodejs_eventloop_lag_max_seconds ([\d.e+-]+)$/m.exec(m.body);
+    const lag = /^nodejs_eventloop_lag_max_seconds ([\d.e+-]+)$/m.exec(m.body);
     if (lag) p.loopMax.push(Number(lag[1]) * 1000);
     p.healthz.push((await timedGet(port, "/healthz")).ms);
     p.readyz.push((await timedGet(port, "/readyz")).ms);

@@ -46,7 +46,7 @@ export async function startHttp(
       return;
     }
     if (path === "/metrics") {
-      deps.metrics.registry.metrics().then(
+      deps.metrics.scrape().then(
         (text) => res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text),
         (err: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(redact(err.message) + "\n"),
       );

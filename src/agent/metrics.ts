@@ -1,12 +1,42 @@
+import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunSummary } from "../sync/run-job.js";
 import type { StateStore } from "../state/index.js";
+import { OtherProcessRuns } from "./other-runs.js";
 import { RunQueue } from "./queue.js";
 
+/** runs_total's results: each job has every one of them from start-up, at zero. */
+const RESULTS = ["ok", "failed", "aborted", "error", "interrupted"] as const;
+/** files_total's kinds, likewise. */
+const FILE_KINDS = ["uploaded", "downloaded", "deleted_local", "deleted_remote"] as const;
+/** ftps_sync_last_run_status: how the job's last finished run ended; -1 while it has none. */
+export const LAST_RUN_STATUS = { ok: 1, failed: 0, aborted: 0, interrupted: 0, none: -1 } as const;
+
+/** The package's version (package.json sits two folders above this module, bundled or not). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+interface RunCounts {
+  uploaded: number;
+  downloaded: number;
+  deletedLocal: number;
+  deletedRemote: number;
+  bytes: number;
+}
+
 /**
- * Prometheus metrics of the agent. Counters count what this process did; the gauges for last
- * success and queue depth are read from the state store at scrape time, so they are right
- * after a restart too.
+ * Prometheus metrics of the agent, named by Prometheus' conventions: its own under `ftps_sync_`
+ * with the unit before `_total`; the process and Node.js metrics under their standard names
+ * (`process_*`, `nodejs_*`), so that stock dashboards find them. Counters count the runs of this
+ * agent as they end, and the runs other processes (`ftps-sync sync`) record in the state, read at
+ * each scrape. The per-job gauges are read from the state at scrape time, so they are right after
+ * a restart too. Every configured job has its series from start-up, at zero (a reload adds and
+ * removes jobs' series at the next scrape).
  */
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -18,19 +48,24 @@ export class AgentMetrics {
   private readonly notifications: Counter<"job" | "event" | "channel" | "outcome">;
   private readonly scheduleDelays: Histogram;
   private readonly scheduleSkips: Counter<"job">;
+  private readonly otherRuns: OtherProcessRuns;
+  /** The jobs whose series exist. */
+  private readonly known = new Set<string>();
 
   /** `late`: each job with an "expect", and whether it is late now (read at scrape time). */
-  constructor(state: StateStore, jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
+  constructor(state: StateStore, private readonly jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: "ftps_sync_process_" });
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: "ftps_sync_build_info", help: "Always 1: the agent's version and the Node.js version it runs on", labelNames: ["version", "node"], registers })
+      .set({ version: packageVersion(), node: process.version }, 1);
     this.runs = new Counter({ name: "ftps_sync_runs_total", help: "Runs by job and result (ok, failed, aborted, error, interrupted)", labelNames: ["job", "result"], registers });
     this.files = new Counter({ name: "ftps_sync_files_total", help: "Files uploaded, downloaded or deleted", labelNames: ["job", "kind"], registers });
-    this.bytes = new Counter({ name: "ftps_sync_bytes_transferred_total", help: "Bytes transferred", labelNames: ["job"], registers });
+    this.bytes = new Counter({ name: "ftps_sync_transferred_bytes_total", help: "Bytes transferred", labelNames: ["job"], registers });
     this.duration = new Histogram({
       name: "ftps_sync_run_duration_seconds", help: "Run duration", labelNames: ["job"], registers,
       buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
     });
-    this.connectionErrors = new Counter({ name: "ftps_sync_connection_errors_total", help: "Runs that could not connect", labelNames: ["job"], registers });
+    this.connectionErrors = new Counter({ name: "ftps_sync_connection_errors_total", help: "Runs of the agent that could not connect", labelNames: ["job"], registers });
     // Not per job: the agent's lateness distribution (its p99 against scheduleSpread); the log names each late job.
     this.scheduleDelays = new Histogram({
       name: "ftps_sync_schedule_delay_seconds", help: "How long after its scheduled time (plus its spread offset) a scheduled run started", registers,
@@ -39,13 +74,21 @@ export class AgentMetrics {
     this.scheduleSkips = new Counter({
       name: "ftps_sync_schedule_skipped_total", help: "Scheduled times that got no run of their own: the run of the previous time had not started yet", labelNames: ["job"], registers,
     });
+    // Read at scrape time, each from one statement for every job (an index seek each).
     new Gauge({
-      name: "ftps_sync_last_success_timestamp_seconds", help: "End of the last successful run per job (unix time)", labelNames: ["job"], registers,
+      name: "ftps_sync_last_success_timestamp_seconds", help: "End of the job's last successful run (unix time; 0: none yet)", labelNames: ["job"], registers,
       collect() {
         this.reset();
-        // One statement for every job (an index seek each), not one per job.
-        for (const [job, { lastSuccessAt }] of state.runs.latestByJob(jobs())) {
-          if (lastSuccessAt) this.set({ job }, lastSuccessAt / 1000);
+        for (const [job, { lastSuccessAt }] of state.runs.latestByJob(jobs())) this.set({ job }, (lastSuccessAt ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: "ftps_sync_last_run_status", help: "How the job's last finished run ended: 1 ok, 0 failed, aborted or interrupted, -1 no run yet", labelNames: ["job"], registers,
+      collect() {
+        this.reset();
+        for (const [job, { lastFinished }] of state.runs.latestByJob(jobs())) {
+          const status = lastFinished?.status;
+          this.set({ job }, status === undefined || status === "running" ? LAST_RUN_STATUS.none : LAST_RUN_STATUS[status]);
         }
       },
     });
@@ -67,14 +110,55 @@ export class AgentMetrics {
         this.set(queue.depth());
       },
     });
+    this.otherRuns = new OtherProcessRuns(state);
+    this.configuredJobs();
+  }
+
+  /** The text of /metrics: the configured jobs' series and other processes' runs brought up to date first. */
+  async scrape(): Promise<string> {
+    this.configuredJobs();
+    const jobs = new Set(this.jobs());
+    for (const r of this.otherRuns.ended()) {
+      if (jobs.has(r.job)) this.count(r.job, r.status, (r.endedAt ?? r.startedAt) - r.startedAt, r);
+    }
+    return this.registry.metrics();
+  }
+
+  /** Every configured job gets its series at zero; a job no longer configured loses them. */
+  private configuredJobs(): void {
+    const jobs = new Set(this.jobs());
+    for (const job of jobs) {
+      if (this.known.has(job)) continue;
+      this.known.add(job);
+      for (const result of RESULTS) this.runs.inc({ job, result }, 0);
+      for (const kind of FILE_KINDS) this.files.inc({ job, kind }, 0);
+      this.bytes.inc({ job }, 0);
+      this.duration.zero({ job });
+      this.connectionErrors.inc({ job }, 0);
+      this.scheduleSkips.inc({ job }, 0);
+    }
+    for (const job of this.known) {
+      if (jobs.has(job)) continue;
+      this.known.delete(job);
+      for (const result of RESULTS) this.runs.remove({ job, result });
+      for (const kind of FILE_KINDS) this.files.remove({ job, kind });
+      this.bytes.remove({ job });
+      this.duration.remove({ job });
+      this.connectionErrors.remove({ job });
+      this.scheduleSkips.remove({ job });
+    }
+  }
+
+  private count(job: string, result: string, durationMs: number, c: RunCounts): void {
+    this.runs.inc({ job, result });
+    this.duration.observe({ job }, durationMs / 1000);
+    this.bytes.inc({ job }, c.bytes);
+    const kinds = { uploaded: c.uploaded, downloaded: c.downloaded, deleted_local: c.deletedLocal, deleted_remote: c.deletedRemote };
+    for (const [kind, n] of Object.entries(kinds)) if (n > 0) this.files.inc({ job, kind }, n);
   }
 
   runFinished(s: RunSummary): void {
-    this.runs.inc({ job: s.job, result: s.status });
-    this.duration.observe({ job: s.job }, s.durationMs / 1000);
-    this.bytes.inc({ job: s.job }, s.bytes);
-    const kinds = { uploaded: s.uploaded, downloaded: s.downloaded, deleted_local: s.deletedLocal, deleted_remote: s.deletedRemote };
-    for (const [kind, n] of Object.entries(kinds)) if (n > 0) this.files.inc({ job: s.job, kind }, n);
+    this.count(s.job, s.status, s.durationMs, s);
   }
 
   notification(o: { job: string; event: string; channel: string; outcome: string }): void {

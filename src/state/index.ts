@@ -7,6 +7,7 @@ import { SqliteJobLockStore, type JobLockStore } from "./job-locks.js";
 import { PartialStore } from "./partials.js";
 import { SqliteRunQueueStore, type RunQueueStore } from "./run-queue.js";
 import { RunStore } from "./runs.js";
+import { RunFeedStore } from "./run-feed.js";
 import { UnchangedScanStore } from "./unchanged-scans.js";
 import { WatchStateStore } from "./watch-states.js";
 
@@ -25,6 +26,8 @@ export interface StateStore {
   agents: AgentStore;
   arrivals: ArrivalStore;
   watchStates: WatchStateStore;
+  /** The runs table as /metrics reads it at each scrape. */
+  runFeed: RunFeedStore;
   close(): void;
 }
 
@@ -41,6 +44,7 @@ export function openState(stateDir: string): StateStore {
     agents: new SqliteAgentStore(db),
     arrivals: new ArrivalStore(db),
     watchStates: new WatchStateStore(db),
+    runFeed: new RunFeedStore(db),
     close: () => db.close(),
   };
 }

@@ -141,11 +141,11 @@ describe("run history", () => {
     expect(broken.lastSuccessAt).toBe(NOW - 40 * DAY + 500);
     expect(broken.healthy).toBe(false);
     expect(broken.problemKind).toBe("failing");
-    // The last-success gauge of /metrics reads the same, and has no series for a job that never succeeded.
+    // The last-success gauge of /metrics reads the same; a job that never succeeded has its series at 0.
     const metrics = new AgentMetrics(state, () => ["broken", "steady", "never"]);
     const gauge = await metrics.registry.getSingleMetricAsString("ftps_sync_last_success_timestamp_seconds");
     expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="steady"} ${(NOW - 60_000 + 500) / 1000}`);
     expect(gauge).toContain(`ftps_sync_last_success_timestamp_seconds{job="broken"} ${(NOW - 40 * DAY + 500) / 1000}`);
-    expect(gauge).not.toContain('job="never"');
+    expect(gauge).toContain('ftps_sync_last_success_timestamp_seconds{job="never"} 0');
   });
 });
