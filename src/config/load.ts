@@ -333,6 +333,14 @@ function unknownRemote(file: string, remote: string, known: string[]): ConfigErr
   return fieldError(file, "remote", `unknown remote "${remote}" (${list})`);
 }
 
+/**
+ * The machine-dependent check of a loaded job (its local folder is there, a folder, not a link it
+ * may not follow): the agent loads without it, so that a share not mounted yet stops only its job.
+ */
+export function checkJobLocalFolder(job: JobConfig): void {
+  checkLocalFolder(job.local, job.file, !!job.followRootSymlink);
+}
+
 function checkLocalFolder(path: string, file: string, followRootSymlink: boolean): void {
   let isDir: boolean;
   let isLink: boolean;
