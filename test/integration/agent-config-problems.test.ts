@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { CLI, runCli } from "../helpers/cli.js";
 import { theOneObject } from "../helpers/json-shapes.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
@@ -169,6 +169,16 @@ describe("an agent with a bad job or a failed reload, against vsftpd", () => {
     process.kill(d.pid, "SIGTERM");
     expect((await d.exited).code).toBe(0);
   }, 90_000);
+
+  it("an invalid agent.config.json still stops `run` at start with exit 2, naming the file and the field", async () => {
+    const { ws } = await workspace();
+    ws.writeJob("good", { remote: "srv", remotePath: "/x", local: ws.folder("good"), direction: "upload", watch: true });
+    const config = JSON.parse(readFileSync(ws.configPath, "utf8")) as Record<string, unknown>;
+    writeFileSync(ws.configPath, JSON.stringify({ ...config, maxConcurentJobs: 2 }));
+    const r = await runCli(["--config", ws.configPath, "run"], { env: ws.env, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${ws.configPath}: field "maxConcurentJobs"`);
+  }, 30_000);
 
   it("a job folder missing at boot: the other job runs, the missing one is reported, and it runs once the folder appears, without a restart", async () => {
     const { ws, port } = await workspace();
