@@ -148,6 +148,10 @@ describe("an agent with a bad job or a failed reload, against vsftpd", () => {
     expect(typo.problem).toContain(badFile);
     expect(typo.problem).toContain('field "direction"');
     expect(s.jobs.find((j) => j.job === "good")).toMatchObject({ healthy: true });
+    const text = await ws.cli(["status"]);
+    expect(text.code).toBe(6);
+    expect(text.stdout).toContain("typo (job file invalid)");
+    expect(text.stdout).toMatch(/problem: +invalid job file: .*typo\.json: field "direction"/);
 
     const ready = await readyz(port);
     expect(ready.code).toBe(503);
