@@ -1,7 +1,8 @@
 /**
  * Reads agent.config.json and every job file, validates them all and turns them into
  * AgentConfig. Everything happens here, before anything connects, so that a bad config
- * stops the agent with ONE message naming the file and the field (exit code 2).
+ * stops a command with ONE message naming the file and the field (exit code 2). The agent
+ * (`run`) passes onBadJob, so that a bad job file stops only its own job (agent/config-problems.ts).
  *
  * Path rule: every relative path — stateDir, jobsDir, log.file, ca, password files AND a
  * job's `local` — is resolved against the folder of agent.config.json, not against the
