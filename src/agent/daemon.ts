@@ -5,6 +5,8 @@ import type { Logger } from "../log.js";
 import type { StateStore } from "../state/index.js";
 import { afterRun, checkDeadlines, type AfterRunDeps } from "./after-run.js";
 import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
+import { registerConfigMetrics } from "./config-metrics.js";
+import { ConfigProblems, type AgentLoad, type BadJob } from "./config-problems.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
 import { DEFAULT_HISTORY, HistoryPruner } from "./history-pruner.js";
 import { startHttp } from "./http.js";
@@ -28,10 +30,12 @@ const NOTIFY_GRACE_MS = 5_000;
 
 export interface DaemonOptions {
   config: AgentConfig;
+  /** Job files left out of `config` because they cannot be loaded: reported, while the other jobs run. */
+  badJobs?: BadJob[];
   state: StateStore;
   logger: Logger;
-  /** Reads the configuration again (SIGHUP); throws ConfigError when it is invalid. */
-  reload: () => AgentConfig;
+  /** Reads the configuration again (SIGHUP); throws ConfigError when agent.config.json is invalid. */
+  reload: () => AgentLoad;
 }
 
 /**
@@ -65,6 +69,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const metrics = new AgentMetrics(state, () => Object.keys(config.jobs), () =>
     Object.values(config.jobs).filter((j) => j.expect).map((j) => ({ job: j.name, late: arrivals.lateness(j).late })),
   );
+  const problems = new ConfigProblems(logger);
+  problems.started({ config, badJobs: opts.badJobs ?? [] });
+  registerConfigMetrics(metrics.registry, () => config, problems);
   const notifier = new Notifier({ logger, onOutcome: (o) => metrics.notification(o) });
   const after: AfterRunDeps = { state, logger, notifier };
   const startedAt = Date.now();
@@ -82,6 +89,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const scopes = new WatchScopes();
   const runner = new Runner({
     state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes,
+    invalidJob: (job) => problems.badJobs().some((b) => b.job === job),
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
   // Expected arrivals: "late" fires once a deadline passes without the file, between runs too. Not
@@ -107,7 +115,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       http = await startHttp(config.http, {
         logger,
         metrics,
-        status: () => collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j) }),
+        status: () =>
+          collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j), badJobs: problems.badJobs(), configProblem: problems.configProblem() }),
       });
     } catch (err) {
       // An operator who configured the endpoint relies on it (probes, scrapes): not serving it is
@@ -122,7 +131,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       throw new HttpListenError(`http.listen: cannot listen on ${config.http.host}:${config.http.port}: ${why}${code ? ` (${code})` : ""}`);
     }
   }
-  logger.info(`agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once`);
+  const invalid = problems.badJobs().length;
+  logger.info(
+    `agent started (pid ${process.pid}): ${Object.keys(config.jobs).length} job(s), at most ${config.maxConcurrentJobs} at once` +
+      (invalid > 0 ? `; ${invalid} job file(s) invalid, left out` : ""),
+  );
   runner.wake();
   // Bounded history: small slices on a timer, between which runs and requests go on.
   const pruner = new HistoryPruner({ runs: state.runs, limits: () => config.history ?? DEFAULT_HISTORY, jobs: () => Object.keys(config.jobs), logger });
@@ -131,13 +144,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
-      let next: AgentConfig;
+      let load: AgentLoad;
       try {
-        next = opts.reload();
+        load = opts.reload();
       } catch (err) {
-        logger.error(`reload failed, keeping the current configuration: ${(err as Error).message}`);
+        problems.reloadFailed(err as Error);
         return;
       }
+      // A job file that went bad keeps its previous version running; it is reported.
+      const next = problems.reloaded(config, load);
       if (next.stateDir !== config.stateDir) logger.warn("stateDir changed: takes effect at the next start");
       if (JSON.stringify(next.http) !== JSON.stringify(config.http)) logger.warn("http.listen changed: takes effect at the next start");
       await triggers.stop();

@@ -36,6 +36,8 @@ export async function startHttp(
           jobs: Object.fromEntries(s.jobs.map((j) => [j.job, j.healthy ? "ok" : j.problem])),
           // Jobs polling because the system's inotify watches ran out: working, but slower to react.
           ...(s.jobs.some((j) => j.watch?.mode === "polling") ? { watch: Object.fromEntries(s.jobs.flatMap((j) => (j.watch?.mode === "polling" ? [[j.job, `polling: ${j.watch.reason}`]] : []))) } : {}),
+          // A failed reload: the agent runs on with its previous configuration, which needs fixing.
+          ...(s.configProblem !== undefined && { config: s.configProblem }),
         });
       } catch (err) {
         code = 503;

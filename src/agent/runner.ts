@@ -23,6 +23,8 @@ export interface RunnerDeps {
   tickMs?: number;
   /** Connections kept open between a job's runs (the agent); without it each run opens its own. */
   pools?: WarmPools;
+  /** A job whose file cannot be loaded now: its queued run waits for the file to be fixed. */
+  invalidJob?: (job: string) => boolean;
   /** Called once a run is recorded (not one cut short by shutdown): notifications, expected arrivals. */
   afterRun?: (job: string, startedAt: number, summary?: RunSummary) => void;
   /** The clock scheduled runs' lateness is measured with; injected in tests. */
@@ -140,6 +142,7 @@ export class Runner {
       if (!this.accepting || this.active.size >= config.maxConcurrentJobs) return;
       if (this.active.has(p.job)) continue;
       if (!config.jobs[p.job]) {
+        if (this.deps.invalidJob?.(p.job)) continue;
         this.deps.logger.warn(`dropping a queued run of "${p.job}": no such job in ${config.jobsDir} any more`);
         this.queue.remove(p.job);
         this.due.delete(p.job);

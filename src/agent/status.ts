@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import type { AgentConfig, JobConfig } from "../config/types.js";
 import type { StateStore } from "../state/index.js";
 import type { RunRecord } from "../state/runs.js";
+import type { BadJob } from "./config-problems.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
 import { AgentRegistry, type AgentRecord } from "./agents.js";
 import { JobLocks, type LockHolder } from "./job-lock.js";
@@ -10,7 +11,8 @@ import { nextCronTime, spreadOffsetMs } from "./scheduler.js";
 
 export interface JobStatus {
   job: string;
-  direction: JobConfig["direction"];
+  /** Null for a job whose file cannot be loaded. */
+  direction: JobConfig["direction"] | null;
   triggers: string[];
   lastRun?: RunRecord;
   lastSuccessAt?: number;
@@ -20,7 +22,8 @@ export interface JobStatus {
   healthy: boolean;
   problem?: string;
   /**
-   * Why it is unhealthy: "failing" (last run failed or stopped, or the local folder is missing),
+   * Why it is unhealthy: "failing" (last run failed or stopped, the local folder is missing, or
+   * the job file is invalid),
    * "stale" (maxAge) or "late" (an expected file has not arrived by its time).
    */
   problemKind?: "failing" | "stale" | "late";
@@ -44,6 +47,8 @@ export interface AgentStatus {
   agents: AgentRecord[];
   healthy: boolean;
   jobs: JobStatus[];
+  /** The agent's own configuration problem (its last reload failed); only the agent knows it. */
+  configProblem?: string;
 }
 
 function triggersOf(job: JobConfig): string[] {
@@ -74,7 +79,7 @@ export function jobHealth(job: JobConfig, last: RunRecord | undefined, lastSucce
 }
 
 /** A job whose folder is gone (deleted, moved, unmounted) cannot run: say so before its next run fails. */
-function localFolderProblem(job: JobConfig): string | undefined {
+export function localFolderProblem(job: JobConfig): string | undefined {
   let st;
   try {
     st = statSync(job.local, { throwIfNoEntry: false });
@@ -103,7 +108,7 @@ function cronTimes(): (expression: string, timezone: string | undefined) => numb
 export function collectStatus(
   config: AgentConfig,
   state: StateStore,
-  opts: { now?: number; since?: number; nextRun?: (job: string) => Date | undefined } = {},
+  opts: { now?: number; since?: number; nextRun?: (job: string) => Date | undefined; badJobs?: BadJob[]; configProblem?: string } = {},
 ): AgentStatus {
   const now = opts.now ?? Date.now();
   const agents = new AgentRegistry(state.agents).live(now);
@@ -112,23 +117,27 @@ export function collectStatus(
   const queued = new Set(new RunQueue(state.runQueue).pending().map((p) => p.job));
   const arrivals = new ExpectedArrivals(state, () => now);
   const sorted = Object.values(config.jobs).sort((a, b) => a.name.localeCompare(b.name));
+  const badJobs = new Map((opts.badJobs ?? []).map((b) => [b.job, b]));
+  const unloaded = [...badJobs.keys()].filter((job) => !config.jobs[job]);
   // Two index seeks per job (migration 009), however long its history, in one statement.
-  const latest = state.runs.latestByJob(sorted.map((j) => j.name));
+  const latest = state.runs.latestByJob([...sorted.map((j) => j.name), ...unloaded]);
   const cronTime = cronTimes();
   const nextScheduled = (job: JobConfig, schedule: string) => {
     const base = cronTime(schedule, job.timezone);
     return base === undefined ? undefined : new Date(base + spreadOffsetMs(job.name, job.scheduleSpreadMs));
   };
-  const jobs = sorted
+  const configured = sorted
     .map((job): JobStatus => {
       const { lastFinished: lastRun, lastSuccessAt } = latest.get(job.name) ?? {};
       const next = job.schedule ? (opts.nextRun?.(job.name) ?? nextScheduled(job, job.schedule)) : undefined;
-      const folderProblem = localFolderProblem(job);
-      const health = folderProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
+      // A job file that went bad in a reload: the previous version runs, but the file needs fixing.
+      const fileProblem = badJobs.has(job.name) ? badJobProblem(badJobs.get(job.name)!) : undefined;
+      const setupProblem = fileProblem ?? localFolderProblem(job);
+      const health = setupProblem ?? jobHealth(job, lastRun, lastSuccessAt, now, since);
       const lateness = arrivals.lateness(job);
       const problem = health ?? lateness.problem;
       // jobHealth speaks of a failed run first; otherwise its problem is the job's maxAge.
-      const failing = folderProblem !== undefined || lastRun?.status === "failed" || lastRun?.status === "aborted";
+      const failing = setupProblem !== undefined || lastRun?.status === "failed" || lastRun?.status === "aborted";
       const problemKind = problem === undefined ? undefined : health === undefined ? "late" : failing ? "failing" : "stale";
       const e = job.expect;
       return {
@@ -149,5 +158,18 @@ export function collectStatus(
         watch: watchOf(state, job, agents),
       };
     });
-  return { agents, healthy: jobs.every((j) => j.healthy), jobs };
+  // A job whose file cannot be loaded: failing, with what its past runs left in the state store.
+  const invalid = unloaded.map((job): JobStatus => {
+    const { lastFinished: lastRun, lastSuccessAt } = latest.get(job) ?? {};
+    const problem = badJobProblem(badJobs.get(job)!);
+    return { job, direction: null, triggers: [], lastRun, lastSuccessAt, running: holders.get(job), queued: queued.has(job), healthy: false, problem, problemKind: "failing" };
+  });
+  const jobs = [...configured, ...invalid].sort((a, b) => a.job.localeCompare(b.job));
+  const healthy = jobs.every((j) => j.healthy) && opts.configProblem === undefined;
+  return { agents, healthy, jobs, ...(opts.configProblem !== undefined && { configProblem: opts.configProblem }) };
+}
+
+function badJobProblem(b: BadJob): string {
+  const what = b.runsPrevious === undefined ? "" : b.runsPrevious ? " (the agent runs its previous version)" : " (the job does not run)";
+  return `invalid job file${what}: ${b.message}`;
 }

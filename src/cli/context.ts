@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadConfig, resolveConfigPath, warningsFor } from "../config/load.js";
+import { loadConfig, resolveConfigPath, warningsFor, type LoadOptions } from "../config/load.js";
 import type { AgentConfig } from "../config/types.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { openState, type StateStore } from "../state/index.js";
@@ -10,6 +10,9 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
+/** How a command loads the config: its jobs; the agent and `status` also take bad job files (onBadJob). */
+export type AppLoadOptions = Pick<LoadOptions, "jobs" | "checkLocalFolders" | "onBadJob">;
+
 export interface AppContext {
   config: AgentConfig;
   logger: Logger;
@@ -18,8 +21,8 @@ export interface AppContext {
   close(): void;
 }
 
-/** Loads and validates the whole configuration (exit 2 on any error) before anything connects. */
-export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocalFolders?: boolean } = {}): AppContext {
+/** Loads and validates the whole configuration (exit 2 on any error, unless onBadJob takes it) before anything connects. */
+export function loadApp(opts: GlobalOptions, load: AppLoadOptions = {}): AppContext {
   const { config, warnings } = loadConfig(resolveConfigPath(opts.config), load);
   const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
   const logger = createLogger({ level, file: config.log.file });
@@ -39,7 +42,7 @@ export function loadApp(opts: GlobalOptions, load: { jobs?: string[]; checkLocal
 /** Runs a command with the config loaded, sets the exit code from its result, and closes up. */
 export async function withApp(
   program: Command,
-  load: { jobs?: string[]; checkLocalFolders?: boolean },
+  load: AppLoadOptions,
   fn: (app: AppContext) => Promise<number>,
 ): Promise<void> {
   const app = loadApp(program.opts<GlobalOptions>(), load);

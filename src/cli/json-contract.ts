@@ -143,7 +143,8 @@ export const historyShape = z.strictObject({
 
 const jobStatusShape = z.strictObject({
   job: z.string(),
-  direction: z.enum(["upload", "download", "two-way"]),
+  // null: the job's file cannot be loaded (the job is failing, its problem says why).
+  direction: z.enum(["upload", "download", "two-way"]).nullable(),
   triggers: z.array(z.string()),
   healthy: z.boolean(),
   problemKind: z.enum(["failing", "stale", "late"]).nullable(),

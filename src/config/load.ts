@@ -1,7 +1,8 @@
 /**
  * Reads agent.config.json and every job file, validates them all and turns them into
  * AgentConfig. Everything happens here, before anything connects, so that a bad config
- * stops the agent with ONE message naming the file and the field (exit code 2).
+ * stops a command with ONE message naming the file and the field (exit code 2). The agent
+ * (`run`) passes onBadJob, so that a bad job file stops only its own job (agent/config-problems.ts).
  *
  * Path rule: every relative path — stateDir, jobsDir, log.file, ca, password files AND a
  * job's `local` — is resolved against the folder of agent.config.json, not against the
@@ -331,6 +332,14 @@ function toJobConfig(name: string, file: string, local: string, raw: RawJob): Jo
 function unknownRemote(file: string, remote: string, known: string[]): ConfigError {
   const list = known.length > 0 ? `known remotes: ${known.map((n) => `"${n}"`).join(", ")}` : "no remotes are configured";
   return fieldError(file, "remote", `unknown remote "${remote}" (${list})`);
+}
+
+/**
+ * The machine-dependent check of a loaded job (its local folder is there, a folder, not a link it
+ * may not follow): the agent loads without it, so that a share not mounted yet stops only its job.
+ */
+export function checkJobLocalFolder(job: JobConfig): void {
+  checkLocalFolder(job.local, job.file, !!job.followRootSymlink);
 }
 
 function checkLocalFolder(path: string, file: string, followRootSymlink: boolean): void {

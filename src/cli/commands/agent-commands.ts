@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { agentLoadOptions, type BadJob } from "../../agent/config-problems.js";
 import { collectStatus, type AgentStatus } from "../../agent/status.js";
 import { loadConfig, resolveConfigPath } from "../../config/load.js";
 import { ConfigError, ExitCode } from "../../errors.js";
@@ -31,7 +32,7 @@ function formatStatus(s: AgentStatus): string {
   lines.push(`health: ${s.healthy ? "ok" : "UNHEALTHY"}`);
   for (const j of s.jobs) {
     lines.push("");
-    lines.push(`${j.job} (${j.direction}; ${j.triggers.join(", ") || "manual only"})`);
+    lines.push(`${j.job} (${j.direction === null ? "job file invalid" : `${j.direction}; ${j.triggers.join(", ") || "manual only"}`})`);
     lines.push(`  now:      ${j.running ? `running (pid ${j.running.pid}, since ${iso(j.running.acquiredAt)})` : "idle"}${j.queued ? ", a run is queued" : ""}`);
     lines.push(`  last run: ${j.lastRun ? runLine(j.lastRun) : "never"}`);
     lines.push(`  last ok:  ${iso(j.lastSuccessAt)}`);
@@ -70,35 +71,41 @@ export function registerAgentCommands(program: Command): void {
   program
     .command("run")
     .description("run as an agent: every job on its schedule, watcher and poll, until SIGTERM/SIGINT (SIGHUP reloads)")
-    .action(async () =>
-      withApp(program, {}, async (app) => {
+    .action(async () => {
+      // A job file with a mistake, or a job folder not there yet, stops only its own job; an
+      // invalid agent.config.json still stops the agent at once (exit 2).
+      const badJobs: BadJob[] = [];
+      return withApp(program, agentLoadOptions(badJobs), async (app) => {
         // Loaded only for `run`: the daemon's modules (metrics, HTTP, watcher) cost ~100 ms of
         // start-up that a one-off `sync` does not need.
         const { runDaemon } = await import("../../agent/daemon.js");
         const configPath = resolveConfigPath(program.opts<GlobalOptions>().config);
         const reload = () => {
-          const { config, warnings } = loadConfig(configPath);
+          const bad: BadJob[] = [];
+          const { config, warnings } = loadConfig(configPath, agentLoadOptions(bad));
           for (const w of warnings) app.logger.warn(w.message);
-          return config;
+          return { config, badJobs: bad };
         };
-        return runDaemon({ config: app.config, state: app.state(), logger: app.logger, reload });
-      }),
-    );
+        return runDaemon({ config: app.config, badJobs, state: app.state(), logger: app.logger, reload });
+      });
+    });
 
   program
     .command("status")
     .description("each job's last run, next scheduled time, whether it is running or queued, and whether an agent runs")
     .option("--json", "print JSON")
-    .action(async (flags: { json?: boolean }) =>
-      // Read-only: a job whose local folder is missing on this machine must still be reported.
-      withApp(program, { jobs: [] }, async (app) => {
-        const s = collectStatus(app.config, app.state());
+    .action(async (flags: { json?: boolean }) => {
+      const badJobs: BadJob[] = [];
+      // Read-only: a job whose local folder is missing on this machine, or whose file is
+      // invalid, must still be reported (as failing).
+      return withApp(program, { jobs: [], onBadJob: agentLoadOptions(badJobs).onBadJob }, async (app) => {
+        const s = collectStatus(app.config, app.state(), { badJobs });
         const failure = statusFailure(s);
         if (flags.json) writeJson("status", statusView(s), failure);
         else process.stdout.write(formatStatus(s));
         return failure?.exitCode ?? ExitCode.Ok;
-      }),
-    );
+      });
+    });
 
   program
     .command("history [job]")
