@@ -73,6 +73,8 @@ export interface LoggerOptions {
   console?: boolean;
   /** "json": one JSON object a line on stdout (journald, containers); "text" (default): human lines on stderr. */
   format?: LogFormat;
+  /** JSON lines on stderr instead: a command printing its own JSON object (--json) keeps stdout to that one object. */
+  jsonOnStderr?: boolean;
   /**
    * Whether the human console shows the per-file and run summary lines (`event` set). The CLI
    * prints its own progress and summary, so it leaves them to the log file and JSON lines.
@@ -89,7 +91,7 @@ const withoutRunLines = winston.format((info) => ((info as Record<string, unknow
 function consoleTransport(opts: LoggerOptions): winston.transport {
   const { stdout, stderr } = opts.streams ?? process;
   if (opts.format === "json") {
-    return new winston.transports.Stream({ stream: stdout, eol: "\n", format: winston.format.combine(winston.format.timestamp(), winston.format.json()) });
+    return new winston.transports.Stream({ stream: opts.jsonOnStderr ? stderr : stdout, eol: "\n", format: winston.format.combine(winston.format.timestamp(), winston.format.json()) });
   }
   const human = winston.format.combine(winston.format.timestamp({ format: "HH:mm:ss" }), consoleLine);
   return new winston.transports.Stream({

@@ -10,6 +10,8 @@ export interface GlobalOptions {
   quiet?: boolean;
   /** --log-format: overrides the config's log.format. */
   logFormat?: LogFormat;
+  /** Set by main.ts for a command run with --json: its one object is all that stdout holds. */
+  commandJson?: boolean;
 }
 
 /** How a command loads the config: its jobs; the agent and `status` also take bad job files (onBadJob). */
@@ -32,7 +34,7 @@ export function loadApp(opts: GlobalOptions, load: AppLoadOptions = {}): AppCont
   const level: LogLevel = opts.verbose ? "debug" : opts.quiet ? "warn" : config.log.level;
   const format = opts.logFormat ?? config.log.format;
   // A command that prints its own progress and summary (sync) keeps the per-file lines off a human console, unless -v.
-  const logger = createLogger({ level, file: config.log.file, format, consoleRunLines: !load.ownRunLines || !!opts.verbose });
+  const logger = createLogger({ level, file: config.log.file, format, jsonOnStderr: !!opts.commandJson, consoleRunLines: !load.ownRunLines || !!opts.verbose });
   for (const w of warningsFor(warnings, load.jobs)) logger.warn(w.message);
   let state: StateStore | undefined;
   return {

@@ -124,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: Command | undefined;
   program.hook("preAction", (_program, action) => {
     parsed = action;
+    // JSON log lines then go to stderr (context.ts): stdout holds the command's one object.
+    if (action.opts().json) program.setOptionValue("commandJson", true);
   });
   try {
     await program.parseAsync(argv);

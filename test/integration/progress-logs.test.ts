@@ -97,15 +97,16 @@ describe("progress and logs of a sync against vsftpd", () => {
     expect(plain.stderr).not.toMatch(/\x1b/);
   });
 
-  it("--log-format json writes parseable JSON lines on stdout, each with the run id, a line per file and the run's summary", async () => {
+  it("--log-format json writes parseable JSON lines (on stderr beside --json), each with the run id, a line per file and the run's summary", async () => {
     const { name, local } = job();
     writeTree(local, { "a.txt": "x".repeat(4096), "b.txt": "bravo" });
     const r = await ws.cli(["--log-format", "json", "-v", "sync", name, "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trimEnd().split("\n");
+    // stdout holds the command's one object alone; the log lines go to stderr.
+    expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
     const result = lastJsonLine(r.stdout, r.stderr) as { ok: boolean };
     expect(result.ok).toBe(true);
-    const logs = lines.slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
     const ofRun = logs.filter((l) => l.runId !== undefined);
     const runId = ofRun[0].runId;
     expect(typeof runId).toBe("number");
