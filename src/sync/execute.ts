@@ -66,7 +66,7 @@ class Execution {
       job, state, remote: server, logger, signal: opts.signal,
       bandwidth: job.bandwidthLimit ? new Bandwidth(job.bandwidthLimit) : undefined,
       onBytes: (n) => (counts.bytes += n),
-      onMoving: opts.onProgress ? (rel, n) => this.moving(rel, n) : undefined,
+      onMoving: opts.onProgress && opts.progressBytes !== false ? (rel, n) => this.moving(rel, n) : undefined,
       startedMs: (opts.now ?? new Date()).getTime(),
     });
     if (takesSource(job)) this.taker = new SourceTaker({ job, remote: server, logger, signal: opts.signal });

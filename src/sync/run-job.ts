@@ -54,6 +54,8 @@ export interface RunOptions {
   /** Abandon the run now: closes every connection to the server, transfers in flight included. */
   hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** The progress display shows the bytes of files in flight (a stream in each transfer's way counts them); default yes. */
+  progressBytes?: boolean;
   /**
    * Look only at these folders (the agent's watch events named them): their files on both sides
    * and in the state. A scoped run that would delete anything, or finds a folder it cannot read,

@@ -14,7 +14,8 @@ describe("a run's progress", () => {
   let state: StateStore | undefined;
   afterEach(() => state?.close());
 
-  it("moves with the bytes of a file in flight, so one big file does not sit at zero until it is done", async () => {
+  /** A run uploading one 4 MiB file to a server that pauses midway; every progress event it reported. */
+  async function slowUpload(progressBytes?: boolean): Promise<{ seen: Progress[]; size: number }> {
     const dir = testTempDir("progress-bytes");
     mkdirSync(join(dir, "jobs"));
     mkdirSync(join(dir, "local"));
@@ -37,11 +38,22 @@ describe("a run's progress", () => {
       }
     });
     const seen: Progress[] = [];
-    const summary = await runJob(config, state, "job", { logger: silentLogger(), remote, onProgress: (p) => seen.push(p) });
+    const summary = await runJob(config, state, "job", { logger: silentLogger(), remote, onProgress: (p) => seen.push(p), progressBytes });
     expect(summary).toMatchObject({ status: "ok", uploaded: 1, bytes: size });
+    return { seen, size };
+  }
+
+  it("moves with the bytes of a file in flight, so one big file does not sit at zero until it is done", async () => {
+    const { seen, size } = await slowUpload();
     const midway = seen.filter((p) => p.phase === "transferring" && p.bytes > 0 && p.bytes < size);
     expect(midway.length).toBeGreaterThan(0);
     expect(midway[0]).toMatchObject({ totalBytes: size, current: "big.bin" }); // (the plan also creates the remote root)
     expect(seen.find((p) => p.finished)?.finished).toMatchObject({ what: "uploaded", path: "big.bin", bytes: size });
+  });
+
+  it("counts no bytes in flight where the display does not show them (--progress plain)", async () => {
+    const { seen, size } = await slowUpload(false);
+    expect(seen.filter((p) => p.bytes > 0 && p.bytes < size)).toEqual([]);
+    expect(seen.find((p) => p.finished)?.finished).toMatchObject({ path: "big.bin", bytes: size });
   });
 });

@@ -12,7 +12,7 @@ import { isoTime, writeJson } from "../json-output.js";
 import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
 import { capturePlan, refuseInsideJob, writePlanFile } from "./plan-out.js";
-import { progressPrinter, type ProgressMode } from "../progress-printer.js";
+import { effectiveMode, progressPrinter, type ProgressMode } from "../progress-printer.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
@@ -100,7 +100,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   let summary: RunSummary | undefined;
   let thrown: unknown;
   // --json keeps the terminal quiet unless progress was asked for by name.
-  const onProgress = progressPrinter(flags.json && (flags.progress ?? "auto") === "auto" ? "none" : (flags.progress ?? "auto"));
+  const progressMode = flags.json && (flags.progress ?? "auto") === "auto" ? "none" : (flags.progress ?? "auto");
+  const onProgress = progressPrinter(progressMode);
   // Notifications (the job's "notify") are sent once the run is recorded, and waited for at the end, briefly.
   const notified = lock?.ok ? notifyAfterCliRun(app, jobName, started) : undefined;
   const capture = flags.out !== undefined ? capturePlan() : undefined;
@@ -111,6 +112,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       force: flags.force,
       trigger: "cli",
       onProgress,
+      // A line per file (plain) needs no count of the bytes in flight.
+      progressBytes: effectiveMode(progressMode, process.stderr) === "tty",
       openRemote: (remote, logger) => new FtpsFolder(remote, logger),
       ...(capture ? { now: capture.now, onPlanned: capture.onPlanned } : {}),
     });
