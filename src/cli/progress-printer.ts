@@ -49,23 +49,46 @@ function ttyPrinter(stream: ProgressStream, clock: () => number): (p: Progress) 
   let drawn = false;
   let latest: Progress | undefined;
   let trailing: NodeJS.Timeout | undefined;
+  // Every write to the stream goes through this while the run lasts: another line (a warning
+  // of the log) first clears the progress line, which is drawn again below it at the next step.
+  const write = stream.write.bind(stream);
+  let own = false;
+  stream.write = (text: string, ...rest: unknown[]) => {
+    if (drawn && !own) {
+      write("\r\x1b[2K");
+      drawn = false;
+      drawnAt = -Infinity;
+      trailing ??= setTimeout(draw, REDRAW_MS);
+      trailing.unref?.();
+    }
+    return (write as (t: string, ...r: unknown[]) => unknown)(text, ...rest);
+  };
+  const ownWrite = (text: string) => {
+    own = true;
+    try {
+      write(text);
+    } finally {
+      own = false;
+    }
+  };
   const draw = () => {
     trailing = undefined;
     if (!latest) return;
     const now = clock();
     drawnAt = now;
-    drawn = true;
     // A server's names may hold control characters: never sent to the terminal as they are.
     const p = latest.current ? { ...latest, current: latest.current.replace(CONTROL, "?") } : latest;
-    stream.write(`\r\x1b[2K${progressLine(p, stream.columns ?? 80, transfersFrom === undefined ? 0 : now - transfersFrom)}`);
+    ownWrite(`\r\x1b[2K${progressLine(p, stream.columns ?? 80, transfersFrom === undefined ? 0 : now - transfersFrom)}`);
+    drawn = true;
   };
   return (p) => {
     if (p.phase === "done") {
       if (trailing) clearTimeout(trailing);
       trailing = undefined;
       latest = undefined;
-      if (drawn) stream.write("\r\x1b[2K");
+      if (drawn) ownWrite("\r\x1b[2K");
       drawn = false;
+      stream.write = write;
       return;
     }
     if (transfersFrom === undefined && (p.phase === "transferring" || p.phase === "deleting")) transfersFrom = clock();

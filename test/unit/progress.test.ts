@@ -55,6 +55,20 @@ describe("the progress printer", () => {
     expect(tty.text.endsWith("\r\x1b[2K")).toBe(true);
   });
 
+  it("clears its line before another line is written (a warning of the log), and draws it again after", async () => {
+    vi.useFakeTimers();
+    const tty = fakeStream(true);
+    const print = progressPrinter("tty", tty, () => Date.now())!;
+    print(transferring(MiB));
+    tty.write("12:00:00 warn  a.txt: retrying\n");
+    expect(tty.text).toMatch(/1\.0 MiB of 300 MiB  big\.iso\r\x1b\[2K12:00:00 warn {2}a\.txt: retrying\n$/);
+    vi.advanceTimersByTime(250);
+    expect(tty.text).toMatch(/retrying\n\r\x1b\[2Ktransferring .*1\.0 MiB of 300 MiB/);
+    print({ phase: "done", done: 1, total: 1, bytes: MiB });
+    tty.write("after\n");
+    expect(tty.text.endsWith("\r\x1b[2Kafter\n")).toBe(true); // cleared once at the end, then left alone
+  });
+
   it("--progress plain prints one line per file done, nothing for the steps in between", () => {
     const pipe = fakeStream(false);
     const print = progressPrinter("plain", pipe)!;
