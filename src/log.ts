@@ -11,19 +11,32 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
 // The redactor lives in src/redact.ts; re-exported for the modules that log.
 export { redact, registerSecret } from "./redact.js";
 
-/** Every string of a log entry, nested ones included, before any transport formats it. */
+/**
+ * A message on one line: a server's multi-line reply (or a stray CR) would break a log line in
+ * two, and a reader (journald, grep, a JSON-lines consumer) would take the rest for a new entry.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\r\n]+$/, "").replace(/\r\n|\r|\n/g, " | ");
+}
+
+/** Every string of a log entry, nested ones included, before any transport formats it; the message on one line. */
 const redactFormat = winston.format((info) => {
   for (const key of Object.keys(info)) {
     const v = (info as Record<string, unknown>)[key];
     (info as Record<string, unknown>)[key] = redactDeep(v);
   }
+  if (typeof info.message === "string") info.message = oneLine(info.message);
   return info;
 });
 
+/**
+ * The human line: time, level, message, then the ad-hoc fields (job=...). The run id and the data
+ * of the per-file and summary lines (`event` set: their message says it all) are for JSON lines.
+ */
 const consoleLine = winston.format.printf((info) => {
   const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
   const extra = Object.entries(rest)
-    .filter(([k]) => typeof k === "string")
+    .filter(([k]) => typeof k === "string" && k !== "runId" && (!rest.event || k === "job"))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
   return redact(`${String(timestamp)} ${String(level).padEnd(5)} ${String(message)}${extra ? " " + extra : ""}`);
@@ -51,23 +64,46 @@ class OpenedOnFirstLine extends TransportStream {
   }
 }
 
+export type LogFormat = "text" | "json";
+
 export interface LoggerOptions {
   level?: LogLevel;
   file?: string;
-  /** Human-readable lines on stderr (stdout is kept for command output). */
+  /** Lines on the console: human-readable on stderr (stdout is kept for command output), or JSON lines on stdout. */
   console?: boolean;
+  /** "json": one JSON object a line on stdout (journald, containers); "text" (default): human lines on stderr. */
+  format?: LogFormat;
+  /** JSON lines on stderr instead: a command printing its own JSON object (--json) keeps stdout to that one object. */
+  jsonOnStderr?: boolean;
+  /**
+   * Whether the human console shows the per-file and run summary lines (`event` set). The CLI
+   * prints its own progress and summary, so it leaves them to the log file and JSON lines.
+   */
+  consoleRunLines?: boolean;
+  /** Where the console's lines go (tests): process.stdout and process.stderr by default. */
+  streams?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+}
+
+/** Drops the per-file and summary lines (see consoleRunLines). */
+const withoutRunLines = winston.format((info) => ((info as Record<string, unknown>).event ? false : info));
+
+/** The console: JSON lines on stdout, or human lines on stderr. */
+function consoleTransport(opts: LoggerOptions): winston.transport {
+  const { stdout, stderr } = opts.streams ?? process;
+  if (opts.format === "json") {
+    return new winston.transports.Stream({ stream: opts.jsonOnStderr ? stderr : stdout, eol: "\n", format: winston.format.combine(winston.format.timestamp(), winston.format.json()) });
+  }
+  const human = winston.format.combine(winston.format.timestamp({ format: "HH:mm:ss" }), consoleLine);
+  return new winston.transports.Stream({
+    stream: stderr,
+    eol: "\n",
+    format: opts.consoleRunLines === false ? winston.format.combine(withoutRunLines(), human) : human,
+  });
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const transports: winston.transport[] = [];
-  if (opts.console !== false) {
-    transports.push(
-      new winston.transports.Console({
-        stderrLevels: ["error", "warn", "info", "debug"],
-        format: winston.format.combine(winston.format.timestamp({ format: "HH:mm:ss" }), consoleLine),
-      }),
-    );
-  }
+  if (opts.console !== false) transports.push(consoleTransport(opts));
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
     // Rotated daily (and at 50 MB), 14 days kept: "agent.log" is written as agent-YYYY-MM-DD.log

@@ -174,11 +174,7 @@ export class Runner {
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
         metrics?.runFinished(s);
-        logger.info(
-          `run ${s.status}: uploaded ${s.uploaded}, downloaded ${s.downloaded}, deleted ${s.deletedLocal + s.deletedRemote}, ` +
-            `conflicts ${s.conflicts}, failed ${s.failed}, ${s.bytes} bytes in ${s.durationMs} ms`,
-          { job },
-        );
+        // The run's summary line is runJob's (sync/run-log.ts): worded as the CLI words it.
         this.deps.afterRun?.(job, started, s);
       })
       .catch((err: unknown) => {

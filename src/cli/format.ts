@@ -1,25 +1,9 @@
 /** Human-friendly numbers, progress lines and the plan table for terminal output. Pure functions. */
 
-export function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+import { finishedFileText, humanBytes, humanDuration, type FinishedFile } from "../human-units.js";
 
-export function humanDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const totalS = Math.round(s);
-  if (totalS < 3600) return `${Math.floor(totalS / 60)} min ${totalS % 60} s`;
-  const h = Math.floor(totalS / 3600);
-  return `${h} h ${Math.floor((totalS % 3600) / 60)} min`;
-}
+// The units and the words of a run live in src/human-units.ts (the log words them too); re-exported for the CLI.
+export { countsSentence, finishedFileText, humanBytes, humanDuration, type FinishedFile, type RunCountsView } from "../human-units.js";
 
 /** Bytes per second, "12 MiB/s"; empty until there is something meaningful to say. */
 export function humanRate(bytes: number, ms: number): string {
@@ -47,13 +31,26 @@ export interface ProgressView {
   phase: "listing" | "planning" | "transferring" | "deleting" | "done";
   done: number;
   total: number;
+  /** Bytes moved so far, those of the files in flight included. */
   bytes: number;
+  /** Bytes the plan moves in all, where known: the bar then follows the bytes, and an ETA is shown. */
+  totalBytes?: number;
   current?: string;
+}
+
+/** "ETA 3 min 2 s" from the rate so far; empty until the rate means something. */
+export function humanEta(bytesDone: number, bytesTotal: number, elapsedMs: number): string {
+  if (elapsedMs < 1000 || bytesDone <= 0 || bytesTotal <= bytesDone) return "";
+  const leftMs = ((bytesTotal - bytesDone) * elapsedMs) / bytesDone;
+  return `ETA ${humanDuration(Math.max(1000, Math.round(leftMs / 1000) * 1000))}`;
 }
 
 /**
  * One line of progress, at most `columns - 1` characters (no control codes; the caller owns
- * the terminal): "transferring [####------]  12/40 files  3.2 MiB  8.0 MiB/s  notes/todo.md".
+ * the terminal): "transferring [####------]  12/40 files  3.2 MiB  8.0 MiB/s  notes/todo.md";
+ * with the plan's total bytes: "... 12/40  1.2 GiB of 3.0 GiB  8.0 MiB/s  ETA 4 min 0 s  big.iso"
+ * (the bar then follows the bytes, so one big file moves it). `elapsedMs` is the time since the
+ * transfers began (the rate and ETA come from it).
  */
 export function progressLine(p: ProgressView, columns: number, elapsedMs: number): string {
   // A terminal that reports no width (0, e.g. under `script`) gets the classic 80.
@@ -61,12 +58,23 @@ export function progressLine(p: ProgressView, columns: number, elapsedMs: number
   if (p.phase === "listing") return fitLeft("listing both sides...", max);
   if (p.phase === "planning") return fitLeft("planning...", max);
   const rate = humanRate(p.bytes, elapsedMs);
-  const head = `${p.phase.padEnd(12)} ${progressBar(p.total > 0 ? p.done / p.total : 1, 22)} ${String(p.done).padStart(String(p.total).length)}/${p.total}`;
-  const tail = `  ${humanBytes(p.bytes)}${rate ? `  ${rate}` : ""}`;
+  const byBytes = p.totalBytes !== undefined && p.totalBytes > 0 && p.phase === "transferring";
+  const fraction = byBytes ? p.bytes / p.totalBytes! : p.total > 0 ? p.done / p.total : 1;
+  const head = `${p.phase.padEnd(12)} ${progressBar(fraction, 22)} ${String(p.done).padStart(String(p.total).length)}/${p.total}`;
+  const bytes = byBytes ? `${humanBytes(p.bytes)} of ${humanBytes(p.totalBytes!)}` : humanBytes(p.bytes);
+  const eta = byBytes ? humanEta(p.bytes, p.totalBytes!, elapsedMs) : "";
+  const tail = `  ${bytes}${rate ? `  ${rate}` : ""}${eta ? `  ${eta}` : ""}`;
   const line = head + tail;
   if (line.length >= max) return line.slice(0, max);
   const room = max - line.length - 2;
   return p.current && room > 3 ? `${line}  ${fitLeft(p.current, room)}` : line;
+}
+
+/** A line of `--progress plain`: one per file, no control codes (a log or a pipe reads it). */
+export function plainProgressLine(f: FinishedFile, done: number, total: number): string {
+  // A hostile name could hold control characters: shown escaped, never sent to the terminal.
+  // eslint-disable-next-line no-control-regex
+  return `[${done}/${total}] ${finishedFileText(f)}`.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 // --- plan table ---------------------------------------------------------------------------------

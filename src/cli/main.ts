@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { SafetyGuardError } from "../errors.js";
 import { redact } from "../log.js";
 import { registerAgentCommands } from "./commands/agent-commands.js";
@@ -14,9 +14,17 @@ import { withApp } from "./context.js";
 import { UsageError } from "./usage.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
+import { PROGRESS_MODES, type ProgressMode } from "./progress-printer.js";
 import { redactWritesTo } from "./redacted-output.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** sync's --progress (progress-printer.ts). */
+function progressOption(): Option {
+  return new Option("--progress <mode>", "auto: a line redrawn on a terminal, nothing elsewhere; tty: that line anyway; plain: a line per file; none")
+    .choices([...PROGRESS_MODES])
+    .default("auto");
+}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +35,7 @@ export function buildProgram(): Command {
     .option("-c, --config <path>", "agent config file (default: $FTPS_SYNC_CONFIG or ./agent.config.json)")
     .option("-v, --verbose", "debug logging")
     .option("-q, --quiet", "only warnings and errors")
+    .addOption(new Option("--log-format <format>", "log lines: text (human, on stderr) or json (JSON lines on stdout); default: the config's log.format").choices(["text", "json"]))
     .showHelpAfterError()
     .exitOverride();
 
@@ -57,8 +66,9 @@ export function buildProgram(): Command {
     .option("-n, --dry-run", "print the plan; change nothing on either side")
     .option("--force", "override the safety guards (mass deletion, emptied source)")
     .option("--json", "print one JSON object as the last line of stdout (README \"JSON output\")")
-    .action(async (job: string, flags: { dryRun?: boolean; force?: boolean; json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { ...flags, command: "sync" })),
+    .addOption(progressOption())
+    .action(async (job: string, flags: { dryRun?: boolean; force?: boolean; json?: boolean; progress?: ProgressMode }) =>
+      withApp(program, { jobs: [job], ownRunLines: true }, (app) => syncCommand(app, job, { ...flags, command: "sync" })),
     );
 
   program
@@ -68,7 +78,7 @@ export function buildProgram(): Command {
     .option("--out <file>", "save the plan, with what it was based on, for `apply` to carry out once reviewed")
     .option("--force", "plan past the safety guards (mass deletion, emptied source); `apply` of this plan lets them pass too")
     .action(async (job: string, flags: { json?: boolean; out?: string; force?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, force: flags.force, out: flags.out, command: "plan" })),
+      withApp(program, { jobs: [job], ownRunLines: true }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, force: flags.force, out: flags.out, command: "plan" })),
     );
 
   program
@@ -114,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: Command | undefined;
   program.hook("preAction", (_program, action) => {
     parsed = action;
+    // JSON log lines then go to stderr (context.ts): stdout holds the command's one object.
+    if (action.opts().json) program.setOptionValue("commandJson", true);
   });
   try {
     await program.parseAsync(argv);

@@ -119,7 +119,7 @@ function buildAgent(
     baseDir,
     stateDir: resolve(baseDir, raw.stateDir),
     jobsDir,
-    log: { level: raw.log.level, ...(raw.log.file !== undefined && { file: resolve(baseDir, raw.log.file) }) },
+    log: { level: raw.log.level, format: raw.log.format, ...(raw.log.file !== undefined && { file: resolve(baseDir, raw.log.file) }) },
     maxConcurrentJobs: raw.maxConcurrentJobs,
     shutdownGraceSeconds: raw.shutdownGraceSeconds,
     ...(raw.http && { http: raw.http.listen }),

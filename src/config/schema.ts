@@ -289,8 +289,10 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       level: z.enum(["error", "warn", "info", "debug"]).default("info"),
       file: nonEmpty().optional(),
+      /** The console's lines: "text" (human, on stderr) or "json" (JSON lines on stdout). */
+      format: z.enum(["text", "json"]).default("text"),
     })
-    .default({ level: "info" }),
+    .default({ level: "info", format: "text" }),
   maxConcurrentJobs: z.number().int().min(1).default(2),
   shutdownGraceSeconds: z.number().min(0).max(86_400).default(30),
   // Run history kept in the state database (src/agent/history-pruner.ts): 90 days, 10 000 runs a job.

@@ -165,7 +165,7 @@ export interface AgentConfig {
   baseDir: string;
   stateDir: string;
   jobsDir: string;
-  log: { level: "error" | "warn" | "info" | "debug"; file?: string };
+  log: { level: "error" | "warn" | "info" | "debug"; file?: string; format?: "text" | "json" };
   maxConcurrentJobs: number;
   shutdownGraceSeconds: number;
   http?: { host: string; port: number };

@@ -5,6 +5,7 @@
  * run when nothing else can succeed.
  */
 import { RemoteError } from "../errors.js";
+import type { FinishedFile } from "../human-units.js";
 import { isDelete } from "../plan/guards.js";
 import type { Action, ConflictAction, LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
 import { onlyTakingLeft, SourceTaker, takesSource } from "./after-transfer.js";
@@ -13,6 +14,7 @@ import { DeletionGate } from "./deletion-gate.js";
 import { compareContents } from "./evidence.js";
 import type { Plan } from "./plan-run.js";
 import type { RunContext } from "./run-context.js";
+import { finishedFile, logFileDone } from "./run-log.js";
 import { Bandwidth } from "./throttle.js";
 import { SourceChanged, SourceVanished, Transfers } from "./transfers.js";
 
@@ -48,6 +50,11 @@ class Execution {
   readonly total: number;
   /** afterTransfer "delete" or { archive }: takes each source file once its copy is recorded. */
   readonly taker?: SourceTaker;
+  /** Bytes the plan's transfers move in all, for the progress display. */
+  readonly totalBytes: number;
+  /** Bytes of the files in flight so far, by path (only while a progress display is attached). */
+  private readonly inFlight = new Map<string, number>();
+  private shown = { phase: "transferring" as "transferring" | "deleting", current: undefined as string | undefined, at: 0 };
 
   constructor(
     readonly ctx: RunContext,
@@ -59,10 +66,12 @@ class Execution {
       job, state, remote: server, logger, signal: opts.signal,
       bandwidth: job.bandwidthLimit ? new Bandwidth(job.bandwidthLimit) : undefined,
       onBytes: (n) => (counts.bytes += n),
+      onMoving: opts.onProgress && opts.progressBytes !== false ? (rel, n) => this.moving(rel, n) : undefined,
       startedMs: (opts.now ?? new Date()).getTime(),
     });
     if (takesSource(job)) this.taker = new SourceTaker({ job, remote: server, logger, signal: opts.signal });
     this.total = actions.filter((a) => !reportOnly(a)).length;
+    this.totalBytes = actions.reduce((n, a) => n + (finishedFile(a, 0).bytes ?? 0), 0);
     if (sides.unreadFolders) this.gate.blockAll();
   }
 
@@ -77,20 +86,49 @@ class Execution {
     this.gate.failed(a.path, err);
     const message = `${a.kind} ${a.path}: ${(err as Error).message}`;
     ctx.errors.push(message);
-    ctx.logger.error(message);
+    // Connections cut on purpose (a shutdown that would not wait) fail what was in flight: no error of its own.
+    if (ctx.opts.hardStop?.aborted) ctx.logger.warn(`${message} (stopped by shutdown)`);
+    else ctx.logger.error(message);
     // Out of space, quota, login or certificate: nothing else can succeed, stop the job.
     if (err instanceof RemoteError && err.stopsJob) this.stop.abort(err);
   }
 
+  /** The progress display, told now: counts, bytes (in flight included) and the file named. */
+  show(finished?: FinishedFile): void {
+    const { phase, current } = this.shown;
+    this.shown.at = Date.now();
+    let inFlight = 0;
+    for (const n of this.inFlight.values()) inFlight += n;
+    this.ctx.progress({ phase, done: this.done, total: this.total, totalBytes: this.totalBytes, current, inFlight, ...(finished ? { finished } : {}) });
+  }
+
+  /** Bytes of a file in flight: the display moves with them, a few times a second at most (a big file alone moves it). */
+  moving(rel: string, bytesSoFar: number | undefined): void {
+    if (bytesSoFar === undefined) return void this.inFlight.delete(rel);
+    this.inFlight.set(rel, bytesSoFar);
+    if (Date.now() - this.shown.at < 200) return;
+    this.shown.current = rel;
+    this.show();
+  }
+
   async step(a: Action, fn: () => Promise<unknown>): Promise<void> {
     if (this.stop.signal.aborted) return;
-    this.ctx.progress({ phase: a.kind.startsWith("delete") ? "deleting" : "transferring", done: this.done, total: this.total, current: a.path });
+    this.shown = { phase: a.kind.startsWith("delete") ? "deleting" : "transferring", current: a.path, at: 0 };
+    this.show();
+    const started = performance.now();
+    let ok = true;
     try {
       await fn();
     } catch (err) {
+      ok = false;
       this.fail(a, err);
     }
     this.done++;
+    if (!ok) return;
+    // One line a file at info: the log answers "what did we send?" (run-log.ts).
+    const f = finishedFile(a, performance.now() - started);
+    logFileDone(this.ctx.logger, a, f);
+    if (this.ctx.opts.onProgress) this.show(f);
   }
 
   /** Both sides hold the same file: record their signatures. */

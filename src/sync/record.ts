@@ -49,12 +49,13 @@ export function refreshMemo(ctx: RunContext, memo: Memo, done: NothingToDo): voi
 
 export type RunStatusResult = "ok" | "failed" | "aborted";
 
-/** The run's row: started now, finished once (later calls change nothing). */
-export function runRecord(ctx: RunContext): (status: RunStatusResult, counts: RunCounts, error?: string) => void {
+/** The run's row: started now, finished once (later calls change nothing). `runId` is its id (`history`), which the run's log lines carry. */
+export function runRecord(ctx: RunContext): ((status: RunStatusResult, counts: RunCounts, error?: string) => void) & { runId: number } {
   const runId = ctx.state.runs.start(ctx.job.name, ctx.opts.trigger ?? "manual", !!ctx.opts.dryRun);
   let recorded = false;
-  return (status, counts, error) => {
+  const finish = (status: RunStatusResult, counts: RunCounts, error?: string) => {
     if (!recorded) ctx.state.runs.finish(runId, status, counts, error);
     recorded = true;
   };
+  return Object.assign(finish, { runId });
 }

@@ -25,7 +25,8 @@ export interface RunContext {
    * capabilities. Later calls wait for nothing.
    */
   connect(): Promise<void>;
-  progress(p: Omit<Progress, "bytes">): void;
+  /** Tells the progress display (if any); `inFlight`: bytes of the files in flight so far, beside those done. */
+  progress(p: Omit<Progress, "bytes"> & { inFlight?: number }): void;
   /** Logs at debug level how long the phase since the last lap took: where a slow run spends its time. */
   lap(what: string): void;
   /** A warning of the run: logged, and kept for its summary. */
@@ -65,15 +66,15 @@ export function runContext(o: Omit<RunContext, "connect" | "progress" | "lap" | 
         tlsVersion: first.tls?.protocol, cipher: first.tls?.cipher, fingerprint: first.tls?.fingerprint, probedAt: Date.now(),
       });
     },
-    progress: (p) => o.opts.onProgress?.({ ...p, bytes: counts.bytes }),
+    progress: ({ inFlight, ...p }) => o.opts.onProgress?.({ ...p, bytes: counts.bytes + (inFlight ?? 0) }),
     lap(what) {
       const now = performance.now();
-      o.logger.debug(`${what} in ${Math.round(now - mark)} ms`);
+      ctx.logger.debug(`${what} in ${Math.round(now - mark)} ms`);
       mark = now;
     },
     warn(w) {
       ctx.warnings.push(w);
-      o.logger.warn(w);
+      ctx.logger.warn(w);
     },
   };
   return ctx;

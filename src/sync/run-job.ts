@@ -13,6 +13,8 @@ import { finishGathering, Sources, startGathering, type Gathered } from "./gathe
 import { planRun, unreadFolders, type Plan } from "./plan-run.js";
 import { recordLanded, refreshMemo, rememberMemos, runRecord, type RunStatusResult } from "./record.js";
 import { runContext, type RunContext } from "./run-context.js";
+import { logRunSummary } from "./run-log.js";
+import type { FinishedFile } from "../human-units.js";
 import { readMemo, settledShortcut, trustedShortcut, trustedTreeUnchanged, type Memo, type NothingToDo } from "./shortcut.js";
 
 export type { RunStatusResult } from "./record.js";
@@ -34,8 +36,13 @@ export interface Progress {
   phase: "listing" | "planning" | "transferring" | "deleting" | "done";
   done: number;
   total: number;
+  /** Bytes moved so far, those of the files in flight included (while a progress display is attached). */
   bytes: number;
+  /** Bytes the plan moves in all (transferring). */
+  totalBytes?: number;
   current?: string;
+  /** A file just done (`--progress plain` prints a line for each). */
+  finished?: FinishedFile;
 }
 
 export interface RunOptions {
@@ -47,6 +54,8 @@ export interface RunOptions {
   /** Abandon the run now: closes every connection to the server, transfers in flight included. */
   hardStop?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** The progress display shows the bytes of files in flight (a stream in each transfer's way counts them); default yes. */
+  progressBytes?: boolean;
   /**
    * Look only at these folders (the agent's watch events named them): their files on both sides
    * and in the state. A scoped run that would delete anything, or finds a folder it cannot read,
@@ -91,17 +100,23 @@ export async function runJob(config: AgentConfig, state: StateStore, jobName: st
   const job: JobConfig | undefined = config.jobs[jobName];
   if (!job) throw new ConfigError(`unknown job "${jobName}"; known jobs: ${Object.keys(config.jobs).join(", ") || "(none)"}`);
   const remoteConfig = config.remotes[job.remote];
-  const logger = opts.logger.child({ job: job.name });
-  const server = opts.remote ?? opts.openRemote?.(remoteConfig, logger);
+  const jobLogger = opts.logger.child({ job: job.name });
+  const server = opts.remote ?? opts.openRemote?.(remoteConfig, jobLogger);
   if (!server) throw new Error("runJob needs a remote folder: pass remote or openRemote");
   const started = Date.now();
-  const ctx = runContext({ config, job, remoteConfig, state, server, logger, opts });
+  const ctx = runContext({ config, job, remoteConfig, state, server, logger: jobLogger, opts });
   const recordRun = runRecord(ctx);
+  // Every line of the run carries its id (the `history` row's), beside the job.
+  const logger = (ctx.logger = jobLogger.child({ runId: recordRun.runId }));
   let outcome: Outcome = { status: "ok", actions: [], deferred: 0, skippedDeletes: 0 };
+  let summarised = false;
   const finish = (status: RunStatusResult, error?: string): RunSummary => {
     recordRun(status, ctx.counts, error);
     const { actions: plan, deferred, skippedDeletes } = outcome;
-    return { job: job.name, status, durationMs: Date.now() - started, dryRun: !!opts.dryRun, plan, deferred, skippedDeletes, errors: ctx.errors, warnings: ctx.warnings, ...ctx.counts };
+    const summary: RunSummary = { job: job.name, status, durationMs: Date.now() - started, dryRun: !!opts.dryRun, plan, deferred, skippedDeletes, errors: ctx.errors, warnings: ctx.warnings, ...ctx.counts };
+    if (!summarised) logRunSummary(logger, summary, !!(opts.signal?.aborted || opts.hardStop?.aborted));
+    summarised = true;
+    return summary;
   };
 
   const onHardStop = () => server.destroy();

@@ -24,7 +24,8 @@ export class Bandwidth {
     return this.available >= 0 ? 0 : Math.ceil((-this.available / this.bytesPerSecond) * 1000);
   }
 
-  stream(): Transform {
+  /** The throttling stream; `onPass` is told each piece let through (progress counts bytes there). */
+  stream(onPass?: (bytes: number) => void): Transform {
     let timer: NodeJS.Timeout | undefined;
     const bandwidth = this;
     const stream: Transform = new Transform({
@@ -38,6 +39,7 @@ export class Bandwidth {
           offset += piece.length;
           const wait = bandwidth.take(piece.length);
           stream.push(piece);
+          onPass?.(piece.length);
           if (wait === 0) next();
           else timer = setTimeout(next, wait);
         };
@@ -51,4 +53,14 @@ export class Bandwidth {
     });
     return stream;
   }
+}
+
+/** A stream that lets everything through at once and tells `onPass` each chunk: bytes in flight, for progress. */
+export function meterStream(onPass: (bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      onPass(chunk.length);
+      done(null, chunk);
+    },
+  });
 }

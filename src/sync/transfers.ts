@@ -1,3 +1,4 @@
+import type { Transform } from "node:stream";
 import { createHash } from "node:crypto";
 import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { lutimes } from "node:fs/promises";
@@ -19,7 +20,7 @@ import { retrying } from "../remote/retrying-folder.js";
 import { sameRemoteVersion } from "../remote/same-version.js";
 import type { StateStore } from "../state/index.js";
 import { downloadFile, downloadRange, DownloadTooLong, type ByteRange } from "./receive-file.js";
-import type { Bandwidth } from "./throttle.js";
+import { meterStream, type Bandwidth } from "./throttle.js";
 import { RunVersions } from "./versions.js";
 
 /** How a retried call is named in the log, as the commands it stands for. */
@@ -55,6 +56,11 @@ export interface TransferContext {
   bandwidth?: Bandwidth;
   signal?: AbortSignal;
   onBytes?: (n: number) => void;
+  /**
+   * Bytes of a file in flight so far (the file's `rel`), as they pass; undefined once its transfer
+   * ends. Only where asked: it puts a stream in each transfer's way (progress on a terminal).
+   */
+  onMoving?: (rel: string, bytesSoFar: number | undefined) => void;
   /** When the run started (epoch ms): the name of its versions folder (backup). Default: now. */
   startedMs?: number;
 }
@@ -75,6 +81,8 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
 /** An upload's temporary file on the server: its name now, and how to move to a fresh one. */
 interface UploadTemp {
   path: string;
+  /** The file it is for (the job's relative path): progress counts its bytes under this name. */
+  readonly rel: string;
   /** It is an interrupted upload's, taken up again. */
   readonly resumed: boolean;
   readonly fresh: () => string;
@@ -200,8 +208,15 @@ export class Transfers {
     });
   }
 
-  private throttle() {
-    return this.ctx.bandwidth ? () => this.ctx.bandwidth!.stream() : undefined;
+  /** The stream a transfer of `rel` passes through: the bandwidth limit, and the count of its bytes for progress. */
+  private throttle(rel?: string, startAt = 0): (() => Transform) | undefined {
+    const { bandwidth, onMoving } = this.ctx;
+    if (!onMoving || rel === undefined) return bandwidth ? () => bandwidth.stream() : undefined;
+    return () => {
+      let passed = startAt;
+      const count = (n: number) => onMoving(rel, (passed += n));
+      return bandwidth ? bandwidth.stream(count) : meterStream(count);
+    };
   }
 
   remoteAbs(rel: string): string {
@@ -265,6 +280,7 @@ export class Transfers {
       return await this.uploadOpened(source, rel, local, remote, placedRemote, targetRel);
     } finally {
       closeSync(source.fd);
+      this.ctx.onMoving?.(targetRel, undefined);
     }
   }
 
@@ -322,6 +338,7 @@ export class Transfers {
     const resumable = partial?.sourceMtime !== undefined && sameLocalVersion(before, { size: partial.sourceSize, mtimeMs: partial.sourceMtime }) && !this.noUploadResume;
     const temp: UploadTemp = {
       path: "",
+      rel: targetRel,
       resumed: resumable,
       fresh: () => remoteJoin(this.remoteAbs(remoteDirRel), tempNameFor(baseName(targetRel))),
       record: (tempPath: string) =>
@@ -374,7 +391,7 @@ export class Transfers {
     let sizeAfter: number | undefined;
     if (startAt < before.size || before.size === 0) {
       if (startAt > 0) attempts.appendedFrom = startAt;
-      ({ sizeAfter } = await server.upload(temp.path, { fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle() }));
+      ({ sizeAfter } = await server.upload(temp.path, { fd, size: before.size, startAt }, { append: startAt > 0, throttle: this.throttle(temp.rel, startAt) }));
     }
     const size = sizeAfter ?? (await server.size(temp.path));
     if (size !== before.size) {
@@ -481,6 +498,7 @@ export class Transfers {
       return await this.downloadInto(dir, diskRel, rel, remote, local, placedLocal, targetRel);
     } finally {
       dir.close();
+      this.ctx.onMoving?.(targetRel, undefined);
     }
   }
 
@@ -505,8 +523,8 @@ export class Transfers {
 
     let stampAfter: RemoteStamp | undefined;
     await this.retry(`download ${source}`, async () => {
-      if (ranges.length > 0) await this.downloadSegments(source, io(temp), ranges, saveProgress);
-      else stampAfter = await this.downloadWhole(source, io(temp), remote.size, onTimeBefore);
+      if (ranges.length > 0) await this.downloadSegments(source, io(temp), ranges, () => (saveProgress(), this.segmentsMoving(targetRel, ranges)));
+      else stampAfter = await this.downloadWhole(source, io(temp), remote.size, onTimeBefore, targetRel);
     }).catch(async (err) => {
       if (timeWithTransfer && isNotThere(err)) {
         await discard();
@@ -598,12 +616,12 @@ export class Transfers {
 
   /** One attempt at a download in one piece: it continues at the temporary file's size where the server can (REST). */
   /** Returns the server's stamp of the file right after the last byte, where it gave one at no round trip. */
-  private async downloadWhole(source: string, tempIo: string, size: number, onTimeBefore?: (ms: number | undefined) => void): Promise<RemoteStamp | undefined> {
+  private async downloadWhole(source: string, tempIo: string, size: number, onTimeBefore?: (ms: number | undefined) => void, rel?: string): Promise<RemoteStamp | undefined> {
     const have = (await sizeOrUndefined(tempIo)) ?? 0;
     const startAt = have > 0 && have <= size && this.ctx.remote.capabilities?.restStream ? have : 0;
     if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
     if (startAt < size || size === 0) {
-      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(), announcedSize: size, onTimeBefore })).stampAfter;
+      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(rel, startAt), announcedSize: size, onTimeBefore })).stampAfter;
     }
     return undefined;
   }
@@ -676,6 +694,13 @@ export class Transfers {
 
   private changedWhileFetched(source: string): SourceChanged {
     return new SourceChanged(`${source} changed on the server while it was being downloaded; discarded, it will be fetched again next run`);
+  }
+
+  /** A segmented download's bytes on disk so far, for progress (its ranges' flushes: a few per range). */
+  private segmentsMoving(rel: string, ranges: ByteRange[]): void {
+    if (!this.ctx.onMoving) return;
+    const size = ranges.length ? ranges[ranges.length - 1].end : 0;
+    this.ctx.onMoving(rel, size - ranges.reduce((n, r) => n + (r.end - r.flushed), 0));
   }
 
   /** How many ranges to fetch `size` bytes in: several connections at once for big files. */

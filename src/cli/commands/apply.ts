@@ -35,7 +35,7 @@ export async function applyCommand(program: Command, file: string, flags: { json
   const saved = readPlanFile(file);
   const opts = program.opts<GlobalOptions>();
   const config = opts.config?.trim() || process.env.FTPS_SYNC_CONFIG?.trim() || saved.config;
-  const app = loadApp({ ...opts, config }, { jobs: [saved.job] });
+  const app = loadApp({ ...opts, config }, { jobs: [saved.job], ownRunLines: true });
   try {
     process.exitCode = await applyPlanFile(app, saved, resolve(file), flags);
   } finally {

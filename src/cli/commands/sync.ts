@@ -7,11 +7,12 @@ import type { Action } from "../../plan/types.js";
 import { runJob, type Progress, type RunSummary } from "../../sync/run-job.js";
 import type { AppContext } from "../context.js";
 import { AlreadyRunningError, failureOf, hintFor, type Failure } from "../failure.js";
-import { humanBytes, humanDuration, planSentence, planTable, planTotals, progressLine } from "../format.js";
+import { countsSentence, humanDuration, planSentence, planTable, planTotals } from "../format.js";
 import { isoTime, writeJson } from "../json-output.js";
 import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
 import { capturePlan, refuseInsideJob, writePlanFile } from "./plan-out.js";
+import { effectiveMode, progressPrinter, type ProgressMode } from "../progress-printer.js";
 
 export interface SyncFlags {
   dryRun?: boolean;
@@ -21,6 +22,8 @@ export interface SyncFlags {
   command?: "sync" | "plan";
   /** `plan --out FILE`: save the plan for `apply` (plan-out.ts). */
   out?: string;
+  /** --progress: auto (a line redrawn on a terminal, nothing elsewhere), tty, plain (a line per file) or none. */
+  progress?: ProgressMode;
 }
 
 /** The plan as a compact table: action, path, size, reason (the summary line words the totals). */
@@ -43,28 +46,14 @@ export function formatSummary(s: RunSummary): string {
       ]
     : [
         `${s.job}: ${s.status} in ${took}`,
-        `  uploaded ${s.uploaded}, downloaded ${s.downloaded}, deleted local ${s.deletedLocal}, deleted remote ${s.deletedRemote}, ` +
-          `conflicts ${s.conflicts}, failed ${s.failed}, ${humanBytes(s.bytes)}`,
+        // Worded as the log's summary line words it (daemon and CLI alike).
+        `  ${countsSentence(s)}`,
       ];
   if (s.deferred) lines.push(`  ${s.deferred} file(s) changed while being synced: taken again next run`);
   if (s.skippedDeletes) lines.push(`  ${s.skippedDeletes} deletion(s) ${s.dryRun ? "would be " : ""}skipped: held back by the delete policy, or for safety`);
   for (const e of s.errors.slice(0, 10)) lines.push(`  error: ${e}`);
   if (s.errors.length > 10) lines.push(`  ... and ${s.errors.length - 10} more errors (see the log)`);
   return lines.join("\n") + "\n";
-}
-
-/** A live progress line (bar, counts, bytes, rate) on stderr when it is a terminal; nothing otherwise. */
-function progressPrinter(): ((p: Progress) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  const started = Date.now();
-  let last = 0;
-  return (p) => {
-    if (p.phase === "done") return void process.stderr.write("\r\x1b[2K");
-    const now = Date.now();
-    if (now - last < 100) return;
-    last = now;
-    process.stderr.write(`\r\x1b[2K${progressLine(p, process.stderr.columns ?? 80, now - started)}`);
-  };
 }
 
 export function exitCodeOf(s: RunSummary): number {
@@ -110,7 +99,9 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   }
   let summary: RunSummary | undefined;
   let thrown: unknown;
-  const onProgress = flags.json ? undefined : progressPrinter();
+  // --json keeps the terminal quiet unless progress was asked for by name.
+  const progressMode = flags.json && (flags.progress ?? "auto") === "auto" ? "none" : (flags.progress ?? "auto");
+  const onProgress = progressPrinter(progressMode);
   // Notifications (the job's "notify") are sent once the run is recorded, and waited for at the end, briefly.
   const notified = lock?.ok ? notifyAfterCliRun(app, jobName, started) : undefined;
   const capture = flags.out !== undefined ? capturePlan() : undefined;
@@ -121,6 +112,8 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
       force: flags.force,
       trigger: "cli",
       onProgress,
+      // A line per file (plain) needs no count of the bytes in flight.
+      progressBytes: effectiveMode(progressMode, process.stderr) === "tty",
       openRemote: (remote, logger) => new FtpsFolder(remote, logger),
       ...(capture ? { now: capture.now, onPlanned: capture.onPlanned } : {}),
     });
