@@ -1,42 +1,14 @@
 // The agent (`ftps-sync run`) when a watched job's local folder goes away and comes back.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { sleep, startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 requireServers("vsftpd");
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 150): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-const daemons = new Set<ChildProcess>();
-
-function startDaemon(ws: Workspace): { pid: number; log(): string } {
-  const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], {
-    env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  daemons.add(child);
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  child.on("exit", () => daemons.delete(child));
-  return { pid: child.pid!, log: () => out };
-}
 
 interface JobState {
   job: string;
@@ -63,12 +35,7 @@ describe("a watched local folder that goes away, against vsftpd", () => {
     owner = await ensureTestUser();
     server = await startServer("vsftpd", { tls: "explicit" });
   });
-  afterEach(async () => {
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-    }
-  });
+  afterEach(stopDaemons);
   afterAll(async () => {
     for (const ws of workspaces) ws.cleanup();
     await server?.stop();

@@ -1,53 +1,14 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { sleep, startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 requireServers("vsftpd");
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-interface Daemon {
-  pid: number;
-  log(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const daemons = new Set<ChildProcess>();
-
-function startDaemon(ws: Workspace): Daemon {
-  const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], {
-    env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  daemons.add(child);
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => {
-      daemons.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { pid: child.pid!, log: () => out, exited };
-}
 
 interface RunRow {
   id: number;
@@ -109,13 +70,7 @@ describe("agent daemon against vsftpd", () => {
     owner = await ensureTestUser();
     server = await startServer("vsftpd", { tls: "explicit" });
   });
-  afterEach(async () => {
-    // Every daemon a test started is stopped by its PID, whatever the test's outcome.
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-    }
-  });
+  afterEach(stopDaemons);
   afterAll(async () => {
     for (const ws of workspaces) ws.cleanup();
     await server?.stop();
