@@ -100,9 +100,17 @@ describe("the console", () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const logger = createLogger({ ...opts, streams: { stdout, stderr } });
+    const seen = { out: "", err: "" };
+    stdout.on("data", (d: Buffer) => (seen.out += d.toString()));
+    stderr.on("data", (d: Buffer) => (seen.err += d.toString()));
+    // Closed, the logger has handed every line to its transports (winston writes through streams,
+    // which Node 26 passes on a turn later than Node 20).
+    const finished = new Promise((r) => logger.once("finish", r));
     log(logger);
-    await new Promise((r) => setImmediate(r));
-    return { out: String(stdout.read() ?? ""), err: String(stderr.read() ?? "") };
+    logger.end();
+    await finished;
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return seen;
   }
 
   it("keeps a server's multi-line reply on one log line", async () => {
