@@ -123,7 +123,8 @@ export class FtpsFolder implements RemoteFolder {
     if (this.serverClock.known || this.clockProbed) return;
     const timed = (p: string) => p === "second" || p === "ms" || p === "minute";
     const ahead = [...listing.entries.values()].some((e) => e.modifyMs !== undefined && timed(e.precision) && e.modifyMs > nowMs + AHEAD_HINT_MS);
-    if (!ahead && !wanted) return;
+    // A server whose clock a probe could not measure is not probed again for every run (remembered).
+    if (!ahead && (!wanted || this.pool.techniques.known.clockProbe)) return;
     this.clockProbed = true;
     const measured = await this.pool.use((c) => probeClock(c, root, this.learning)).catch((err: Error) => {
       this.logger?.debug(`${this.remote.name}: clock probe in ${root} failed: ${err.message}`);
@@ -131,7 +132,16 @@ export class FtpsFolder implements RemoteFolder {
     });
     if (measured) this.learnClock(measured.clock, measured.how);
     else if (ahead) this.logger?.info(`${this.remote.name}: the listing shows times in the future and the server's clock could not be measured (a probe file in ${root} could not be written and read back): files dated in the future get the time they are downloaded at`);
-    else this.logger?.info(`${this.remote.name}: the server's clock could not be measured (a probe file in ${root} could not be written and read back): its listed times are taken as UTC`);
+    else this.rememberOff("clockProbe", `the server's clock could not be measured (a probe file in ${root} could not be written and read back): its listed times are taken as UTC`);
+  }
+
+  /** Remembers a technique the server does not allow, says so once, and stores it in its profile (`check` lists it). */
+  private rememberOff(technique: string, reason: string): void {
+    const techniques = this.pool.techniques;
+    if (techniques.known[technique]) return;
+    techniques.known[technique] = reason;
+    this.logger?.warn(`${this.remote.name}: ${reason} (remembered for this server)`);
+    techniques.onTurnedOff?.(technique, reason);
   }
 
   /** Remembers the server's clock and says so, once: when it is new or changed. */

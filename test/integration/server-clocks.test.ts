@@ -153,6 +153,41 @@ describe.each([
   });
 });
 
+describe("a two-way job on a server whose clock a probe cannot measure (uploads refused)", () => {
+  let server: PyftpdServer;
+  let ws: Workspace;
+  beforeAll(async () => {
+    server = await startPyftpd({ behaviours: ["read-only"] });
+    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    ws?.cleanup();
+    await server?.stop();
+  });
+
+  it("says so once, remembers it in the server's profile, and does not probe again at the next run", async () => {
+    const remoteDir = join(server.root, "ro");
+    writeTree(remoteDir, { "theirs.txt": "theirs\n" });
+    const local = ws.folder("ro-local");
+    ws.writeJob("ro", { remote: "srv", remotePath: "/ro", local, direction: "two-way" });
+
+    const first = await sync(ws, "ro");
+    expect(first.summary).toMatchObject({ downloaded: 1 });
+    expect(first.stderr.match(/clock could not be measured/g) ?? []).toHaveLength(1);
+    const check = await ws.cli(["check"]);
+    expect(check.stdout).toMatch(/clockProbe: the server's clock could not be measured/);
+
+    // The server logs what was done with a probe (its STOR refused, the DELE after it).
+    const probes = async () => ((await server.log()).match(/clock-probe/g) ?? []).length;
+    const before = await probes();
+    expect(before).toBeGreaterThan(0);
+    const second = await sync(ws, "ro");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/clock could not be measured/);
+    expect(await probes()).toBe(before);
+  });
+});
+
 describe("a LIST-only server 5 hours east of UTC whose LIST shows local time and whose MDTM gives UTC", () => {
   let server: PyftpdServer;
   let ws: Workspace;
