@@ -1,35 +1,23 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI, REPO } from "../helpers/cli.js";
+import { REPO } from "../helpers/cli.js";
+import { startDaemon, stopDaemons } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
-import { writeTree } from "../helpers/trees.js";
+import { makeServerFolder } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 requireServers("vsftpd");
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 /** The value of one series in the exposition text, or undefined when the series is absent. */
 function value(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(series + " "));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
-
-const daemons = new Set<ChildProcess>();
 
 describe("/metrics of a running agent against vsftpd", () => {
   let server: RunningServer;
@@ -38,8 +26,7 @@ describe("/metrics of a running agent against vsftpd", () => {
 
   /** A job uploading a fresh local folder to a fresh remote folder. */
   const addJob = (name: string, job: Record<string, unknown> = {}) => {
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(server.root, name, ".keep-dir"));
+    makeServerFolder(server.root, name, owner);
     const local = ws.folder(`local-${name}`);
     ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "upload", ...job });
     return local;
@@ -49,12 +36,7 @@ describe("/metrics of a running agent against vsftpd", () => {
     owner = await ensureTestUser();
     server = await startServer("vsftpd", { tls: "explicit" });
   });
-  afterEach(async () => {
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-    }
-  });
+  afterEach(stopDaemons);
   afterAll(async () => {
     ws?.cleanup();
     await server?.stop();
@@ -69,12 +51,7 @@ describe("/metrics of a running agent against vsftpd", () => {
     const watched = addJob("watched", { watch: true });
     writeFileSync(join(watched, "w.txt"), "watched");
 
-    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], { env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env }, stdio: ["ignore", "pipe", "pipe"] });
-    daemons.add(child);
-    child.on("exit", () => daemons.delete(child));
-    let log = "";
-    child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    const agent = startDaemon(ws);
     const scrape = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -82,11 +59,9 @@ describe("/metrics of a running agent against vsftpd", () => {
     };
 
     // The watched job's start-up run: the agent's own run, and its last success.
-    let text = await waitFor("the watched job's start-up run", async () => {
+    let text = await agent.waitFor("the watched job's start-up run", async () => {
       const t = await scrape();
       return value(t, 'ftps_sync_last_run_status{job="watched"}') === 1 && t;
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${log}`);
     });
     expect(value(text, 'ftps_sync_runs_total{job="watched",result="ok"}')).toBe(1);
     expect(value(text, 'ftps_sync_files_total{job="watched",kind="uploaded"}')).toBe(1);
@@ -130,8 +105,8 @@ describe("/metrics of a running agent against vsftpd", () => {
 
     // A job added by a reload has its series at once, at zero.
     addJob("added");
-    child.kill("SIGHUP");
-    text = await waitFor("the added job's series", async () => {
+    agent.kill("SIGHUP");
+    text = await agent.waitFor("the added job's series", async () => {
       const t = await scrape();
       return value(t, 'ftps_sync_runs_total{job="added",result="ok"}') === 0 && t;
     });

@@ -7,31 +7,18 @@
 // The deadline is "00:00" UTC every day: whatever the time of the test, today's deadline has
 // passed and nothing arrived since midnight (the arithmetic itself is tested with an injected
 // clock in test/unit/expected-arrivals.test.ts).
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 interface Hook {
   port: number;
@@ -80,7 +67,6 @@ function recorder(file: string): string[] {
   ];
 }
 
-const daemons = new Set<ChildProcess>();
 
 async function runCount(ws: Workspace, job: string): Promise<number> {
   const r = await ws.cli(["history", job, "--limit", "1000", "--json"]);
@@ -112,10 +98,7 @@ describe("notifications and expected arrivals against vsftpd", () => {
     server = await startServer("vsftpd", { tls: "explicit" });
   });
   afterEach(async () => {
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-    }
+    await stopDaemons();
     for (const h of hooks.splice(0)) {
       h.closeAllConnections();
       h.close();
@@ -194,15 +177,9 @@ describe("notifications and expected arrivals against vsftpd", () => {
       {},
       { http: { listen: `127.0.0.1:${httpPort}` } },
     );
-    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], { env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env }, stdio: ["ignore", "pipe", "pipe"] });
-    daemons.add(child);
-    let log = "";
-    child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => (daemons.delete(child), r(code))));
+    const agent = startDaemon(ws);
 
-    await waitFor("the late event", () => events(hook).includes("late")).catch((err: Error) => {
-      throw new Error(`${err.message}\n${log}`);
-    });
+    await agent.waitFor("the late event", () => events(hook).includes("late"));
     const readyLate = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
     expect(readyLate.status).toBe(503);
     expect(((await readyLate.json()) as { jobs: Record<string, string> }).jobs[name]).toMatch(/^late: no file matching "orders-\*\.csv"/);
@@ -218,9 +195,7 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect((await ws.cli(["status"])).code).toBe(10);
 
     drop("orders-2.csv", "1;1\n");
-    await waitFor("the recovered event", () => events(hook).includes("recovered")).catch((err: Error) => {
-      throw new Error(`${err.message}\n${log}`);
-    });
+    await agent.waitFor("the recovered event", () => events(hook).includes("recovered"));
     expect(hook.bodies.find((b) => b.event === "recovered")).toMatchObject({ job: name, arrived: { path: "orders-2.csv" } });
     expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()).toMatch(new RegExp(`ftps_sync_job_late\\{job="${name}"\\} 0`));
@@ -229,8 +204,8 @@ describe("notifications and expected arrivals against vsftpd", () => {
     expect(events(hook).filter((e) => e === "late")).toHaveLength(2);
     expect(new Set(hook.bodies.filter((b) => b.event === "late").map((b) => JSON.stringify(b))).size).toBe(1);
 
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    agent.kill("SIGTERM");
+    expect((await agent.exited).code).toBe(0);
   }, 90_000);
 });
 

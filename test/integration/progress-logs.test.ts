@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
+import { sleep, startDaemon, stopDaemons } from "../helpers/daemon.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 import { writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
@@ -27,19 +28,6 @@ function inTerminal(args: string[], env: Record<string, string>): Promise<{ code
   });
 }
 
-/** Waits until `probe` gives something, checking every 50 ms, for at most `ms`. */
-async function waitFor<T>(what: string, probe: () => T | undefined | false, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const daemons = new Set<ChildProcess>();
-
 describe("progress and logs of a sync against vsftpd", () => {
   let server: RunningServer;
   let ws: Workspace;
@@ -56,13 +44,7 @@ describe("progress and logs of a sync against vsftpd", () => {
     server = await startServer("vsftpd", { tls: "explicit" });
     ws = makeWorkspace(server, { fingerprint: server.fingerprint });
   });
-  afterEach(async () => {
-    // A daemon a test started is stopped by its PID, whatever the test's outcome.
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-    }
-  });
+  afterEach(stopDaemons); // a daemon a test started is stopped by its PID, whatever the outcome
   afterAll(async () => {
     ws?.cleanup();
     await server?.stop();
@@ -136,34 +118,25 @@ describe("progress and logs of a sync against vsftpd", () => {
   it("the agent with --log-format json: JSON lines on stdout, its summary worded as the CLI's, and a shutdown mid-transfer logs no error", async () => {
     const { name, local } = job({ watch: true, bandwidthLimit: "300KB" });
     const remoteDir = join(server.root, name);
-    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "--log-format", "json", "run"], {
-      env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    daemons.add(child);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => (daemons.delete(child), resolve(code))));
-    const lines = () => out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const agent = startDaemon(ws, { args: ["--log-format", "json"] });
+    const lines = () => agent.stdout().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
     writeFileSync(join(local, "small.txt"), "small");
-    const first = await waitFor("the first run's summary", () => lines().find((l) => l.event === "run" && l.job === name), 20_000);
+    const first = await agent.waitFor("the first run's summary", () => lines().find((l) => l.event === "run" && l.job === name), 20_000, 50);
     expect(first).toMatchObject({ level: "info", status: "ok", uploaded: 1, failed: 0 });
     expect(first.message).toMatch(/^run ok: uploaded 1, downloaded 0, deleted local 0, deleted remote 0, conflicts 0, failed 0, 5 B in /);
     expect(lines().find((l) => l.event === "file")).toMatchObject({ path: "small.txt", runId: first.runId, job: name });
 
     // Then a slow upload, and SIGTERM while it is in flight (grace 30 s by default: cut by a second signal).
     writeFileSync(join(local, "big.bin"), Buffer.alloc(3_000_000, 7));
-    await waitFor("the upload in progress", () => existsSync(remoteDir) && readdirSync(remoteDir).some((f) => f.startsWith(".ftps-sync.") && statSync(join(remoteDir, f)).size > 50_000), 20_000);
-    child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(err).toBe("");
+    await agent.waitFor("the upload in progress", () => existsSync(remoteDir) && readdirSync(remoteDir).some((f) => f.startsWith(".ftps-sync.") && statSync(join(remoteDir, f)).size > 50_000), 20_000, 50);
+    agent.kill("SIGTERM");
+    await sleep(300);
+    agent.kill("SIGTERM");
+    expect((await agent.exited).code).toBe(0);
+    expect(agent.stderr()).toBe("");
     const all = lines();
-    expect(all.filter((l) => l.level === "error"), out).toEqual([]);
+    expect(all.filter((l) => l.level === "error"), agent.stdout()).toEqual([]);
     expect(all.some((l) => typeof l.message === "string" && /interrupted by shutdown/.test(l.message))).toBe(true);
   }, 60_000);
 });

@@ -1,35 +1,20 @@
 // A watched job in the daemon: one watch per folder, shown by `status`; when the watches run out
 // (a test hook stands for a low fs.inotify.max_user_watches) it polls instead, and says so in the
 // log, `status` and /readyz, naming the setting to raise.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { makeWorkspace, rememberOff, type Workspace } from "../helpers/workspace.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { freePort, requireServers } from "../servers/real-servers.js";
 
 requireServers("pyftpdlib");
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 interface JobWatchJson {
   job: string;
   watch: { mode: "watching"; watches: number } | { mode: "polling"; pollMs: number; reason: string } | null;
 }
-
-const daemons = new Set<ChildProcess>();
 
 describe("the watch of a job in the daemon", () => {
   let server: PyftpdServer;
@@ -37,13 +22,7 @@ describe("the watch of a job in the daemon", () => {
   beforeAll(async () => {
     server = await startPyftpd();
   });
-  afterEach(async () => {
-    for (const child of [...daemons]) {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      daemons.delete(child);
-    }
-  });
+  afterEach(stopDaemons);
   afterAll(async () => {
     for (const ws of workspaces) ws.cleanup();
     await server?.stop();
@@ -59,19 +38,12 @@ describe("the watch of a job in the daemon", () => {
     for (const d of ["d1", "d2"]) mkdirSync(join(local, d));
     writeFileSync(join(local, "d1", "first.txt"), "first");
     ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "upload", watch: true, watchDebounce: "100ms" });
-    const child = spawn(process.execPath, [CLI, "--config", ws.configPath, "run"], {
-      env: { ...process.env, FTPS_SYNC_CONFIG: "", ...ws.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    daemons.add(child);
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const daemon = startDaemon(ws, { env });
     const watchOf = async () => {
       const r = await ws.cli(["status", "--json"]);
       return (JSON.parse(r.stdout) as { jobs: JobWatchJson[] }).jobs.find((j) => j.job === name)!.watch;
     };
-    return { ws, local, log: () => out, watchOf };
+    return { ws, local, log: daemon.log, watchOf };
   }
 
   it("holds one watch per folder, status says how many, and a new file's run looks at its folder only", async () => {

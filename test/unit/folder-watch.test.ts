@@ -6,20 +6,11 @@ import winston from "winston";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { watchJob, type JobWatcher, type WatchOptions } from "../../src/agent/watcher.js";
 import type { FolderChange } from "../../src/agent/folder-watch.js";
+import { sleep, waitFor } from "../helpers/wait.js";
 import type { JobConfig } from "../../src/config/types.js";
 
 const work = mkdtempSync(join(tmpdir(), "ftps-sync-folder-watch-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 /**
  * The inotify watches this process holds on the files and folders under `root`, as the kernel
  * counts them (by inode: other test files may watch in other threads of this process).
@@ -107,18 +98,18 @@ describe("the folder watch", () => {
     const root = tree("named", 3, 1);
     const { requests, folders } = await watched(root);
     writeFileSync(join(root, "d2", "new.txt"), "1");
-    await waitFor("a run for d2/new.txt", () => requests.length >= 1);
+    await waitFor("a run for d2/new.txt", () => requests.length >= 1, 8000, 25);
     expect(folders.flat()).toEqual([{ folder: "d2", deep: false }]);
 
     mkdirSync(join(root, "d1", "sub"));
     writeFileSync(join(root, "d1", "sub", "inner.txt"), "2");
-    await waitFor("a run for the new folder, as new", () => folders.slice(1).flat().some((c) => c.folder === "d1/sub" && c.deep));
+    await waitFor("a run for the new folder, as new", () => folders.slice(1).flat().some((c) => c.folder === "d1/sub" && c.deep), 8000, 25);
     expect(folders.slice(1).flat()).toContainEqual({ folder: "d1", deep: false });
 
     await sleep(200);
     const settled = requests.length;
     writeFileSync(join(root, "d1", "sub", "later.txt"), "3");
-    await waitFor("a run for a file in the new folder", () => requests.length > settled);
+    await waitFor("a run for a file in the new folder", () => requests.length > settled, 8000, 25);
     expect(folders.at(-1)).toEqual([{ folder: "d1/sub", deep: false }]);
   });
 
@@ -127,7 +118,7 @@ describe("the folder watch", () => {
     const { w } = await watched(root);
     expect(w.watches).toBe(3);
     rmSync(join(root, "d1"), { recursive: true });
-    await waitFor("the removed folder's watch let go", () => w.watches === 2);
+    await waitFor("the removed folder's watch let go", () => w.watches === 2, 8000, 25);
   });
 
   it("falls back to polling at the watch limit, and says so naming fs.inotify.max_user_watches", async () => {
@@ -138,7 +129,7 @@ describe("the folder watch", () => {
     expect(log.lines.join("")).toMatch(/limit of inotify watches is reached.*every 0 s instead.*fs\.inotify\.max_user_watches/);
     expect(w.watches).toBe(0); // half a tree watched would miss changes without a word
     expect(inotifyWatches(root)).toBe(0);
-    await waitFor("polled runs", () => requests.filter((t) => t === "watch-poll").length >= 3);
+    await waitFor("polled runs", () => requests.filter((t) => t === "watch-poll").length >= 3, 8000, 25);
   });
 
   it("sets up its watches after it returns, without holding up the caller", async () => {

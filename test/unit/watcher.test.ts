@@ -3,21 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { watchJob, type JobWatcher } from "../../src/agent/watcher.js";
+import { sleep, waitFor } from "../helpers/wait.js";
 import type { AgentConfig, JobConfig } from "../../src/config/types.js";
 import { silentLogger } from "../../src/log.js";
 
 const work = mkdtempSync(join(tmpdir(), "ftps-sync-watch-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 function jobOn(local: string): JobConfig {
   return {
     name: "w", file: join(local, "..", "w.json"), remote: "srv", remotePath: "/w", local, direction: "upload",
@@ -47,7 +38,7 @@ describe("the watch trigger", () => {
     mkdirSync(local);
     const requests = await watched(local);
     writeFileSync(join(local, "before.txt"), "1");
-    await waitFor("a run for before.txt", () => requests.length >= 1);
+    await waitFor("a run for before.txt", () => requests.length >= 1, 8000, 25);
 
     rmSync(local, { recursive: true });
     await sleep(400);
@@ -55,7 +46,7 @@ describe("the watch trigger", () => {
     await sleep(400);
     const settled = requests.length;
     writeFileSync(join(local, "after.txt"), "2");
-    await waitFor("a run for after.txt, in the new folder", () => requests.length > settled);
+    await waitFor("a run for after.txt, in the new folder", () => requests.length > settled, 8000, 25);
     expect(requests.every((t) => t === "watch")).toBe(true);
   });
 
@@ -63,11 +54,11 @@ describe("the watch trigger", () => {
     const local = join(work, "late");
     const requests = await watched(local);
     mkdirSync(local);
-    await waitFor("a run when the folder appears", () => requests.length >= 1);
+    await waitFor("a run when the folder appears", () => requests.length >= 1, 8000, 25);
     await sleep(400);
     const settled = requests.length;
     writeFileSync(join(local, "new.txt"), "1");
-    await waitFor("a run for new.txt", () => requests.length > settled);
+    await waitFor("a run for new.txt", () => requests.length > settled, 8000, 25);
   });
 
   it("ignores the agent's own files in the job's folder (writing the state would trigger runs without end)", async () => {
@@ -85,6 +76,6 @@ describe("the watch trigger", () => {
     await sleep(1200);
     expect(requests).toEqual([]);
     writeFileSync(join(local, "data.txt"), "the job's data");
-    await waitFor("a run for data.txt", () => requests.length >= 1);
+    await waitFor("a run for data.txt", () => requests.length >= 1, 8000, 25);
   });
 });
