@@ -1,5 +1,6 @@
 import type { AgentConfig, JobConfig } from "../../src/config/types.js";
 import type { Db } from "../../src/state/db.js";
+import { jobConfig } from "./job-config.js";
 
 /** Synthetic jobs and run history, for the tests of history, its pruning and what reads it. */
 
@@ -7,11 +8,7 @@ export const DAY = 86_400_000;
 export const NOW = Date.UTC(2026, 11, 6);
 
 export function job(name: string, local: string): JobConfig {
-  return {
-    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local, direction: "upload", watch: false, schedule: "* * * * *",
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-  };
+  return jobConfig(name, { local, schedule: "* * * * *" });
 }
 
 export function config(names: string[], local: string): AgentConfig {

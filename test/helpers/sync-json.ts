@@ -1,5 +1,6 @@
 import type { RunCounts } from "../../src/state/runs.js";
 import { assertOutputSchema } from "./json-schemas.js";
+import type { Workspace } from "./workspace.js";
 
 /** The JSON line `ftps-sync sync --json` ends its output with. */
 export interface SyncJson extends RunCounts {
@@ -30,4 +31,10 @@ export function lastJsonLine(stdout: string, stderr = ""): SyncJson {
   // Every summary a test reads is also checked against the committed schema (schemas/output/).
   assertOutputSchema(obj as unknown as Record<string, unknown>);
   return obj;
+}
+
+/** `ftps-sync sync JOB --json [flags]` in a workspace: its exit code, its summary (checked against the schema) and its stderr. */
+export async function syncJson(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
+  const r = await ws.cli(["sync", job, "--json", ...flags]);
+  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, utimesSync } from "node:fs";
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, utimesSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** Every file under `root` (dotfiles included) as relative path -> sha256 of its bytes. */
@@ -49,4 +49,11 @@ export function edit(root: string, rel: string, content: string, secondsLater = 
   writeFileSync(abs, content);
   const t = new Date(before.getTime() + secondsLater * 1000);
   utimesSync(abs, t, t);
+}
+
+/** An empty folder `name` under a server's root, owned by its FTP user as the server's own files are; its path. */
+export function makeServerFolder(root: string, name: string, owner: { uid: number; gid: number }): string {
+  writeTree(root, { [`${name}/.keep-dir`]: "" }, owner);
+  unlinkSync(join(root, name, ".keep-dir"));
+  return join(root, name);
 }

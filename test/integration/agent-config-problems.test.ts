@@ -1,13 +1,13 @@
 // The agent (`ftps-sync run`) when part of its configuration is wrong: a job file with a typo, a
 // job folder missing at boot (an unmounted share), a reload that fails. The other jobs run; the
 // problem is said in the log, `status`, /readyz and /metrics.
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { sleep, startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
-import { writeTree } from "../helpers/trees.js";
+import { makeServerFolder } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -58,8 +58,7 @@ describe("an agent with a bad job or a failed reload, against vsftpd", () => {
   const remoteFolder = (): { remotePath: string; dir: string } => {
     n++;
     const name = `cfg${n}`;
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(server.root, name, ".keep-dir"));
+    makeServerFolder(server.root, name, owner);
     return { remotePath: `/${name}`, dir: join(server.root, name) };
   };
 

@@ -1,10 +1,10 @@
 // The agent (`ftps-sync run`) when a watched job's local folder goes away and comes back.
-import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sleep, startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
-import { writeTree } from "../helpers/trees.js";
+import { makeServerFolder } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -42,8 +42,7 @@ describe("a watched local folder that goes away, against vsftpd", () => {
   });
 
   it("deleted and made again: status and /healthz name the missing folder, runs say so, and new files are uploaded once it is back", async () => {
-    writeTree(server.root, { "gone/.keep-dir": "" }, owner);
-    unlinkSync(join(server.root, "gone", ".keep-dir"));
+    makeServerFolder(server.root, "gone", owner);
     const remoteDir = join(server.root, "gone");
     const port = await freePort();
     const ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 1 }, { http: { listen: `127.0.0.1:${port}` } });

@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sleep, startDaemon, stopDaemons, waitFor } from "../helpers/daemon.js";
 import { theOneObject } from "../helpers/json-shapes.js";
-import { treeObject, writeTree } from "../helpers/trees.js";
+import { makeServerFolder, treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, freePort, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -56,8 +56,7 @@ describe("agent daemon against vsftpd", () => {
   const setup = (job: Record<string, unknown>, agent: Record<string, unknown> = {}) => {
     n++;
     const name = `agent${n}`;
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(server.root, name, ".keep-dir"));
+    makeServerFolder(server.root, name, owner);
     const ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 }, agent);
     workspaces.push(ws);
     const local = ws.folder("local");

@@ -1,20 +1,15 @@
 // Deletion safety end to end, on a real server: the guards, per-path failures and a missing
 // remote folder, as a user meets them through the CLI.
-import { chmodSync, chownSync, existsSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { treeObject, writeTree } from "../helpers/trees.js";
-import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { makeServerFolder, treeObject, writeTree } from "../helpers/trees.js";
+import { syncJson as sync } from "../helpers/sync-json.js";
 import { prng, put, randomBytesFrom, startRig, type Rig } from "../faults/harness.js";
 
 requireServers("vsftpd");
-
-async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
-  const r = await ws.cli(["sync", job, "--json", ...flags]);
-  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-}
 
 describe("deletion safety against vsftpd", () => {
   let server: RunningServer;
@@ -26,10 +21,7 @@ describe("deletion safety against vsftpd", () => {
     n++;
     const name = `job${n}`;
     const remoteDir = join(server.root, name);
-    if (!opts.remoteMissing) {
-      writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-      unlinkSync(join(remoteDir, ".keep-dir"));
-    }
+    if (!opts.remoteMissing) makeServerFolder(server.root, name, owner);
     const local = ws.folder(`local${n}`);
     ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, ...job });
     return { name, local, remoteDir };

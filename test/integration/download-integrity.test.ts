@@ -2,12 +2,12 @@
 // plays the partner): a file rewritten with the same size and a time the listing shows by day
 // only, a file rewritten while it is being downloaded, a resumed download whose first part changed.
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { writeTree } from "../helpers/trees.js";
+import { makeServerFolder, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { CLI } from "../helpers/cli.js";
 import { openState } from "../../src/state/index.js";
@@ -81,9 +81,7 @@ function onServer(kind: ServerKind) {
     const { server, owner, ws } = ctx;
     n++;
     const name = `job${n}`;
-    const remoteDir = join(server.root, name);
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(remoteDir, ".keep-dir"));
+    const remoteDir = makeServerFolder(server.root, name, owner);
     const local = ws.folder(`local${n}`);
     ctx.ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "download", ...job });
     return { name, local, remoteDir };

@@ -6,17 +6,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { treeOf, writeTree } from "../helpers/trees.js";
-import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { syncJson as sync } from "../helpers/sync-json.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { requireServers } from "../servers/real-servers.js";
 import { openState } from "../../src/state/index.js";
 
 requireServers("pyftpdlib");
-
-async function sync(ws: Workspace, job: string): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
-  const r = await ws.cli(["sync", job, "--json"]);
-  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-}
 
 /** Every file under `root` with its text (treeOf gives hashes). */
 function contents(root: string): Record<string, string> {

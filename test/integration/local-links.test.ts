@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
-import { treeObject, writeTree } from "../helpers/trees.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { useServer } from "../helpers/server-fixture.js";
+import { makeServerFolder, treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 import type { CliResult } from "../helpers/cli.js";
 
@@ -20,15 +21,14 @@ describe("local symlinks swapped in during a run (vsftpd)", () => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
+  useServer("vsftpd", { maxConnections: 1 }, (f) => ({ server, owner, ws } = f));
   let n = 0;
 
   /** A fresh remote folder, local folder and "outside" folder per test. */
   const fresh = (job: Record<string, unknown>) => {
     n++;
     const name = `links${n}`;
-    const remoteDir = join(server.root, name);
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(remoteDir, ".keep-dir"));
+    const remoteDir = makeServerFolder(server.root, name, owner);
     const local = ws.folder(`local${n}`);
     const outside = ws.folder(`outside${n}`);
     // About 3 s at 512 KiB/s: the window in which the swap is made.
@@ -50,16 +50,6 @@ describe("local symlinks swapped in during a run (vsftpd)", () => {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer("vsftpd", { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 1 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
 
   it("does not upload a secret outside the job folder when a file, or its folder, is swapped for a symlink after the scan", async () => {
     const { name, local, remoteDir, outside } = fresh({ direction: "upload" });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
-import { treeObject, writeTree } from "../helpers/trees.js";
+import { makeServerFolder, treeObject, writeTree } from "../helpers/trees.js";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { ensureTestUser, requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -56,8 +56,7 @@ describe("the local side of a run, against vsftpd", () => {
   const setup = (job: Record<string, unknown>, remote: Record<string, unknown> = {}) => {
     n++;
     const name = `local${n}`;
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(server.root, name, ".keep-dir"));
+    makeServerFolder(server.root, name, owner);
     const ws = makeWorkspace(server, { fingerprint: server.fingerprint, ...remote });
     workspaces.push(ws);
     const local = ws.folder("local");
@@ -146,8 +145,7 @@ describe("the local side of a run, against vsftpd", () => {
   const ownFolderSetup = (job: Record<string, unknown>) => {
     n++;
     const name = `own${n}`;
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(server.root, name, ".keep-dir"));
+    makeServerFolder(server.root, name, owner);
     const ws = makeWorkspace(server, { fingerprint: server.fingerprint, password: { file: "./secrets/srv.pass" } });
     workspaces.push(ws);
     mkdirSync(join(ws.dir, "secrets"));

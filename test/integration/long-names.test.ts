@@ -4,9 +4,10 @@
 // line break: skipped with a warning, never cut short, and they block nothing else.
 import { readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { useServer } from "../helpers/server-fixture.js";
 import { writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
 
@@ -19,15 +20,7 @@ describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("250-byte names
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
+  useServer(kind, { maxConnections: 2 }, (f) => ({ server, owner, ws } = f));
 
   const job = (name: string, direction: string, more: Record<string, unknown> = {}) => {
     writeTree(server.root, { [`${name}/.keep`]: "" }, owner);

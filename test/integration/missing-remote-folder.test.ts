@@ -3,11 +3,12 @@
 // must tell a missing folder from an empty one on each.
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { useServer } from "../helpers/server-fixture.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
-import { lastJsonLine } from "../helpers/sync-json.js";
+import { syncJson } from "../helpers/sync-json.js";
 
 requireServers("proftpd", "pureftpd");
 
@@ -16,6 +17,7 @@ for (const kind of ["proftpd", "pureftpd"] as ServerKind[]) {
     let server: RunningServer;
     let ws: Workspace;
     let owner: { uid: number; gid: number };
+    useServer(kind, { maxConnections: 2 }, (f) => ({ server, owner, ws } = f));
     let n = 0;
     const fresh = (job: Record<string, unknown>) => {
       const name = `missing${++n}`;
@@ -23,20 +25,7 @@ for (const kind of ["proftpd", "pureftpd"] as ServerKind[]) {
       ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, retries: { attempts: 2, initialDelay: "50ms", maxDelay: "100ms" }, ...job });
       return { name, local, remoteDir: join(server.root, name) };
     };
-    const sync = async (job: string) => {
-      const r = await ws.cli(["sync", job, "--json"]);
-      return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-    };
-
-    beforeAll(async () => {
-      owner = await ensureTestUser();
-      server = await startServer(kind, { tls: "explicit" });
-      ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
-    });
-    afterAll(async () => {
-      ws?.cleanup();
-      await server?.stop();
-    });
+    const sync = (job: string) => syncJson(ws, job);
 
     it("a two-way job at its first run: plan says it will create the folder, and the sync does", async () => {
       const { name, local, remoteDir } = fresh({ direction: "two-way" });

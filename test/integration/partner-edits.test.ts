@@ -1,19 +1,15 @@
 // A partner edits the server's folder directly, between runs and during a run, while the user
 // edits the local side: a two-way job must never overwrite or delete the partner's version.
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { freshJobs, useServer } from "../helpers/server-fixture.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
-import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { syncJson as sync } from "../helpers/sync-json.js";
 
 requireServers("vsftpd", "proftpd");
-
-async function sync(ws: Workspace, job: string): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
-  const r = await ws.cli(["sync", job, "--json"]);
-  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-}
 
 const KINDS: ServerKind[] = ["vsftpd", "proftpd"];
 
@@ -21,27 +17,8 @@ describe.each(KINDS)("a partner editing the server's folder of a two-way job on 
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
-  let n = 0;
-  const fresh = (job: Record<string, unknown>) => {
-    n++;
-    const name = `job${n}`;
-    const remoteDir = join(server.root, name);
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(remoteDir, ".keep-dir"));
-    const local = ws.folder(`local${n}`);
-    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "two-way", delete: "tracked", ...job });
-    return { name, local, remoteDir };
-  };
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
+  useServer(kind, { maxConnections: 2 }, (f) => ({ server, owner, ws } = f));
+  const fresh = freshJobs(() => ({ server, ws, owner }), "job", { direction: "two-way", delete: "tracked" });
 
   it("a same-size edit on the server after our upload is seen and fetched", async () => {
     const { name, local, remoteDir } = fresh({});

@@ -3,11 +3,12 @@
 // with nothing done; a plan file edited to act outside the job folder is refused (exit 2).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
 import { theOneObject } from "../helpers/json-shapes.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { useServer } from "../helpers/server-fixture.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
 
@@ -15,6 +16,7 @@ describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("reviewed plans
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
+  useServer(kind, { maxConnections: 2 }, (f) => ({ server, owner, ws } = f));
   let n = 0;
 
   /** An upload job (delete mirror) synced once with a.txt, b.txt and c.txt, then: a.txt edited, b.txt deleted, d.txt new. */
@@ -31,16 +33,6 @@ describe.each(["vsftpd", "proftpd", "pureftpd"] as ServerKind[])("reviewed plans
     rmSync(join(local, "b.txt"));
     return { name, local, remoteDir: join(server.root, name), planFile: join(ws.dir, `${name}.plan.json`) };
   };
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
 
   it("plan --out then apply: exactly the plan is carried out, and the run is in the history", async () => {
     const { name, remoteDir, planFile, local } = await changedJob();

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { writeTree } from "../helpers/trees.js";
-import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { syncJson as sync } from "../helpers/sync-json.js";
 import { startPyftpd, type PyftpdServer } from "../servers/pyftpd.js";
 import { requireServers } from "../servers/real-servers.js";
 import { openState } from "../../src/state/index.js";
@@ -17,11 +17,6 @@ requireServers("pyftpdlib");
 /** POSIX TZ: 5 hours east of UTC, no summer time (no tzdata needed). */
 const EAST_5 = "PKT-5";
 const FIVE_HOURS = 5 * 3_600_000;
-
-async function sync(ws: Workspace, job: string): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
-  const r = await ws.cli(["sync", job, "--json"]);
-  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-}
 
 const NOTHING = { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, failed: 0 };
 

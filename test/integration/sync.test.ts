@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { freshJobs, useServer } from "../helpers/server-fixture.js";
 import { edit, treeObject, writeTree } from "../helpers/trees.js";
-import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
+import { lastJsonLine, syncJson as sync } from "../helpers/sync-json.js";
 import { openState } from "../../src/state/index.js";
 
 requireServers("vsftpd", "proftpd", "pureftpd");
@@ -18,11 +19,6 @@ const SAMPLE: Record<string, string> = {
   "empty.txt": "",
 };
 
-async function sync(ws: Workspace, job: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> {
-  const r = await ws.cli(["sync", job, "--json", ...flags]);
-  return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
-}
-
 const noTemp = (rel: string) => rel.split("/").some((s) => s.startsWith(".ftps-sync."));
 
 const KINDS: ServerKind[] = ["vsftpd", "proftpd", "pureftpd"];
@@ -31,28 +27,9 @@ describe.each(KINDS)("sync against %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
-  let n = 0;
+  useServer(kind, { maxConnections: 3 }, (f) => ({ server, owner, ws } = f));
   /** A fresh remote folder and local folder per test, so tests don't see each other's files. */
-  const fresh = (job: Record<string, unknown>) => {
-    n++;
-    const name = `job${n}`;
-    const remoteDir = join(server.root, name);
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(remoteDir, ".keep-dir"));
-    const local = ws.folder(`local${n}`);
-    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, ...job });
-    return { name, local, remoteDir };
-  };
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 3 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
+  const fresh = freshJobs(() => ({ server, ws, owner }), "job");
 
   it("uploads a first time, then transfers nothing on a second run", async () => {
     const { name, local, remoteDir } = fresh({ direction: "upload" });

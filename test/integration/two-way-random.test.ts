@@ -4,9 +4,10 @@
 // on a side where it was present: the agent itself never loses a version.
 import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { useServer } from "../helpers/server-fixture.js";
 import { prng } from "../helpers/prng.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine } from "../helpers/sync-json.js";
@@ -44,16 +45,7 @@ describe.each(["proftpd", "vsftpd"] as ServerKind[])("two-way under random edits
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 2 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
+  useServer(kind, { maxConnections: 2 }, (f) => ({ server, owner, ws } = f));
 
   it.each([11])("seed %i: no version lost, both sides equal after a quiet run", async (seed) => {
     const random = prng(seed);

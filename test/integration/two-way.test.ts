@@ -3,9 +3,10 @@
 // folder on disk, as another client would leave them.
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestUser, requireServers, startServer, type RunningServer, type ServerKind } from "../servers/real-servers.js";
-import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { requireServers, type RunningServer, type ServerKind } from "../servers/real-servers.js";
+import { type Workspace } from "../helpers/workspace.js";
+import { freshJobs, useServer } from "../helpers/server-fixture.js";
 import { treeObject, writeTree } from "../helpers/trees.js";
 import { lastJsonLine, type SyncJson } from "../helpers/sync-json.js";
 import { openState } from "../../src/state/index.js";
@@ -19,33 +20,14 @@ describe.each(KINDS)("two-way against %s", (kind) => {
   let server: RunningServer;
   let owner: { uid: number; gid: number };
   let ws: Workspace;
-  let n = 0;
-  const fresh = (job: Record<string, unknown>) => {
-    n++;
-    const name = `tw${n}`;
-    const remoteDir = join(server.root, name);
-    writeTree(server.root, { [`${name}/.keep-dir`]: "" }, owner);
-    unlinkSync(join(remoteDir, ".keep-dir"));
-    const local = ws.folder(`local${n}`);
-    ws.writeJob(name, { remote: "srv", remotePath: `/${name}`, local, direction: "two-way", ...job });
-    return { name, local, remoteDir };
-  };
+  useServer(kind, { maxConnections: 3 }, (f) => ({ server, owner, ws } = f));
+  const fresh = freshJobs(() => ({ server, ws, owner }), "tw", { direction: "two-way" });
   const sync = async (name: string, ...flags: string[]): Promise<{ code: number | null; summary: SyncJson; stderr: string }> => {
     const r = await ws.cli(["sync", name, "--json", ...flags]);
     return { code: r.code, summary: lastJsonLine(r.stdout, r.stderr), stderr: r.stderr };
   };
   const conflictCopy = (files: Record<string, string>, stem: string, ext: string) =>
     Object.keys(files).find((f) => new RegExp(`^${stem}\\.conflict-\\d{8}T\\d{6}-remote\\.${ext}$`).test(f));
-
-  beforeAll(async () => {
-    owner = await ensureTestUser();
-    server = await startServer(kind, { tls: "explicit" });
-    ws = makeWorkspace(server, { fingerprint: server.fingerprint, maxConnections: 3 });
-  });
-  afterAll(async () => {
-    ws?.cleanup();
-    await server?.stop();
-  });
 
   it("two edits of the same size in the same second are a conflict: plan says so, sync keeps both, and the sides agree", async () => {
     const { name, local, remoteDir } = fresh({ delete: "tracked" });

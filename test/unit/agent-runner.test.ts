@@ -11,16 +11,11 @@ import type { AgentConfig, JobConfig } from "../../src/config/types.js";
 import { silentLogger } from "../../src/log.js";
 import { openState, type StateStore } from "../../src/state/index.js";
 import type { RunOptions, RunSummary } from "../../src/sync/run-job.js";
+import { jobConfig } from "../helpers/job-config.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function job(name: string, extra: Partial<JobConfig> = {}): JobConfig {
-  return {
-    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local: "/tmp/x", direction: "upload", watch: false,
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...extra,
-  };
-}
+const job = jobConfig;
 
 function config(jobs: JobConfig[], maxConcurrentJobs = 2): AgentConfig {
   return {

@@ -12,6 +12,7 @@ import type { AgentConfig, ExpectConfig, JobConfig } from "../../src/config/type
 import { ExitCode } from "../../src/errors.js";
 import { openState } from "../../src/state/index.js";
 import { testTempDir } from "../helpers/temp-dir.js";
+import { jobConfig } from "../helpers/job-config.js";
 
 const at = (text: string) => Date.parse(text);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -21,12 +22,7 @@ const PARIS_7_WEEKDAYS: ExpectConfig = {
 };
 
 function job(name: string, expectConfig: ExpectConfig | null = PARIS_7_WEEKDAYS): JobConfig {
-  return {
-    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local: testTempDir("expect-local"), direction: "download", watch: false,
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-    ...(expectConfig && { expect: expectConfig }),
-  };
+  return jobConfig(name, { local: testTempDir("expect-local"), direction: "download", ...(expectConfig && { expect: expectConfig }) });
 }
 
 function agentConfig(jobs: JobConfig[]): AgentConfig {

@@ -9,15 +9,12 @@ import { parseDuration } from "../../src/config/duration.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { JobConfig } from "../../src/config/types.js";
 import { ConfigError } from "../../src/errors.js";
+import { jobConfig } from "../helpers/job-config.js";
 
 const DAY = 86_400_000;
 
 function pollingJob(pollMs: number): JobConfig {
-  return {
-    name: "pull", file: "/jobs/pull.json", remote: "srv", remotePath: "/x", local: "/tmp/x", direction: "download", watch: false,
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, pollMs,
-  };
+  return jobConfig("pull", { direction: "download", pollMs });
 }
 
 describe("a poll interval longer than Node's timers hold", () => {

@@ -20,17 +20,13 @@ import { registerSecret } from "../../src/redact.js";
 import { openState, type StateStore } from "../../src/state/index.js";
 import type { RunSummary } from "../../src/sync/run-job.js";
 import { testTempDir } from "../helpers/temp-dir.js";
+import { jobConfig } from "../helpers/job-config.js";
 
 const SECRET = "Notify-Secret-Pw-5521";
 registerSecret(SECRET);
 
 function job(name: string, notify: Partial<NotifyConfig>): JobConfig {
-  return {
-    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local: "/tmp/x", direction: "upload", watch: false,
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-    notify: { on: ["failure", "success", "late", "recovered"], timeoutMs: 2000, attempts: 3, ...notify },
-  };
+  return jobConfig(name, { notify: { on: ["failure", "success", "late", "recovered"], timeoutMs: 2000, attempts: 3, ...notify } });
 }
 
 /** A logger whose lines the test reads. */

@@ -7,16 +7,11 @@ import { silentLogger } from "../../src/log.js";
 import { openState, type StateStore } from "../../src/state/index.js";
 import type { RunSummary } from "../../src/sync/run-job.js";
 import { testTempDir } from "../helpers/temp-dir.js";
+import { jobConfig } from "../helpers/job-config.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function job(name: string, extra: Partial<JobConfig> = {}): JobConfig {
-  return {
-    name, file: `/jobs/${name}.json`, remote: "srv", remotePath: "/x", local: "/tmp/x", direction: "upload", watch: false,
-    watchDebounceMs: 1000, delete: "never", onConflict: "keep-both", include: [], exclude: [], maxDelete: { kind: "percent", value: 50 },
-    verify: "size", followSymlinks: false, followRootSymlink: false, trustRemote: false, retries: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...extra,
-  };
-}
+const job = jobConfig;
 
 const summary = (name: string): RunSummary => ({
   job: name, status: "ok", durationMs: 1, dryRun: false, plan: [], deferred: 0, skippedDeletes: 0, errors: [], warnings: [],
