@@ -1,4 +1,5 @@
 /** Sizes, durations and the words of a run's counts and finished files: shared by the CLI and the log. Pure functions. */
+import type { RunCounts } from "./state/runs.js";
 
 export function humanBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -37,15 +38,7 @@ export function finishedFileText(f: FinishedFile): string {
 }
 
 /** Counts of a run, worded the same by the CLI's summary and the log's summary line (daemon and CLI alike). */
-export interface RunCountsView {
-  uploaded: number;
-  downloaded: number;
-  deletedLocal: number;
-  deletedRemote: number;
-  conflicts: number;
-  failed: number;
-  bytes: number;
-}
+export type RunCountsView = RunCounts;
 
 export function countsSentence(s: RunCountsView): string {
   return (

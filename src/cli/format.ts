@@ -4,6 +4,7 @@ import { finishedFileText, humanBytes, humanDuration, type FinishedFile } from "
 
 // The units and the words of a run live in src/human-units.ts (the log words them too); re-exported for the CLI.
 export { countsSentence, finishedFileText, humanBytes, humanDuration, type FinishedFile, type RunCountsView } from "../human-units.js";
+import type { Progress } from "../sync/run-job.js";
 
 /** Bytes per second, "12 MiB/s"; empty until there is something meaningful to say. */
 export function humanRate(bytes: number, ms: number): string {
@@ -27,16 +28,8 @@ export function fitLeft(text: string, width: number): string {
   return "…" + text.slice(text.length - width + 1);
 }
 
-export interface ProgressView {
-  phase: "listing" | "planning" | "transferring" | "deleting" | "done";
-  done: number;
-  total: number;
-  /** Bytes moved so far, those of the files in flight included. */
-  bytes: number;
-  /** Bytes the plan moves in all, where known: the bar then follows the bytes, and an ETA is shown. */
-  totalBytes?: number;
-  current?: string;
-}
+/** What a progress line shows: a run's progress as it reports it. */
+export type ProgressView = Omit<Progress, "finished">;
 
 /** "ETA 3 min 2 s" from the rate so far; empty until the rate means something. */
 export function humanEta(bytesDone: number, bytesTotal: number, elapsedMs: number): string {

@@ -1,5 +1,6 @@
 /** The "expect" key of a job: when a file is expected to arrive. Its schema and parsers. */
-import { strictObject, string, type core, NEVER, type output } from "zod";
+import { strictObject, string, type output } from "zod";
+import { parsedField } from "./parsed-field.js";
 import type { ExpectConfig } from "./types.js";
 
 const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -44,23 +45,11 @@ function checkZone(zone: string): string {
   }
 }
 
-function field<Out>(parse: (text: string) => Out) {
-  return (value: string, ctx: core.$RefinementCtx<string>): Out => {
-    try {
-      return parse(value);
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
-      ctx.issues.push({ code: "custom", message: err.message, input: value });
-      return NEVER;
-    }
-  };
-}
-
 export const expectSchema = strictObject({
-  by: string().transform(field((t) => ({ text: t.trim(), minutes: parseTimeOfDay(t) }))),
-  timezone: string().transform(field(checkZone)).optional(),
+  by: string().transform(parsedField((t) => ({ text: t.trim(), minutes: parseTimeOfDay(t) }))),
+  timezone: string().transform(parsedField(checkZone)).optional(),
   match: string().min(1).default("**/*"),
-  days: string().transform(field((t) => ({ text: t.trim(), weekdays: parseDays(t) }))).default({ text: "daily", weekdays: [0, 1, 2, 3, 4, 5, 6] }),
+  days: string().transform(parsedField((t) => ({ text: t.trim(), weekdays: parseDays(t) }))).default({ text: "daily", weekdays: [0, 1, 2, 3, 4, 5, 6] }),
 });
 export type RawExpect = output<typeof expectSchema>;
 

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { array, enum as oneOf, number, strictObject, string, type core, NEVER, type output } from "zod";
+import { array, enum as oneOf, number, strictObject, string, type output } from "zod";
+import { parsedField } from "./parsed-field.js";
 import { parseDuration } from "./duration.js";
 import { fieldError } from "./schema.js";
 import type { NotifyConfig } from "./types.js";
@@ -33,19 +34,6 @@ export function checkWebhookUrl(text: string): string {
   throw new RangeError("must be an https:// URL (or http:// to a loopback address)");
 }
 
-/** A parser whose RangeError becomes a zod issue on the field. */
-function field<Out>(parse: (text: string) => Out) {
-  return (value: string, ctx: core.$RefinementCtx<string>): Out => {
-    try {
-      return parse(value);
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
-      ctx.issues.push({ code: "custom", message: err.message, input: value });
-      return NEVER;
-    }
-  };
-}
-
 const DURATION_TYPE = 'must be a duration string such as "10s"';
 
 function timeout(text: string): number {
@@ -56,11 +44,11 @@ function timeout(text: string): number {
 }
 
 export const notifySchema = strictObject({
-  webhook: string().transform(field(checkWebhookUrl)).optional(),
+  webhook: string().transform(parsedField(checkWebhookUrl)).optional(),
   ca: string().min(1).optional(),
   command: array(string().min(1)).min(1).optional(),
   on: array(oneOf(NOTIFY_EVENTS)).min(1).default(() => ["failure", "late", "recovered"] as ("failure" | "late" | "recovered")[]),
-  timeout: string({ error: DURATION_TYPE }).transform(field(timeout)).default(10_000),
+  timeout: string({ error: DURATION_TYPE }).transform(parsedField(timeout)).default(10_000),
   attempts: number().int().min(1).max(10).default(3),
 })
   .refine((n) => n.webhook !== undefined || n.command !== undefined, { message: 'needs a "webhook" or a "command" (or both)' })

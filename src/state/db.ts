@@ -26,3 +26,16 @@ export function openStateDb(stateDir: string): Db {
   }
   return db;
 }
+
+/**
+ * A store's statement cache: each SQL text compiled on its first use, then reused (compiling a
+ * statement costs more than running most of ours, and most commands never run some of them).
+ */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let st = cache.get(sql);
+    if (!st) cache.set(sql, (st = db.prepare(sql)));
+    return st;
+  };
+}

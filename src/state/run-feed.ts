@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { Db } from "./db.js";
+import { statementCache, type Db } from "./db.js";
 import type { RunStatus } from "./runs.js";
 
 /** A run as /metrics counts it: who ran it (pid), how it ended, what it moved. */
@@ -32,15 +32,10 @@ const NEWEST_ID = "SELECT MAX(id) AS id FROM runs";
  * primary key or a per-job index: a scrape stays fast however long the history is.
  */
 export class RunFeedStore {
-  /** Prepared on first use, once: most commands that open the state never scrape. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly prepared: (sql: string) => Database.Statement;
 
-  constructor(private readonly db: Db) {}
-
-  private prepared(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
+  constructor(db: Db) {
+    this.prepared = statementCache(db);
   }
 
   /** The newest run's id (0 when there is none): runs after it are new. */

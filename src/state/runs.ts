@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { redact } from "../redact.js";
-import type { Db } from "./db.js";
+import { statementCache, type Db } from "./db.js";
 
 export type RunStatus = "running" | "ok" | "failed" | "aborted" | "interrupted";
 
@@ -109,15 +109,10 @@ export interface JobLatest {
 
 /** Run history: one row per run, written at start and completed at the end. */
 export class RunStore {
-  /** Prepared once: compiling a statement costs more than running one of these. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly prepared: (sql: string) => Database.Statement;
 
-  constructor(private readonly db: Db) {}
-
-  private prepared(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
+  constructor(private readonly db: Db) {
+    this.prepared = statementCache(db);
   }
 
   /** Each job's last finished real run and last success, in one statement. */

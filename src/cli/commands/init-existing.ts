@@ -30,10 +30,18 @@ export interface ConnectionFlags {
   user?: string;
   passwordEnv?: string;
   passwordFile?: string;
+  /** A CA certificate file (PEM) for the remote's "ca", trusted besides the system store. */
   ca?: string;
+  /** The fingerprint the certificate must have (from the server's admin): pinned if it matches, refused if not. */
   fingerprint?: string;
+  /**
+   * true: pin what the server shows; false: never; undefined: ask in a terminal. Without one, a
+   * certificate the system trusts is not pinned and one it does not trust is refused (exit 4).
+   */
   pin?: boolean;
+  /** The remote's name in agent.config.json. */
   remote?: string;
+  /** Overwrite an existing job file, and replace the connection settings of an existing remote. */
   force?: boolean;
 }
 

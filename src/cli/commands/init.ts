@@ -18,35 +18,18 @@ import { loadApp } from "../context.js";
 import { CONFIG_SCHEMA_FILE, JOB_SCHEMA_FILE, schemaRef } from "../schema-ref.js";
 import { UsageError } from "../usage.js";
 import { checkCommand } from "./check.js";
-import { chooseRemote, conflictingFlags, mergedRemote, readExistingConfig, type ExistingConfig, type RemoteChoice } from "./init-existing.js";
+import { chooseRemote, conflictingFlags, mergedRemote, readExistingConfig, type ConnectionFlags, type ExistingConfig, type RemoteChoice } from "./init-existing.js";
 
-export interface InitFlags {
+/** What `init` is asked: the connection flags of the remote (documented on ConnectionFlags), and the job's. */
+export interface InitFlags extends ConnectionFlags {
   dir?: string;
-  host?: string;
-  port?: string;
-  tls?: string;
-  user?: string;
-  passwordEnv?: string;
-  passwordFile?: string;
-  remote?: string;
   local?: string;
   remotePath?: string;
   direction?: string;
   schedule?: string;
   job?: string;
-  /**
-   * true: pin what the server shows; false: never; undefined: ask in a terminal. Without one, a
-   * certificate the system trusts is not pinned and one it does not trust is refused (exit 4).
-   */
-  pin?: boolean;
-  /** The fingerprint the certificate must have (from the server's admin): pinned if it matches, refused if not. */
-  fingerprint?: string;
-  /** A CA certificate file (PEM) for the remote's "ca", trusted besides the system store. */
-  ca?: string;
   /** false skips the final check. */
   check?: boolean;
-  /** Overwrite an existing job file, and replace the connection settings of an existing remote. */
-  force?: boolean;
 }
 
 export interface InitIO {
