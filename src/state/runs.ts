@@ -83,13 +83,10 @@ export const RUN_QUERIES = {
   nextJob: "SELECT job FROM runs INDEXED BY runs_job_newest WHERE job > ? ORDER BY job LIMIT 1",
   /**
    * For each job named in a JSON array: its last finished real run and the end of its last
-   * success, two index seeks each inside one statement (status, /readyz, /metrics for hundreds
-   * of jobs in a few milliseconds).
+   * success, one row each of job_latest (migration 015, kept by triggers): status, /readyz and
+   * /metrics for hundreds of jobs without touching the history's B-trees.
    */
-  latestByJob: `SELECT j.value AS name, r.*, (SELECT s.ended_at FROM runs s INDEXED BY runs_job_ok
-      WHERE s.job = j.value AND s.status = 'ok' AND s.dry_run = 0 ORDER BY s.id DESC LIMIT 1) AS last_success_at
-    FROM json_each(?) j LEFT JOIN runs r ON r.id = (SELECT f.id FROM runs f INDEXED BY runs_job_real
-      WHERE f.job = j.value AND f.dry_run = 0 AND f.status <> 'running' ORDER BY f.id DESC LIMIT 1)`,
+  latestByJob: "SELECT j.value AS name, l.* FROM json_each(?) j LEFT JOIN job_latest l ON l.job = j.value",
   /** One slice of the count pruning: a job's oldest runs before an id. */
   overCount: `SELECT id FROM runs INDEXED BY runs_job_newest WHERE job = ? AND id < ? AND status <> 'running'
     AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`,
