@@ -50,6 +50,31 @@ describe("history pruning", () => {
     expect(sizes.filter((n) => n > 0)).toHaveLength(13);
   });
 
+  it("leaves the event loop free after each slice for at least as long as the slice held it", async () => {
+    for (let j = 0; j < 4; j++) addRuns(db, `big${j}`, 3000, { startAt: NOW - 3_000_000, stepMs: 1000 });
+    // Each statement the pruner runs is timed from outside: when it started and when it ended.
+    const spans: { start: number; end: number }[] = [];
+    const timed = new Proxy(state.runs, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown;
+        if (typeof v !== "function" || !String(key).startsWith("prune")) return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        return (...args: unknown[]) => {
+          const start = performance.now();
+          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+          spans.push({ start, end: performance.now() });
+          return out;
+        };
+      },
+    });
+    const pruner = new HistoryPruner({ runs: timed, logger: silentLogger(), limits: () => ({ maxAgeMs: 90 * DAY, maxRunsPerJob: 100 }), jobs: () => [], now: () => NOW, batch: 1000 });
+    expect((await pruner.prune()).deleted).toBe(4 * 2900);
+    expect(spans.length).toBeGreaterThan(10);
+    for (let i = 1; i < spans.length; i++) {
+      const held = spans[i - 1].end - spans[i - 1].start;
+      expect(spans[i].start - spans[i - 1].end + 1, `after slice ${i - 1}`).toBeGreaterThanOrEqual(held);
+    }
+  });
+
   it("prunes runs older than maxAge but keeps each configured job's last run and last success, and runs still going", async () => {
     addRuns(db, "old-ok", 1, { startAt: NOW - 200 * DAY, stepMs: 1 });
     addRuns(db, "old-ok", 30, { startAt: NOW - 150 * DAY, stepMs: DAY, status: "failed" });
