@@ -66,8 +66,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const queue = new RunQueue(state.runQueue);
   const agents = new AgentRegistry(state.agents);
   const arrivals = new ExpectedArrivals(state);
-  const metrics = new AgentMetrics(state, () => Object.keys(config.jobs), () =>
-    Object.values(config.jobs).filter((j) => j.expect).map((j) => ({ job: j.name, late: arrivals.lateness(j).late })),
+  const metrics = new AgentMetrics(
+    state,
+    () => Object.keys(config.jobs),
+    () => Object.values(config.jobs).filter((j) => j.expect).map((j) => ({ job: j.name, late: arrivals.lateness(j).late })),
+    (job) => config.jobs[job]?.notify,
   );
   const problems = new ConfigProblems(logger);
   problems.started({ config, badJobs: opts.badJobs ?? [] });

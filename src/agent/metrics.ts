@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { NotifyConfig } from "../config/types.js";
 import type { RunSummary } from "../sync/run-job.js";
 import type { StateStore } from "../state/index.js";
 import { OtherProcessRuns } from "./other-runs.js";
@@ -9,6 +10,8 @@ import { RunQueue } from "./queue.js";
 const RESULTS = ["ok", "failed", "aborted", "error", "interrupted"] as const;
 /** files_total's kinds, likewise. */
 const FILE_KINDS = ["uploaded", "downloaded", "deleted_local", "deleted_remote"] as const;
+/** notifications_total's outcomes: each event and channel a job notifies has them all from start-up. */
+const NOTIFY_OUTCOMES = ["delivered", "retried", "failed"] as const;
 /** ftps_sync_last_run_status: how the job's last finished run ended; -1 while it has none. */
 export const LAST_RUN_STATUS = { ok: 1, failed: 0, aborted: 0, interrupted: 0, none: -1 } as const;
 
@@ -20,6 +23,17 @@ function packageVersion(): string {
     return "unknown";
   }
 }
+
+type NotificationLabels = { job: string; event: string; channel: string; outcome: string };
+
+/** The notification series a job's "notify" makes: its events × its channels × every outcome. */
+function notificationSeries(job: string, notify: NotifyConfig | undefined): NotificationLabels[] {
+  if (!notify) return [];
+  const channels = [...(notify.webhook !== undefined ? ["webhook"] : []), ...(notify.command !== undefined ? ["command"] : [])];
+  return notify.on.flatMap((event) => channels.flatMap((channel) => NOTIFY_OUTCOMES.map((outcome) => ({ job, event, channel, outcome }))));
+}
+
+const seriesKey = (l: NotificationLabels) => `${l.event}\n${l.channel}\n${l.outcome}`;
 
 interface RunCounts {
   uploaded: number;
@@ -51,9 +65,20 @@ export class AgentMetrics {
   private readonly otherRuns: OtherProcessRuns;
   /** The jobs whose series exist. */
   private readonly known = new Set<string>();
+  /** Each job's notification series that exist, by event, channel and outcome. */
+  private readonly notificationsOf = new Map<string, Map<string, NotificationLabels>>();
 
-  /** `late`: each job with an "expect", and whether it is late now (read at scrape time). */
-  constructor(state: StateStore, private readonly jobs: () => string[], late?: () => Array<{ job: string; late: boolean }>) {
+  /**
+   * `late`: each job with an "expect", and whether it is late now (read at scrape time).
+   * `notifyOf`: the job's "notify" (its own or the agent's), whose events and channels get their
+   * notification series at zero.
+   */
+  constructor(
+    state: StateStore,
+    private readonly jobs: () => string[],
+    late?: () => Array<{ job: string; late: boolean }>,
+    private readonly notifyOf: (job: string) => NotifyConfig | undefined = () => undefined,
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: "ftps_sync_build_info", help: "Always 1: the agent's version and the Node.js version it runs on", labelNames: ["version", "node"], registers })
@@ -155,6 +180,34 @@ export class AgentMetrics {
       this.connectionErrors.remove({ job });
       this.scheduleSkips.remove({ job });
     }
+    this.configuredNotifications(jobs);
+  }
+
+  /**
+   * Each configured job's notification series as its "notify" now says (a reload may change its
+   * events and channels); a job no longer configured loses all of its own.
+   */
+  private configuredNotifications(jobs: Set<string>): void {
+    for (const [job, series] of this.notificationsOf) {
+      if (jobs.has(job)) continue;
+      for (const labels of series.values()) this.notifications.remove(labels);
+      this.notificationsOf.delete(job);
+    }
+    for (const job of jobs) {
+      const wanted = new Map(notificationSeries(job, this.notifyOf(job)).map((l) => [seriesKey(l), l]));
+      const series = this.notificationsOf.get(job) ?? new Map<string, NotificationLabels>();
+      this.notificationsOf.set(job, series);
+      for (const [key, labels] of series) {
+        if (wanted.has(key)) continue;
+        this.notifications.remove(labels);
+        series.delete(key);
+      }
+      for (const [key, labels] of wanted) {
+        if (series.has(key)) continue;
+        this.notifications.inc(labels, 0);
+        series.set(key, labels);
+      }
+    }
   }
 
   private count(job: string, result: string, durationMs: number, c: RunCounts): void {
@@ -170,7 +223,11 @@ export class AgentMetrics {
   }
 
   notification(o: { job: string; event: string; channel: string; outcome: string }): void {
-    this.notifications.inc({ job: o.job, event: o.event, channel: o.channel, outcome: o.outcome });
+    const labels = { job: o.job, event: o.event, channel: o.channel, outcome: o.outcome };
+    this.notifications.inc(labels);
+    // Remembered, so that the series goes with its job.
+    if (!this.notificationsOf.has(o.job)) this.notificationsOf.set(o.job, new Map());
+    this.notificationsOf.get(o.job)!.set(seriesKey(labels), labels);
   }
 
   scheduleDelay(seconds: number): void {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentMetrics } from "../../src/agent/metrics.js";
+import type { NotifyConfig } from "../../src/config/types.js";
 import { OtherProcessRuns } from "../../src/agent/other-runs.js";
 import { STATE_DB_NAME } from "../../src/state/db.js";
 import { RunFeedStore } from "../../src/state/run-feed.js";
@@ -113,6 +114,28 @@ describe("the agent's /metrics", () => {
     expect(value(text, 'ftps_sync_runs_total{job="beta",result="ok"}')).toBe(0);
     expect(value(text, 'ftps_sync_last_run_status{job="beta"}')).toBe(-1);
     expect(text).not.toMatch(/job="alpha"/);
+  });
+
+  it("follows a job's notify through a reload: series of new events and channels at zero, those no longer configured gone, counts kept", async () => {
+    const { state } = setup();
+    let notify: NotifyConfig | undefined = { on: ["failure"], command: ["true"], timeoutMs: 1000, attempts: 1 };
+    const metrics = new AgentMetrics(state, () => ["alpha", "quiet"], undefined, (job) => (job === "alpha" ? notify : undefined));
+    let text = await metrics.scrape();
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="failed"}')).toBe(0);
+    expect(text).not.toMatch(/ftps_sync_notifications_total\{job="quiet"/);
+    metrics.notification({ job: "alpha", event: "failure", channel: "command", outcome: "delivered" });
+
+    notify = { on: ["failure", "success"], command: ["true"], webhook: "https://hooks.example.com/x", timeoutMs: 1000, attempts: 1 };
+    text = await metrics.scrape();
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="delivered"}')).toBe(1);
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="success",channel="webhook",outcome="delivered"}')).toBe(0);
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="success",channel="command",outcome="retried"}')).toBe(0);
+
+    notify = { on: ["failure"], command: ["true"], timeoutMs: 1000, attempts: 1 };
+    text = await metrics.scrape();
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="delivered"}')).toBe(1);
+    expect(text).not.toMatch(/channel="webhook"/);
+    expect(text).not.toMatch(/event="success"/);
   });
 
   it("reads each job's last success and last run status from the state, plans left out", async () => {
