@@ -67,6 +67,18 @@ describe("sync and plan objects", () => {
     expect(epochMillisIn(obj)).toEqual([]);
   });
 
+  it("a run that could not go on (no file failed: the remote folder missing, say) is code error, exit 1, its error the message", () => {
+    const why = "the remote folder /in does not exist on the server: check the job's remotePath (a download job does not create it). Nothing was changed";
+    for (const dryRun of [false, true]) {
+      const s = summary({ status: "failed", dryRun, errors: [why] });
+      const failure = summaryFailure(s);
+      expect(failure).toMatchObject({ code: "error", exitCode: 1, hint: expect.stringContaining("nothing more was done") });
+      expect(exitCodeOf(s)).toBe(1);
+      expect(failure!.message).toBe(`${dryRun ? "plan" : "sync"} of nightly could not go on: ${why}`);
+      valid(jsonObject(dryRun ? "plan" : "sync", summaryView(s, { startedAt: T, endedAt: T + 5 }, 1), failure));
+    }
+  });
+
   it("a run a guard stopped is code safety-guard, exit 3", () => {
     const s = summary({ status: "aborted", errors: ["the local folder is empty"] });
     expect(summaryFailure(s)).toMatchObject({ code: "safety-guard", exitCode: 3, message: "the local folder is empty" });

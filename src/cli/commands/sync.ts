@@ -68,6 +68,12 @@ export function summaryFailure(s: RunSummary): Failure | undefined {
   if (s.status === "aborted") {
     return { code: "safety-guard", exitCode: ExitCode.SafetyGuard, message: s.errors[0] ?? `${what} of ${s.job} stopped by a safety guard`, hint: hintFor("safety-guard") };
   }
+  // No file failed: the run stopped on an error of its own (the remote folder missing, a listing
+  // that failed, a stop). README "JSON output": code error, "a run that could not go on".
+  if (s.failed === 0) {
+    const why = s.errors.at(-1) ?? "stopped before the run finished";
+    return { code: "error", exitCode: ExitCode.Failures, message: `${what} of ${s.job} could not go on: ${why}`, hint: hintFor("error") };
+  }
   const message = `${what} of ${s.job} finished with ${s.failed} failure(s)${s.errors.length ? `: ${s.errors[0]}` : ""}`;
   return { code: "failures", exitCode: ExitCode.Failures, message, hint: hintFor("failures") };
 }
