@@ -4,7 +4,7 @@
 // the exit code and error.code the README gives. The other outcomes are read the same way by
 // json-contract, json-every-command, validate, versions, sync, deletion-guards, missing-remote-folder.
 import Database from "better-sqlite3";
-import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
@@ -34,6 +34,8 @@ interface Tools {
   sync(args?: string[]): Promise<void>;
   /** Holds the job's lock as a live process (this one) would. */
   holdLock(): void;
+  /** Points the remote at a server of the job's own (the same files), which the returned function stops. */
+  serverOfItsOwn(): Promise<() => Promise<void>>;
 }
 
 /** A local file with a time of its own, a minute apart per call, so that each edit is seen. */
@@ -84,6 +86,31 @@ const CASES: Array<Case & { job?: Record<string, unknown>; remoteMissing?: boole
     },
     exitCode: 5,
     code: "already-running",
+  },
+  {
+    what: "apply when the server cannot be reached: exit 4, connect",
+    setup: async (t) => {
+      const stop = await t.serverOfItsOwn();
+      write(join(t.local, "a.txt"), "alpha");
+      const planFile = join(t.ws.dir, "reviewed.json");
+      await t.sync(["plan", t.name, "--out", planFile]);
+      await stop();
+      return ["apply", planFile, "--json"];
+    },
+    exitCode: 4,
+    code: "connect",
+  },
+  {
+    what: "plan that a safety guard stops (every file gone from the source): exit 3, safety-guard",
+    job: { delete: "mirror" },
+    setup: async (t) => {
+      for (const f of ["a.txt", "b.txt", "c.txt"]) write(join(t.local, f), f);
+      await t.sync();
+      for (const f of ["a.txt", "b.txt", "c.txt"]) rmSync(join(t.local, f));
+      return ["plan", t.name, "--json"];
+    },
+    exitCode: 3,
+    code: "safety-guard",
   },
   {
     what: "versions of a job that keeps some: exit 0",
@@ -155,6 +182,7 @@ describe("the --json outcomes no other test reads through the schemas", () => {
   let n = 0;
   const workspaces: Workspace[] = [];
   const held: Database.Database[] = [];
+  const ownServers: DemoServer[] = [];
 
   beforeAll(async () => {
     root = testTempDir("json-outcomes-root");
@@ -162,6 +190,7 @@ describe("the --json outcomes no other test reads through the schemas", () => {
   });
   afterAll(async () => {
     for (const db of held) db.close();
+    for (const own of ownServers) await own.stop().catch(() => undefined);
     for (const ws of workspaces) ws.cleanup();
     await server?.stop();
   });
@@ -183,6 +212,14 @@ describe("the --json outcomes no other test reads through the schemas", () => {
         const db = new Database(join(ws.dir, "state", "ftps-sync.db"));
         held.push(db);
         db.prepare("INSERT INTO job_locks (job, pid, acquired_at) VALUES (?, ?, ?)").run(name, process.pid, Date.now());
+      },
+      async serverOfItsOwn() {
+        const own = await startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem });
+        ownServers.push(own);
+        const config = JSON.parse(readFileSync(ws.configPath, "utf8")) as { remotes: { srv: Record<string, unknown> } };
+        config.remotes.srv = { ...config.remotes.srv, port: own.port, timeoutSeconds: 2 };
+        writeFileSync(ws.configPath, JSON.stringify(config));
+        return () => own.stop();
       },
     };
     const args = await c.setup(tools);
