@@ -82,6 +82,7 @@ describe("the per-job series of a running agent", () => {
       ws.writeJob("alpha", {
         remote: "srv", remotePath: "/alpha", local: ws.folder("alpha"), direction: "upload",
         notify: { command: ["true"], webhook: "http://127.0.0.1:9/hook", on: ["failure", "success"] },
+        expect: { by: "00:00", timezone: "UTC", match: "*.csv", days: "daily" },
       });
       ws.writeJob("beta", { remote: "srv", remotePath: "/beta", local: ws.folder("beta"), direction: "download" });
       const d = startDaemon(ws);
@@ -93,6 +94,9 @@ describe("the per-job series of a running agent", () => {
 
       expectSeries(text, "alpha", { events: ["failure", "success"], channels: ["webhook", "command"] });
       expectSeries(text, "beta", { events: ["failure", "late", "recovered"], channels: ["command"] });
+      // ftps_sync_job_late is a job's with "expect" (late or not, as it is now), and only theirs.
+      expect(find(samples(text), "ftps_sync_job_late", { job: "alpha" })).toBeDefined();
+      expect(find(samples(text), "ftps_sync_job_late", { job: "beta" })).toBeUndefined();
       // Nothing has run: every run counter is still at zero.
       expect(samples(text).filter((s) => s.name === "ftps_sync_runs_total" && s.value !== 0)).toEqual([]);
 
