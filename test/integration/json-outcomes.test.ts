@@ -25,6 +25,10 @@ interface Case {
   code?: string;
   /** More of the object, when the row says something of its own. */
   more?: Record<string, unknown>;
+  /** The job's settings beyond an upload of a fresh folder. */
+  job?: Record<string, unknown>;
+  /** The job's remote folder is not created. */
+  remoteMissing?: boolean;
 }
 
 interface Tools {
@@ -56,7 +60,7 @@ async function withVersion(t: Tools): Promise<void> {
 
 const BACKUP = { backup: { dir: ".versions", keep: 3 } };
 
-const CASES: Array<Case & { job?: Record<string, unknown>; remoteMissing?: boolean }> = [
+const CASES: Case[] = [
   {
     what: "plan of a download job whose remote folder does not exist: exit 1, error",
     job: { direction: "download" },
@@ -162,6 +166,19 @@ const CASES: Array<Case & { job?: Record<string, unknown>; remoteMissing?: boole
     exitCode: 5,
     code: "already-running",
   },
+  ...(["versions", "restore"] as const).map(
+    (command): Case => ({
+      what: `${command} when the server cannot be reached: exit 4, connect`,
+      job: BACKUP,
+      setup: async (t) => {
+        const stop = await t.serverOfItsOwn();
+        await stop();
+        return command === "versions" ? ["versions", t.name, "--json"] : ["restore", t.name, "a.txt", "--json"];
+      },
+      exitCode: 4,
+      code: "connect",
+    }),
+  ),
   {
     what: "status of a job whose expected file has not arrived by its time: exit 10, job-late",
     // Due at 00:00 UTC every day: whenever the test runs, today's deadline has passed.
