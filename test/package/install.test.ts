@@ -2,7 +2,10 @@ import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeSelfSignedCertificate } from "../../src/demo/cert.js";
+import { startDemoServer, type DemoServer } from "../../src/demo/ftps-server.js";
 import { REPO } from "../helpers/cli.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 
@@ -71,7 +74,32 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-const run = (args: string[], cwd = work) => exec(command, args, { cwd, env, timeout: 30_000 });
+const run = (args: string[], cwd = work, extraEnv: Record<string, string> = {}) => exec(command, args, { cwd, env: { ...env, ...extraEnv }, timeout: 30_000 });
+
+/** Like run, for a command expected to fail: its exit code and output instead of a rejection. */
+const runFailing = (args: string[], cwd = work, extraEnv: Record<string, string> = {}) =>
+  run(args, cwd, extraEnv).then(
+    (r) => ({ code: 0, ...r }),
+    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+  );
+
+/** Problems of a --json output against the schema the INSTALLED package ships for it (none when valid). */
+function installedSchemaProblems(obj: { schema?: unknown }): string[] {
+  const m = /^ftps-sync\/([a-z-]+)\/v1$/.exec(String(obj.schema));
+  if (!m) return [`no "schema" naming the output: ${JSON.stringify(obj)}`];
+  const schema = JSON.parse(readFileSync(join(installed, "schemas", "output", `${m[1]}.schema.json`), "utf8")) as object;
+  const validate = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+  return validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}`);
+}
+
+/** The one JSON object a --json command printed, checked against the installed schema. */
+function oneObject(stdout: string): Record<string, unknown> {
+  const lines = stdout.split("\n").filter((l) => l.trim() !== "");
+  expect(lines).toHaveLength(1);
+  const obj = JSON.parse(lines[0]) as Record<string, unknown>;
+  expect(installedSchemaProblems(obj)).toEqual([]);
+  return obj;
+}
 
 describe("the npm package", () => {
   it("holds the bundled command, the migrations, the man page, the completions, the licence and the README, and no tsc output or source map", () => {
@@ -105,7 +133,7 @@ describe("the npm package", () => {
     const config = { stateDir: "./state", jobsDir: "./jobs", remotes: {} };
     writeFileSync(join(dir, "agent.config.json"), JSON.stringify(config));
     const status = await run(["--config", join(dir, "agent.config.json"), "status", "--json"], dir);
-    expect(JSON.parse(status.stdout)).toMatchObject({ jobs: [] });
+    expect(oneObject(status.stdout)).toMatchObject({ schema: "ftps-sync/status/v1", ok: true, jobs: [] });
     expect(readdirSync(join(dir, "state"))).toContain("ftps-sync.db");
   });
 
@@ -117,10 +145,76 @@ describe("the npm package", () => {
     expect(realpathSync(found.stdout.trim())).toBe(realpathSync(page));
   });
 
+  it("renders its man page with `man ftps-sync`", async () => {
+    const { stdout } = await exec("man", ["-P", "cat", "ftps-sync"], { env: { ...env, MANPATH: join(prefix, "share", "man"), MANWIDTH: "100" } });
+    expect(stdout).toMatch(/^NAME\n\s+ftps-sync\s+-\s+Keep local folders/m);
+    expect(stdout).toMatch(/^EXIT STATUS$/m);
+    expect(stdout).toMatch(/^ {2,}ftps-sync validate/m);
+  });
+
   it("ships bash completions that complete the installed command's subcommands", async () => {
     const script = `source ${JSON.stringify(join(installed, "completions", "ftps-sync.bash"))}
 COMP_WORDS=(ftps-sync st); COMP_CWORD=1; _ftps_sync; echo "\${COMPREPLY[*]}"`;
     const { stdout } = await exec("bash", ["--norc", "-c", script], { env });
     expect(stdout.trim()).toBe("status");
+  });
+
+  it("ships zsh completions that zsh's completion system loads from $fpath and that complete a subcommand", async () => {
+    const complete = (line: string) =>
+      exec("zsh", ["-f", join(REPO, "test", "helpers", "zsh-complete.zsh"), join(installed, "completions"), line], { env, timeout: 20_000 }).then((r) => r.stdout.split("\n").filter(Boolean));
+    expect(await complete("ftps-sync va")).toEqual(["validate"]);
+    expect(await complete("ftps-sync status --j")).toEqual(["--json"]);
+  });
+
+  it("ships fish completions that complete the installed command's subcommands", async () => {
+    const script = `source ${JSON.stringify(join(installed, "completions", "ftps-sync.fish"))}; complete -C "ftps-sync va"`;
+    const { stdout } = await exec("fish", ["--no-config", "-c", script], { env });
+    expect(stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0])).toEqual(["validate"]);
+  });
+
+  it("validates a configuration without connecting: exit 0 and its JSON when valid, exit 2 naming the file and field when not", async () => {
+    const dir = join(work, "validate");
+    mkdirSync(join(dir, "jobs"), { recursive: true });
+    mkdirSync(join(dir, "out"));
+    const configPath = join(dir, "agent.config.json");
+    writeFileSync(configPath, JSON.stringify({ remotes: { partner: { host: "192.0.2.1", tls: "explicit", user: "me", password: { env: "VALIDATE_PW" } } } }));
+    writeFileSync(join(dir, "jobs", "up.json"), JSON.stringify({ remote: "partner", remotePath: "/in", local: join(dir, "out"), direction: "upload" }));
+    const ok = await run(["--config", configPath, "validate", "--json"], dir, { VALIDATE_PW: "x" });
+    const obj = oneObject(ok.stdout);
+    expect(obj).toMatchObject({ schema: "ftps-sync/validate/v1", ok: true });
+    expect((obj.files as { ok: boolean }[]).map((f) => f.ok)).toEqual([true, true]);
+
+    writeFileSync(join(dir, "jobs", "typo.json"), JSON.stringify({ remote: "partner", remotePath: "/in", local: join(dir, "out"), direction: "uplaod" }));
+    const bad = await runFailing(["--config", configPath, "validate"], dir, { VALIDATE_PW: "x" });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/^INVALID +.*typo\.json: field "direction"/m);
+    const badJson = await runFailing(["--config", configPath, "validate", "--json"], dir, { VALIDATE_PW: "x" });
+    expect(badJson.code).toBe(2);
+    expect(oneObject(badJson.stdout)).toMatchObject({ ok: false, error: { code: "config", exitCode: 2 } });
+  });
+
+  describe("check --json against an FTPS server on loopback", () => {
+    const cert = makeSelfSignedCertificate();
+    let server: DemoServer;
+    beforeAll(async () => {
+      const root = join(work, "server-root");
+      mkdirSync(join(root, "in"), { recursive: true });
+      server = await startDemoServer({ root, user: "demo", password: "package-Pw-4z", cert: cert.certPem, key: cert.keyPem });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("connects through the installed command: TLS, the pinned certificate and a listing, as one JSON object valid against the shipped schema", async () => {
+      const dir = join(work, "check");
+      mkdirSync(join(dir, "jobs"), { recursive: true });
+      const configPath = join(dir, "agent.config.json");
+      const remote = { host: server.host, port: server.port, tls: "explicit", user: "demo", password: { env: "CHECK_PW" }, fingerprint: cert.fingerprint };
+      writeFileSync(configPath, JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: { loop: remote } }));
+      const r = await run(["--config", configPath, "check", "--json"], dir, { CHECK_PW: "package-Pw-4z" });
+      const obj = oneObject(r.stdout);
+      expect(obj).toMatchObject({ schema: "ftps-sync/check/v1", ok: true });
+      expect(obj.remotes).toEqual([expect.objectContaining({ remote: "loop", ok: true, trustedBy: "pinned-fingerprint", certificate: expect.objectContaining({ fingerprint: cert.fingerprint }) })]);
+    });
   });
 });
