@@ -61,6 +61,13 @@ export interface ProxyCounts {
   data: number;
   controlTurns: number;
   dataTurns: number;
+  /**
+   * roundTrips() of the counts at the moment the first data connection brought the client its
+   * first bytes after its TLS handshake (the first server bytes after the client's first turn on
+   * it): from the first connect to the first byte of data, as a client's first listing sees it.
+   * Undefined when no data connection got that far.
+   */
+  firstDataRoundTrips?: number;
 }
 
 const DEFAULT_MAX_QUEUED = 64 * 2 ** 20;
@@ -182,6 +189,8 @@ export class DelayProxy {
   peakQueuedBytes = 0;
   /** chunks delivered since the last takeLateness(), and how late they left against their due time */
   private late = { chunks: 0, totalMs: 0, maxMs: 0 };
+  /** See ProxyCounts.firstDataRoundTrips; reset by takeCounts(). */
+  private firstData: number | undefined;
 
   private constructor(private readonly opts: DelayProxyOptions) {
     this.oneWayMs = opts.oneWayMs;
@@ -211,8 +220,16 @@ export class DelayProxy {
 
   /** Totals over the connections since the last call, which starts a new count. */
   takeCounts(): ProxyCounts {
+    const c = this.countsSoFar();
+    this.connections.length = 0;
+    if (this.firstData !== undefined) c.firstDataRoundTrips = this.firstData;
+    this.firstData = undefined;
+    return c;
+  }
+
+  private countsSoFar(): ProxyCounts {
     const c: ProxyCounts = { control: 0, data: 0, controlTurns: 0, dataTurns: 0 };
-    for (const r of this.connections.splice(0)) {
+    for (const r of this.connections) {
       c[r.kind]++;
       if (r.kind === "control") c.controlTurns += r.turns;
       else c.dataTurns += r.turns;
@@ -299,6 +316,9 @@ export class DelayProxy {
         (n) => {
           record.bytesToClient += n;
           receivedSinceSend = true;
+          // A data connection's TLS handshake ends with a client turn (its Finished): what the
+          // server sends after it is the data (or comes with it, a session ticket).
+          if (route.kind === "data" && record.turns >= 1 && this.firstData === undefined) this.firstData = roundTrips(this.countsSoFar());
         },
         queued,
         this.noteLate,

@@ -125,6 +125,16 @@ export default [
     tests: ["test/unit/connect-refusals.test.ts", "test/integration/data-protection.test.ts"],
   },
   {
+    id: "listing-after-login",
+    rule: "a listing sent with the login connects only after 230 and PROT P",
+    file: "src/protocol/engine/client.ts",
+    // The first listing leaves in the login's write (early-listing.ts): its passive port used at once.
+    find: "      await sentFirst.gate?.();",
+    replace: "      void sentFirst.gate?.().catch(() => undefined);",
+    mutation: "the listing sent with the login opens its data connection before the login and PROT P were accepted",
+    tests: ["test/unit/engine-data.test.ts", "test/integration/early-listing.test.ts"],
+  },
+  {
     id: "cert-verify",
     rule: "certificate verified (no pin)",
     edits: [

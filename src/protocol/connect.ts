@@ -8,6 +8,7 @@ import { replyText } from "./reply-text.js";
 import { groupsFor, learnGroup } from "./key-share.js";
 import { classify, isTlsFailure } from "./classify.js";
 import { FtpClient, parseFeatures } from "./engine/client.js";
+import { earlyListingCommand, NO_MLSD, type EarlyListing } from "./early-listing.js";
 import { ControlConnection } from "./engine/control.js";
 import type { DataTls } from "./engine/data.js";
 import { faultError } from "./engine/faults.js";
@@ -41,6 +42,8 @@ export interface FtpsConnection {
   tls: TlsInfo;
   /** Techniques found off while connecting, each with why, for the pool to remember and log once. */
   learnt?: TechniquesOff;
+  /** The first listing, sent with the login (see early-listing.ts); taken once by whoever lists that folder. */
+  early?: EarlyListing;
   close(): void;
 }
 
@@ -228,11 +231,14 @@ function withSharedContext(remote: RemoteConfig, options: ConnectionOptions): Co
  * - a refused PBSZ/PROT P closes it before any data connection opens; in implicit mode only, the
  *   connection goes on once a data connection is seen to be TLS (seeDataChannelTls).
  * Round trips are few: after the TLS handshake, the login and every setting leave in one write
- * (USER, PASS, FEAT, TYPE I, OPTS, PBSZ, PROT P; a refusal of any is read from its own reply).
+ * (USER, PASS, FEAT, TYPE I, OPTS, PBSZ, PROT P; a refusal of any is read from its own reply),
+ * and with them `firstListing`'s listing (EPSV, MLSD or LIST: early-listing.ts), whose data
+ * connection opens only once USER/PASS and PBSZ/PROT P were accepted: a refused login or PROT P
+ * opens none (implicit mode: see seeDataChannelTls).
  * Every step has a deadline of the remote's timeout, each reply its own (a reply trickled a byte at
  * a time cannot hold it); `signal` abandons the connection half-way (a pool closed meanwhile).
  */
-export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off: TechniquesOff = {}): Promise<FtpsConnection> {
+export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off: TechniquesOff = {}, firstListing?: string): Promise<FtpsConnection> {
   let options = withSharedContext(remote, tlsOptionsFor(remote));
   const implicit = remote.tls === "implicit";
   const { control, greeting } = ControlConnection.open(remote.host, remote.port, remote.timeoutMs, implicit ? options : undefined, remote.proxy);
@@ -291,7 +297,10 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
     // The server's key-exchange group, offered first by the data connections and later logins.
     if (learnGroup(`${remote.host}:${remote.port}`, socket)) options = withSharedContext(remote, tlsOptionsFor(remote));
 
-    const replies = control.send([
+    const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
+    client.techniquesOff = off;
+    client.dataConnections = remote.dataConnections ?? "passive";
+    const login = [
       `USER ${remote.user}`,
       `PASS ${remote.password.reveal()}`,
       "FEAT",
@@ -301,38 +310,71 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
       "OPTS MLST type;size;modify;unix.mode;",
       "PBSZ 0",
       "PROT P",
-    ]);
-    // Read in order: a server may close the connection after refusing the login.
-    const [user, pass] = await step("waiting for the login (USER and PASS) to be accepted", () => Promise.all(replies.slice(0, 2)));
-    if (user.code >= 400) throw new ReplyError(user);
-    if (user.code !== 230 && pass.code >= 300) throw new ReplyError(pass.code >= 400 ? pass : { code: 530, message: pass.message });
-    const [feat, , , , pbsz, prot] = await step("waiting for the replies to FEAT, TYPE I, OPTS, PBSZ and PROT P", () => Promise.all(replies.slice(2)));
-    const capabilities = parseCapabilities(parseFeatures(feat));
-    const refusal = !is2xx(pbsz.code) ? { reply: pbsz, to: "PBSZ 0" } : !is2xx(prot.code) ? { reply: prot, to: "PROT P" } : undefined;
-    // Implicit FTPS may go on without PROT P, once its data channel is seen to be TLS (below).
-    if (refusal && !implicit) {
-      throw new RemoteError(
-        `${remote.name}: the server refused to protect the data channel (${replyText(refusal.reply.code, refusal.reply.message)} in reply to ` +
-          `${refusal.to}); closed before any data connection was opened. ` +
-          `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
-        { code: refusal.reply.code, kind: "tls", phase: "connect" },
-      );
+    ];
+    /** The login's replies checked: throws for a refused login, and (explicit) a refused PBSZ/PROT P. */
+    const checkLogin = async (replies: Promise<Reply>[]) => {
+      // Read in order: a server may close the connection after refusing the login.
+      const [user, pass] = await step("waiting for the login (USER and PASS) to be accepted", () => Promise.all(replies.slice(0, 2)));
+      if (user.code >= 400) throw new ReplyError(user);
+      if (user.code !== 230 && pass.code >= 300) throw new ReplyError(pass.code >= 400 ? pass : { code: 530, message: pass.message });
+      const [feat, , , , pbsz, prot] = await step("waiting for the replies to FEAT, TYPE I, OPTS, PBSZ and PROT P", () => Promise.all(replies.slice(2)));
+      const capabilities = parseCapabilities(parseFeatures(feat));
+      const refusal = !is2xx(pbsz.code) ? { reply: pbsz, to: "PBSZ 0" } : !is2xx(prot.code) ? { reply: prot, to: "PROT P" } : undefined;
+      // Implicit FTPS may go on without PROT P, once its data channel is seen to be TLS (below).
+      if (refusal && !implicit) {
+        throw new RemoteError(
+          `${remote.name}: the server refused to protect the data channel (${replyText(refusal.reply.code, refusal.reply.message)} in reply to ` +
+            `${refusal.to}); closed before any data connection was opened. ` +
+            `Enable TLS for data connections on the server (vsftpd: force_local_data_ssl=YES).`,
+          { code: refusal.reply.code, kind: "tls", phase: "connect" },
+        );
+      }
+      return { capabilities, refusal };
+    };
+    let loggedIn: ReturnType<typeof checkLogin> | undefined;
+    let early: EarlyListing | undefined;
+    const earlyCommand = firstListing === undefined ? undefined : earlyListingCommand(remote, hello, off);
+    if (firstListing !== undefined && earlyCommand) {
+      // The login and the first listing in one write; the listing's data connection waits for
+      // the login's replies (its gate), all read by then: the passive reply comes after them.
+      let sent: Promise<Reply>[] | undefined;
+      const text = client.list(firstListing, earlyCommand, {
+        first: login,
+        firstSent: (replies) => (sent = replies),
+        gate: async () => void (await loggedIn),
+      });
+      text.catch(() => undefined);
+      if (!sent) throw new Error("the login was not sent with the first listing");
+      loggedIn = checkLogin(sent);
+      early = { path: firstListing, command: earlyCommand, text, at: performance.now() };
+    } else {
+      loggedIn = checkLogin(control.send(login));
     }
+    const { capabilities, refusal } = await loggedIn;
     control.step = undefined;
-    const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
-    client.techniquesOff = off;
-    client.dataConnections = remote.dataConnections ?? "passive";
     // One listing command per connection, no fallback: plain LIST hides dotfiles on most servers,
     // which would look like deleted files.
     const listCommand = capabilities.mlsd ? "MLSD" : "LIST -a";
     let learnt: TechniquesOff | undefined;
+    if (early && early.command !== listCommand) {
+      // The guess was wrong: listed again with the right command (this listing is left to end).
+      if (early.command === "MLSD" && !off[NO_MLSD]) {
+        learnt = { [NO_MLSD]: "the server offers no MLSD (FEAT): the first listing, sent with the login, is LIST" };
+      }
+      early = undefined;
+    }
     if (refusal && !off.protP) {
       const refused = `${replyText(refusal.reply.code, refusal.reply.message)} in reply to ${refusal.to}`;
-      await step("listing the login folder to see that the data channel is TLS without PROT P", () => seeDataChannelTls(remote, client, listCommand, refused));
+      // The early listing, when it came whole, was over a TLS data connection: seen already.
+      const seen = early ? await step("listing the first folder, which shows whether the data channel is TLS without PROT P", () => early!.text.then(() => true, () => false)) : false;
+      if (!seen) {
+        early = undefined;
+        await step("listing the login folder to see that the data channel is TLS without PROT P", () => seeDataChannelTls(remote, client, listCommand, refused));
+      }
       control.step = undefined;
-      learnt = { protP: `the server refused PROT P (${refused}); its data connections were seen to be TLS (implicit FTPS)` };
+      learnt = { ...learnt, protP: `the server refused PROT P (${refused}); its data connections were seen to be TLS (implicit FTPS)` };
     }
-    return { client, remote, capabilities, tls, listCommand, learnt, close: () => client.close() };
+    return { client, remote, capabilities, tls, listCommand, learnt, early, close: () => client.close() };
   } catch (err) {
     control.close();
     throw connectFailure(remote, err);

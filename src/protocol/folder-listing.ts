@@ -2,6 +2,7 @@ import { ReplyError } from "./engine/reply-error.js";
 import type { FtpsConnection } from "./connect.js";
 import type { Logger } from "../log.js";
 import type { ServerTechniques } from "../remote/remote-folder.js";
+import { earlyListingText } from "./early-listing.js";
 
 /** In the capability profile (techniques off): the server refuses LIST with a path. */
 export const LIST_PATH = "list-path";
@@ -25,11 +26,13 @@ export interface ListingLearning {
  * CWD changes the connection's current folder: harmless, as every path the agent sends is
  * absolute (remotePath must start with "/", and every path is built from it).
  */
-export async function listFolderText(c: FtpsConnection, serverDir: string, learning?: ListingLearning): Promise<string> {
-  if (c.capabilities.mlsd || !learning) return c.client.list(serverDir, c.listCommand);
+export async function listFolderText(c: FtpsConnection, serverDir: string, learning?: ListingLearning, early?: Promise<string>): Promise<string> {
+  // `early`: this folder's listing, sent with the login (early-listing.ts).
+  const list = () => (early ? earlyListingText(c, serverDir, early, learning) : c.client.list(serverDir, c.listCommand));
+  if (c.capabilities.mlsd || !learning) return list();
   if (learning.techniques.known[LIST_PATH]) return listInside(c, serverDir);
   try {
-    return await c.client.list(serverDir, c.listCommand);
+    return await list();
   } catch (err) {
     if (!(err instanceof ReplyError) || err.code !== 550) throw err;
     let text: string;

@@ -98,6 +98,11 @@ export class FtpsFolder implements RemoteFolder {
     return { capabilities: first.capabilities, tls: first.tls };
   }
 
+  /** The first connection opened lists `root` with its login (see FtpsPool.listSoon). */
+  listSoon(root: string): void {
+    this.pool.listSoon(root);
+  }
+
   warm(count?: number): void {
     this.pool.prefill(count);
   }

@@ -61,15 +61,21 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   let firstRoundTrip: Promise<number> | undefined;
   let rootInfos: FileInfo[] | ReplyError | undefined;
   let rootError: unknown;
+  // The root's listing sent with the first login, if it was (early-listing.ts): the first attempt
+  // prefers that connection, and takes the listing if it got it.
+  let firstAttempt = true;
   try {
     rootInfos = await withRetry(
-      () =>
-        pool.use((c) => {
+      () => {
+        const mayTake = firstAttempt;
+        firstAttempt = false;
+        return pool.use((c) => {
+          const early = mayTake ? pool.takeEarlyListing(serverDirOf(""), c) : undefined;
           firstRoundTrip ??= startWidening(c);
           // The first folder listed both ways decides whether STAT listings can be trusted: on the
           // same connection, in the same flight as the root's LIST.
           const stated = statWanted && !statAgreed && statEligible("") ? statListing(c, serverDirOf("")).catch((err: Error) => err) : undefined;
-          const listed = listChecked(c, serverDirOf(""), learning);
+          const listed = listChecked(c, serverDirOf(""), learning, early);
           if (stated) statAgreed = compareWithStat(serverDirOf(""), listed, stated);
           // A refusal (a missing root's 550) is a reply like any other: returned, not thrown, so
           // that the connection stays in the pool for the CWD and the mkdir that may follow.
@@ -77,7 +83,8 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
             if (err instanceof ReplyError && err.code >= 500) return err;
             throw err;
           });
-        }),
+        }, mayTake ? pool.listedEarlyOn : undefined);
+      },
       opts.retry,
       { signal: opts.signal, classify: errorClassOf },
     );
@@ -266,9 +273,9 @@ function listedItemReader(now: Date): (info: FileInfo) => ListedItem {
  * the parent: an unreadable folder "x" looks like a folder holding one folder "x". Such a listing
  * is checked with CWD (a real folder of that shape can be entered; an unreadable one cannot).
  */
-export async function listChecked(c: FtpsConnection, serverDir: string, learning?: ListingLearning): Promise<FileInfo[]> {
+export async function listChecked(c: FtpsConnection, serverDir: string, learning?: ListingLearning, early?: Promise<string>): Promise<FileInfo[]> {
   // A name with a line break must come out whole (and be refused), not cut at the break.
-  const infos = parseListKeepingSplitNames(await listFolderText(c, serverDir, learning));
+  const infos = parseListKeepingSplitNames(await listFolderText(c, serverDir, learning, early));
   const self = serverDir.slice(serverDir.lastIndexOf("/") + 1);
   if (!c.capabilities.mlsd && infos.length === 1 && infos[0].type === "dir" && infos[0].name === self) {
     const cwd = await c.client.sendIgnoringError(`CWD ${serverDir}`);

@@ -6,13 +6,14 @@ import { isAnsweredDuringTransfer } from "./engine/client.js";
 import { isUnansweredBehind } from "./engine/control.js";
 import type { ServerTechniques, TechniquesOff } from "../remote/remote-folder.js";
 import type { Logger } from "../log.js";
+import { takeEarlyListing } from "./early-listing.js";
 import { withRetry, type RetryPolicy } from "../remote/retry.js";
 
 /**
  * `signal`: the pool was closed while the connection was being opened; give it up. `off`: the
  * techniques this server does not take.
  */
-type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off?: TechniquesOff) => Promise<FtpsConnection>;
+type Connector = (remote: RemoteConfig, logger?: Logger, signal?: AbortSignal, off?: TechniquesOff, firstListing?: string) => Promise<FtpsConnection>;
 
 /**
  * Up to `maxConnections` logged-in FTPS connections to one remote. A connection does one
@@ -43,6 +44,12 @@ export class FtpsPool {
   first?: FtpsConnection;
   /** What the server does not take, known before and learnt on the way (see learnFrom). */
   readonly techniques: ServerTechniques = { known: {} };
+  /** The folder the next connection opened lists with its login (see listSoon). */
+  private listingWanted?: string;
+  /** The connection that listed a folder with its login, until that listing is taken. */
+  private listedEarly?: FtpsConnection;
+  /** Bumped by listSoon and takeEarlyListing: an early listing of a connection opened before is dropped. */
+  private listingRound = 0;
 
   constructor(
     readonly remote: RemoteConfig,
@@ -108,8 +115,41 @@ export class FtpsPool {
     }
   }
 
-  async use<T>(fn: (c: FtpsConnection) => Promise<T>): Promise<T> {
-    const c = await this.acquire();
+  /**
+   * The next connection this pool opens lists `folder` in its login's write (connect.ts), for
+   * takeEarlyListing(). Anything listed so before and not taken is dropped.
+   */
+  listSoon(folder: string): void {
+    this.dropEarlyListing();
+    this.listingRound++;
+    this.listingWanted = folder;
+  }
+
+  /** The connection holding a listing sent with its login (to prefer in use()), if any. */
+  get listedEarlyOn(): FtpsConnection | undefined {
+    return this.listedEarly;
+  }
+
+  /**
+   * The listing of `folder` sent with the login of `c`, the connection a caller was given: once
+   * only, and only for that folder. Whatever the answer, none is held or asked for any more.
+   */
+  takeEarlyListing(folder: string, c: FtpsConnection): Promise<string> | undefined {
+    const text = this.listedEarly === c && !c.client.closed ? takeEarlyListing(c, folder) : undefined;
+    this.dropEarlyListing();
+    this.listingWanted = undefined;
+    this.listingRound++;
+    return text;
+  }
+
+  private dropEarlyListing(): void {
+    if (this.listedEarly) this.listedEarly.early = undefined;
+    this.listedEarly = undefined;
+  }
+
+  /** `prefer`: this connection when it is idle (the one holding an early listing). */
+  async use<T>(fn: (c: FtpsConnection) => Promise<T>, prefer?: FtpsConnection): Promise<T> {
+    const c = await this.acquire(prefer);
     try {
       return await fn(c);
     } catch (err) {
@@ -138,8 +178,9 @@ export class FtpsPool {
     return this.limit * this.sharing;
   }
 
-  private async acquire(): Promise<FtpsConnection> {
-    const c = await this.acquireAny();
+  private async acquire(prefer?: FtpsConnection): Promise<FtpsConnection> {
+    const preferred = prefer && !prefer.client.closed ? this.idle.indexOf(prefer) : -1;
+    const c = preferred >= 0 ? this.takeIdle(preferred) : await this.acquireAny();
     if (this.shut) {
       // destroy() ran while this connection was being opened or handed over.
       c.close();
@@ -147,6 +188,13 @@ export class FtpsPool {
     }
     this.busy.add(c);
     this.users.set(c, (this.users.get(c) ?? 0) + 1);
+    return c;
+  }
+
+  /** The idle connection at `index`, taken out of the idle ones. */
+  private takeIdle(index: number): FtpsConnection {
+    const [c] = this.idle.splice(index, 1);
+    this.stopIdleTimer(c);
     return c;
   }
 
@@ -182,11 +230,20 @@ export class FtpsPool {
 
   private async openOne(): Promise<FtpsConnection> {
     this.opening++;
+    // One connection lists with its login: the first opened after listSoon (again if it failed).
+    const listing = this.listingWanted;
+    const round = this.listingRound;
+    this.listingWanted = undefined;
     try {
-      const c = await this.connector(this.remote, this.logger, this.openings.signal, this.techniques.known).catch((err: unknown) => {
+      const c = await this.connector(this.remote, this.logger, this.openings.signal, this.techniques.known, listing).catch((err: unknown) => {
+        if (listing !== undefined && round === this.listingRound) this.listingWanted ??= listing;
         this.learnFrom(err);
         throw err;
       });
+      if (c.early && round === this.listingRound) {
+        this.dropEarlyListing();
+        this.listedEarly = c;
+      } else c.early = undefined;
       this.open++;
       this.adopt(c);
       this.first ??= c;

@@ -43,6 +43,11 @@ export interface RemoteFolder {
    * told when it is learnt (to remember). Folders whose times are UTC ignore both.
    */
   serverClock?: ServerClockKnowledge;
+  /**
+   * The folder the run lists first (its root), told before open(): a folder that can, lists it
+   * with the login (one round trip less before the first byte). Optional; a hint only.
+   */
+  listSoon?(root: string): void;
   /** Opens up to `count` more sessions in the background, so that they are ready when work comes. */
   warm(count?: number): void;
 

@@ -95,6 +95,10 @@ class RetryingFolder implements RemoteFolder {
     return this.inner.open(retry, signal);
   }
 
+  listSoon(root: string): void {
+    this.inner.listSoon?.(root);
+  }
+
   warm(count?: number): void {
     this.inner.warm(count);
   }

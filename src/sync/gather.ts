@@ -152,6 +152,8 @@ export interface UnderWay {
  */
 export function startGathering(ctx: RunContext, sources: Sources, trustedJob: boolean, earlyScan: LocalScan | undefined): UnderWay {
   const { server } = ctx;
+  // The root's listing goes out with the first login.
+  if (!trustedJob) server.listSoon?.(ctx.job.remotePath);
   const opening = trustedJob ? undefined : ctx.connect().then(() => server.capabilities?.mlsd && server.warm());
   opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
   // The local scan starts at once too: until the first login is through (vsftpd spends ~40 ms

@@ -38,6 +38,11 @@ export interface HostileOptions {
   endlessFiles?: string[];
   /** Waits this long before answering PASS (a server that hashes passwords slowly). */
   loginDelayMs?: number;
+  /**
+   * Holds its replies from USER's on and sends them in one write with EPSV's: a pipelined login's
+   * replies and the passive port all reach the client in one read.
+   */
+  batchLoginReplies?: boolean;
   /** Greets the first `count` connections with "421 Too many connections" and closes them. */
   refuseFirstConnections?: number;
   /**
@@ -133,8 +138,11 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     /** The offset a REST asked the next RETR to start at. */
     let restAt = 0;
     let decoy: net.Server | undefined;
+    /** Replies held (batchLoginReplies), undefined when not holding. */
+    let held: string[] | undefined;
     const reply = (text: string) => {
-      if (!sock.destroyed) sock.write(text + "\r\n");
+      if (held) held.push(text + "\r\n");
+      else if (!sock.destroyed) sock.write(text + "\r\n");
     };
     const data = new PassiveData(conns, secureContext, reply, () => dataConnections++);
 
@@ -198,6 +206,14 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       commands.push(line);
       const sp = line.indexOf(" ");
       const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+      if (opts.batchLoginReplies && verb === "USER") held = [];
+      if (held && verb === "EPSV") {
+        const together = held;
+        held = undefined;
+        const port = await openPassive();
+        if (!sock.destroyed) sock.write(together.join("") + `229 Entering Extended Passive Mode (|||${port}|)\r\n`);
+        return;
+      }
       const arg = sp < 0 ? "" : line.slice(sp + 1);
       if (verb === "PASS") password = arg;
       const echo = opts.echoPassword?.find((x) => x.verb === verb);

@@ -2,7 +2,7 @@
 // (src/protocol/engine/client.ts) against a scripted TLS server on loopback, data connections in
 // TLS (test/unit/scripted-control.ts).
 import { randomBytes } from "node:crypto";
-import type net from "node:net";
+import net from "node:net";
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { RemoteError } from "../../src/errors.js";
@@ -459,5 +459,66 @@ describe("FtpClient transfers", () => {
     expect(err).toBeInstanceOf(RemoteError);
     expect(err).toMatchObject({ fault: "protocol" });
     expect((err as Error).message).toMatch(/listing of \/job is longer than/);
+  });
+});
+
+describe("a listing sent behind other commands in one write, with a gate (the login's: connect.ts)", () => {
+  const { cert, clientTls } = scriptedCertificate();
+
+  /**
+   * A server that answers the login and EPSV in one write (a port of its own that counts the
+   * connections made to it) and starts the listing, whatever the login's replies said.
+   */
+  async function setup(loginReplies: string[]) {
+    let dataConnections = 0;
+    const listener = net.createServer((socket) => {
+      dataConnections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const held: string[] = [];
+    const server = await scriptedServer(cert(), (line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return void s.socket.write([...held.splice(0), `229 Entering Extended Passive Mode (|||${port}|)`].map((r) => r + "\r\n").join(""));
+      if (verb === "MLSD") return s.reply("150 Here it comes");
+      held.push(loginReplies[held.length] ?? "200 OK");
+    });
+    const control = await connected(server, clientTls(), 5_000);
+    const client = new FtpClient(control, { options: clientTls() }, 1024 * 1024);
+    return { client, server, dataConnections: () => dataConnections, close: () => (control.close(), listener.close()) };
+  }
+
+  it("opens no data connection, nor tries PASV, when the gate refuses: the port is used only once it opened", async () => {
+    const { client, server, dataConnections, close } = await setup(["331 Password required", "530 Login incorrect"]);
+    try {
+      let firstReplies: Promise<unknown>[] = [];
+      const err = await failure(
+        client.list("/job", "MLSD", { first: ["USER alice", "PASS secret"], firstSent: (r) => (firstReplies = r), gate: () => Promise.reject(new Error("login refused")) }),
+      );
+      expect((err as Error).message).toBe("login refused");
+      expect(await Promise.all(firstReplies)).toMatchObject([{ code: 331 }, { code: 530 }]);
+      await sleep(200);
+      expect(dataConnections()).toBe(0);
+      expect(server.sessions[0].commands).toEqual(["USER alice", "PASS secret", "EPSV", "MLSD /job"]);
+    } finally {
+      close();
+    }
+  });
+
+  it("sends the commands and the listing in one write, and connects once the gate opened", async () => {
+    const { client, server, dataConnections, close } = await setup(["331 Password required", "230 Logged in"]);
+    try {
+      let gateOpened = false;
+      const listed = client.list("/job", "MLSD", { first: ["USER alice", "PASS secret"], firstSent: () => undefined, gate: async () => void (gateOpened = true) });
+      listed.catch(() => undefined);
+      const deadline = Date.now() + 3_000;
+      while (dataConnections() === 0 && Date.now() < deadline) await sleep(10);
+      expect(gateOpened).toBe(true);
+      expect(dataConnections()).toBe(1);
+      expect(server.sessions[0].chunks.filter((c) => c.includes("USER alice"))).toEqual(["USER alice\r\nPASS secret\r\nEPSV\r\nMLSD /job\r\n"]);
+    } finally {
+      close();
+    }
   });
 });

@@ -41,6 +41,21 @@ const CUT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** How long a cut upload waits for the server's reply that says why. */
 const REPLY_AFTER_CUT_MS = 1000;
 
+/**
+ * Commands to send in the same write before a transfer's passive-mode command (a login), and the
+ * condition its data connection waits for.
+ */
+export interface SentFirst {
+  first: string[];
+  /** Called at once with the replies to `first`, in order. */
+  firstSent(replies: Promise<Reply>[]): void;
+  /**
+   * Awaited once the passive-mode reply came (every reply to `first` came before it), before
+   * anything else is done with it: rejects to give the transfer up with no data connection opened.
+   */
+  gate(): Promise<void>;
+}
+
 /** How a data connection's bytes are moved once the server says the transfer starts. */
 type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 
@@ -140,8 +155,11 @@ export class FtpClient {
     return parseFeatures(await this.sendIgnoringError("FEAT"));
   }
 
-  /** A folder's listing (`command`: "MLSD" or "LIST -a"), its text whole. */
-  async list(path: string, command: string): Promise<string> {
+  /**
+   * A folder's listing (`command`: "MLSD" or "LIST -a"), its text whole. `sentFirst`: commands
+   * in the same write before it, and what its data connection waits for (see SentFirst).
+   */
+  async list(path: string, command: string, sentFirst?: SentFirst): Promise<string> {
     const chunks: Buffer[] = [];
     let bytes = 0;
     const full = path ? `${command} ${path}` : command;
@@ -155,7 +173,7 @@ export class FtpClient {
         },
       });
       pipeline(socket, collect, done);
-    });
+    }, sentFirst && { first: sentFirst.first, firstSent: sentFirst.firstSent, gate: sentFirst.gate });
     if (isFailedListingReply(reply.code, reply.message)) {
       throw new ReplyError({ code: 550, message: `${command}: the server reported a failed listing: ${reply.message.trim()}` });
     }
@@ -201,7 +219,7 @@ export class FtpClient {
     command: string,
     before: string[],
     flow: DataFlow,
-    opts: { replyAfterCut?: boolean; after?: string[]; first?: string[]; onFirst?: (replies: Reply[]) => void } = {},
+    opts: { replyAfterCut?: boolean; after?: string[]; first?: string[]; onFirst?: (replies: Reply[]) => void } & Partial<Omit<SentFirst, "first">> = {},
   ): Promise<Transferred> {
     const control = this.control;
     let socket: TLSSocket | undefined;
@@ -266,7 +284,10 @@ export class FtpClient {
     const deferred = inTransferWrite ? [] : (opts.after ?? []);
     const after = inTransferWrite ? (opts.after ?? []) : [];
     const all = [...before, command, ...after];
-    channel = this.dataConnections === "active" ? await this.active(all, onPreliminary, before.length, opts.first, opts.onFirst) : await this.passiveChannel(all, onPreliminary, before.length, opts.first, opts.onFirst);
+    channel =
+      this.dataConnections === "active"
+        ? await this.active(all, onPreliminary, before.length, opts.first, opts.onFirst)
+        : await this.passiveChannel(all, onPreliminary, before.length, opts.first, opts.onFirst, opts);
     const replies = channel.replies;
     const restReplies = replies.slice(0, before.length);
     const final = replies[before.length];
@@ -310,7 +331,14 @@ export class FtpClient {
         if ((ready || finalReply) && beforeAccepted) start();
       }, cut);
     };
-    if (before.length === 0 || !control.oneAtATime) openData();
+    if (opts.gate) {
+      // Sent with the login: a transfer the server refused at once (a LIST-only server's 500 to
+      // MLSD, read with the passive reply) opens no data connection.
+      void Promise.race([final, Promise.resolve(undefined)]).then(
+        (reply) => (!reply || reply.code < 300) && openData(),
+        () => undefined,
+      );
+    } else if (before.length === 0 || !control.oneAtATime) openData();
     return new Promise<Transferred>((resolve, reject) => {
       settle = { resolve, reject };
       Promise.all(restReplies).then(
@@ -427,11 +455,13 @@ export class FtpClient {
     transferAt: number,
     first: string[] = [],
     onFirst?: (replies: Reply[]) => void,
+    sentFirst: Partial<Omit<SentFirst, "first">> = {},
   ): Promise<{ host: string; port: number; replies: Promise<Reply>[] }> {
     const options = commands.map((_, i) => (i === transferAt ? { onPreliminary, opensTransfer: true } : {}));
     // `first` leaves in the same write as the first passive-mode command, and only then.
     const firstReplies = (sent: Promise<Reply>[]) => {
       const mine = sent.slice(0, first.length);
+      if (mine.length > 0) sentFirst.firstSent?.(mine);
       if (onFirst && mine.length > 0) void Promise.all(mine).then(onFirst, () => undefined);
       return sent.slice(first.length);
     };
@@ -452,6 +482,8 @@ export class FtpClient {
       const [epsv, ...replies] = firstReplies(this.control.send([...first, "EPSV", ...commands], [...first.map(() => ({})), {}, ...firstOptions]));
       first = [];
       const reply = await epsv;
+      // Nothing is made of the reply (no port used, no PASV tried) before the gate opens.
+      await sentFirst.gate?.();
       const port = reply.code === 229 ? parseEpsvReply(reply.message) : undefined;
       epsvOk = port !== undefined;
       if (port !== undefined) {
@@ -471,6 +503,7 @@ export class FtpClient {
     }
     const [pasv, ...replies] = firstReplies(this.control.send([...first, "PASV", ...commands], [...first.map(() => ({})), {}, ...options]));
     const reply = await pasv;
+    await sentFirst.gate?.();
     const named = reply.code === 227 ? parsePasvReply(reply.message) : undefined;
     if (!named) {
       await this.drain(replies, transferAt, "PASV");
