@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { makeBigFile, makeSparseFile, makeTree } from "./files.js";
 import { median, ratio, secs, type Sample } from "./stats.js";
 import { DelayProxy } from "./delay-proxy.js";
-import { wanBig, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
+import { wanBig, wanFirstByteTable, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
 import { scaleHistory, scaleSchedule, type ScaleEnv } from "./scale.js";
 import { describeWatchTree, watchTree } from "./watch-tree.js";
 
@@ -772,6 +772,8 @@ function writeReadmeWan(runs: number, elapsedS: number, vsftpdInfo: string): voi
     "",
     wanPerFileTable(wanRows),
     "",
+    wanFirstByteTable(wanRows),
+    "",
     ...noteLines(wanNotes),
   ]);
 }
@@ -851,7 +853,7 @@ async function main(): Promise<number> {
     if (notes.length) out.push(...notes.map((n) => `note: ${n}`), "");
   }
   if (wanRows.length) {
-    out.push(`\nWAN rows: vsftpd 3.0.3 explicit TLS behind the delay proxy; ${args.runs} run(s) each, medians`, "", wanTable(wanRows, available), "", wanPerFileTable(wanRows), "");
+    out.push(`\nWAN rows: vsftpd 3.0.3 explicit TLS behind the delay proxy; ${args.runs} run(s) each, medians`, "", wanTable(wanRows, available), "", wanPerFileTable(wanRows), "", wanFirstByteTable(wanRows), "");
     if (wanNotes.length) out.push(...wanNotes.map((n) => `note: ${n}`), "");
   }
   if (scaleOut.length) out.push(`\nScale rows (${machine()}):`, "", ...scaleOut, "");
@@ -955,7 +957,7 @@ async function runWan(ctx: Ctx, proxy: DelayProxy): Promise<void> {
         `${name} at ${rtt} ms: the proxy delivered ${late.chunks.toLocaleString("en")} chunks ${late.meanMs.toFixed(2)} ms late on average ` +
           `(at most ${late.maxMs.toFixed(1)} ms: its timers and the tools' load on the same 2 cores; not counting waits for a busy receiver), on top of the ${rtt / 2} ms each way`,
       );
-      process.stderr.write("\n" + wanTable(wanRows, available) + "\n\n" + wanPerFileTable(wanRows) + "\n\n");
+      process.stderr.write("\n" + wanTable(wanRows, available) + "\n\n" + wanPerFileTable(wanRows) + "\n\n" + wanFirstByteTable(wanRows) + "\n\n");
       if (args.json) writeJson(args.json);
     }
   }

@@ -9,6 +9,8 @@ export interface Sample {
   cpuS?: number;
   /** round trips the client waited for, counted by the delay proxy (WAN rows only) */
   roundTrips?: number;
+  /** of those, the ones before the first byte of data (its first listing's, usually): see ProxyCounts */
+  firstDataRoundTrips?: number;
 }
 
 export function median(xs: number[]): number {
@@ -18,7 +20,7 @@ export function median(xs: number[]): number {
 }
 
 /** The median of one field over samples that have it (undefined when none has). */
-export function medianOf(samples: Sample[] | undefined, field: "ms" | "cpuS" | "roundTrips"): number | undefined {
+export function medianOf(samples: Sample[] | undefined, field: "ms" | "cpuS" | "roundTrips" | "firstDataRoundTrips"): number | undefined {
   const xs = (samples ?? []).map((s) => s[field]).filter((x): x is number => typeof x === "number");
   return xs.length ? median(xs) : undefined;
 }

@@ -62,7 +62,8 @@ export function wanSizes(quick: boolean) {
 async function counted(env: WanEnv, fn: () => Promise<Sample>): Promise<Sample> {
   env.proxy.takeCounts();
   const s = await fn();
-  return { ...s, roundTrips: roundTrips(env.proxy.takeCounts()) };
+  const counts = env.proxy.takeCounts();
+  return { ...s, roundTrips: roundTrips(counts), firstDataRoundTrips: counts.firstDataRoundTrips };
 }
 
 /**
@@ -295,6 +296,31 @@ export function wanTable(rows: WanRow[], installed: Record<WanPeer, boolean>): s
     lines.push(
       `| ${r.label} | ${r.rttMs} ms | ${secs(medianOf(r.agent, "ms"))} | ${WAN_PEERS.map((p) => timeCell(r, p, installed)).join(" | ")} | ${r.target.text} | ${met === undefined ? "" : met ? "yes" : "**no**"} |`,
     );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Round trips from the first connect to the first byte of data (the first listing's, for every
+ * tool here), for the small-file rows: issue 22's "login to the first byte of data" target.
+ */
+export function wanFirstByteTable(rows: WanRow[]): string {
+  const tools: [string, (r: WanRow) => Sample[] | undefined][] = [
+    ["ftps-sync", (r) => r.agent],
+    ["lftp", (r) => r.peers.lftp],
+    ["rclone", (r) => r.peers.rclone],
+  ];
+  const lines = [
+    `| login to the first data byte, round trips | round trip | ${tools.map(([t]) => t).join(" | ")} | target |`,
+    `|---|---:|${tools.map(() => "---:").join("|")}|---|`,
+  ];
+  for (const r of rows) {
+    if (!r.files) continue;
+    const cell = (s: Sample[] | undefined) => {
+      const m = medianOf(s, "firstDataRoundTrips");
+      return m === undefined ? "-" : String(m);
+    };
+    lines.push(`| ${r.label} | ${r.rttMs} ms | ${tools.map(([, s]) => cell(s(r))).join(" | ")} | ≤ 5 (ftps-sync) |`);
   }
   return lines.join("\n");
 }

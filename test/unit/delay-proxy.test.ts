@@ -175,6 +175,41 @@ describe("delay proxy", { timeout: 20_000 }, () => {
     expect(proxy.connections).toEqual([]); // takeCounts starts a new count
   });
 
+  it("notes the round trips to the first data byte: when a data connection brings bytes after its first turn (its handshake's end)", async () => {
+    const controlPort = await target(lineServer());
+    // A data connection: "hs2" answers the client's first bytes (a handshake), "DATA" its second.
+    const dataPort = await target((s) => {
+      let reads = 0;
+      s.on("data", () => s.write(++reads === 1 ? "hs2" : "DATA"));
+    });
+    const proxy = await proxyTo(controlPort, 5, {
+      routes: [
+        { listenPort: 0, targetPort: controlPort, kind: "control" },
+        { listenPort: 0, targetPort: dataPort, kind: "data" },
+      ],
+    });
+    const control = await connect(proxy.ports[0]);
+    expect(await readLine(control)).toBe("hello");
+    const listed = readLine(control);
+    control.write("list\n"); // a turn
+    expect(await listed).toBe("ok list");
+    const data = await connect(proxy.ports[1]);
+    const hello = readBytes(data, 3);
+    data.write("hs1"); // the data connection's first bytes: no turn
+    expect((await hello).toString()).toBe("hs2");
+    const first = readBytes(data, 4);
+    data.write("fin"); // a turn: the handshake's last flight
+    expect((await first).toString()).toBe("DATA");
+    // Later turns count in the round trips, not in those to the first data byte.
+    const more = readLine(control);
+    control.write("more\n");
+    await more;
+    const counts = proxy.takeCounts();
+    expect(counts.firstDataRoundTrips).toBe(1 + 1 + 1 + 1);
+    expect(roundTrips(counts)).toBe(1 + 1 + 2 + 1);
+    expect(proxy.takeCounts().firstDataRoundTrips).toBeUndefined();
+  });
+
   it("stops reading a sender whose receiver does not read, holding at most its queue limit", async () => {
     // The target reads nothing at first; the proxy must not buffer the whole 24 MiB meanwhile.
     let serverSide: net.Socket | undefined;
