@@ -118,6 +118,20 @@ describe("the first listing sent with the login", () => {
     }
   });
 
+  it("what the listing sent with the login learns (EPSV refused, PASV naming another host) is remembered as any listing's would be", async () => {
+    const s = await start({ listings: { "/job": JOB, "/job/sub": SUB }, pasvHost: "198.51.100.7" });
+    const { folder, turnedOff, warnings, loginWrite, list } = folderOn(s);
+    try {
+      await folder.open();
+      expect([...(await list()).entries.keys()].sort()).toEqual(["a.txt", "sub", "sub/b.txt"]);
+      expect(loginWrite()).toMatch(/\| EPSV \| MLSD \/job$/);
+      expect(turnedOff.sort()).toEqual(["epsv", "pasvAddress"]);
+      expect(warnings.filter((w) => /PASV replies name 198\.51\.100\.7/.test(w))).toHaveLength(1);
+    } finally {
+      await folder.close();
+    }
+  });
+
   it("a LIST-only server (its FEAT has no MLST) that refuses MLSD at first contact: no data connection for it, LIST after, remembered; the next login lists with LIST", async () => {
     const features = ["UTF8", "SIZE", "MDTM", "EPSV", "PASV", "AUTH TLS", "PBSZ", "PROT"];
     const unix = "-rw-r--r--   1 u g        5 Jan  1  2024 a.txt\r\n";

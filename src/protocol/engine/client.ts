@@ -86,11 +86,21 @@ export class FtpClient {
   dataConnections: "passive" | "active" = "passive";
   /** What this connection found the server does not take, reported once each (see onLearnt). */
   private readonly learnt = new Set<string>();
+  private learntListener?: (technique: string, reason: string) => void;
+  /** Learnt before anyone listened (the listing sent with the login): told to the first listener. */
+  private readonly learntUnheard: [string, string][] = [];
   /**
    * Told of each technique this connection finds the server does not take, with why ("epsv": EPSV
    * refused; "pasvAddress": PASV names an address not connected to), for the server's profile.
    */
-  onLearnt?: (technique: string, reason: string) => void;
+  get onLearnt(): ((technique: string, reason: string) => void) | undefined {
+    return this.learntListener;
+  }
+
+  set onLearnt(listener: ((technique: string, reason: string) => void) | undefined) {
+    this.learntListener = listener;
+    if (listener) for (const [technique, reason] of this.learntUnheard.splice(0)) listener(technique, reason);
+  }
   /**
    * What the server was found not to take, a live view (the pool's record, which may learn while
    * this connection lives). "epsv": PASV from the start. "commandsBehindTransfer": a transfer's
@@ -110,7 +120,8 @@ export class FtpClient {
   private learn(technique: string, reason: string): void {
     if (this.learnt.has(technique)) return;
     this.learnt.add(technique);
-    this.onLearnt?.(technique, reason);
+    if (this.learntListener) this.learntListener(technique, reason);
+    else this.learntUnheard.push([technique, reason]);
   }
 
   get closed(): boolean {
