@@ -62,10 +62,12 @@ export interface ProxyCounts {
   controlTurns: number;
   dataTurns: number;
   /**
-   * roundTrips() of the counts at the moment the first data connection brought the client its
-   * first bytes after its TLS handshake (the first server bytes after the client's first turn on
-   * it): from the first connect to the first byte of data, as a client's first listing sees it.
-   * Undefined when no data connection got that far.
+   * The round trips on the way to the first byte of data: the first control connection's (1 for
+   * its TCP handshake, plus its turns) and the first data connection's, counted at the moment that
+   * data connection brought the client its first bytes after its TLS handshake (the first server
+   * bytes after the client's first turn on it), as a client's first listing sees it. Connections
+   * opened beside them (a pool's others) are not on that path and not counted. Undefined when no
+   * data connection got that far.
    */
   firstDataRoundTrips?: number;
 }
@@ -318,7 +320,10 @@ export class DelayProxy {
           receivedSinceSend = true;
           // A data connection's TLS handshake ends with a client turn (its Finished): what the
           // server sends after it is the data (or comes with it, a session ticket).
-          if (route.kind === "data" && record.turns >= 1 && this.firstData === undefined) this.firstData = roundTrips(this.countsSoFar());
+          if (route.kind === "data" && record.turns >= 1 && this.firstData === undefined) {
+            const control = this.connections.find((r) => r.kind === "control");
+            this.firstData = (control ? 1 + control.turns : 0) + 1 + record.turns;
+          }
         },
         queued,
         this.noteLate,

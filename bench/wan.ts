@@ -302,7 +302,8 @@ export function wanTable(rows: WanRow[], installed: Record<WanPeer, boolean>): s
 
 /**
  * Round trips from the first connect to the first byte of data (the first listing's, for every
- * tool here), for the small-file rows: issue 22's "login to the first byte of data" target.
+ * tool here), on the first control connection and the first data connection (ProxyCounts), for
+ * the small-file rows: issue 22's "login to the first byte of data" target.
  */
 export function wanFirstByteTable(rows: WanRow[]): string {
   const tools: [string, (r: WanRow) => Sample[] | undefined][] = [

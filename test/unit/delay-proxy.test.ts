@@ -175,7 +175,7 @@ describe("delay proxy", { timeout: 20_000 }, () => {
     expect(proxy.connections).toEqual([]); // takeCounts starts a new count
   });
 
-  it("notes the round trips to the first data byte: when a data connection brings bytes after its first turn (its handshake's end)", async () => {
+  it("notes the round trips to the first data byte: the first control connection's and the data connection's, when it brings bytes after its first turn (its handshake's end)", async () => {
     const controlPort = await target(lineServer());
     // A data connection: "hs2" answers the client's first bytes (a handshake), "DATA" its second.
     const dataPort = await target((s) => {
@@ -193,6 +193,12 @@ describe("delay proxy", { timeout: 20_000 }, () => {
     const listed = readLine(control);
     control.write("list\n"); // a turn
     expect(await listed).toBe("ok list");
+    // Another control connection meanwhile (a pool's second): not on the first byte's path.
+    const other = await connect(proxy.ports[0]);
+    expect(await readLine(other)).toBe("hello");
+    const otherReply = readLine(other);
+    other.write("x\n");
+    await otherReply;
     const data = await connect(proxy.ports[1]);
     const hello = readBytes(data, 3);
     data.write("hs1"); // the data connection's first bytes: no turn
@@ -206,7 +212,7 @@ describe("delay proxy", { timeout: 20_000 }, () => {
     await more;
     const counts = proxy.takeCounts();
     expect(counts.firstDataRoundTrips).toBe(1 + 1 + 1 + 1);
-    expect(roundTrips(counts)).toBe(1 + 1 + 2 + 1);
+    expect(roundTrips(counts)).toBe(1 + 1 + 2 + 1 + 1 + 1);
     expect(proxy.takeCounts().firstDataRoundTrips).toBeUndefined();
   });
 
