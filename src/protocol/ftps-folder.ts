@@ -10,8 +10,9 @@ import type { RemoteListing } from "../plan/types.js";
 import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
 import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
+import { chosenGroup, knownGroup } from "./key-share.js";
 import { FtpsPool } from "./pool.js";
-import type { Downloaded, DownloadOptions, ServerClock, ServerClockKnowledge, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
+import type { Downloaded, DownloadOptions, KeyShareKnowledge, ServerClock, ServerClockKnowledge, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
 import { serverHash } from "./server-hash.js";
 import { statRemoteFile } from "./stat-file.js";
@@ -54,6 +55,8 @@ export class FtpsFolder implements RemoteFolder {
   private readonly learning: ListingLearning;
   /** The server's clock (server-clock.ts): from the profile, or learnt in this session. */
   readonly serverClock: ServerClockKnowledge = {};
+  /** The server's key-exchange group (key-share.ts): from the profile, or learnt by the first login. */
+  readonly keyShare: KeyShareKnowledge = {};
   /** The clock was measured by a probe file in this session already (or could not be). */
   private clockProbed = false;
 
@@ -93,8 +96,15 @@ export class FtpsFolder implements RemoteFolder {
   }
 
   async open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {
+    const server = `${this.remote.host}:${this.remote.port}`;
+    if (this.keyShare.known) knownGroup(server, this.keyShare.known);
     // Connection failures are typed by connect.ts already (phase "connect").
     const first = await this.pool.start(retry, signal);
+    const chosen = chosenGroup(server);
+    if (chosen && chosen !== this.keyShare.known) {
+      this.keyShare.known = chosen;
+      this.keyShare.onLearnt?.(chosen);
+    }
     return { capabilities: first.capabilities, tls: first.tls };
   }
 

@@ -5,7 +5,8 @@ import type { TLSSocket } from "node:tls";
  * key share for its first group only (OpenSSL 3.0): Node offers X25519, and a server that wants
  * another (vsftpd 3.0.3: P-256 only) asks again with a HelloRetryRequest, one more round trip per
  * handshake. Data connections are handshakes too, one per file: at a 50 ms round trip that is
- * 50 ms a file. Learnt from a control connection's handshake, per server, for the process's life.
+ * 50 ms a file. Learnt from a control connection's handshake, per server; kept in the server's
+ * profile (migration 016) so that the next process's first login needs no retry either.
  */
 const DEFAULT_GROUPS = ["X25519", "prime256v1", "secp384r1", "secp521r1"];
 /** Names as OpenSSL gives them (getEphemeralKeyInfo) and takes them (ecdhCurve). */
@@ -32,6 +33,16 @@ export function learnGroup(server: string, socket: TLSSocket): boolean {
   if (!chosen.has(server) && name.toLowerCase() === DEFAULT_GROUPS[0].toLowerCase()) return false;
   chosen.set(server, name);
   return true;
+}
+
+/** The group `server` ("host:port") chose, once learnt (for the profile: later processes offer it first). */
+export function chosenGroup(server: string): string | undefined {
+  return chosen.get(server);
+}
+
+/** What an earlier process learnt (the server's profile): offered first from now on. */
+export function knownGroup(server: string, name: string): void {
+  if (GROUP_NAME.test(name) && !chosen.has(server)) chosen.set(server, name);
 }
 
 /** For tests: forget every server's group. */

@@ -44,6 +44,11 @@ export interface RemoteFolder {
    */
   serverClock?: ServerClockKnowledge;
   /**
+   * The TLS key-exchange group the server chose before (`known`, set before open()), and a listener
+   * told when this session learns another (to remember). Folders without TLS ignore both.
+   */
+  keyShare?: KeyShareKnowledge;
+  /**
    * The folder the run lists first (its root), told before open(): a folder that can, lists it
    * with the login (one round trip less before the first byte). Optional; a hint only.
    */
@@ -207,6 +212,12 @@ export interface ServerTechniques {
 export interface ServerClock {
   listingMs: number;
   exactMs?: number;
+}
+
+export interface KeyShareKnowledge {
+  /** An OpenSSL group name ("prime256v1"). */
+  known?: string;
+  onLearnt?: (group: string) => void;
 }
 
 export interface ServerClockKnowledge {

@@ -6,7 +6,7 @@ import type {
   Downloaded,
   DownloadOptions,
   ServerTechniques,
-  ServerClockKnowledge,
+  KeyShareKnowledge, ServerClockKnowledge,
   HashMethod,
   ListTreeOptions,
   Uploaded,
@@ -89,6 +89,10 @@ class RetryingFolder implements RemoteFolder {
 
   get serverClock(): ServerClockKnowledge | undefined {
     return this.inner.serverClock;
+  }
+
+  get keyShare(): KeyShareKnowledge | undefined {
+    return this.inner.keyShare;
   }
 
   open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {

@@ -57,7 +57,9 @@ export class CapabilityStore {
           techniques_off = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
             THEN remote_capabilities.techniques_off END,
           clock = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
-            THEN remote_capabilities.clock END`)
+            THEN remote_capabilities.clock END,
+          key_share = CASE WHEN remote_capabilities.host = excluded.host AND remote_capabilities.port = excluded.port
+            THEN remote_capabilities.key_share END`)
       .run(p.remote, p.host, p.port, JSON.stringify(redactDeep(p.features)), p.tlsVersion ?? null, p.cipher ?? null,
         p.fingerprint ?? null, p.probedAt);
   }
@@ -164,5 +166,23 @@ export class CapabilityStore {
       .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, clock) VALUES (?, ?, ?, '{}', ?, ?)
         ON CONFLICT (remote) DO UPDATE SET clock = excluded.clock`)
       .run(remote, host, port, at, JSON.stringify(record));
+  }
+
+  /** The key-exchange group the server at `host`:`port` chose (migration 016), when learnt within `withinMs`. */
+  keyShareGroup(remote: string, host: string, port: number, now = Date.now(), withinMs = TECHNIQUE_OFF_MEMORY_MS): { group: string; at: number } | undefined {
+    const row = this.db.prepare("SELECT host, port, key_share FROM remote_capabilities WHERE remote = ?").get(remote) as
+      | { host: string; port: number; key_share: string | null }
+      | undefined;
+    if (!row?.key_share || row.host !== host || row.port !== port) return undefined;
+    const known = JSON.parse(row.key_share) as { group: string; at: number };
+    return now - known.at < withinMs ? known : undefined;
+  }
+
+  /** The server at `host`:`port` chose `group` (the row is made if the run got no further). */
+  rememberKeyShareGroup(remote: string, host: string, port: number, group: string, at = Date.now()): void {
+    this.db
+      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, key_share) VALUES (?, ?, ?, '{}', ?, ?)
+        ON CONFLICT (remote) DO UPDATE SET key_share = excluded.key_share`)
+      .run(remote, host, port, at, JSON.stringify({ group, at }));
   }
 }

@@ -60,6 +60,11 @@ export function runContext(o: Omit<RunContext, "connect" | "progress" | "lap" | 
         if (known) clock.known = { listingMs: known.listingMs, ...(known.exactMs !== undefined ? { exactMs: known.exactMs } : {}) };
         clock.onLearnt = (learnt, how) => o.state.capabilities.rememberClockOffset(name, host, port, learnt, how);
       }
+      const keyShare = o.server.keyShare;
+      if (keyShare) {
+        keyShare.known = o.state.capabilities.keyShareGroup(name, host, port)?.group;
+        keyShare.onLearnt = (group) => o.state.capabilities.rememberKeyShareGroup(name, host, port, group);
+      }
       const first = await o.server.open(o.job.retries, o.opts.signal);
       o.state.capabilities.save({
         remote: o.remoteConfig.name, host: o.remoteConfig.host, port: o.remoteConfig.port, features: first.capabilities.features,

@@ -4,7 +4,10 @@
 import net from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Readable } from "node:stream";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connectToServer } from "../helpers/connect-server.js";
+import { makeWorkspace } from "../helpers/workspace.js";
 import { forgetGroups } from "../../src/protocol/key-share.js";
 import { requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -71,6 +74,33 @@ describe("TLS key exchange: the server's own group offered first", () => {
       expect(countClientHellos(r.sent[0])).toBe(2); // X25519 offered, P-256 asked for again
       expect(countClientHellos(r.sent[1])).toBe(1);
     } finally {
+      await r.close();
+    }
+  });
+
+  it("a second ftps-sync process offers the group the first one learnt (kept in the server's profile): one ClientHello at its first login, and check shows it", async () => {
+    const r = await relay(server.port);
+    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, port: r.port, maxConnections: 1 });
+    try {
+      const local = ws.folder("ks");
+      mkdirSync(local, { recursive: true });
+      writeFileSync(join(local, "a.txt"), "a");
+      ws.writeJob("ks", { remote: "srv", remotePath: "/ks-profile", local, direction: "upload" });
+      const first = await ws.cli(["sync", "ks"]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(countClientHellos(r.sent[0])).toBe(2);
+      const opened = r.sent.length;
+      writeFileSync(join(local, "b.txt"), "b");
+      const second = await ws.cli(["sync", "ks"]);
+      expect(second.code, second.stderr).toBe(0);
+      expect(r.sent.length).toBeGreaterThan(opened);
+      expect(countClientHellos(r.sent[opened])).toBe(1);
+      const check = await ws.cli(["check", "--json"]);
+      expect(check.code, check.stderr).toBe(0);
+      const remembered = (JSON.parse(check.stdout) as { remotes: { remembered: { technique: string; reason: string }[] }[] }).remotes[0].remembered;
+      expect(remembered.find((e) => e.technique === "keyShare")?.reason).toMatch(/^prime256v1 offered first/);
+    } finally {
+      ws.cleanup();
       await r.close();
     }
   });

@@ -38,6 +38,12 @@ export function rememberedJson(remembered: RememberedTechnique[]): { technique: 
   return remembered.map((r) => ({ technique: r.technique, reason: r.reason, learntAt: isoTime(r.at)! }));
 }
 
+/** The server's key-exchange group as an entry of the remembered profile ("keyShare"), for `check`. */
+export function keyShareEntry(known: { group: string; at: number } | undefined): RememberedTechnique[] {
+  if (!known) return [];
+  return [{ technique: "keyShare", reason: `${known.group} offered first in TLS handshakes (the server's choice: no HelloRetryRequest)`, at: known.at }];
+}
+
 /** A measured server clock as an entry of the remembered profile ("clock"), for `check`. */
 export function clockEntry(clock: ServerClockRecord | undefined): RememberedTechnique[] {
   if (!clock) return [];

@@ -10,7 +10,8 @@ import { hostPort } from "../../protocol/host-port.js";
 import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
-import { clockEntry, knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
+import { clockEntry, keyShareEntry, knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
+import { chosenGroup, knownGroup } from "../../protocol/key-share.js";
 
 /** Which hash command the agent will use with this server, and for what. */
 function hashLine(hash: HashMethod | undefined): string {
@@ -33,7 +34,12 @@ async function connectAndList(app: AppContext, name: string, remote: RemoteConfi
   for (let attempt = 1; ; attempt++) {
     const known = knownOff(profile, name, remote);
     const before = Object.keys(known).length;
+    const server = `${remote.host}:${remote.port}`;
+    const group = profile.keyShareGroup(name, remote.host, remote.port)?.group;
+    if (group) knownGroup(server, group);
     const c = await connectFtps(remote, app.logger, undefined, known);
+    const chosen = chosenGroup(server);
+    if (chosen && chosen !== group) profile.rememberKeyShareGroup(name, remote.host, remote.port, chosen);
     try {
       learnFromCheck(c, known, profile, name, app.logger);
       return { c, listing: await listChecked(c, "") };
@@ -69,7 +75,7 @@ export async function checkCommand(app: AppContext, names: string[], opts: { jso
       const { c, listing } = await connectAndList(app, name, remote, profile);
       try {
         // after the listing: what it found out is remembered too
-        const remembered = [...profile.remembered(name, remote.host, remote.port), ...clockEntry(profile.clockOffset(name, remote.host, remote.port))];
+        const remembered = [...profile.remembered(name, remote.host, remote.port), ...clockEntry(profile.clockOffset(name, remote.host, remote.port)), ...keyShareEntry(profile.keyShareGroup(name, remote.host, remote.port))];
         const hash = chooseHashMethod(c.capabilities);
         out.push(
           `  TLS:          ${c.tls.protocol}, ${c.tls.cipher}`,
