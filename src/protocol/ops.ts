@@ -180,7 +180,7 @@ export interface StreamOptions {
  * STOR (or APPE) from a stream, with SIZE asked in the same write where the server has it: its
  * reply comes once the transfer is complete, and saves the round trip of asking after.
  */
-export async function uploadStream(c: FtpsConnection, source: Readable, remotePath: string, append: boolean): Promise<Uploaded> {
+export async function uploadStream(c: FtpsConnection, source: Readable | Buffer, remotePath: string, append: boolean): Promise<Uploaded> {
   const { after } = await c.client.uploadThen(source, remotePath, append, c.capabilities.size ? [`SIZE ${remotePath}`] : []);
   if (after.length === 0) return {};
   const size = await after[0];
@@ -229,12 +229,14 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   // Read no further than the size the file had when the transfer was planned: a file that grows
   // meanwhile is caught by the caller's stat-after-transfer check, not sent half-updated.
   const end = opts.size !== undefined && opts.size > 0 ? opts.size - 1 : undefined;
-  let source: Readable =
-    end !== undefined && end < SMALL_FILE && !opts.startAt
-      ? Readable.from([readPrefixSync(local, end + 1)])
-      : typeof local === "number"
-        ? readStreamOf(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 })
-        : createReadStream(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
+  const small = end !== undefined && end < SMALL_FILE && !opts.startAt && !opts.empty;
+  // A small file with nothing in its way goes as its bytes (no stream: see FtpClient.upload).
+  if (small && !opts.throttle) return uploadStream(c, readPrefixSync(local, end + 1), remotePath, !!opts.append);
+  let source: Readable = small
+    ? Readable.from([readPrefixSync(local, end + 1)])
+    : typeof local === "number"
+      ? readStreamOf(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 })
+      : createReadStream(local, { start: opts.startAt ?? 0, end, highWaterMark: 1024 * 1024 });
   if (opts.empty) source = emptyUploadSource();
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());

@@ -129,6 +129,25 @@ describe("FtpClient transfers", () => {
     client.close();
   });
 
+  it("uploads bytes given in memory (a small file's): every byte arrives, the connection stays in step for the next upload", async () => {
+    const stored: Buffer[] = [];
+    const { client, server } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPSV") return s.epsv();
+      if (verbOf(line) === "STOR") return s.data.receive((bytes) => stored.push(bytes));
+      if (verbOf(line) === "SIZE") return s.reply("213 4096");
+      s.reply("502 not here");
+    });
+    const contents = [randomBytes(4096), randomBytes(4096)];
+    const done = await client.uploadThen(contents[0], "/job/a.bin", false, ["SIZE /job/a.bin"]);
+    expect(done.final).toEqual({ code: 226, message: "226 Transfer complete" });
+    expect(await done.after[0]).toEqual({ code: 213, message: "213 4096" });
+    expect((await client.upload(contents[1], "/job/b.bin")).code).toBe(226);
+    expect(stored.map((b) => b.toString("hex"))).toEqual(contents.map((b) => b.toString("hex")));
+    expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /job/a.bin", "SIZE /job/a.bin", "EPSV", "STOR /job/b.bin"]);
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+
   it("downloads every byte, from the start and from an offset (REST)", async () => {
     const content = randomBytes(2 * 1024 * 1024 + 5);
     let offset = 0;
@@ -229,6 +248,26 @@ describe("FtpClient transfers", () => {
     expect(err).toBeInstanceOf(ReplyError);
     expect(err).toMatchObject({ code: 552 });
     expect(classify(err)).toMatchObject({ kind: "space", stopsJob: true });
+    client.close();
+  });
+
+  it("an upload of bytes in memory whose data connection the server resets, saying why just after (552), fails with that reply", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR") {
+        return s.data.transfer(async (d) => {
+          await new Promise((r) => d.once("data", r));
+          d.on("error", () => undefined);
+          d.destroy();
+          await new Promise((r) => setTimeout(r, 5));
+        }, 10_000, "552 Quota exceeded");
+      }
+      s.reply("200 still here");
+    });
+    const err = await failure(client.upload(randomBytes(4 * 1024 * 1024), "/job/full.bin"));
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).toMatchObject({ code: 552 });
     client.close();
   });
 

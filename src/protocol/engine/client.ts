@@ -1,4 +1,4 @@
-import { pipeline, Writable, type Readable } from "node:stream";
+import { finished, pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
 import { ActiveListener, eprtArgument, portArgument } from "./active.js";
@@ -58,6 +58,17 @@ export interface SentFirst {
 
 /** How a data connection's bytes are moved once the server says the transfer starts. */
 type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
+
+/**
+ * Writes `bytes` and ends the data connection; `done` once the end has been sent (or with the
+ * socket's error), as pipeline() calls back for a stream read into the socket. pipeline() costs
+ * an AbortController per transfer, aborted at its end (a DOMException with its stack): with a
+ * Readable made for one chunk, about 5% of a small-file upload's CPU.
+ */
+function endWith(socket: TLSSocket, bytes: Buffer, done: (err?: Error | null) => void): void {
+  finished(socket, { readable: false }, (err) => done(err));
+  socket.end(bytes);
+}
 
 /**
  * A transfer's data connection once the server knows where it goes, and the replies still to
@@ -193,15 +204,17 @@ export class FtpClient {
 
   /**
    * STOR (APPE with `append`) from `source`; resolves with the final reply. `after`: commands sent
-   * in the same write, answered once the transfer is complete (see transfer()).
+   * in the same write, answered once the transfer is complete (see transfer()). A source already
+   * in memory may be given as its bytes (see endWith).
    */
-  async upload(source: Readable, path: string, append = false, after: string[] = []): Promise<Reply> {
+  async upload(source: Readable | Buffer, path: string, append = false, after: string[] = []): Promise<Reply> {
     const { final } = await this.uploadThen(source, path, append, after);
     return final;
   }
 
-  uploadThen(source: Readable, path: string, append: boolean, after: string[]): Promise<Transferred> {
-    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], (socket, done) => pipeline(source, socket, done), { replyAfterCut: true, after });
+  uploadThen(source: Readable | Buffer, path: string, append: boolean, after: string[]): Promise<Transferred> {
+    const flow: DataFlow = Buffer.isBuffer(source) ? (socket, done) => endWith(socket, source, done) : (socket, done) => pipeline(source, socket, done);
+    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], flow, { replyAfterCut: true, after });
   }
 
   /** RETR (after REST `startAt`) into `sink`; resolves once the sink has finished. */
