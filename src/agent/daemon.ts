@@ -8,6 +8,7 @@ import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
 import { registerConfigMetrics } from "./config-metrics.js";
 import { ConfigProblems, type AgentLoad, type BadJob } from "./config-problems.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
+import { fullCollection, IdleCollector } from "./idle-gc.js";
 import { DEFAULT_HISTORY, HistoryPruner } from "./history-pruner.js";
 import { startHttp } from "./http.js";
 import { JobLocks } from "./job-lock.js";
@@ -90,8 +91,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }, HEARTBEAT_MS);
 
   const scopes = new WatchScopes();
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const collector = new IdleCollector({
+    collect: fullCollection(),
+    onCollected: (r) => logger.debug(`runs over: garbage collected in ${r.ms.toFixed(0)} ms, heap ${mib(r.heapBefore)} -> ${mib(r.heapAfter)}, RSS ${mib(process.memoryUsage.rss())}`),
+  });
   const runner = new Runner({
-    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes,
+    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes, collector,
     invalidJob: (job) => problems.badJobs().some((b) => b.job === job),
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
