@@ -18,7 +18,7 @@ import { pidAlive } from "./pid.js";
 import { RunQueue } from "./queue.js";
 import { Runner } from "./runner.js";
 import { WarmPools } from "./warm-pools.js";
-import { collectStatus } from "./status.js";
+import { collectStatusInSlices } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
 import type { WatchState } from "./watcher.js";
 import type { FolderChange } from "./folder-watch.js";
@@ -125,7 +125,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         logger,
         metrics,
         status: () =>
-          collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j), badJobs: problems.badJobs(), configProblem: problems.configProblem() }),
+          collectStatusInSlices(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j), badJobs: problems.badJobs(), configProblem: problems.configProblem() }),
       });
     } catch (err) {
       // An operator who configured the endpoint relies on it (probes, scrapes): not serving it is
