@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startHttp } from "../../src/agent/http.js";
+import type { BadJob } from "../../src/agent/config-problems.js";
 import type { AgentMetrics } from "../../src/agent/metrics.js";
 import { collectStatus, collectStatusInSlices } from "../../src/agent/status.js";
 import type { AgentConfig } from "../../src/config/types.js";
@@ -12,7 +13,7 @@ import { testTempDir } from "../helpers/temp-dir.js";
 import { addRuns, config, DAY, NOW } from "../helpers/run-history.js";
 
 /** Seven jobs that differ in every way a status can: ok, failing, stale, folder missing, running, queued, a bad file; and one that cannot be loaded. */
-function sevenJobs(dir: string, db: Db, state: StateStore): { cfg: AgentConfig; badJobs: { job: string; message: string; runsPrevious?: boolean }[] } {
+function sevenJobs(dir: string, db: Db, state: StateStore): { cfg: AgentConfig; badJobs: BadJob[] } {
   const local = join(dir, "data");
   mkdirSync(local, { recursive: true });
   const names = ["a-ok", "b-failing", "c-stale", "d-missing", "e-running", "f-queued", "g-badfile"];
@@ -27,8 +28,8 @@ function sevenJobs(dir: string, db: Db, state: StateStore): { cfg: AgentConfig; 
   return {
     cfg,
     badJobs: [
-      { job: "g-badfile", message: "JSON error at line 3", runsPrevious: true },
-      { job: "gone", message: "unknown key \"remote_path\"" },
+      { job: "g-badfile", file: "/jobs/g-badfile.json", message: "JSON error at line 3", runsPrevious: true },
+      { job: "gone", file: "/jobs/gone.json", message: "unknown key \"remote_path\"" },
     ],
   };
 }
