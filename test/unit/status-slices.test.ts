@@ -9,6 +9,7 @@ import type { AgentConfig } from "../../src/config/types.js";
 import type { Logger } from "../../src/log.js";
 import { openStateDb, type Db } from "../../src/state/db.js";
 import { openState, type StateStore } from "../../src/state/index.js";
+import { WatchStateStore } from "../../src/state/watch-states.js";
 import { testTempDir } from "../helpers/temp-dir.js";
 import { addRuns, config, DAY, NOW } from "../helpers/run-history.js";
 
@@ -99,6 +100,31 @@ describe("the agent's status read in slices (/readyz, /healthz)", () => {
       expect(await failed.json()).toEqual({ status: "unhealthy", error: "database is locked" });
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe("the watch states that status and /readyz read for every watched job", () => {
+  it("are read through one prepared statement, not one compiled per job", () => {
+    const dir = testTempDir("watch-states");
+    const db = openStateDb(dir);
+    try {
+      let prepared = 0;
+      const counting = new Proxy(db, {
+        get(target, key) {
+          if (key === "prepare") return (sql: string) => (prepared++, target.prepare(sql));
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const store = new WatchStateStore(counting);
+      store.save({ job: "j7", pid: 42, mode: "polling", watches: 0, pollMs: 60_000, reason: "limit", updatedAt: NOW });
+      prepared = 0;
+      const read = Array.from({ length: 50 }, (_, i) => store.get(`j${i}`));
+      expect(prepared).toBe(1);
+      expect(read.filter((r) => r !== undefined)).toEqual([{ job: "j7", pid: 42, mode: "polling", watches: 0, pollMs: 60_000, reason: "limit", updatedAt: NOW }]);
+    } finally {
+      db.close();
     }
   });
 });
