@@ -23,7 +23,7 @@ import { median, ratio, secs, type Sample } from "./stats.js";
 import { DelayProxy } from "./delay-proxy.js";
 import { wanBig, wanFirstByteTable, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
 import { scaleHistory, scaleSchedule, type ScaleEnv } from "./scale.js";
-import { describeWatchTree, watchTree } from "./watch-tree.js";
+import { describeWatchSoak, describeWatchTree, watchSoak, watchTree } from "./watch-tree.js";
 
 // ------------------------------------------------------------------------------------ setup
 
@@ -58,10 +58,14 @@ interface Args {
   wan: number[];
   /** the scale rows (bench/scale.ts): jobs, days of history, minutes of the schedule row */
   scale: { jobs: number; days: number; minutes: number };
+  /** files of the watch rows' tree (100 000; its folders a hundredth of that) */
+  watchFiles?: number;
+  /** the watch-soak row: events over minutes (a day of one change a minute, 120x faster) */
+  soak: { events: number; minutes: number };
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4, wan: [20, 50], scale: { jobs: 500, days: 30, minutes: 3 } };
+  const a: Args = { runs: 3, quick: false, readme: true, requirePeers: false, keep: false, bigMemGiB: 4, wan: [20, 50], scale: { jobs: 500, days: 30, minutes: 3 }, soak: { events: 1440, minutes: 12 } };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -83,11 +87,16 @@ function parseArgs(argv: string[]): Args {
     else if (v === "--scale-jobs") a.scale.jobs = Number(next());
     else if (v === "--scale-days") a.scale.days = Number(next());
     else if (v === "--scale-minutes") a.scale.minutes = Number(next());
+    else if (v === "--watch-files") a.watchFiles = Number(next());
+    else if (v === "--soak-events") a.soak.events = Number(next());
+    else if (v === "--soak-minutes") a.soak.minutes = Number(next());
     else if (v === "--help" || v === "-h") usage();
     else usage(`unknown option ${v}`);
   }
   if (!Number.isInteger(a.runs) || a.runs < 1) usage("--runs must be a whole number >= 1");
   if (a.wan.some((ms) => !Number.isInteger(ms) || ms < 2 || ms > 1000)) usage("--wan takes round trips in whole ms (2 to 1000), comma-separated");
+  if (!Number.isInteger(a.soak.events) || a.soak.events < 1 || !(a.soak.minutes > 0)) usage("--soak-events takes a whole number >= 1, --soak-minutes a number > 0");
+  if (a.watchFiles !== undefined && (!Number.isInteger(a.watchFiles) || a.watchFiles < 100)) usage("--watch-files takes a whole number >= 100");
   if (a.quick) {
     if (!runsGiven) a.runs = 1;
     a.readme = false;
@@ -104,6 +113,8 @@ function usage(err?: string): never {
       "  --quick      small sizes, 1 run, README untouched",
       "  --wan 20,50  the WAN rows' round trips in ms (default 20,50); --no-wan skips them",
       "  --no-readme  do not rewrite README.md's tables (a run rewrites each table whose workloads all ran)",
+      "  --watch-files N  the watch rows' tree: N files in N/100 folders (default 100 000)",
+      "  watch-soak (only with --only): the watch job under --soak-events N (1440) events over --soak-minutes M (12), RSS sampled",
       "  scale rows (only with --only): scale-history, scale-schedule; --scale-jobs N (500), --scale-days N (30), --scale-minutes N (3)",
       "",
     ].join("\n"),
@@ -117,6 +128,8 @@ const SIZES = {
   small2k: Q ? { files: 200, dirs: 4, bytes: 4096 } : { files: 2000, dirs: 20, bytes: 4096 },
   small20k: Q ? { files: 2000, dirs: 20, bytes: 100 } : { files: 20000, dirs: 200, bytes: 100 },
   tree100k: Q ? { files: 5000, dirs: 50, bytes: 100 } : { files: 100000, dirs: 1000, bytes: 100 },
+  /** The watch rows' tree: tree100k's, or --watch-files files in a hundredth as many folders. */
+  watchTree: args.watchFiles ? { files: args.watchFiles, dirs: Math.ceil(args.watchFiles / 100), bytes: 100 } : Q ? { files: 5000, dirs: 50, bytes: 100 } : { files: 100000, dirs: 1000, bytes: 100 },
   bigBytes: Q ? 64 * 2 ** 20 : 2 ** 30,
   bigMemBytes: Q ? 256 * 2 ** 20 : args.bigMemGiB * 2 ** 30,
 };
@@ -689,9 +702,12 @@ async function bigFile(ctx: Ctx, tools: Tools): Promise<void> {
   await rmRemote(ctx, "agent-big-mem");
 }
 
-/** The agent daemon watching the 100 000-file tree (bench/watch-tree.ts): a row of figures, no peers. */
+/**
+ * The agent daemon watching the 100 000-file tree (bench/watch-tree.ts): the watch-100k row of
+ * figures, no peers; then, when named, the watch-soak row on the same tree and state.
+ */
 async function watchTree100k(ctx: Ctx): Promise<void> {
-  const spec = SIZES.tree100k;
+  const spec = SIZES.watchTree;
   const id = "watch-100k";
   const local = join(ctx.work, `${id}-src`);
   log(`${id}: making ${spec.files} files in ${spec.dirs} folders`);
@@ -699,25 +715,38 @@ async function watchTree100k(ctx: Ctx): Promise<void> {
   await seedRemote(ctx, local, `agent-${id}`);
   const agent = new Agent(ctx, id);
   agent.writeJob("watched", { remotePath: `/agent-${id}`, local, direction: "upload", watch: true, watchDebounce: "200ms" });
-  const figures = await watchTree({
+  const env = {
     cli: CLI, configPath: agent.configPath, env: { ...BASE_ENV, [PASSWORD_ENV]: ctx.server.password } as Record<string, string>,
     local, remoteRoot: join(ctx.server.root, `agent-${id}`), folders: spec.dirs, events: Math.max(5, args.runs * 3), log,
-  });
-  rows.push({
-    id,
-    label: `watch job on ${spec.files.toLocaleString("en")} files: one new file to the server (RSS: first run's peak)`,
-    agent: figures.latenciesMs.map((ms) => ({ ms, rss: figures.peakRss })),
-    peers: {},
-    target: {
-      text: "idle < 150 MiB, peak < 300 MiB, latency < 1.5 s, one watch per folder",
-      check: () =>
-        figures.idleRss < 150 * 2 ** 20 && Math.max(figures.peakRss, figures.restartPeakRss) < 300 * 2 ** 20 && median(figures.latenciesMs) < 1500 && figures.watches <= spec.dirs + 1,
-    },
-  });
-  notes.push(...describeWatchTree(figures, spec.files, spec.dirs));
-  log(notes.at(-1)!);
-  rmSync(local, { recursive: true, force: true });
-  await rmRemote(ctx, `agent-${id}`);
+  };
+  try {
+    if (want("watch-100k")) await guarded("watch-100k", notes, async () => {
+      const figures = await watchTree(env);
+      rows.push({
+        id,
+        label: `watch job on ${spec.files.toLocaleString("en")} files: one new file to the server (RSS: first run's peak)`,
+        agent: figures.latenciesMs.map((ms) => ({ ms, rss: figures.peakRss })),
+        peers: {},
+        target: {
+          text: "idle < 150 MiB, peak < 300 MiB, latency < 1.5 s, one watch per folder",
+          check: () =>
+            figures.idleRss < 150 * 2 ** 20 && Math.max(figures.peakRss, figures.restartPeakRss) < 300 * 2 ** 20 && median(figures.latenciesMs) < 1500 && figures.watches <= spec.dirs + 1,
+        },
+      });
+      notes.push(...describeWatchTree(figures, spec.files, spec.dirs));
+      log(notes.at(-1)!);
+    });
+    if (want("watch-soak")) await guarded("watch-soak", notes, async () => {
+      log(`watch-soak: ${args.soak.events} events over ${args.soak.minutes} min`);
+      const soak = await watchSoak({ ...env, events: args.soak.events, minutes: args.soak.minutes });
+      notes.push(...describeWatchSoak(soak, spec.files));
+      log(notes.at(-1)!);
+      if (soak.missing > 0) throw new Error(`watch-soak: ${soak.missing} files did not reach the server`);
+    });
+  } finally {
+    rmSync(local, { recursive: true, force: true });
+    await rmRemote(ctx, `agent-${id}`);
+  }
 }
 
 // ------------------------------------------------------------------------------------ README
@@ -829,7 +858,7 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
   let wanElapsed = 0;
   try {
-    if (LOOPBACK.some(want)) {
+    if (LOOPBACK.some(want) || SOAK.some(want)) {
       const server = await startServer("vsftpd", { tls: "explicit" });
       servers.push(server);
       await runLoopback({ server, work, owner });
@@ -869,11 +898,13 @@ const LOOPBACK = ["small-2k", "small-20k", "tree-100k", "big", "watch-100k"];
 const WAN = ["wan-small", "wan-big"];
 /** Long and heavy (minutes, gigabytes of state): only when named with --only. */
 const SCALE = ["scale-history", "scale-schedule"];
+/** Minutes long (bench/watch-tree.ts watchSoak): only when named with --only. */
+const SOAK = ["watch-soak"];
 function want(w: string): boolean {
-  if (SCALE.includes(w)) return !!args.only?.has(w);
+  if (SCALE.includes(w) || SOAK.includes(w)) return !!args.only?.has(w);
   return !args.only || args.only.has(w) || (WAN.includes(w) && args.only.has("wan"));
 }
-for (const w of args.only ?? []) if (![...LOOPBACK, ...WAN, ...SCALE, "wan"].includes(w)) usage(`unknown workload ${w}`);
+for (const w of args.only ?? []) if (![...LOOPBACK, ...WAN, ...SCALE, ...SOAK, "wan"].includes(w)) usage(`unknown workload ${w}`);
 const scaleOut: string[] = [];
 const wanWanted = args.wan.length ? WAN.filter(want) : [];
 
@@ -905,7 +936,7 @@ async function runLoopback(ctx: Ctx): Promise<void> {
     ["watch-100k", () => watchTree100k(ctx)],
   ];
   for (const [name, fn] of workloads) {
-    if (!want(name)) continue;
+    if (!want(name) && !(name === "watch-100k" && want("watch-soak"))) continue;
     await guarded(name, notes, fn);
     process.stderr.write("\n" + table() + "\n\n");
     if (args.json) writeJson(args.json);

@@ -121,6 +121,82 @@ async function watchedDaemon(e: WatchTreeEnv): Promise<Omit<WatchTreeFigures, "r
   }
 }
 
+export interface WatchSoakFigures {
+  events: number;
+  runs: number;
+  minutes: number;
+  /** RSS samples (bytes), every `everyMs`, from the end of the first run to the end. */
+  samples: number[];
+  everyMs: number;
+  /** Idle after the first run, and idle after the last event's run: both once the agent's collection after its runs had its time. */
+  startRss: number;
+  endRss: number;
+  maxRss: number;
+  /** Files the events wrote that did not reach the server. */
+  missing: number;
+}
+
+/**
+ * A day of events, scaled down: `events` changes (a new file, every tenth an existing file
+ * rewritten), spread evenly over `minutes`, each in another folder, the agent's RSS sampled
+ * every 5 s throughout. The agent runs on the tree and state the watch-100k row left.
+ */
+export async function watchSoak(e: WatchTreeEnv & { minutes: number }): Promise<WatchSoakFigures> {
+  const everyMs = 5000;
+  const child = spawn(process.execPath, [e.cli, "--config", e.configPath, "run"], { env: { ...process.env, ...e.env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  let runs = 0;
+  const count = (d: Buffer) => (runs += (d.toString().match(/run ok/g) ?? []).length);
+  child.stdout!.on("data", count);
+  child.stderr!.on("data", count);
+  const samples: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    await until(`the first run\n${out}`, () => runs >= 1 || /run (failed|aborted)|did not complete/.test(out), 10 * 60_000, 20);
+    if (runs < 1) throw new Error(`the first run did not end ok:\n${out}`);
+    sampler = setInterval(() => samples.push(memoryOf(child.pid!).rss), everyMs);
+    await sleep(15_000);
+    const startRss = memoryOf(child.pid!).rss;
+    const written: string[] = [];
+    const t0 = performance.now();
+    const stepMs = (e.minutes * 60_000) / e.events;
+    for (let i = 0; i < e.events; i++) {
+      const folder = `d${String((i * 397) % e.folders).padStart(4, "0")}`;
+      const name = i % 10 === 9 ? "f00000.bin" : `soak-${i}.txt`;
+      writeFileSync(join(e.local, folder, name), `soak event ${i} ${Date.now()}\n`);
+      if (name !== "f00000.bin") written.push(join(folder, name));
+      if ((i + 1) % Math.max(1, Math.round(e.events / 10)) === 0) e.log(`watch-soak: ${i + 1}/${e.events} events, RSS ${Math.round(memoryOf(child.pid!).rss / 2 ** 20)} MiB`);
+      const next = t0 + (i + 1) * stepMs;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    const minutes = (performance.now() - t0) / 60_000;
+    // The last event's run, then the agent idle again.
+    await until("the events' files on the server", () => written.every((f) => existsSync(join(e.remoteRoot, f))), 120_000, 200);
+    await sleep(15_000);
+    const endRss = memoryOf(child.pid!).rss;
+    const missing = written.filter((f) => !existsSync(join(e.remoteRoot, f))).length;
+    return { events: e.events, runs, minutes, samples, everyMs, startRss, endRss, maxRss: Math.max(...samples, endRss), missing };
+  } finally {
+    clearInterval(sampler);
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+}
+
+export function describeWatchSoak(f: WatchSoakFigures, files: number): string[] {
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const perDay = 1440;
+  return [
+    `watch-soak: the same watch job on ${files.toLocaleString("en")} files, ${f.events.toLocaleString("en")} events (a new file, every tenth a file rewritten) ` +
+      `in ${f.minutes.toFixed(1)} min (${f.events === perDay ? "a day of one change a minute" : `${(f.events / perDay).toFixed(2)} days of one change a minute`}, ` +
+      `${Math.round(f.events / f.minutes)}x faster), ${f.runs} runs: RSS idle before ${mib(f.startRss)}, idle after ${mib(f.endRss)}, ` +
+      `at most ${mib(f.maxRss)} (sampled every ${f.everyMs / 1000} s)` + (f.missing ? `; ${f.missing} files did not reach the server` : ""),
+  ];
+}
+
 export function describeWatchTree(f: WatchTreeFigures, files: number, folders: number): string[] {
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   const ms = f.latenciesMs.map((x) => Math.round(x));

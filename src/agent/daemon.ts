@@ -8,6 +8,7 @@ import { AgentRegistry, HEARTBEAT_MS } from "./agents.js";
 import { registerConfigMetrics } from "./config-metrics.js";
 import { ConfigProblems, type AgentLoad, type BadJob } from "./config-problems.js";
 import { ExpectedArrivals } from "./expect/arrivals.js";
+import { fullCollection, IdleCollector } from "./idle-gc.js";
 import { DEFAULT_HISTORY, HistoryPruner } from "./history-pruner.js";
 import { startHttp } from "./http.js";
 import { JobLocks } from "./job-lock.js";
@@ -17,7 +18,7 @@ import { pidAlive } from "./pid.js";
 import { RunQueue } from "./queue.js";
 import { Runner } from "./runner.js";
 import { WarmPools } from "./warm-pools.js";
-import { collectStatus } from "./status.js";
+import { collectStatusInSlices } from "./status.js";
 import { startTriggers, type Triggers } from "./triggers.js";
 import type { WatchState } from "./watcher.js";
 import type { FolderChange } from "./folder-watch.js";
@@ -90,8 +91,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }, HEARTBEAT_MS);
 
   const scopes = new WatchScopes();
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const collector = new IdleCollector({
+    collect: fullCollection(),
+    onCollected: (r) => logger.debug(`runs over: garbage collected in ${r.ms.toFixed(0)} ms, heap ${mib(r.heapBefore)} -> ${mib(r.heapAfter)}, RSS ${mib(process.memoryUsage.rss())}`),
+  });
   const runner = new Runner({
-    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes,
+    state, logger, metrics, config: () => config, pools: new WarmPools(logger), scopes, collector,
     invalidJob: (job) => problems.badJobs().some((b) => b.job === job),
     afterRun: (job, started, summary) => config.jobs[job] && afterRun(after, config.jobs[job], started, summary),
   });
@@ -119,7 +125,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         logger,
         metrics,
         status: () =>
-          collectStatus(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j), badJobs: problems.badJobs(), configProblem: problems.configProblem() }),
+          collectStatusInSlices(config, state, { since: startedAt, nextRun: (j) => triggers.nextRun(j), badJobs: problems.badJobs(), configProblem: problems.configProblem() }),
       });
     } catch (err) {
       // An operator who configured the endpoint relies on it (probes, scrapes): not serving it is

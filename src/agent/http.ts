@@ -13,7 +13,8 @@ import type { AgentStatus } from "./status.js";
  */
 export async function startHttp(
   listen: { host: string; port: number },
-  deps: { status: () => AgentStatus; metrics: AgentMetrics; logger: Logger },
+  /** `status`: the agent's reads it in slices (collectStatusInSlices), letting other work run between them. */
+  deps: { status: () => AgentStatus | Promise<AgentStatus>; metrics: AgentMetrics; logger: Logger },
 ): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -26,25 +27,10 @@ export async function startHttp(
       return;
     }
     if (path === "/readyz" || path === "/healthz") {
-      let body: string;
-      let code: number;
-      try {
-        const s = deps.status();
-        code = s.healthy ? 200 : 503;
-        body = JSON.stringify({
-          status: s.healthy ? "ok" : "unhealthy",
-          jobs: Object.fromEntries(s.jobs.map((j) => [j.job, j.healthy ? "ok" : j.problem])),
-          // Jobs polling because the system's inotify watches ran out: working, but slower to react.
-          ...(s.jobs.some((j) => j.watch?.mode === "polling") ? { watch: Object.fromEntries(s.jobs.flatMap((j) => (j.watch?.mode === "polling" ? [[j.job, `polling: ${j.watch.reason}`]] : []))) } : {}),
-          // A failed reload: the agent runs on with its previous configuration, which needs fixing.
-          ...(s.configProblem !== undefined && { config: s.configProblem }),
-        });
-      } catch (err) {
-        code = 503;
-        body = JSON.stringify({ status: "unhealthy", error: (err as Error).message });
-      }
-      // A job's problem quotes its last run's error, which may quote a server's reply.
-      res.writeHead(code, { "content-type": "application/json" }).end(redact(body) + "\n");
+      void readiness(deps.status).then(({ code, body }) => {
+        // A job's problem quotes its last run's error, which may quote a server's reply.
+        res.writeHead(code, { "content-type": "application/json" }).end(redact(body) + "\n");
+      });
       return;
     }
     if (path === "/metrics") {
@@ -70,6 +56,26 @@ export async function startHttp(
   const warning = exposureWarning(typeof bound === "object" && bound ? bound.address : listen.host, where);
   if (warning) deps.logger.warn(warning);
   return server;
+}
+
+/** The answer of /readyz and /healthz: 200 when every job is healthy, 503 otherwise or when the status cannot be read. */
+async function readiness(status: () => AgentStatus | Promise<AgentStatus>): Promise<{ code: number; body: string }> {
+  try {
+    const s = await status();
+    return {
+      code: s.healthy ? 200 : 503,
+      body: JSON.stringify({
+        status: s.healthy ? "ok" : "unhealthy",
+        jobs: Object.fromEntries(s.jobs.map((j) => [j.job, j.healthy ? "ok" : j.problem])),
+        // Jobs polling because the system's inotify watches ran out: working, but slower to react.
+        ...(s.jobs.some((j) => j.watch?.mode === "polling") ? { watch: Object.fromEntries(s.jobs.flatMap((j) => (j.watch?.mode === "polling" ? [[j.job, `polling: ${j.watch.reason}`]] : []))) } : {}),
+        // A failed reload: the agent runs on with its previous configuration, which needs fixing.
+        ...(s.configProblem !== undefined && { config: s.configProblem }),
+      }),
+    };
+  } catch (err) {
+    return { code: 503, body: JSON.stringify({ status: "unhealthy", error: (err as Error).message }) };
+  }
 }
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x (as Node reports a bound address): only this machine can connect. */

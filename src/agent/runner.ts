@@ -7,6 +7,7 @@ import { JobLocks } from "./job-lock.js";
 import type { AgentMetrics } from "./metrics.js";
 import { RunQueue } from "./queue.js";
 import type { WarmPools } from "./warm-pools.js";
+import type { IdleCollector } from "./idle-gc.js";
 import type { WatchScopes } from "./watch-scopes.js";
 
 type RunFn = typeof runJob;
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   now?: () => number;
   /** The folders watch events named: a run set off by them alone looks at those only. */
   scopes?: WatchScopes;
+  /** Told of each run's start and end: collects the runs' garbage once the agent is idle. */
+  collector?: IdleCollector;
 }
 
 /** A scheduled run that starts later than this after its time is logged as a warning (otherwise at debug). */
@@ -170,6 +173,7 @@ export class Runner {
     const folder = remote ? this.deps.pools?.take(job, remote) : undefined;
     const onHeldBack = (dueInMs: number) => this.requestLater(job, dueInMs);
     const scope = this.deps.scopes?.take(job, triggers);
+    this.deps.collector?.runStarted();
     const done = run(config, state, job, { logger, trigger, signal: soft.signal, hardStop: hard.signal, remote: folder, onHeldBack, scope })
       .then((s: RunSummary) => {
         if (this.stopping && s.status !== "ok") return this.interrupted(job, started);
@@ -188,6 +192,7 @@ export class Runner {
         this.deps.pools?.release(job);
         this.locks.release(job);
         this.active.delete(job);
+        this.deps.collector?.runEnded();
         this.wake();
       });
     this.active.set(job, { soft, hard, done });
@@ -223,6 +228,7 @@ export class Runner {
     this.accepting = false;
     this.stopping = true;
     clearInterval(this.ticker);
+    this.deps.collector?.stop();
     for (const t of this.later.values()) clearTimeout(t);
     this.later.clear();
     for (const a of this.active.values()) a.soft.abort(new Error("agent stopping"));

@@ -13,6 +13,9 @@ export interface WatchStateRecord {
 
 /** The watch_states rows: one per watched job, written by the agent that watches it. */
 export class WatchStateStore {
+  /** Prepared once: `status` and /readyz read every watched job's row, and compiling costs more than running. */
+  private getStatement?: ReturnType<Db["prepare"]>;
+
   constructor(private readonly db: Db) {}
 
   save(s: WatchStateRecord): void {
@@ -24,7 +27,8 @@ export class WatchStateStore {
   }
 
   get(job: string): WatchStateRecord | undefined {
-    const r = this.db.prepare("SELECT job, pid, mode, watches, poll_ms, reason, updated_at FROM watch_states WHERE job = ?").get(job) as
+    this.getStatement ??= this.db.prepare("SELECT job, pid, mode, watches, poll_ms, reason, updated_at FROM watch_states WHERE job = ?");
+    const r = this.getStatement.get(job) as
       | { job: string; pid: number; mode: "watching" | "polling"; watches: number; poll_ms: number | null; reason: string | null; updated_at: number }
       | undefined;
     if (!r) return undefined;
