@@ -236,27 +236,3 @@ describe("the reads a scrape makes of the run history", () => {
     }
   });
 });
-
-describe("the scrape of the agent's /metrics", () => {
-  it("is the text prom-client's own exposition gives, written one metric at a time", async () => {
-    const { state, raw } = setup();
-    const metrics = new AgentMetrics(state, () => ["alpha", "beta"]);
-    recordRun(state, raw, "alpha", 1, "ok", { ...ZERO, uploaded: 2, bytes: 10 });
-    const text = await metrics.scrape();
-    // The process and Node.js metrics move between two reads; the agent's own do not.
-    const own = (t: string) => t.split("\n\n").filter((block) => block.includes("ftps_sync_")).join("\n\n");
-    expect(own(text)).toBe(own(await metrics.registry.metrics()));
-    expect(text.endsWith("\n")).toBe(true);
-    expect(value(text, 'ftps_sync_runs_total{job="alpha",result="ok"}')).toBe(1);
-  });
-
-  it("lets other work run between metrics: a timer due during the scrape fires before it ends", async () => {
-    const { state } = setup();
-    const metrics = new AgentMetrics(state, () => Array.from({ length: 300 }, (_, i) => `job${i}`));
-    let fired = false;
-    setImmediate(() => (fired = true));
-    let firedBeforeEnd = false;
-    await metrics.scrape().then(() => (firedBeforeEnd = fired));
-    expect(firedBeforeEnd).toBe(true);
-  });
-});
