@@ -10,7 +10,7 @@ import type { RemoteListing } from "../plan/types.js";
 import { remoteModifyTime, remoteStamp } from "./exact-times.js";
 import { listTree } from "./list-tree.js";
 import { downloadStream, emptyUploadSource, ensureRemoteDir, placeFile, uploadStream, remoteSize, removeRemoteDir, removeRemoteFile, renameOver, setRemoteMtime, uploadFile } from "./ops.js";
-import { chosenGroup, knownGroup } from "./key-share.js";
+import { withKnownGroup } from "./key-share.js";
 import { FtpsPool } from "./pool.js";
 import type { Downloaded, DownloadOptions, KeyShareKnowledge, ServerClock, ServerClockKnowledge, ServerTechniques, HashMethod, ListTreeOptions, PlaceOptions, Placed, Uploaded, RemoteFileNow, RemoteFolder, RemoteStamp, ServerHash, SessionInfo, UploadSource } from "../remote/remote-folder.js";
 import type { RetryPolicy } from "../remote/retry.js";
@@ -97,14 +97,8 @@ export class FtpsFolder implements RemoteFolder {
 
   async open(retry?: RetryPolicy, signal?: AbortSignal): Promise<SessionInfo> {
     const server = `${this.remote.host}:${this.remote.port}`;
-    if (this.keyShare.known) knownGroup(server, this.keyShare.known);
     // Connection failures are typed by connect.ts already (phase "connect").
-    const first = await this.pool.start(retry, signal);
-    const chosen = chosenGroup(server);
-    if (chosen && chosen !== this.keyShare.known) {
-      this.keyShare.known = chosen;
-      this.keyShare.onLearnt?.(chosen);
-    }
+    const first = await withKnownGroup(server, this.keyShare, () => this.pool.start(retry, signal));
     return { capabilities: first.capabilities, tls: first.tls };
   }
 

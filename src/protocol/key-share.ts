@@ -1,4 +1,5 @@
 import type { TLSSocket } from "node:tls";
+import type { KeyShareKnowledge } from "../remote/remote-folder.js";
 
 /**
  * The key-exchange group each server chose, offered first from then on. A TLS 1.3 client sends a
@@ -36,13 +37,29 @@ export function learnGroup(server: string, socket: TLSSocket): boolean {
 }
 
 /** The group `server` ("host:port") chose, once learnt (for the profile: later processes offer it first). */
-export function chosenGroup(server: string): string | undefined {
+function chosenGroup(server: string): string | undefined {
   return chosen.get(server);
 }
 
 /** What an earlier process learnt (the server's profile): offered first from now on. */
-export function knownGroup(server: string, name: string): void {
+function knownGroup(server: string, name: string): void {
   if (GROUP_NAME.test(name) && !chosen.has(server)) chosen.set(server, name);
+}
+
+/**
+ * Logs in to `server` ("host:port") by `login`, offering first the group `knowledge` has from the
+ * server's profile; then, when the handshake taught another one, keeps it in `knowledge` and hands
+ * it to `knowledge.onLearnt` (to be saved in the profile). What a sync and `check` share.
+ */
+export async function withKnownGroup<T>(server: string, knowledge: KeyShareKnowledge, login: () => Promise<T>): Promise<T> {
+  if (knowledge.known) knownGroup(server, knowledge.known);
+  const result = await login();
+  const chosen = chosenGroup(server);
+  if (chosen && chosen !== knowledge.known) {
+    knowledge.known = chosen;
+    knowledge.onLearnt?.(chosen);
+  }
+  return result;
 }
 
 /** For tests: forget every server's group. */

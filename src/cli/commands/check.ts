@@ -11,7 +11,7 @@ import type { AppContext } from "../context.js";
 import { failureOf, type Failure } from "../failure.js";
 import { isoTime, writeJson } from "../json-output.js";
 import { clockEntry, keyShareEntry, knownOff, learnFromCheck, rememberedJson, rememberedLines } from "./check-profile.js";
-import { chosenGroup, knownGroup } from "../../protocol/key-share.js";
+import { withKnownGroup } from "../../protocol/key-share.js";
 
 /** Which hash command the agent will use with this server, and for what. */
 function hashLine(hash: HashMethod | undefined): string {
@@ -34,12 +34,11 @@ async function connectAndList(app: AppContext, name: string, remote: RemoteConfi
   for (let attempt = 1; ; attempt++) {
     const known = knownOff(profile, name, remote);
     const before = Object.keys(known).length;
-    const server = `${remote.host}:${remote.port}`;
-    const group = profile.keyShareGroup(name, remote.host, remote.port)?.group;
-    if (group) knownGroup(server, group);
-    const c = await connectFtps(remote, app.logger, undefined, known);
-    const chosen = chosenGroup(server);
-    if (chosen && chosen !== group) profile.rememberKeyShareGroup(name, remote.host, remote.port, chosen);
+    const keyShare = {
+      known: profile.keyShareGroup(name, remote.host, remote.port)?.group,
+      onLearnt: (group: string) => profile.rememberKeyShareGroup(name, remote.host, remote.port, group),
+    };
+    const c = await withKnownGroup(`${remote.host}:${remote.port}`, keyShare, () => connectFtps(remote, app.logger, undefined, known));
     try {
       learnFromCheck(c, known, profile, name, app.logger);
       return { c, listing: await listChecked(c, "") };
