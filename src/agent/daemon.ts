@@ -167,6 +167,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await triggers.stop();
       const added = Object.values(next.jobs).filter((j) => !config.jobs[j.name]);
       config = next;
+      metrics.reconfigured();
       // A job added by the reload is new to its folder: look once, as at start-up.
       for (const job of added) if (job.watch || job.pollMs !== undefined) runner.request(job.name, "startup");
       // Queued work stays queued: it lives in the state store, not in the triggers.

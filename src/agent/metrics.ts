@@ -49,8 +49,8 @@ interface RunCounts {
  * (`process_*`, `nodejs_*`), so that stock dashboards find them. Counters count the runs of this
  * agent as they end, and the runs other processes (`ftps-sync sync`) record in the state, read at
  * each scrape. The per-job gauges are read from the state at scrape time, so they are right after
- * a restart too. Every configured job has its series from start-up, at zero (a reload adds and
- * removes jobs' series at the next scrape).
+ * a restart too. Every configured job has its series from start-up, at zero; a reload adds and
+ * removes jobs' series (reconfigured()), not each scrape.
  */
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -63,7 +63,7 @@ export class AgentMetrics {
   private readonly scheduleDelays: Histogram;
   private readonly scheduleSkips: Counter<"job">;
   private readonly otherRuns: OtherProcessRuns;
-  /** The jobs whose series exist. */
+  /** The jobs whose series exist: the configured ones, as of start-up or the last reconfigured(). */
   private readonly known = new Set<string>();
   /** Each job's notification series that exist, by event, channel and outcome. */
   private readonly notificationsOf = new Map<string, Map<string, NotificationLabels>>();
@@ -139,12 +139,18 @@ export class AgentMetrics {
     this.configuredJobs();
   }
 
-  /** The text of /metrics: the configured jobs' series and other processes' runs brought up to date first. */
-  async scrape(): Promise<string> {
+  /**
+   * After a reload: the jobs' series follow the job set and each job's "notify" as they are now
+   * (added at zero, or removed). Not done at each scrape: they change only with the configuration.
+   */
+  reconfigured(): void {
     this.configuredJobs();
-    const jobs = new Set(this.jobs());
+  }
+
+  /** The text of /metrics: other processes' runs brought up to date first. */
+  async scrape(): Promise<string> {
     for (const r of this.otherRuns.ended()) {
-      if (jobs.has(r.job)) this.count(r.job, r.status, (r.endedAt ?? r.startedAt) - r.startedAt, r);
+      if (this.known.has(r.job)) this.count(r.job, r.status, (r.endedAt ?? r.startedAt) - r.startedAt, r);
     }
     // One metric at a time, each after a turn of the event loop: with hundreds of jobs the text
     // is ~1 MB, and written in one go it held the agent's only thread ~40 ms (as Registry.metrics
@@ -224,10 +230,9 @@ export class AgentMetrics {
 
   notification(o: { job: string; event: string; channel: string; outcome: string }): void {
     const labels = { job: o.job, event: o.event, channel: o.channel, outcome: o.outcome };
-    this.notifications.inc(labels);
-    // Remembered, so that the series goes with its job.
-    if (!this.notificationsOf.has(o.job)) this.notificationsOf.set(o.job, new Map());
-    this.notificationsOf.get(o.job)!.set(seriesKey(labels), labels);
+    // Only a series the job's "notify" has now: one of a notification sent as a reload took its
+    // event, channel or job away (a run in flight) is not made again.
+    if (this.notificationsOf.get(o.job)?.has(seriesKey(labels))) this.notifications.inc(labels);
   }
 
   scheduleDelay(seconds: number): void {

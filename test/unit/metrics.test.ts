@@ -110,6 +110,7 @@ describe("the agent's /metrics", () => {
     const metrics = new AgentMetrics(state, () => jobs);
     expect(value(await metrics.scrape(), 'ftps_sync_runs_total{job="alpha",result="ok"}')).toBe(0);
     jobs = ["beta"];
+    metrics.reconfigured();
     const text = await metrics.scrape();
     expect(value(text, 'ftps_sync_runs_total{job="beta",result="ok"}')).toBe(0);
     expect(value(text, 'ftps_sync_last_run_status{job="beta"}')).toBe(-1);
@@ -126,16 +127,56 @@ describe("the agent's /metrics", () => {
     metrics.notification({ job: "alpha", event: "failure", channel: "command", outcome: "delivered" });
 
     notify = { on: ["failure", "success"], command: ["true"], webhook: "https://hooks.example.com/x", timeoutMs: 1000, attempts: 1 };
+    metrics.reconfigured();
     text = await metrics.scrape();
     expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="delivered"}')).toBe(1);
     expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="success",channel="webhook",outcome="delivered"}')).toBe(0);
     expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="success",channel="command",outcome="retried"}')).toBe(0);
 
     notify = { on: ["failure"], command: ["true"], timeoutMs: 1000, attempts: 1 };
+    metrics.reconfigured();
     text = await metrics.scrape();
     expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="delivered"}')).toBe(1);
     expect(text).not.toMatch(/channel="webhook"/);
     expect(text).not.toMatch(/event="success"/);
+  });
+
+  it("makes the configured jobs' zero series at start-up and at a reload, not at each scrape, and writes the same text either way", async () => {
+    const { state } = setup();
+    const notify: NotifyConfig = { on: ["failure"], command: ["true"], timeoutMs: 1000, attempts: 1 };
+    let jobs = ["alpha"];
+    let asked = 0;
+    const metrics = new AgentMetrics(state, () => jobs, undefined, () => (asked++, notify));
+    expect(asked).toBe(1);
+    const first = await metrics.scrape();
+    const second = await metrics.scrape();
+    expect(asked).toBe(1);
+    const agentsOwn = (text: string) => text.split("\n").filter((l) => l.startsWith("ftps_sync_"));
+    expect(agentsOwn(second)).toEqual(agentsOwn(first));
+    expect(value(second, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="failed"}')).toBe(0);
+    jobs = ["alpha", "beta"];
+    metrics.reconfigured();
+    expect(asked).toBe(3);
+    expect(value(await metrics.scrape(), 'ftps_sync_notifications_total{job="beta",event="failure",channel="command",outcome="failed"}')).toBe(0);
+    expect(asked).toBe(3);
+  });
+
+  it("makes no series for a notification sent as a reload took its channel or its job away", async () => {
+    const { state } = setup();
+    let jobs = ["alpha", "beta"];
+    let notify: NotifyConfig = { on: ["failure"], command: ["true"], webhook: "https://hooks.example.com/x", timeoutMs: 1000, attempts: 1 };
+    const metrics = new AgentMetrics(state, () => jobs, undefined, () => notify);
+    jobs = ["alpha"];
+    notify = { on: ["failure"], command: ["true"], timeoutMs: 1000, attempts: 1 };
+    metrics.reconfigured();
+    // Runs that were in flight: their notifications end after the reload.
+    metrics.notification({ job: "alpha", event: "failure", channel: "webhook", outcome: "delivered" });
+    metrics.notification({ job: "beta", event: "failure", channel: "command", outcome: "failed" });
+    metrics.notification({ job: "alpha", event: "failure", channel: "command", outcome: "delivered" });
+    const text = await metrics.scrape();
+    expect(text).not.toMatch(/channel="webhook"/);
+    expect(text).not.toMatch(/job="beta"/);
+    expect(value(text, 'ftps_sync_notifications_total{job="alpha",event="failure",channel="command",outcome="delivered"}')).toBe(1);
   });
 
   it("reads each job's last success and last run status from the state, plans left out", async () => {
