@@ -15,6 +15,8 @@ import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 
 const PASSWORD = "json-outcomes-Pw-3k";
 const cert = makeSelfSignedCertificate();
+/** The embedded FTPS server on `root`, the user demo's. */
+const demoServer = (root: string) => startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem });
 
 interface Case {
   what: string;
@@ -58,33 +60,32 @@ async function withVersion(t: Tools): Promise<void> {
   await t.sync();
 }
 
+/** A plan of the job's upload of a new a.txt, saved for review; returns its file. */
+async function reviewedPlan(t: Tools): Promise<string> {
+  write(join(t.local, "a.txt"), "alpha");
+  const planFile = join(t.ws.dir, "reviewed.json");
+  await t.sync(["plan", t.name, "--out", planFile]);
+  return planFile;
+}
+
 const BACKUP = { backup: { dir: ".versions", keep: 3 } };
 
 const CASES: Case[] = [
-  {
-    what: "plan of a download job whose remote folder does not exist: exit 1, error",
-    job: { direction: "download" },
-    remoteMissing: true,
-    setup: async (t) => ["plan", t.name, "--json"],
-    exitCode: 1,
-    code: "error",
-    more: { kind: "plan", status: "failed" },
-  },
-  {
-    what: "sync of a download job whose remote folder does not exist: exit 1, error",
-    job: { direction: "download" },
-    remoteMissing: true,
-    setup: async (t) => ["sync", t.name, "--json"],
-    exitCode: 1,
-    code: "error",
-    more: { kind: "sync", status: "failed" },
-  },
+  ...(["plan", "sync"] as const).map(
+    (command): Case => ({
+      what: `${command} of a download job whose remote folder does not exist: exit 1, error`,
+      job: { direction: "download" },
+      remoteMissing: true,
+      setup: async (t) => [command, t.name, "--json"],
+      exitCode: 1,
+      code: "error",
+      more: { kind: command, status: "failed" },
+    }),
+  ),
   {
     what: "apply while the job is running: exit 5, already-running",
     setup: async (t) => {
-      write(join(t.local, "a.txt"), "alpha");
-      const planFile = join(t.ws.dir, "reviewed.json");
-      await t.sync(["plan", t.name, "--out", planFile]);
+      const planFile = await reviewedPlan(t);
       t.holdLock();
       return ["apply", planFile, "--json"];
     },
@@ -95,9 +96,7 @@ const CASES: Case[] = [
     what: "apply when the server cannot be reached: exit 4, connect",
     setup: async (t) => {
       const stop = await t.serverOfItsOwn();
-      write(join(t.local, "a.txt"), "alpha");
-      const planFile = join(t.ws.dir, "reviewed.json");
-      await t.sync(["plan", t.name, "--out", planFile]);
+      const planFile = await reviewedPlan(t);
       await stop();
       return ["apply", planFile, "--json"];
     },
@@ -203,7 +202,7 @@ describe("the --json outcomes no other test reads through the schemas", () => {
 
   beforeAll(async () => {
     root = testTempDir("json-outcomes-root");
-    server = await startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem });
+    server = await demoServer(root);
   });
   afterAll(async () => {
     for (const db of held) db.close();
@@ -231,7 +230,7 @@ describe("the --json outcomes no other test reads through the schemas", () => {
         db.prepare("INSERT INTO job_locks (job, pid, acquired_at) VALUES (?, ?, ?)").run(name, process.pid, Date.now());
       },
       async serverOfItsOwn() {
-        const own = await startDemoServer({ root, user: "demo", password: PASSWORD, cert: cert.certPem, key: cert.keyPem });
+        const own = await demoServer(root);
         ownServers.push(own);
         const config = JSON.parse(readFileSync(ws.configPath, "utf8")) as { remotes: { srv: Record<string, unknown> } };
         config.remotes.srv = { ...config.remotes.srv, port: own.port, timeoutSeconds: 2 };

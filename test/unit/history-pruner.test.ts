@@ -2,28 +2,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HistoryPruner, pruneJobHistory } from "../../src/agent/history-pruner.js";
 import { collectStatus } from "../../src/agent/status.js";
 import { silentLogger } from "../../src/log.js";
-import { openStateDb, type Db } from "../../src/state/db.js";
-import { openState, type StateStore } from "../../src/state/index.js";
-import { testTempDir } from "../helpers/temp-dir.js";
-import { addRuns, config, DAY, idsOf, NOW } from "../helpers/run-history.js";
+import type { Db } from "../../src/state/db.js";
+import type { StateStore } from "../../src/state/index.js";
+import { addRuns, config, DAY, idsOf, NOW, openHistoryState } from "../helpers/run-history.js";
 
 const count = (db: Db, name?: string) =>
   (name === undefined ? db.prepare("SELECT COUNT(*) FROM runs").pluck().get() : db.prepare("SELECT COUNT(*) FROM runs WHERE job = ?").pluck().get(name)) as number;
 
 describe("history pruning", () => {
-  let dir: string;
-  let db: Db;
-  let state: StateStore;
-  beforeEach(() => {
-    dir = testTempDir("history");
-    state = openState(dir);
-    // A second connection to the same database, for synthetic rows and for looking at them.
-    db = openStateDb(dir);
-  });
-  afterEach(() => {
-    db.close();
-    state.close();
-  });
+  let dir: string, state: StateStore, db: Db, close: () => void;
+  beforeEach(() => void ({ dir, state, db, close } = openHistoryState("history")));
+  afterEach(() => close());
 
   it("prunes runs past maxRunsPerJob, oldest first, in slices of at most the batch size with a yield after each", async () => {
     addRuns(db, "busy", 95, { startAt: NOW - 95_000, stepMs: 1000 });

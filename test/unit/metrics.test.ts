@@ -8,6 +8,7 @@ import { STATE_DB_NAME } from "../../src/state/db.js";
 import { RunFeedStore } from "../../src/state/run-feed.js";
 import { openState, type StateStore } from "../../src/state/index.js";
 import { testTempDir } from "../helpers/temp-dir.js";
+import { expectIndexedReads, preparesSeen } from "../helpers/run-history.js";
 
 const pkg = (await import("../../package.json", { with: { type: "json" } })).default as { version: string };
 
@@ -257,23 +258,11 @@ describe("the reads a scrape makes of the run history", () => {
     const { state, raw } = setup();
     for (let i = 0; i < 50; i++) recordRun(state, raw, i % 2 ? "alpha" : "beta", 1, "ok");
     const seen: string[] = [];
-    const spy = new Proxy(raw, {
-      get(target, key) {
-        if (key === "prepare") return (sql: string) => (seen.push(sql), target.prepare(sql));
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const feed = new RunFeedStore(spy as never);
+    const feed = new RunFeedStore(preparesSeen(raw, (sql) => seen.push(sql)));
     expect(feed.newestId()).toBe(50);
     expect(feed.running()).toEqual([]);
     expect(feed.runsAfter(48, [3, 4]).map((r) => r.id)).toEqual([3, 4, 49, 50]);
     expect(seen.length).toBe(4);
-    for (const sql of seen) {
-      const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array((sql.match(/\?/g) ?? []).length).fill(1)) as { detail: string }[]).map((p) => p.detail);
-      const text = `${sql.replace(/\s+/g, " ")}\n  -> ${plan.join(" | ")}`;
-      expect(plan.some((d) => d.includes("TEMP B-TREE")), text).toBe(false);
-      expect(plan.some((d) => /^SCAN runs\b/.test(d) && !d.includes("runs_running")), text).toBe(false);
-    }
+    expectIndexedReads(raw, seen, 1);
   });
 });

@@ -1,40 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentMetrics } from "../../src/agent/metrics.js";
 import { collectStatus } from "../../src/agent/status.js";
-import { openStateDb, type Db } from "../../src/state/db.js";
-import { openState, type StateStore } from "../../src/state/index.js";
+import type { Db } from "../../src/state/db.js";
+import type { StateStore } from "../../src/state/index.js";
 import { RunStore } from "../../src/state/runs.js";
-import { testTempDir } from "../helpers/temp-dir.js";
-import { addRuns, config, DAY, idsOf, NOW } from "../helpers/run-history.js";
+import { addRuns, config, DAY, expectIndexedReads, idsOf, NOW, openHistoryState, preparesSeen } from "../helpers/run-history.js";
 
 
 describe("run history", () => {
-  let dir: string;
-  let db: Db;
-  let state: StateStore;
-  beforeEach(() => {
-    dir = testTempDir("history");
-    state = openState(dir);
-    // A second connection to the same database, for synthetic rows and for looking at them.
-    db = openStateDb(dir);
-  });
-  afterEach(() => {
-    db.close();
-    state.close();
-  });
+  let dir: string, state: StateStore, db: Db, close: () => void;
+  beforeEach(() => void ({ dir, state, db, close } = openHistoryState("history")));
+  afterEach(() => close());
 
   it("answers status, the last success and start-up recovery through indexes, never by sorting or scanning a job's history", () => {
     for (const name of ["a", "b", "c"]) addRuns(db, name, 3000, { startAt: NOW - 3000 * 60_000, stepMs: 60_000 });
     // Every statement the run store prepares, to ask SQLite how it would run each.
     const seen: string[] = [];
-    const spy = new Proxy(db, {
-      get(target, key) {
-        if (key === "prepare") return (sql: string) => (seen.push(sql), target.prepare(sql));
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const runs = new RunStore(spy);
+    const runs = new RunStore(preparesSeen(db, (sql) => seen.push(sql)));
     collectStatus(config(["a", "b", "c"], dir), { ...state, runs }, { now: NOW });
     runs.history("a", 20);
     runs.last("a");
@@ -42,14 +24,7 @@ describe("run history", () => {
     runs.markInterrupted(() => true);
     runs.markShutdownInterrupted("a");
     expect(seen.length).toBeGreaterThanOrEqual(6);
-    for (const sql of new Set(seen)) {
-      if (!/\bruns\b/.test(sql) || /^\s*INSERT/i.test(sql)) continue;
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array((sql.match(/\?/g) ?? []).length).fill("a")) as { detail: string }[]).map((p) => p.detail);
-      const text = `${sql.replace(/\s+/g, " ")}\n  -> ${plan.join(" | ")}`;
-      expect(plan.some((d) => d.includes("TEMP B-TREE")), text).toBe(false);
-      // A scan of the whole table (or of a whole index over it); the partial index of running runs holds few.
-      expect(plan.some((d) => /^SCAN runs\b/.test(d) && !d.includes("runs_running")), text).toBe(false);
-    }
+    expectIndexedReads(db, [...new Set(seen)].filter((sql) => /\bruns\b/.test(sql) && !/^\s*INSERT/i.test(sql)), "a");
   });
 
   it("runs as many statements on the run history for 300 jobs as for 3, and still shows which are running or queued", () => {

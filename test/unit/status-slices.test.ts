@@ -8,10 +8,10 @@ import { collectStatus, collectStatusInSlices } from "../../src/agent/status.js"
 import type { AgentConfig } from "../../src/config/types.js";
 import type { Logger } from "../../src/log.js";
 import { openStateDb, type Db } from "../../src/state/db.js";
-import { openState, type StateStore } from "../../src/state/index.js";
+import type { StateStore } from "../../src/state/index.js";
 import { WatchStateStore } from "../../src/state/watch-states.js";
 import { testTempDir } from "../helpers/temp-dir.js";
-import { addRuns, config, DAY, NOW } from "../helpers/run-history.js";
+import { addRuns, config, DAY, NOW, openHistoryState, preparesSeen } from "../helpers/run-history.js";
 
 /** Seven jobs that differ in every way a status can: ok, failing, stale, folder missing, running, queued, a bad file; and one that cannot be loaded. */
 function sevenJobs(dir: string, db: Db, state: StateStore): { cfg: AgentConfig; badJobs: BadJob[] } {
@@ -36,18 +36,9 @@ function sevenJobs(dir: string, db: Db, state: StateStore): { cfg: AgentConfig; 
 }
 
 describe("the agent's status read in slices (/readyz, /healthz)", () => {
-  let dir: string;
-  let state: StateStore;
-  let db: Db;
-  beforeEach(() => {
-    dir = testTempDir("status-slices");
-    state = openState(dir);
-    db = openStateDb(dir);
-  });
-  afterEach(() => {
-    db.close();
-    state.close();
-  });
+  let dir: string, state: StateStore, db: Db, close: () => void;
+  beforeEach(() => void ({ dir, state, db, close } = openHistoryState("status-slices")));
+  afterEach(() => close());
 
   it("gives the same answer as the status read at once, a slice of jobs at a time with the event loop let go between slices", async () => {
     const { cfg, badJobs } = sevenJobs(dir, db, state);
@@ -110,14 +101,7 @@ describe("the watch states that status and /readyz read for every watched job", 
     const db = openStateDb(dir);
     try {
       let prepared = 0;
-      const counting = new Proxy(db, {
-        get(target, key) {
-          if (key === "prepare") return (sql: string) => (prepared++, target.prepare(sql));
-          const v = Reflect.get(target, key) as unknown;
-          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-      const store = new WatchStateStore(counting);
+      const store = new WatchStateStore(preparesSeen(db, () => prepared++));
       store.save({ job: "j7", pid: 42, mode: "polling", watches: 0, pollMs: 60_000, reason: "limit", updatedAt: NOW });
       prepared = 0;
       const read = Array.from({ length: 50 }, (_, i) => store.get(`j${i}`));
