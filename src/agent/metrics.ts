@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { NotifyConfig } from "../config/types.js";
 import type { RunSummary } from "../sync/run-job.js";
 import type { StateStore } from "../state/index.js";
+import type { RunCounts } from "../state/runs.js";
 import { OtherProcessRuns } from "./other-runs.js";
 import { RunQueue } from "./queue.js";
 
@@ -35,13 +36,8 @@ function notificationSeries(job: string, notify: NotifyConfig | undefined): Noti
 
 const seriesKey = (l: NotificationLabels) => `${l.event}\n${l.channel}\n${l.outcome}`;
 
-interface RunCounts {
-  uploaded: number;
-  downloaded: number;
-  deletedLocal: number;
-  deletedRemote: number;
-  bytes: number;
-}
+/** What a run moved, as the counters take it: this agent's runs and other processes' (FedRun). */
+type MovedCounts = Pick<RunCounts, "uploaded" | "downloaded" | "deletedLocal" | "deletedRemote" | "bytes">;
 
 /**
  * Prometheus metrics of the agent, named by Prometheus' conventions: its own under `ftps_sync_`
@@ -216,7 +212,7 @@ export class AgentMetrics {
     }
   }
 
-  private count(job: string, result: string, durationMs: number, c: RunCounts): void {
+  private count(job: string, result: string, durationMs: number, c: MovedCounts): void {
     this.runs.inc({ job, result });
     this.duration.observe({ job }, durationMs / 1000);
     this.bytes.inc({ job }, c.bytes);
