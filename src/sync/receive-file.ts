@@ -30,11 +30,14 @@ export class DownloadTooLong extends RemoteError {
   }
 }
 
-/** RETR (with REST to resume) into a local file, appending when resuming. */
-export async function downloadFile(remote: RemoteFolder, remotePath: string, localPath: string, opts: ReceiveOptions = {}): Promise<Downloaded> {
+/**
+ * RETR (with REST to resume) into a local file, appending when resuming. `synced`: the whole file
+ * was flushed to disk (fsync) before it was closed.
+ */
+export async function downloadFile(remote: RemoteFolder, remotePath: string, localPath: string, opts: ReceiveOptions = {}): Promise<Downloaded & { synced: boolean }> {
   const startAt = opts.startAt ?? 0;
   const bounded = opts.announcedSize !== undefined;
-  const file = new FileSink(localPath, startAt, bounded ? { limit: opts.announcedSize, failBeyondLimit: true } : {});
+  const file = new FileSink(localPath, startAt, { ...(bounded ? { limit: opts.announcedSize, failBeyondLimit: true } : {}), syncAtEnd: true });
   let tooLong = false;
   file.once("error", (err) => (tooLong = err instanceof TooManyBytes));
   let sink: Writable = file;
@@ -59,7 +62,7 @@ export async function downloadFile(remote: RemoteFolder, remotePath: string, loc
   // The file is ended by the pipe once the last byte is written (through the throttle's delays,
   // when there is one); ending it here could cut those last bytes off.
   await closed;
-  return downloaded;
+  return { ...downloaded, synced: file.synced };
 }
 
 /** A byte range of a segmented download: `pos` is how far it got, `end` where it stops (exclusive). */

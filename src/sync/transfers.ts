@@ -1,7 +1,6 @@
 import type { Transform } from "node:stream";
 import { createHash } from "node:crypto";
-import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
-import { lutimes } from "node:fs/promises";
+import { closeSync, constants, createReadStream, existsSync, fstatSync, lstatSync, lutimesSync, openSync, rmdirSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { downloadTimeOf } from "./download-times.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { JobConfig } from "../config/types.js";
@@ -9,7 +8,7 @@ import { isTimeout, RemoteError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { recordedLocalVersion, sameLocalVersion } from "../plan/signatures.js";
 import type { LocalEntry, RemoteEntry, StateEntry } from "../plan/types.js";
-import { fsyncFile, publish, sizeOrUndefined, unlinkQuiet } from "../local/safe-write.js";
+import { fsyncFile, publish, unlinkQuiet } from "../local/safe-write.js";
 import { JobFolder, readStreamOf, UnsafeLocalPath, type LocalDir } from "../local/safe-open.js";
 import { tempNameFor } from "../local/temp-names.js";
 import { baseName, localPathInside, parentOf, remoteJoin } from "../plan/names.js";
@@ -76,6 +75,27 @@ function startSegments(temp: string, size: number, count: number): ByteRange[] {
   const ranges: ByteRange[] = [];
   for (let start = 0; start < size; start += step) ranges.push({ pos: start, end: Math.min(size, start + step), flushed: start });
   return ranges;
+}
+
+/**
+ * A download in one piece: the server's stamp right after the last byte (where it gave one at no
+ * round trip), and whether the sink flushed the whole file to disk before closing it.
+ */
+interface WholeDownload {
+  stampAfter?: RemoteStamp;
+  synced?: boolean;
+}
+
+/**
+ * The size of the file at `path` (a symlink's own), or undefined when there is none. In line: a
+ * stat of a name in the page cache takes microseconds, a promise through the thread pool several times more.
+ */
+function sizeNow(path: string): number | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.size;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An upload's temporary file on the server: its name now, and how to move to a fresh one. */
@@ -521,10 +541,10 @@ export class Transfers {
     };
     const saveProgress = () => this.ctx.state.partials.saveRanges(this.job.name, targetRel, ranges.map((r) => [r.flushed, r.end]));
 
-    let stampAfter: RemoteStamp | undefined;
+    let received: WholeDownload = {};
     await this.retry(`download ${source}`, async () => {
       if (ranges.length > 0) await this.downloadSegments(source, io(temp), ranges, () => (saveProgress(), this.segmentsMoving(targetRel, ranges)));
-      else stampAfter = await this.downloadWhole(source, io(temp), remote.size, onTimeBefore, targetRel);
+      else received = await this.downloadWhole(source, io(temp), remote.size, onTimeBefore, targetRel);
     }).catch(async (err) => {
       if (timeWithTransfer && isNotThere(err)) {
         await discard();
@@ -537,7 +557,7 @@ export class Transfers {
       }
       throw err;
     });
-    await this.checkReceived(source, io(temp), remote, exactBefore, discard, stampAfter);
+    await this.checkReceived(source, io(temp), remote, exactBefore, discard, received);
     const recorded = recordedRemoteTime(remote, exactBefore);
     // The local file gets the server's time in UTC, exact where MDTM gives it, never in the future (download-times.ts).
     const localTime = downloadTimeOf(remote, exactBefore, this.ctx.remote.serverClock?.known, Date.now());
@@ -546,7 +566,7 @@ export class Transfers {
     }
     if (localTime.ms !== undefined) {
       const t = new Date(localTime.ms);
-      await lutimes(io(temp), t, t);
+      lutimesSync(io(temp), t, t);
     }
     // Two-way: if the local file changed since the plan was made, someone is working on it.
     // Do not overwrite it; the next run sees both changes and resolves them as a conflict.
@@ -567,7 +587,7 @@ export class Transfers {
     const versions = this.versions;
     const version = versions && now ? await versions.moveLocal(dir, basename(target), diskRel) : undefined;
     try {
-      await publish(io(temp), io(target));
+      publish(io(temp), io(target));
     } catch (err) {
       if (version) versions!.putBackLocal(dir, basename(target), version);
       throw err;
@@ -616,23 +636,26 @@ export class Transfers {
 
   /** One attempt at a download in one piece: it continues at the temporary file's size where the server can (REST). */
   /** Returns the server's stamp of the file right after the last byte, where it gave one at no round trip. */
-  private async downloadWhole(source: string, tempIo: string, size: number, onTimeBefore?: (ms: number | undefined) => void, rel?: string): Promise<RemoteStamp | undefined> {
-    const have = (await sizeOrUndefined(tempIo)) ?? 0;
+  private async downloadWhole(source: string, tempIo: string, size: number, onTimeBefore?: (ms: number | undefined) => void, rel?: string): Promise<WholeDownload> {
+    const have = sizeNow(tempIo) ?? 0;
     const startAt = have > 0 && have <= size && this.ctx.remote.capabilities?.restStream ? have : 0;
     if (startAt > 0) this.ctx.logger.info(`resuming download of ${source} at byte ${startAt}`);
     if (startAt < size || size === 0) {
-      return (await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(rel, startAt), announcedSize: size, onTimeBefore })).stampAfter;
+      const { stampAfter, synced } = await downloadFile(this.ctx.remote, source, tempIo, { startAt, throttle: this.throttle(rel, startAt), announcedSize: size, onTimeBefore });
+      return { stampAfter, synced };
     }
-    return undefined;
+    return {};
   }
 
   /**
    * Every byte is in: flushed, of the listed size, still the version it was when the first byte
    * came, and of the server's hash where verify=hash. Anything else discards the temporary file.
    */
-  private async checkReceived(source: string, tempIo: string, remote: RemoteEntry, exactBefore: number | undefined, discard: () => Promise<void>, stampAfter?: RemoteStamp): Promise<void> {
-    await fsyncFile(tempIo);
-    const got = await sizeOrUndefined(tempIo);
+  private async checkReceived(source: string, tempIo: string, remote: RemoteEntry, exactBefore: number | undefined, discard: () => Promise<void>, received: WholeDownload): Promise<void> {
+    const { stampAfter, synced } = received;
+    // Flushed by the sink itself before it closed the file, else here.
+    if (!synced) await fsyncFile(tempIo);
+    const got = sizeNow(tempIo);
     if (got !== remote.size) {
       await discard();
       throw new RemoteError(`${source}: received ${got} bytes, the listing said ${remote.size}; it will be fetched again next run`, { kind: "transient", phase: "operation" });

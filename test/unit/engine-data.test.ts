@@ -261,6 +261,61 @@ describe("FtpClient transfers", () => {
     expect(got.bytes().length).toBe(0);
   });
 
+  it("a download whose sink fails (a full disk) fails with the sink's error, and the data connection is dropped mid-file", async () => {
+    let dataClosed!: Promise<void>;
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "RETR") {
+        return s.data.transfer(async (d) => {
+          dataClosed = new Promise((r) => d.once("close", () => r()));
+          d.on("error", () => undefined);
+          // More than the sink takes: the client must cut the connection, not wait for its end.
+          for (let i = 0; i < 64 && !d.destroyed; i++) {
+            d.write(randomBytes(64 * 1024));
+            await new Promise((r) => setTimeout(r, 2));
+          }
+        }, 10_000, "226 Transfer complete");
+      }
+      s.reply("200 still here");
+    });
+    const full = Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    let taken = 0;
+    const sink = new Writable({ write: (chunk: Buffer, _e, next) => ((taken += chunk.length) > 100_000 ? next(full) : next()) });
+    const err = await failure(client.download(sink, "/job/a.bin"));
+    expect(err).toBe(full);
+    expect(sink.destroyed).toBe(true);
+    await dataClosed; // the client dropped the data connection well before the server's 4 MiB were sent
+    expect(taken).toBeLessThan(4 * 1024 * 1024);
+    client.close();
+  });
+
+  it("a download whose data connection the server resets mid-file fails, and its sink is destroyed with that error, not ended as if the file were whole", async () => {
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "RETR") {
+        return s.data.transfer(async (d) => {
+          d.on("error", () => undefined);
+          d.write(randomBytes(10_000));
+          await new Promise((r) => setTimeout(r, 20));
+          d.resetAndDestroy();
+        }, 10_000, "426 Connection closed; transfer aborted");
+      }
+      s.reply("200 still here");
+    });
+    let finished = false;
+    const got = collector();
+    got.sink.on("finish", () => (finished = true));
+    got.sink.on("error", () => undefined);
+    const err = await failure(client.download(got.sink, "/job/a.bin"));
+    expect(err).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 50)); // the data connection's close reaches the sink
+    expect(finished).toBe(false);
+    expect(got.sink.destroyed).toBe(true);
+    client.close();
+  });
+
   it("an upload whose data connection the server resets, saying why just after (552), fails with that reply, not a retryable reset", async () => {
     const { client } = await clientOf(quotaExceeded);
     const err = await failure(client.upload(Readable.from([randomBytes(4 * 1024 * 1024)]), "/job/full.bin"));

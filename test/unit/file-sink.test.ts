@@ -51,6 +51,20 @@ describe("FileSink", () => {
     expect(sink.writtenUpTo).toBe(5);
   });
 
+  it("with syncAtEnd: flushes the whole file to disk once every byte is written, says so (synced), and closes its descriptor; without it, says nothing was flushed", async () => {
+    const path = tempFile();
+    const chunks = [Buffer.alloc(3000, 1), Buffer.alloc(1096, 2)];
+    const synced = new FileSink(path, 0, { syncAtEnd: true });
+    expect(synced.synced).toBe(false);
+    await pipeline(Readable.from(chunks), synced);
+    expect(synced.synced).toBe(true);
+    expect(readFileSync(path).equals(Buffer.concat(chunks))).toBe(true);
+    expect(openFdsOn(path)).toBe(0);
+    const plain = new FileSink(tempFile());
+    await pipeline(Readable.from(chunks), plain);
+    expect(plain.synced).toBe(false);
+  });
+
   it("resumes at an offset: keeps the bytes before it and overwrites from there", async () => {
     const path = tempFile();
     writeFileSync(path, "hello, wrong tail");

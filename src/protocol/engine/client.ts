@@ -71,6 +71,29 @@ function endWith(socket: TLSSocket, bytes: Buffer, done: (err?: Error | null) =>
 }
 
 /**
+ * Moves a data connection's bytes into `sink` (ended when the server ends the connection); `done`
+ * once the sink has finished, or with the first error of either (the other one then destroyed,
+ * a connection closed before its end being one), as pipeline(socket, sink) calls back. Not
+ * pipeline() itself: its AbortController, aborted at each transfer's end, builds a DOMException
+ * with its stack per file (see endWith).
+ */
+function receiveInto(socket: TLSSocket, sink: Writable, done: (err?: Error | null) => void): void {
+  let settled = false;
+  const settle = (err?: Error | null) => {
+    if (settled) return;
+    settled = true;
+    if (err) {
+      socket.destroy();
+      if (!sink.destroyed) sink.destroy(err);
+    }
+    done(err);
+  };
+  finished(socket, { writable: false }, (err) => err && settle(err));
+  finished(sink, (err) => settle(err));
+  socket.pipe(sink);
+}
+
+/**
  * A transfer's data connection once the server knows where it goes, and the replies still to
  * come. `open` is called once the transfer command is on its way; `close` gives up what is left.
  */
@@ -194,7 +217,7 @@ export class FtpClient {
           next();
         },
       });
-      pipeline(socket, collect, done);
+      receiveInto(socket, collect, done);
     }, sentFirst && { first: sentFirst.first, firstSent: sentFirst.firstSent, gate: sentFirst.gate });
     if (isFailedListingReply(reply.code, reply.message)) {
       throw new ReplyError({ code: 550, message: `${command}: the server reported a failed listing: ${reply.message.trim()}` });
@@ -228,7 +251,7 @@ export class FtpClient {
    * only if every one came: the transfer may fail after them).
    */
   downloadThen(sink: Writable, path: string, startAt: number, after: string[], first: string[] = [], onFirst?: (replies: Reply[]) => void): Promise<Transferred> {
-    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => pipeline(socket, sink, done), { after, first, onFirst });
+    return this.transfer(`RETR ${path}`, startAt > 0 ? [`REST ${startAt}`] : [], (socket, done) => receiveInto(socket, sink, done), { after, first, onFirst });
   }
 
   /**
