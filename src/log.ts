@@ -126,11 +126,33 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       ),
     );
   }
-  return winston.createLogger({
-    level: opts.level ?? "info",
-    format: redactFormat(),
-    transports: transports.length ? transports : [new winston.transports.Console({ silent: true })],
-  });
+  return droppingBelowLevel(
+    winston.createLogger({
+      level: opts.level ?? "info",
+      format: redactFormat(),
+      transports: transports.length ? transports : [new winston.transports.Console({ silent: true })],
+    }),
+  );
+}
+
+/**
+ * Makes the level methods (info, debug...) drop an entry that no transport takes before winston
+ * builds it: winston formats each entry (the redaction included) and pipes it to every transport,
+ * each of which then drops it by its level. With -q (warn) that was every file's info line, about
+ * 40 us of CPU each for nothing. Checked at each call: a level changed later still counts. Only
+ * this logger's own class is changed (createLogger makes one per logger); children share it.
+ */
+function droppingBelowLevel(logger: Logger): Logger {
+  const proto = Object.getPrototypeOf(logger) as Record<string, unknown>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = proto[level];
+    if (typeof write !== "function") continue;
+    proto[level] = function (this: Logger | undefined, ...args: unknown[]) {
+      const self = this ?? logger;
+      return self.isLevelEnabled(level) ? write.apply(self, args) : self;
+    };
+  }
+  return logger;
 }
 
 /** A logger that drops everything (tests, library use). */

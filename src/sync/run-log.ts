@@ -30,6 +30,8 @@ export function finishedFile(a: Action, ms: number): FinishedFile {
 }
 
 export function logFileDone(logger: Logger, a: Action, f: FinishedFile): void {
+  // Not even worded when no transport takes info (-q): once per file.
+  if (!logger.isLevelEnabled("info")) return;
   logger.info(finishedFileText(f), { event: "file", action: a.kind, path: f.path, ...(f.bytes !== undefined ? { bytes: f.bytes } : {}), durationMs: Math.round(f.ms) });
 }
 

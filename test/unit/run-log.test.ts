@@ -113,6 +113,21 @@ describe("the console", () => {
     return seen;
   }
 
+  it("drops a line below the level (-q: info) before winston reads or formats it, in a child logger too, and still writes the lines at the level", async () => {
+    let read = 0;
+    const below = { get message() { read++; return "uploaded a.txt (4.0 KiB, 12 ms)"; } };
+    const { err } = await written((l) => {
+      const run = l.child({ job: "j" });
+      l.info(below);
+      run.info(below);
+      run.debug(below);
+      run.warn("kept at warn");
+    }, { level: "warn" });
+    expect(read).toBe(0);
+    expect(err).toMatch(/warn  kept at warn job=j\n$/);
+    expect(err).not.toMatch(/uploaded/);
+  });
+
   it("keeps a server's multi-line reply on one log line", async () => {
     const { err } = await written((l) => l.warn("550-No such file\r\n550 End\r\n", { job: "j" }), {});
     expect(err.trimEnd().split("\n")).toHaveLength(1);
