@@ -50,6 +50,7 @@ export class EntryStore {
   private readonly selectRange;
   private readonly selectOne;
   private readonly upsert;
+  private readonly upsertPlaced;
   private readonly remove;
   private readonly countFiles;
   /** Built once: better-sqlite3 builds a wrapper per transaction() call (~0.1 ms per recorded file). */
@@ -67,6 +68,16 @@ export class EntryStore {
         local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
         remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
         placed_remote = excluded.placed_remote, placed_local = excluded.placed_local, source_taken = excluded.source_taken, synced_at = excluded.synced_at`);
+    // The same, with the "placed by this job" flags only ever turning on (MAX with the row's own).
+    this.upsertPlaced = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
+        remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
+      VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
+        @placedRemote, @placedLocal, @sourceTaken, @syncedAt)
+      ON CONFLICT (job, path) DO UPDATE SET type = excluded.type, local_size = excluded.local_size,
+        local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
+        remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
+        placed_remote = MAX(placed_remote, excluded.placed_remote), placed_local = MAX(placed_local, excluded.placed_local),
+        source_taken = excluded.source_taken, synced_at = excluded.synced_at`);
     this.remove = db.prepare("DELETE FROM entries WHERE job = ? AND path = ?");
     this.countFiles = db.prepare("SELECT COUNT(*) AS n FROM entries WHERE job = ? AND type = 'file'");
     this.inTransaction = db.transaction((fn: () => void) => fn());
@@ -127,7 +138,19 @@ export class EntryStore {
   }
 
   put(job: string, e: StateEntry): void {
-    this.upsert.run({
+    this.upsert.run(this.params(job, e));
+  }
+
+  /**
+   * put(), except that the placed flags of a row already there stay on when `e` has them off:
+   * a file synced again keeps "placed by this job" (one statement, no read of the row first).
+   */
+  putKeepingPlaced(job: string, e: StateEntry): void {
+    this.upsertPlaced.run(this.params(job, e));
+  }
+
+  private params(job: string, e: StateEntry): Record<string, string | number | null> {
+    return {
       job,
       path: e.path,
       type: e.type,
@@ -140,7 +163,7 @@ export class EntryStore {
       placedLocal: e.placedLocal ? 1 : 0,
       sourceTaken: e.sourceTaken ? 1 : 0,
       syncedAt: Date.now(),
-    });
+    };
   }
 
   delete(job: string, path: string): void {

@@ -760,13 +760,13 @@ export class Transfers {
     const { state } = this.ctx;
     // One commit for both rows: with thousands of small files the commits were a visible cost.
     state.entries.batch(() => {
-      const prev = state.entries.load1(this.job.name, rel);
-      state.entries.put(this.job.name, {
+      // The flags a row already there has on stay on (in the statement: no read of the row first).
+      state.entries.putKeepingPlaced(this.job.name, {
         path: rel,
         type: "file",
         ...sig,
-        placedRemote: !!placed.remote || (prev?.placedRemote ?? false),
-        placedLocal: !!placed.local || (prev?.placedLocal ?? false),
+        placedRemote: !!placed.remote,
+        placedLocal: !!placed.local,
         // Recorded before the source is touched: a run cut short after taking it is no deletion.
         ...(this.takesSource ? { sourceTaken: true } : {}),
       });

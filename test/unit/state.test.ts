@@ -79,6 +79,21 @@ describe("state store", () => {
     s.close();
   });
 
+  it("putKeepingPlaced writes a row as put does, except that the placed flags of a row already there only ever turn on", () => {
+    const s = openState(tmp());
+    const row: StateEntry = { path: "a.txt", type: "file", localSize: 1, localMtimeMs: 1000, remoteSize: 1, remoteModifyMs: 2000, remotePrecision: "second", placedRemote: true, placedLocal: false };
+    s.entries.putKeepingPlaced("j", row);
+    expect(s.entries.load1("j", "a.txt")).toEqual(row);
+    // Synced again by a download: placed locally now, and still placed on the server.
+    const again = { ...row, localSize: 2, remoteSize: 2, remoteModifyMs: 3000, placedRemote: false, placedLocal: true, sourceTaken: true };
+    s.entries.putKeepingPlaced("j", again);
+    expect(s.entries.load1("j", "a.txt")).toEqual({ ...again, placedRemote: true });
+    // put() still writes the flags as given.
+    s.entries.put("j", { ...row, placedRemote: false });
+    expect(s.entries.load1("j", "a.txt")).toEqual({ ...row, placedRemote: false });
+    s.close();
+  });
+
   it("refuses a database written by a newer version, with a clear message", () => {
     const dir = tmp();
     openState(dir).close();
