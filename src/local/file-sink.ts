@@ -106,26 +106,34 @@ export class FileSink extends Writable {
 
   private flushInBackground(): void {
     const upTo = this.position;
-    this.flushing = new Promise<void>((resolve) =>
+    const flush: Promise<void> = new Promise<void>((resolve) =>
       fdatasync(this.fd, (err) => {
         // A failed flush is not fatal here: the fsync before the rename checks again.
         this.flushedUpTo = upTo;
-        this.flushing = undefined;
+        // Unless the final fsync (_final) is chained behind it meanwhile: that one is still out.
+        if (this.flushing === flush) this.flushing = undefined;
         if (!err) this.onFlushed?.(upTo);
         resolve();
       }),
     );
+    this.flushing = flush;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     if (!this.syncAtEnd) return callback();
-    // After any background flush still out (it holds the descriptor), one fsync of the whole file.
-    void (this.flushing ?? Promise.resolve()).then(() =>
-      fsync(this.fd, (err) => {
-        this.synced = !err;
-        callback();
-      }),
+    // After any background flush still out (it holds the descriptor), one fsync of the whole file;
+    // kept as `flushing` too, so that a destroy meanwhile closes the descriptor only after it.
+    const before = this.flushing ?? Promise.resolve();
+    this.flushing = before.then(
+      () =>
+        new Promise<void>((resolve) =>
+          fsync(this.fd, (err) => {
+            this.synced = !err;
+            resolve();
+          }),
+        ),
     );
+    void this.flushing.then(() => callback());
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

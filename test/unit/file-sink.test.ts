@@ -65,6 +65,22 @@ describe("FileSink", () => {
     expect(plain.synced).toBe(false);
   });
 
+  it("with syncAtEnd: a sink destroyed while its final flush is out closes its descriptor only once the flush is done", async () => {
+    const path = tempFile();
+    class DestroyedMidFlush extends FileSink {
+      override _final(callback: (error?: Error | null) => void): void {
+        super._final(callback);
+        this.destroy(); // the flush is in the thread pool now: its descriptor must stay open
+      }
+    }
+    const sink = new DestroyedMidFlush(path, 0, { syncAtEnd: true });
+    const closed = new Promise((r) => sink.once("close", r));
+    sink.end(Buffer.alloc(4096, 3));
+    await closed;
+    expect(sink.synced).toBe(true); // a descriptor closed under it would have failed the fsync (EBADF)
+    expect(openFdsOn(path)).toBe(0);
+  });
+
   it("resumes at an offset: keeps the bytes before it and overwrites from there", async () => {
     const path = tempFile();
     writeFileSync(path, "hello, wrong tail");
