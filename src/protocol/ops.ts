@@ -3,6 +3,7 @@ import type { Reply } from "./engine/reply-parser.js";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, type Transform, type Writable } from "node:stream";
 import type { FtpsConnection } from "./connect.js";
+import type { UploadBytes } from "./engine/client.js";
 import { readStreamOf } from "../local/safe-open.js";
 import { RemoteError } from "../errors.js";
 import { RenameRefused } from "../remote/rename-refused.js";
@@ -180,7 +181,7 @@ export interface StreamOptions {
  * STOR (or APPE) from a stream, with SIZE asked in the same write where the server has it: its
  * reply comes once the transfer is complete, and saves the round trip of asking after.
  */
-export async function uploadStream(c: FtpsConnection, source: Readable | Buffer, remotePath: string, append: boolean): Promise<Uploaded> {
+export async function uploadStream(c: FtpsConnection, source: UploadBytes, remotePath: string, append: boolean): Promise<Uploaded> {
   const { after } = await c.client.uploadThen(source, remotePath, append, c.capabilities.size ? [`SIZE ${remotePath}`] : []);
   if (after.length === 0) return {};
   const size = await after[0];
@@ -222,8 +223,8 @@ function readPrefixSync(file: string | number, max: number): Buffer {
 
 /**
  * STOR (or APPE to resume) from a local file: a path, or a descriptor already opened and checked
- * (read at explicit offsets and left open, so a retry can read it again). The read stream is the
- * only buffer: memory stays flat.
+ * (read at explicit offsets and left open, so a retry can read it again). Its two read buffers
+ * (or the read stream's, behind a throttle) are the only ones: memory stays flat.
  */
 export async function uploadFile(c: FtpsConnection, local: string | number, remotePath: string, opts: StreamOptions = {}): Promise<Uploaded> {
   // Read no further than the size the file had when the transfer was planned: a file that grows
@@ -232,6 +233,11 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   const small = end !== undefined && end < SMALL_FILE && !opts.startAt && !opts.empty;
   // A small file with nothing in its way goes as its bytes (no stream: see FtpClient.upload).
   if (small && !opts.throttle) return uploadStream(c, readPrefixSync(local, end + 1), remotePath, !!opts.append);
+  // An open file with nothing in its way goes straight from the descriptor (see sendFileRange).
+  const append = !!(opts.append ?? (opts.startAt && opts.startAt > 0));
+  if (typeof local === "number" && !small && !opts.throttle && !opts.empty) {
+    return uploadStream(c, { fd: local, start: opts.startAt ?? 0, end: end === undefined ? undefined : end + 1 }, remotePath, append);
+  }
   let source: Readable = small
     ? Readable.from([readPrefixSync(local, end + 1)])
     : typeof local === "number"
@@ -241,7 +247,7 @@ export async function uploadFile(c: FtpsConnection, local: string | number, remo
   const file = source;
   if (opts.throttle) source = source.pipe(opts.throttle());
   try {
-    return await uploadStream(c, source, remotePath, !!(opts.append ?? (opts.startAt && opts.startAt > 0)));
+    return await uploadStream(c, source, remotePath, append);
   } finally {
     // A cut transfer leaves the source streams paused, not closed: close them (file handle, throttle timers).
     source.destroy();

@@ -2,6 +2,8 @@
 // (src/protocol/engine/client.ts) against a scripted TLS server on loopback, data connections in
 // TLS (test/unit/scripted-control.ts).
 import { randomBytes } from "node:crypto";
+import { closeSync, fstatSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import net from "node:net";
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -9,8 +11,9 @@ import { RemoteError } from "../../src/errors.js";
 import { classify } from "../../src/protocol/classify.js";
 import { FtpClient, isAnsweredDuringTransfer } from "../../src/protocol/engine/client.js";
 import type { ControlConnection } from "../../src/protocol/engine/control.js";
-import { describeIgnoredPasvAddress, parseEpsvReply, parsePasvReply, pasvTarget } from "../../src/protocol/engine/data.js";
+import { describeIgnoredPasvAddress, parseEpsvReply, parsePasvReply, pasvTarget, sendFileRange } from "../../src/protocol/engine/data.js";
 import { ReplyError } from "../../src/protocol/engine/reply-error.js";
+import { testTempDir } from "../helpers/temp-dir.js";
 import { connected, failure, scriptedCertificate, scriptedServer, verbOf, type Script, type ScriptedServer, type ScriptSession } from "./scripted-control.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -143,6 +146,13 @@ describe("FtpClient transfers", () => {
     return { client: new FtpClient(control, { options: clientTls() }, maxListingBytes), server };
   }
 
+  /** An open descriptor of a new file holding `content` (closed by the test). */
+  function fileWith(content: Buffer): number {
+    const path = join(testTempDir("engine-data"), "source.bin");
+    writeFileSync(path, content);
+    return openSync(path, "r");
+  }
+
   /** A sink that keeps what it is given. */
   function collector() {
     const chunks: Buffer[] = [];
@@ -163,6 +173,74 @@ describe("FtpClient transfers", () => {
     expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /job/up.bin"]);
     expect(client.closed).toBe(false);
     client.close();
+  });
+
+  it("uploads a range of an open file: the bytes from its start to its end arrive, no more, and the descriptor stays open", async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const fd = fileWith(content);
+    const stored: Buffer[] = [];
+    const { client, server } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPSV") return s.epsv();
+      if (verbOf(line) === "STOR" || verbOf(line) === "APPE") return s.data.receive((bytes) => stored.push(bytes));
+      s.reply("502 not here");
+    });
+    try {
+      expect((await client.upload({ fd, start: 0, end: content.length }, "/job/whole.bin")).code).toBe(226);
+      expect((await client.upload({ fd, start: 1024 * 1024 + 5, end: content.length - 3 }, "/job/part.bin", true)).code).toBe(226);
+      expect((await client.upload({ fd, start: 2 * 1024 * 1024 }, "/job/tail.bin", true)).code).toBe(226);
+      expect(stored.map((b) => b.length)).toEqual([content.length, content.length - 3 - (1024 * 1024 + 5), content.length - 2 * 1024 * 1024]);
+      expect(stored[0].equals(content)).toBe(true);
+      expect(stored[1].equals(content.subarray(1024 * 1024 + 5, content.length - 3))).toBe(true);
+      expect(stored[2].equals(content.subarray(2 * 1024 * 1024))).toBe(true);
+      expect(server.sessions[0].commands).toEqual(["EPSV", "STOR /job/whole.bin", "EPSV", "APPE /job/part.bin", "EPSV", "APPE /job/tail.bin"]);
+      expect(fstatSync(fd).size).toBe(content.length); // still open: a retry reads it again
+    } finally {
+      closeSync(fd);
+      client.close();
+    }
+  });
+
+  it("an upload of a file range that the file no longer reaches ends at the file's end (the caller's size check sees the difference)", async () => {
+    const content = randomBytes(1024 * 1024 + 100);
+    const fd = fileWith(content);
+    let stored: Buffer | undefined;
+    const { client } = await clientOf((line, s) => {
+      if (verbOf(line) === "EPSV") return s.epsv();
+      if (verbOf(line) === "STOR") return s.data.receive((bytes) => (stored = bytes));
+      s.reply("502 not here");
+    });
+    try {
+      expect((await client.upload({ fd, start: 0, end: 3 * 1024 * 1024 }, "/job/shrunk.bin")).code).toBe(226);
+      expect(stored?.equals(content)).toBe(true);
+    } finally {
+      closeSync(fd);
+      client.close();
+    }
+  });
+
+  it("an upload of a file range whose data connection the server resets, saying why just after (552), fails with that reply", async () => {
+    const fd = fileWith(randomBytes(4 * 1024 * 1024));
+    const { client } = await clientOf((line, s) => {
+      const verb = verbOf(line);
+      if (verb === "EPSV") return s.epsv();
+      if (verb === "STOR") {
+        return s.data.transfer(async (d) => {
+          await new Promise((r) => d.once("data", r));
+          d.on("error", () => undefined);
+          d.destroy();
+          await new Promise((r) => setTimeout(r, 5));
+        }, 10_000, "552 Quota exceeded");
+      }
+      s.reply("200 still here");
+    });
+    try {
+      const err = await failure(client.upload({ fd, start: 0 }, "/job/full.bin"));
+      expect(err).toBeInstanceOf(ReplyError);
+      expect(err).toMatchObject({ code: 552 });
+    } finally {
+      closeSync(fd);
+      client.close();
+    }
   });
 
   it("uploads bytes given in memory (a small file's): every byte arrives, the connection stays in step for the next upload", async () => {
@@ -617,6 +695,69 @@ describe("a listing sent behind other commands in one write, with a gate (the lo
       expect(server.sessions[0].chunks.filter((c) => c.includes("USER alice"))).toEqual(["USER alice\r\nPASS secret\r\nEPSV\r\nMLSD /job\r\n"]);
     } finally {
       close();
+    }
+  });
+});
+
+describe("sending a range of an open file into a data connection", () => {
+  function fileWith(content: Buffer): number {
+    const path = join(testTempDir("file-range"), "source.bin");
+    writeFileSync(path, content);
+    return openSync(path, "r");
+  }
+
+  it("refills each of its two buffers only once the socket took the bytes it held: a slow socket gets the file as it is", async () => {
+    const content = randomBytes(10 * 4096 + 123);
+    const fd = fileWith(content);
+    const taken: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    // Takes each chunk a moment after it was written, copying it only then.
+    const socket = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, next) {
+        buffers.add(chunk.buffer);
+        setTimeout(() => {
+          taken.push(Buffer.from(chunk));
+          next();
+        }, 2);
+      },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => sendFileRange(socket, { fd, start: 0 }, (err) => (err ? reject(err) : resolve()), 4096));
+      expect(Buffer.concat(taken).equals(content)).toBe(true);
+      expect(taken.length).toBe(11);
+      expect(buffers.size).toBe(2);
+      expect(socket.writableFinished).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("fails with the read's error and destroys the socket", async () => {
+    const fd = fileWith(randomBytes(100));
+    closeSync(fd);
+    const socket = new Writable({ write: (_c, _e, next) => next() });
+    const err = await new Promise<Error | null | undefined>((resolve) => sendFileRange(socket, { fd, start: 0 }, resolve));
+    expect(err).toMatchObject({ code: "EBADF" });
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it("fails with the socket's error when the socket is destroyed during the transfer", async () => {
+    const fd = fileWith(randomBytes(64 * 1024));
+    let writes = 0;
+    const socket = new Writable({
+      highWaterMark: 1,
+      write(_c, _e, next) {
+        if (++writes === 2) return next(Object.assign(new Error("reset"), { code: "ECONNRESET" }));
+        next();
+      },
+    });
+    try {
+      const err = await new Promise<Error | null | undefined>((resolve) => sendFileRange(socket, { fd, start: 0 }, resolve, 4096));
+      expect(err).toMatchObject({ code: "ECONNRESET" });
+      expect(writes).toBe(2);
+    } finally {
+      closeSync(fd);
     }
   });
 });

@@ -2,7 +2,7 @@ import { finished, pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { ControlConnection } from "./control.js";
 import { ActiveListener, eprtArgument, portArgument } from "./active.js";
-import { controlHost, describeIgnoredPasvAddress, openDataSocket, secureDataSocket, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls } from "./data.js";
+import { controlHost, describeIgnoredPasvAddress, openDataSocket, secureDataSocket, sendFileRange, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls, type FileRange } from "./data.js";
 import { RemoteError } from "../../errors.js";
 import { faultError } from "./faults.js";
 import { isFailedListingReply } from "../listing-guard.js";
@@ -68,6 +68,15 @@ type DataFlow = (socket: TLSSocket, done: (err?: Error | null) => void) => void;
 function endWith(socket: TLSSocket, bytes: Buffer, done: (err?: Error | null) => void): void {
   finished(socket, { readable: false }, (err) => done(err));
   socket.end(bytes);
+}
+
+/** What an upload sends: a stream, bytes in memory, or a range of an open file. */
+export type UploadBytes = Readable | Buffer | FileRange;
+
+function uploadFlow(source: UploadBytes): DataFlow {
+  if (Buffer.isBuffer(source)) return (socket, done) => endWith(socket, source, done);
+  if ("pipe" in source) return (socket, done) => pipeline(source, socket, done);
+  return (socket, done) => sendFileRange(socket, source, done);
 }
 
 /**
@@ -228,16 +237,16 @@ export class FtpClient {
   /**
    * STOR (APPE with `append`) from `source`; resolves with the final reply. `after`: commands sent
    * in the same write, answered once the transfer is complete (see transfer()). A source already
-   * in memory may be given as its bytes (see endWith).
+   * in memory may be given as its bytes (see endWith), a file as the range of it to send (see
+   * sendFileRange).
    */
-  async upload(source: Readable | Buffer, path: string, append = false, after: string[] = []): Promise<Reply> {
+  async upload(source: UploadBytes, path: string, append = false, after: string[] = []): Promise<Reply> {
     const { final } = await this.uploadThen(source, path, append, after);
     return final;
   }
 
-  uploadThen(source: Readable | Buffer, path: string, append: boolean, after: string[]): Promise<Transferred> {
-    const flow: DataFlow = Buffer.isBuffer(source) ? (socket, done) => endWith(socket, source, done) : (socket, done) => pipeline(source, socket, done);
-    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], flow, { replyAfterCut: true, after });
+  uploadThen(source: UploadBytes, path: string, append: boolean, after: string[]): Promise<Transferred> {
+    return this.transfer(`${append ? "APPE" : "STOR"} ${path}`, [], uploadFlow(source), { replyAfterCut: true, after });
   }
 
   /** RETR (after REST `startAt`) into `sink`; resolves once the sink has finished. */

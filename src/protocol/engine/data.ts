@@ -1,4 +1,6 @@
+import { read } from "node:fs";
 import type { Socket } from "node:net";
+import { finished, type Writable } from "node:stream";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { addressKind, isLoopbackAddress, type AddressKind } from "./addresses.js";
 import type { ControlConnection } from "./control.js";
@@ -109,4 +111,72 @@ export function secureDataSocket(control: ControlConnection, raw: Socket, tls: D
     socket.destroy(timeoutError(open ? "on the data connection: no byte moved" : "opening the data connection", control.timeoutMs));
   });
   return socket;
+}
+
+/** Bytes `start` to `end` (exclusive; to the end of the file when undefined) of an open file. */
+export interface FileRange {
+  fd: number;
+  start: number;
+  end?: number;
+}
+
+/** What sendFileRange reads at a time: two buffers of this size serve a whole transfer. */
+const FILE_CHUNK = 1024 * 1024;
+
+/**
+ * Writes `range` of a file into the data connection and ends it; `done` once the end has been sent
+ * (or with the socket's or the read's error). A file that is shorter than the range ends early (the
+ * caller's size check says so). Two buffers take turns for the whole file, each read again only
+ * once the socket's callback says its bytes were taken: a read stream allocates a new buffer for
+ * every chunk, each page of which the kernel faults in and zeroes before the read fills it, and
+ * whose memory the garbage collector then tracks.
+ */
+export function sendFileRange(socket: Writable, range: FileRange, done: (err?: Error | null) => void, chunk = FILE_CHUNK): void {
+  const end = range.end ?? Infinity;
+  const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
+  const writing = [false, false];
+  let position = range.start;
+  let turn = 0;
+  let reading = false;
+  let atEnd = position >= end;
+  let over = false;
+  const finish = (err?: Error | null) => {
+    if (over) return;
+    over = true;
+    done(err);
+  };
+  // Called back once the end was sent, or at once with the socket's failure (a cut, a reset).
+  finished(socket, { readable: false }, finish);
+  const next = () => {
+    if (over || reading || socket.destroyed) return;
+    if (atEnd) {
+      if (!writing[0] && !writing[1] && !socket.writableEnded) socket.end();
+      return;
+    }
+    const slot = turn;
+    if (writing[slot]) return; // read again once its bytes were taken
+    reading = true;
+    read(range.fd, buffers[slot], 0, Math.min(chunk, end - position), position, (err, n) => {
+      reading = false;
+      if (over) return;
+      if (err) {
+        socket.destroy();
+        return finish(err);
+      }
+      if (socket.destroyed) return; // finished() reports why
+      if (n === 0) atEnd = true;
+      else {
+        position += n;
+        atEnd = position >= end;
+        writing[slot] = true;
+        turn = 1 - slot;
+        socket.write(buffers[slot].subarray(0, n), (writeErr) => {
+          writing[slot] = false;
+          if (!writeErr) next();
+        });
+      }
+      next();
+    });
+  };
+  next();
 }
