@@ -170,7 +170,7 @@ export async function listTree(pool: FtpsPool, root: string, opts: ListTreeOptio
   function startWidening(c: FtpsConnection): Promise<number> {
     statWanted = !!opts.statReplyEstimates && c.capabilities.mlsd === false;
     if (!statWanted) {
-      pool.prefill(pool.size);
+      pool.prefill(Math.min(pool.size, opts.connectionsWanted ?? pool.size));
       return Promise.resolve(Infinity);
     }
     const started = performance.now();

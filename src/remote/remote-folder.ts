@@ -137,6 +137,11 @@ export interface ListTreeOptions {
    * the future has the clock measured.
    */
   measureClock?: boolean;
+  /**
+   * The most connections the run can use, when it knows before listing (see
+   * Sources.connectionsWanted): no more are opened ahead of need. Undefined: the pool's size.
+   */
+  connectionsWanted?: number;
 }
 
 /** Bytes to upload: an open local file (read from `startAt` up to `size`, left open), or a buffer. */

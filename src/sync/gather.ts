@@ -47,6 +47,8 @@ export class Sources {
   private ownNoted = false;
   /** Set by a listing that found no remote folder where this run may create it. */
   remoteRootMissing = false;
+  /** The local scan, once it is done. */
+  private scanned?: LocalScan;
 
   constructor(
     private readonly ctx: RunContext,
@@ -75,8 +77,21 @@ export class Sources {
     const { job, logger } = this.ctx;
     return scanLocal(job.local, { filter: this.filter, followSymlinks: job.followSymlinks, followRootSymlink: job.followRootSymlink, logger, parallel }).then((s) => {
       this.noteOwnFiles(s.ownFound);
+      this.scanned = s;
       return s;
     });
+  }
+
+  /**
+   * How many connections the run can use, when the local scan already tells (undefined: as many
+   * as the pool allows): an upload job sends at most its local files and lists at most its local
+   * folders. Connections are opened ahead of need only up to this: each login costs the server a
+   * password hash (vsftpd with Debian's yescrypt: about 0.2 s of CPU), which one big file's
+   * upload would only share the cores with. More are still opened when work waits for one.
+   */
+  connectionsWanted(): number | undefined {
+    if (this.ctx.job.direction !== "upload" || !this.scanned) return undefined;
+    return Math.max(1, this.scanned.entries.size);
   }
 
   private noteOwnFiles(found: string[] | undefined): void {
@@ -103,7 +118,8 @@ export class Sources {
     const accept = makeJobPathFilter(this.filter);
     // A dry run writes nothing, not even a probe file.
     const measureClock = job.direction === "two-way" && !opts.dryRun;
-    return server.listTree(job.remotePath, { accept, retry: job.retries, logger, signal: opts.signal, hints, measureClock }).catch((err) => {
+    const connectionsWanted = this.connectionsWanted();
+    return server.listTree(job.remotePath, { accept, retry: job.retries, logger, signal: opts.signal, hints, measureClock, connectionsWanted }).catch((err) => {
       if (!(err instanceof RemoteRootMissing)) throw err;
       return this.missingRoot();
     });
@@ -154,7 +170,7 @@ export function startGathering(ctx: RunContext, sources: Sources, trustedJob: bo
   const { server } = ctx;
   // The root's listing goes out with the first login.
   if (!trustedJob) server.listSoon?.(ctx.job.remotePath);
-  const opening = trustedJob ? undefined : ctx.connect().then(() => server.capabilities?.mlsd && server.warm());
+  const opening = trustedJob ? undefined : ctx.connect().then(() => server.capabilities?.mlsd && server.warm(sources.connectionsWanted()));
   opening?.catch(() => undefined); // awaited below; until then a failure must not go unhandled
   // The local scan starts at once too: until the first login is through (vsftpd spends ~40 ms
   // hashing the password) the thread would only wait. It yields between folders, so the state

@@ -188,7 +188,7 @@ describe("the first connection of a run, connections cut mid-upload, slow logins
     for (const stop of stops.splice(0).reverse()) await stop();
   });
 
-  const hostile = async (opts: Omit<HostileOptions, "cert" | "key" | "listings">, job: Record<string, unknown> = {}, remote: Record<string, unknown> = {}) => {
+  const hostile = async (opts: Omit<HostileOptions, "cert" | "key" | "listings"> & Partial<Pick<HostileOptions, "listings">>, job: Record<string, unknown> = {}, remote: Record<string, unknown> = {}) => {
     const s: HostileServer = await startHostileServer({ cert: cert.certPem, key: cert.keyPem, listings: { "/job": "" }, ...opts });
     const ws = makeWorkspace(
       { host: "127.0.0.1", port: s.port, user: "alice", password: "cut-pw-3Lm" },
@@ -235,11 +235,13 @@ describe("the first connection of a run, connections cut mid-upload, slow logins
 
   it("after a run against a slow-login server the CLI exits promptly, without a late log line", async () => {
     // maxConnections 4 on an MLSD server: the run opens the other connections in the background,
-    // each of which takes the server 6 s to log in; the run itself needs only the first.
-    const { ws, local } = await hostile({ loginDelayMs: 6000 }, {}, { maxConnections: 4, timeoutSeconds: 10 });
-    writeFileSync(join(local, "a.txt"), "hello");
+    // each of which takes the server 6 s to log in; the run itself needs only the first. (A
+    // download job: an upload job of one file opens no other connection, see connectionsWanted.)
+    const listing = "type=file;size=5;modify=20240101120000; a.txt\r\n";
+    const { ws, local } = await hostile({ loginDelayMs: 6000, listings: { "/job": listing }, files: { "/job/a.txt": "hello" } }, { direction: "download" }, { maxConnections: 4, timeoutSeconds: 10 });
     const r = await runTimed(ws, ["sync", "job", "--json", "-v"], 40_000);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(join(local, "a.txt"), "utf8")).toBe("hello");
     expect(r.afterOutputMs, `exited ${r.afterOutputMs} ms after the result\n${r.stderr}`).toBeLessThan(3000);
     expect(r.stderr).not.toMatch(/winston|no transports/i);
   });
