@@ -97,6 +97,22 @@ describe("ControlConnection.writeDuringTransfer", () => {
     control.close();
   });
 
+  it("a transfer's own failure after its 150 (426) is its reply: the connection stays in step", async () => {
+    const server = await scriptedServer(cert(), async (line, s) => {
+      s.reply("150 Ok to send data.");
+      await sleep(30);
+      s.reply(line === "STOR a" ? "426 Failure reading network stream." : "226 Transfer complete.");
+    });
+    const control = await connected(server, clientTls());
+    control.writeDuringTransfer = () => true;
+    const a = transfer(control, "STOR a");
+    const b = transfer(control, "STOR b");
+    expect((await a).code).toBe(426);
+    expect((await b).code).toBe(226);
+    expect(control.closed).toBe(false);
+    control.close();
+  });
+
   it("a command written during a transfer and never answered times out marked for this technique, not as a dropped pipelined command", async () => {
     const server = await scriptedServer(cert(), async (line, s) => {
       if (line !== "STOR a") return; // a naive server drops what came during the transfer

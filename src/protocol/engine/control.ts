@@ -76,6 +76,9 @@ function endsTransfer(reply: Reply): boolean {
   return reply.code === 226 || (reply.code === 250 && !/^250-/.test(reply.message));
 }
 
+/** A transfer's own failures once it started (RFC 959: STOR, RETR and LIST after 125/150). */
+const TRANSFER_FAILURES = new Set([425, 426, 451, 551, 552]);
+
 /** The promise, its rejection marked handled (the caller may not read every reply). */
 function settled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
@@ -417,12 +420,13 @@ export class ControlConnection {
   /**
    * A transfer with a write behind it (writeDuringTransfer) got a final reply that may be the
    * answer to that write, given while the transfer ran: any positive reply but its completion, or
-   * a refusal once the transfer had started (a refusal before it is the transfer command's own,
-   * answered in turn). The replies can no longer be matched to their commands: the connection is
-   * closed, every command on it fails as one to try again, marked for the server's profile.
+   * a refusal once the transfer had started that is not one of a transfer's own failures (a
+   * refusal before it is the transfer command's own, answered in turn). The replies can no longer
+   * be matched to their commands: the connection is closed, every command on it fails as one to
+   * try again, marked for the server's profile.
    */
   private answeredOutOfTurn(head: Pending, reply: Reply): boolean {
-    if (endsTransfer(reply) || (reply.code >= 400 && !head.started)) return false;
+    if (endsTransfer(reply) || (reply.code >= 400 && (!head.started || TRANSFER_FAILURES.has(reply.code)))) return false;
     const err = new RemoteError(
       `the server answered during a transfer a command written behind it (${head.verb} got: ${reply.message.split("\n")[0].slice(0, 120).replace(/[\x00-\x1f\x7f-\x9f]/g, "?")}); connection closed`,
       { kind: "transient", fault: "protocol", phase: "operation" },
