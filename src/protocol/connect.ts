@@ -9,7 +9,7 @@ import { groupsFor, learnGroup } from "./key-share.js";
 import { classify, isTlsFailure } from "./classify.js";
 import { FtpClient, parseFeatures } from "./engine/client.js";
 import { earlyListingCommand, NO_MLSD, type EarlyListing } from "./early-listing.js";
-import { ControlConnection } from "./engine/control.js";
+import { ControlConnection, WRITE_DURING_TRANSFER } from "./engine/control.js";
 import type { DataTls } from "./engine/data.js";
 import { faultError } from "./engine/faults.js";
 import { ReplyError } from "./engine/reply-error.js";
@@ -44,6 +44,8 @@ export interface FtpsConnection {
   learnt?: TechniquesOff;
   /** The first listing, sent with the login (see early-listing.ts); taken once by whoever lists that folder. */
   early?: EarlyListing;
+  /** The next transfer is written while one runs (ControlConnection.writeDuringTransfer), as of now. */
+  writesDuringTransfer?: () => boolean;
   close(): void;
 }
 
@@ -299,6 +301,10 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
 
     const client = new FtpClient(control, dataTlsFor(remote, options), MAX_LISTING_BYTES);
     client.techniquesOff = off;
+    // vsftpd reads its control connection only between transfers: the next transfer is written
+    // while one runs, unless the server's profile (a live view, see FtpsPool) turned it off.
+    const readsBetweenTransfers = /\bvsftpd\b/i.test(hello.message);
+    control.writeDuringTransfer = () => readsBetweenTransfers && !control.oneAtATime && !client.techniquesOff[WRITE_DURING_TRANSFER];
     client.dataConnections = remote.dataConnections ?? "passive";
     const login = [
       `USER ${remote.user}`,
@@ -374,7 +380,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
       control.step = undefined;
       learnt = { ...learnt, protP: `the server refused PROT P (${refused}); its data connections were seen to be TLS (implicit FTPS)` };
     }
-    return { client, remote, capabilities, tls, listCommand, learnt, early, close: () => client.close() };
+    return { client, remote, capabilities, tls, listCommand, learnt, early, writesDuringTransfer: control.writeDuringTransfer, close: () => client.close() };
   } catch (err) {
     control.close();
     throw connectFailure(remote, err);

@@ -3,7 +3,7 @@ import { RemoteError } from "../errors.js";
 import { errorClassOf, isTlsFailure } from "./classify.js";
 import { connectFtps, type FtpsConnection } from "./connect.js";
 import { isAnsweredDuringTransfer } from "./engine/client.js";
-import { isUnansweredBehind } from "./engine/control.js";
+import { isUnansweredBehind, isWrittenDuringTransfer, WRITE_DURING_TRANSFER } from "./engine/control.js";
 import type { ServerTechniques, TechniquesOff } from "../remote/remote-folder.js";
 import type { Logger } from "../log.js";
 import { takeEarlyListing } from "./early-listing.js";
@@ -167,10 +167,15 @@ export class FtpsPool {
    * How many callers may use one connection at once. Their commands queue on it in order, each
    * call's in one write, so the server always has the next command and no round trip is spent
    * waiting between one file and the next; transfers on a connection still run one after the
-   * other. One for a server that drops commands sent ahead.
+   * other. One for a server that drops commands sent ahead. One more where the next transfer is
+   * written while one runs (vsftpd, see ControlConnection.writeDuringTransfer): a caller's rename
+   * after its 226 goes behind the transfer written ahead, so its next file is asked for only once
+   * that transfer ended; a third caller's transfer is the one written ahead meanwhile, and the
+   * server always has the next transfer when it sends a 226.
    */
   private get sharing(): number {
-    return this.techniques.known.pipelining ? 1 : this.callsPerConnection;
+    if (this.techniques.known.pipelining) return 1;
+    return this.first?.writesDuringTransfer?.() ? this.callsPerConnection + 1 : this.callsPerConnection;
   }
 
   /** Callers the pool serves at once: its connections, each shared (see sharing). */
@@ -292,6 +297,15 @@ export class FtpsPool {
    * at a time on every connection opened from now on; the caller's retry opens one.
    */
   private learnFrom(err: unknown): void {
+    if (isWrittenDuringTransfer(err)) {
+      // A server that reads its control connection during transfers, though it named itself vsftpd.
+      if (this.techniques.known[WRITE_DURING_TRANSFER]) return;
+      const reason = `a command written while a transfer ran was not answered in turn (${(err as Error).message})`;
+      this.techniques.known[WRITE_DURING_TRANSFER] = reason;
+      this.logger?.warn(`${this.remote.name}: ${reason}: nothing is written while a transfer runs on this server from now on`);
+      this.techniques.onTurnedOff?.(WRITE_DURING_TRANSFER, reason);
+      return;
+    }
     if (!this.techniques.known.commandsBehindTransfer && isAnsweredDuringTransfer(err)) {
       const reason = `answered a command sent behind a transfer before the transfer ended (${(err as Error).message})`;
       this.techniques.known.commandsBehindTransfer = reason;

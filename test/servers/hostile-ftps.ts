@@ -67,6 +67,14 @@ export interface HostileOptions {
   rewriteDuringRetr?: Record<string, { content: string; listing: string }>;
   /** RETR of these paths sends only the first half of the file, then ends as if it were complete (226). */
   truncateRetr?: string[];
+  /** The greeting's text after "220 " (default "hostile test server"). */
+  greeting?: string;
+  /**
+   * A server that reads its control connection during a transfer: a command that arrives while a
+   * STOR or RETR runs is answered at once with this reply (and not executed), as ProFTPD or
+   * pyftpdlib might, though the greeting may name another server.
+   */
+  answerDuringTransfer?: string;
 }
 
 const X_HASH_ALGORITHMS: Record<string, string> = { XSHA256: "sha256", XSHA1: "sha1", XSHA: "sha1", XMD5: "md5" };
@@ -89,6 +97,8 @@ export interface HostileServer {
   readonly decoyConnections: number;
   /** bytes of endless listing written so far */
   readonly endlessBytes: number;
+  /** commands answered out of turn during a transfer (answerDuringTransfer) */
+  readonly answeredDuringTransfer: number;
   uploads: Map<string, Buffer>;
   /** What is on the server under `path` now (given in `files`, or stored, renamed or deleted since). */
   remoteFile(path: string): string | undefined;
@@ -116,6 +126,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
   let connections = 0;
   let storCuts = opts.cutStor?.times ?? 0;
   let corruptions = opts.corrupt?.times ?? 0;
+  let answeredDuringTransfer = 0;
   const corrupting = (verb: string, bytes: Buffer): Buffer => {
     if (opts.corrupt?.verb !== verb || corruptions <= 0 || bytes.length === 0) return bytes;
     corruptions--;
@@ -138,6 +149,16 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     /** The offset a REST asked the next RETR to start at. */
     let restAt = 0;
     let decoy: net.Server | undefined;
+    /** A STOR or RETR runs (see answerDuringTransfer). */
+    let transferring = false;
+    const during = async (transfer: Promise<void>): Promise<void> => {
+      transferring = true;
+      try {
+        await transfer;
+      } finally {
+        transferring = false;
+      }
+    };
     /** Replies held (batchLoginReplies), undefined when not holding. */
     let held: string[] | undefined;
     const reply = (text: string) => {
@@ -338,7 +359,7 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
             uploads.set(arg, Buffer.from(rewrite.content));
             listings[arg.slice(0, arg.lastIndexOf("/")) || "/"] = rewrite.listing;
           }
-          return data.send(opts.truncateRetr?.includes(arg) ? bytes.subarray(0, Math.floor(bytes.length / 2)) : bytes);
+          return during(data.send(opts.truncateRetr?.includes(arg) ? bytes.subarray(0, Math.floor(bytes.length / 2)) : bytes));
         }
         case "STOR":
           if (storCuts > 0 && opts.cutStor) {
@@ -365,10 +386,12 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
               undefined,
             );
           }
-          return data.receive((bytes) => {
-            uploads.set(arg, corrupting("STOR", bytes));
-            gone.delete(arg);
-          });
+          return during(
+            data.receive((bytes) => {
+              uploads.set(arg, corrupting("STOR", bytes));
+              gone.delete(arg);
+            }),
+          );
         case "APPE":
           return data.receive((bytes) => uploads.set(arg, Buffer.concat([uploads.get(arg) ?? Buffer.alloc(0), bytes])));
         case "QUIT":
@@ -380,13 +403,19 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
       }
     };
 
-    const reader = new CommandReader(handle, () => sock.destroy(), opts.dropPipelined);
+    const reader = new CommandReader(handle, () => sock.destroy(), opts.dropPipelined, (line) => {
+      if (!opts.answerDuringTransfer || !transferring) return false;
+      commands.push(line);
+      answeredDuringTransfer++;
+      reply(opts.answerDuringTransfer);
+      return true;
+    });
     raw.on("close", () => {
       data.close();
       decoy?.close();
     });
     reader.attach(sock);
-    reply("220 hostile test server");
+    reply(`220 ${opts.greeting ?? "hostile test server"}`);
   };
 
   const control = net.createServer((s) => onControl(s));
@@ -405,6 +434,9 @@ export async function startHostileServer(opts: HostileOptions): Promise<HostileS
     },
     get endlessBytes() {
       return endlessBytes;
+    },
+    get answeredDuringTransfer() {
+      return answeredDuringTransfer;
     },
     uploads,
     remoteFile: (path) => stored(path)?.toString(),

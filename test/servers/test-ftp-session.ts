@@ -123,6 +123,8 @@ export class CommandReader {
     private readonly onFailure: () => void,
     /** A naive server: the first command of each read is taken, the rest of the read dropped. */
     private readonly firstOfEachRead = false,
+    /** Sees each line as it arrives, before it is queued: true when it took the line (answered it out of turn). */
+    private readonly intercept?: (line: string) => boolean,
   ) {}
 
   attach(s: net.Socket): void {
@@ -132,6 +134,7 @@ export class CommandReader {
       while ((i = this.buf.indexOf(0x0a)) >= 0) {
         const line = this.buf.subarray(0, i).toString("utf8").replace(/\r$/, "");
         this.buf = this.buf.subarray(i + 1);
+        if (this.intercept?.(line)) continue;
         this.chain = this.chain.then(() => this.handle(line)).catch(this.onFailure);
         if (this.firstOfEachRead) this.buf = Buffer.alloc(0);
         if (/^AUTH /i.test(line)) break;

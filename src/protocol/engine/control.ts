@@ -13,6 +13,12 @@ interface Pending {
   /** Sent while another reply was due (a server that drops such commands never answers it). */
   behind: boolean;
   opensTransfer: boolean;
+  /** Written while a transfer before it was still due (see writeDuringTransfer). */
+  duringTransfer?: boolean;
+  /** A transfer: a write went out behind it while its final reply was due (see writeDuringTransfer). */
+  overtaken?: boolean;
+  /** A transfer: the server said it starts (125, 150). */
+  started?: boolean;
   onPreliminary?: (reply: Reply) => void;
   resolve(reply: Reply): void;
   reject(err: Error): void;
@@ -44,6 +50,34 @@ export function isUnansweredBehind(err: unknown): boolean {
   }
   return false;
 }
+
+/** In the server's capability profile (techniques off): see ControlConnection.writeDuringTransfer. */
+export const WRITE_DURING_TRANSFER = "writeDuringTransfer";
+
+const writtenDuringTransfer = new WeakSet<Error>();
+
+/**
+ * The connection was closed because the server answered, refused or dropped a command written
+ * while a transfer ran (see writeDuringTransfer): the server reads its control connection during
+ * transfers, and the technique is to be turned off for it.
+ */
+export function isWrittenDuringTransfer(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Error && writtenDuringTransfer.has(e)) return true;
+  }
+  return false;
+}
+
+/**
+ * A transfer's final reply that ends it: 226, or a one-line 250 (a multi-line 250 is MLST's
+ * answer, RFC 3659). Anything else positive answers another command.
+ */
+function endsTransfer(reply: Reply): boolean {
+  return reply.code === 226 || (reply.code === 250 && !/^250-/.test(reply.message));
+}
+
+/** A transfer's own failures once it started (RFC 959: STOR, RETR and LIST after 125/150). */
+const TRANSFER_FAILURES = new Set([425, 426, 451, 551, 552]);
 
 /** The promise, its rejection marked handled (the caller may not read every reply). */
 function settled<T>(p: Promise<T>): Promise<T> {
@@ -82,6 +116,17 @@ export class ControlConnection {
    * commands sent together (learned, see isUnansweredBehind). Round trips cost more; it works.
    */
   oneAtATime = false;
+  /**
+   * Whether the next transfer (and the writes before it) may be written while a transfer runs,
+   * rather than once its final reply came: for a server that reads its control connection only
+   * between transfers (vsftpd), which then has the next EPSV and transfer command the moment it
+   * sends a 226, and answers it with no round trip lost. Read at each write (the server's profile
+   * may turn it off meanwhile). At most one transfer is written ahead of the one running: what
+   * comes later (a rename after a 226) then still goes ahead of the transfer after that one.
+   * Other servers read commands during a transfer and answer, refuse or drop them (ProFTPD aborts
+   * an upload with 450): nothing is written to them while a transfer runs.
+   */
+  writeDuringTransfer: () => boolean = () => false;
   /** Transfer commands written whose final reply has not come. */
   private transfersDue = 0;
   /** Writes held until the transfer before them ends (see send); their replies are expected once written. */
@@ -91,8 +136,11 @@ export class ControlConnection {
   /** Latest TLS session the server gave (control or data connection), for data connections to resume. */
   session?: Buffer;
   log?: (line: string) => void;
-  /** Sees the commands of each write (one round trip's worth), for counting and for tests. */
-  onWrite?: (commands: readonly string[]) => void;
+  /**
+   * Sees the commands of each write (one round trip's worth), for counting and for tests.
+   * `duringTransfer`: written while a transfer's final reply was due (see writeDuringTransfer).
+   */
+  onWrite?: (commands: readonly string[], at?: { duringTransfer: boolean }) => void;
   /**
    * What the connection is waiting for, in words ("waiting for the login ..."), for a timeout's
    * message while the connection is being opened; the command's verb otherwise.
@@ -182,25 +230,34 @@ export class ControlConnection {
     for (const reply of replies) reply.catch(() => undefined);
     const write: QueuedWrite = { commands, entries, transfers: entries.filter((e) => e.opensTransfer).length };
     // Servers read the control connection during a transfer (ProFTPD, Pure-FTPd) and answer,
-    // refuse or drop what comes then: a write waits until the transfer before it has ended.
-    if (this.transfersDue > 0 || this.flushScheduled) this.waitingWrites.push(write);
+    // refuse or drop what comes then: a write waits until the transfer before it has ended
+    // (vsftpd, which does not: until the transfer after the running one, see writeDuringTransfer).
+    if (this.transfersDue >= this.transfersAtOnce() || this.flushScheduled) this.waitingWrites.push(write);
     else this.writeTogether([write]);
     return replies;
+  }
+
+  /** Transfers that may be due at once: the running one, and one written ahead (writeDuringTransfer). */
+  private transfersAtOnce(): number {
+    return this.writeDuringTransfer() ? 2 : 1;
   }
 
   /** Writes `writes` in one write; their replies are expected in that order. */
   private writeTogether(writes: QueuedWrite[]): void {
     const wasIdle = this.pending.length === 0;
+    const duringTransfer = this.transfersDue > 0;
+    if (duringTransfer) for (const p of this.pending) if (p.opensTransfer) p.overtaken = true;
     for (const w of writes) {
       for (const entry of w.entries) {
         // Sent while an earlier reply is still due: pipelined (what a naive server may drop).
         entry.behind = this.pending.length > 0;
+        entry.duringTransfer = duringTransfer;
         this.pending.push(entry);
       }
       this.transfersDue += w.transfers;
     }
     if (wasIdle) this.arm();
-    this.write(writes.flatMap((w) => w.commands));
+    this.write(writes.flatMap((w) => w.commands), { duringTransfer });
   }
 
   /**
@@ -212,7 +269,7 @@ export class ControlConnection {
    * transfer as soon as it has answered them, with no round trip lost between files.
    */
   private scheduleFlush(): void {
-    if (this.transfersDue > 0 || this.flushScheduled) return;
+    if (this.transfersDue >= this.transfersAtOnce() || this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -227,10 +284,10 @@ export class ControlConnection {
     });
   }
 
-  private write(commands: readonly string[]): void {
+  private write(commands: readonly string[], at = { duringTransfer: false }): void {
     // One line per write: a write is one round trip, however many commands it carries.
     this.log?.(`> ${commands.map((c) => (/^PASS /i.test(c) ? "PASS ###" : c)).join(" | ")}`);
-    this.onWrite?.(commands);
+    this.onWrite?.(commands, at);
     this.socket.cork();
     for (const command of commands) this.socket.write(command + "\r\n");
     this.socket.uncork();
@@ -311,11 +368,13 @@ export class ControlConnection {
   private arm(): void {
     clearTimeout(this.timer);
     if (this.holds > 0 || this.pending.length === 0 || this.closing || this.timeoutMs <= 0) return;
-    const { verb, behind } = this.pending[0];
+    const { verb, behind, duringTransfer } = this.pending[0];
     this.timer = setTimeout(() => {
       const what = this.step ?? (verb === "greeting" ? "waiting for the server's greeting" : `on the control connection, waiting for the complete reply to ${verb}`);
       const err = timeoutError(what, this.timeoutMs);
-      if (behind) unansweredBehind.add(err);
+      // Written while a transfer ran, and dropped: that technique is the one to turn off.
+      if (duringTransfer) writtenDuringTransfer.add(err);
+      else if (behind) unansweredBehind.add(err);
       this.close(err);
     }, this.timeoutMs);
   }
@@ -340,11 +399,13 @@ export class ControlConnection {
         continue;
       }
       if (reply.code < 200) {
+        if (reply.code === 125 || reply.code === 150) head.started = true;
         head.onPreliminary?.(reply);
         // A transfer starting pushes the deadline back; a stream of other preliminary replies cannot hold a command.
         if (reply.code === 125 || reply.code === 150) this.arm();
         continue;
       }
+      if (head.overtaken && this.answeredOutOfTurn(head, reply)) return;
       this.pending.shift();
       head.resolve(reply);
       if (this.oneAtATime) this.writeNext();
@@ -355,6 +416,25 @@ export class ControlConnection {
       this.arm();
     }
   };
+
+  /**
+   * A transfer with a write behind it (writeDuringTransfer) got a final reply that may be the
+   * answer to that write, given while the transfer ran: any positive reply but its completion, or
+   * a refusal once the transfer had started that is not one of a transfer's own failures (a
+   * refusal before it is the transfer command's own, answered in turn). The replies can no longer
+   * be matched to their commands: the connection is closed, every command on it fails as one to
+   * try again, marked for the server's profile.
+   */
+  private answeredOutOfTurn(head: Pending, reply: Reply): boolean {
+    if (endsTransfer(reply) || (reply.code >= 400 && (!head.started || TRANSFER_FAILURES.has(reply.code)))) return false;
+    const err = new RemoteError(
+      `the server answered during a transfer a command written behind it (${head.verb} got: ${reply.message.split("\n")[0].slice(0, 120).replace(/[\x00-\x1f\x7f-\x9f]/g, "?")}); connection closed`,
+      { kind: "transient", fault: "protocol", phase: "operation" },
+    );
+    writtenDuringTransfer.add(err);
+    this.close(err);
+    return true;
+  }
 
   private readonly onError = (err: Error) => this.close(err);
 
