@@ -135,6 +135,16 @@ export default [
     tests: ["test/unit/engine-data.test.ts", "test/integration/early-listing.test.ts"],
   },
   {
+    id: "reply-out-of-turn",
+    rule: "a reply a server gives during a transfer to a command written behind it is never taken for another's",
+    file: "src/protocol/engine/control.ts",
+    // vsftpd's writeDuringTransfer: the next transfer is written while one runs.
+    find: "      if (head.overtaken && this.answeredOutOfTurn(head, reply)) return;",
+    replace: "      if (head.overtaken && false) return;",
+    mutation: "a server that answers the next transfer's commands while one runs has its replies matched to the wrong commands",
+    tests: ["test/unit/engine-write-during-transfer.test.ts"],
+  },
+  {
     id: "cert-verify",
     rule: "certificate verified (no pin)",
     edits: [
