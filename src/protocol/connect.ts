@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import { parseCapabilities, type Capabilities } from "../remote/capabilities.js";
 import type { TechniquesOff } from "../remote/remote-folder.js";
 import { replyText } from "./reply-text.js";
-import { groupsFor, learnGroup } from "./key-share.js";
+import { groupsFor, guessGroupFromGreeting, learnGroup } from "./key-share.js";
 import { classify, isTlsFailure } from "./classify.js";
 import { FtpClient, parseFeatures } from "./engine/client.js";
 import { earlyListingCommand, NO_MLSD, type EarlyListing } from "./early-listing.js";
@@ -277,6 +277,7 @@ export async function connectFtps(remote: RemoteConfig, logger?: Logger, signal?
           { code: auth.code, kind: "tls", phase: "connect" },
         );
       }
+      if (guessGroupFromGreeting(`${remote.host}:${remote.port}`, hello.message)) options = withSharedContext(remote, tlsOptionsFor(remote));
       await step("waiting for the reply to AUTH TLS and the TLS handshake", () => control.upgrade(options));
     }
     const socket = control.tlsSocket;

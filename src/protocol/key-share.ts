@@ -10,6 +10,8 @@ import type { KeyShareKnowledge } from "../remote/remote-folder.js";
  * profile (migration 016) so that the next process's first login needs no retry either.
  */
 const DEFAULT_GROUPS = ["X25519", "prime256v1", "secp384r1", "secp521r1"];
+/** The one group vsftpd 3.0.x takes (it sets its ECDH curve to prime256v1). */
+const VSFTPD_GROUP = "prime256v1";
 /** Names as OpenSSL gives them (getEphemeralKeyInfo) and takes them (ecdhCurve). */
 const GROUP_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -33,6 +35,18 @@ export function learnGroup(server: string, socket: TLSSocket): boolean {
   // The default's first group needs no retry: nothing to change unless something else was learnt.
   if (!chosen.has(server) && name.toLowerCase() === DEFAULT_GROUPS[0].toLowerCase()) return false;
   chosen.set(server, name);
+  return true;
+}
+
+/**
+ * Before the first handshake with a server whose plain-text greeting (explicit TLS) names vsftpd,
+ * while nothing is known of it: P-256 offered first, the group vsftpd 3.0.x takes, so that even
+ * the first contact needs no HelloRetryRequest. Returns true when that changes what is offered.
+ * The handshake then teaches the server's real choice as usual (learnGroup).
+ */
+export function guessGroupFromGreeting(server: string, greeting: string): boolean {
+  if (chosen.has(server) || !/\bvsftpd\b/i.test(greeting)) return false;
+  chosen.set(server, VSFTPD_GROUP);
   return true;
 }
 

@@ -52,19 +52,47 @@ async function relay(target: number): Promise<{ port: number; sent: Buffer[]; cl
 }
 
 describe("TLS key exchange: the server's own group offered first", () => {
+  // Implicit TLS: no greeting before the handshake, so the group is learnt from the handshake.
   let server: RunningServer;
+  let explicit: RunningServer;
   beforeAll(async () => {
-    server = await startServer("vsftpd", { tls: "explicit" });
+    server = await startServer("vsftpd", { tls: "implicit" });
+    explicit = await startServer("vsftpd", { tls: "explicit" });
   });
-  afterAll(() => server?.stop());
+  afterAll(async () => {
+    await server?.stop();
+    await explicit?.stop();
+  });
   beforeEach(() => forgetGroups());
 
-  it("a second login to vsftpd needs one ClientHello, where the first needed a retry, and its data connections still work", async () => {
+  it("explicit TLS: the first login to a server whose greeting names vsftpd offers P-256 first (one ClientHello, no retry), and the profile keeps it", async () => {
+    const r = await relay(explicit.port);
+    const ws = makeWorkspace(explicit, { fingerprint: explicit.fingerprint, port: r.port, maxConnections: 1 });
+    try {
+      const local = ws.folder("kg");
+      mkdirSync(local, { recursive: true });
+      writeFileSync(join(local, "a.txt"), "a");
+      ws.writeJob("kg", { remote: "srv", remotePath: "/kg-greeting", local, direction: "upload" });
+      const first = await ws.cli(["sync", "kg"]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(r.sent.length).toBeGreaterThan(0);
+      expect(countClientHellos(r.sent[0])).toBe(1);
+      const check = await ws.cli(["check", "--json"]);
+      expect(check.code, check.stderr).toBe(0);
+      const remembered = (JSON.parse(check.stdout) as { remotes: { remembered: { technique: string; reason: string }[] }[] }).remotes[0].remembered;
+      expect(remembered.find((e) => e.technique === "keyShare")?.reason).toMatch(/^prime256v1 offered first/);
+    } finally {
+      ws.cleanup();
+      await r.close();
+    }
+  });
+
+  it("implicit TLS: a second login to vsftpd needs one ClientHello, where the first needed a retry, and its data connections still work", async () => {
     const r = await relay(server.port);
     try {
-      const first = await connectToServer(server, { remote: { port: r.port } });
+      const first = await connectToServer(server, { remote: { port: r.port, tls: "implicit" } });
       first.close();
-      const second = await connectToServer(server, { remote: { port: r.port } });
+      const second = await connectToServer(server, { remote: { port: r.port, tls: "implicit" } });
       try {
         await second.client.upload(Readable.from([Buffer.from("key share")]), "/k.txt", false);
         expect(await second.client.size("/k.txt")).toBe(9);
@@ -78,9 +106,9 @@ describe("TLS key exchange: the server's own group offered first", () => {
     }
   });
 
-  it("a second ftps-sync process offers the group the first one learnt (kept in the server's profile): one ClientHello at its first login, and check shows it", async () => {
+  it("implicit TLS: a second ftps-sync process offers the group the first one learnt (kept in the server's profile): one ClientHello at its first login, and check shows it", async () => {
     const r = await relay(server.port);
-    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, port: r.port, maxConnections: 1 });
+    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, port: r.port, maxConnections: 1, tls: "implicit" });
     try {
       const local = ws.folder("ks");
       mkdirSync(local, { recursive: true });
