@@ -53,9 +53,16 @@ describe("local symlinks swapped in during a run (vsftpd)", () => {
 
   it("does not upload a secret outside the job folder when a file, or its folder, is swapped for a symlink after the scan", async () => {
     const { name, local, remoteDir, outside } = fresh({ direction: "upload" });
-    // Two slow files: a connection takes two calls at once (the pool shares it), so b.txt and
-    // sub/c.txt are opened only once one of them is done, after the swap.
-    writeTree(local, { "a-slow.bin": randomBytes(1536 * 1024), "a-slow2.bin": randomBytes(1536 * 1024), "b.txt": "public b", "sub/c.txt": "public c" });
+    // Three slow files: a connection to vsftpd takes three calls at once (the pool shares it, the
+    // next transfer written during the current one), so b.txt and sub/c.txt are opened only once
+    // one of them is done, after the swap.
+    writeTree(local, {
+      "a-slow.bin": randomBytes(1536 * 1024),
+      "a-slow2.bin": randomBytes(1536 * 1024),
+      "a-slow3.bin": randomBytes(1536 * 1024),
+      "b.txt": "public b",
+      "sub/c.txt": "public c",
+    });
     writeTree(outside, { "secret.key": "PRIVATE KEY of the host", "dir/c.txt": "PASSWORDS of the host" });
 
     const run = ws.cli(["sync", name, "--json"]);
@@ -74,9 +81,10 @@ describe("local symlinks swapped in during a run (vsftpd)", () => {
     expect(Object.values(remote)).not.toContain(secrets["dir/c.txt"]);
     expect(remote["a-slow.bin"]).toBeDefined(); // the run itself went on
     expect(remote["a-slow2.bin"]).toBeDefined();
+    expect(remote["a-slow3.bin"]).toBeDefined();
     expect(remote["b.txt"]).toBeUndefined();
     expect(remote["sub/c.txt"]).toBeUndefined();
-    expect(lastJsonLine(r.stdout, r.stderr)).toMatchObject({ uploaded: 2, failed: 2 });
+    expect(lastJsonLine(r.stdout, r.stderr)).toMatchObject({ uploaded: 3, failed: 2 });
     expect(r.stderr).toMatch(/b\.txt is a symbolic link; not followed/);
     expect(r.stderr).toMatch(/sub is a symbolic link; not followed/);
   }, 60_000);

@@ -97,21 +97,22 @@ describe("the local side of a run, against vsftpd", () => {
   });
 
   it("a file that vanishes between the scan and its upload is skipped with a warning, and the run's deletions still happen", async () => {
-    // One connection (two calls at once on it): the big files go first and slowly, the small one
-    // is deleted meanwhile, before either is done.
+    // One connection (three calls at once on it with vsftpd: the next transfer is written during
+    // the current one): the big files go first and slowly, the small one is deleted meanwhile,
+    // before any is done.
     const { ws, name, local, remoteDir } = setup(
       { direction: "upload", delete: "mirror", maxDelete: 10, bandwidthLimit: "400KB" },
       { maxConnections: 1 },
     );
     writeTree(remoteDir, { "stale.txt": "only on the server" }, owner);
-    writeTree(local, { "a-big.bin": Buffer.alloc(1_200_000, 3), "a-big2.bin": Buffer.alloc(1_200_000, 4), "b-small.txt": "soon gone" });
+    writeTree(local, { "a-big.bin": Buffer.alloc(1_200_000, 3), "a-big2.bin": Buffer.alloc(1_200_000, 4), "a-big3.bin": Buffer.alloc(1_200_000, 5), "b-small.txt": "soon gone" });
     const running = syncAs(ws, name);
     const deadline = Date.now() + 20_000;
     while (!(existsSync(remoteDir) && readdirSync(remoteDir).some(isTemp)) && Date.now() < deadline) await sleep(20);
     unlinkSync(join(local, "b-small.txt"));
     const r = await running;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary).toMatchObject({ status: "ok", uploaded: 2, failed: 0, deletedRemote: 1 });
+    expect(r.summary).toMatchObject({ status: "ok", uploaded: 3, failed: 0, deletedRemote: 1 });
     expect(r.summary.warnings?.join("\n")).toMatch(/b-small\.txt.*(vanished|no longer there)/);
     expect(existsSync(join(remoteDir, "stale.txt"))).toBe(false);
     expect(existsSync(join(remoteDir, "b-small.txt"))).toBe(false);
