@@ -35,6 +35,11 @@ const common = {
   // stack traces still read, and the source maps map them back.
   minifyWhitespace: true,
   minifySyntax: true,
+  // The one reader of NODE_ENV in the bundle is winston's @dabh/diagnostics: outside "production"
+  // it loads a colouring debug logger (colorspace, kuler: ~5 ms of every start) that prints
+  // winston's internal debug lines on stdout when DEBUG matches "winston:*" (DEBUG=* included),
+  // which broke `--json` output. Its production build prints nothing unless forced.
+  define: { "process.env.NODE_ENV": '"production"' },
   logLevel: "warning",
 };
 // The CLI, daemon and demo included, as one CommonJS file: Node 20 can give a CommonJS script a
@@ -46,7 +51,7 @@ await build({
   entryPoints: [join(dist, "cli", "entry.js")],
   outfile: join(outdir, "ftps-sync.cjs"),
   format: "cjs",
-  define: { "import.meta.url": "__ftpsSyncBundleUrl" },
+  define: { ...common.define, "import.meta.url": "__ftpsSyncBundleUrl" },
   banner: { js: "const __ftpsSyncBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // The local scan's worker thread is an entry of its own: it loads only what it needs.

@@ -58,4 +58,17 @@ describe("the command's start", () => {
     expect(r.required.filter((f) => f.includes("better-sqlite3"))).toEqual([]);
     expect(r.builtins).not.toContain("tls");
   });
+
+  it("prints only its one JSON object on stdout when DEBUG asks every library for its debug lines", async () => {
+    const dir = testTempDir("debug-env");
+    mkdirSync(join(dir, "jobs"));
+    writeFileSync(join(dir, "agent.config.json"), JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: {} }));
+    for (const debug of ["*", "winston:*"]) {
+      const r = await runCli(["--config", join(dir, "agent.config.json"), "status", "--json"], { cwd: dir, env: { DEBUG: debug } });
+      expect(r.code).toBe(0);
+      const lines = r.stdout.split("\n").filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0])).toMatchObject({ schema: "ftps-sync/status/v1", ok: true });
+    }
+  });
 });
