@@ -53,6 +53,14 @@ describe("the command's loader and its code caches", () => {
     expect(readFileSync(cache, "latin1")).not.toContain("not a code cache");
   });
 
+  it("is given the bundle as plain ASCII, already wrapped as the function it runs", () => {
+    const bytes = readFileSync(join(bin, "ftps-sync.cjs"));
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    const text = bytes.toString("latin1");
+    expect(text.startsWith("(function (exports, require, module, __filename, __dirname) {")).toBe(true);
+    expect(text.endsWith("\n})")).toBe(true);
+  });
+
   it("is built with the hash of the bundle it loads", () => {
     expect(readFileSync(join(repo, "dist", "bin", "ftps-sync.js"), "utf8")).toContain(`const BUNDLE_HASH = "${hash}";`);
   });
