@@ -35,6 +35,11 @@ const common = {
   // stack traces still read, and the source maps map them back.
   minifyWhitespace: true,
   minifySyntax: true,
+  // The one reader of NODE_ENV in the bundle is winston's @dabh/diagnostics: outside "production"
+  // it loads a colouring debug logger (colorspace, kuler: ~5 ms of every start) that prints
+  // winston's internal debug lines on stdout when DEBUG matches "winston:*" (DEBUG=* included),
+  // which broke `--json` output. Its production build prints nothing unless forced.
+  define: { "process.env.NODE_ENV": '"production"' },
   logLevel: "warning",
 };
 // The CLI, daemon and demo included, as one CommonJS file: Node 20 can give a CommonJS script a
@@ -46,7 +51,7 @@ await build({
   entryPoints: [join(dist, "cli", "entry.js")],
   outfile: join(outdir, "ftps-sync.cjs"),
   format: "cjs",
-  define: { "import.meta.url": "__ftpsSyncBundleUrl" },
+  define: { ...common.define, "import.meta.url": "__ftpsSyncBundleUrl" },
   banner: { js: "const __ftpsSyncBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // The local scan's worker thread is an entry of its own: it loads only what it needs.
@@ -60,9 +65,15 @@ await build({
 });
 // The command itself: the loader, told the bundle's hash (its code cache is named after it).
 const bundlePath = join(outdir, "ftps-sync.cjs");
-// The entry's "#!" line would be a syntax error inside the loader's function wrapper; it becomes a
-// comment, so that line numbers (and the source map) stay as they are.
-const bundleSource = readFileSync(bundlePath, "utf8").replace(/^#!/, "//");
+// The bundle is written as the function the loader compiles (CommonJS's own wrapper, on its first
+// line, so that line numbers and the source map stay as they are): the loader reads it as it is,
+// without copying 1.3 MB into a wrapper at each start. The entry's "#!" line becomes a comment.
+// esbuild writes only ASCII (its default charset), which the loader reads as latin1, several ms
+// faster than decoding UTF-8; a bundle with any other byte would be misread, so it stops the build.
+const unwrapped = readFileSync(bundlePath, "utf8").replace(/^#!/, "//");
+const notAscii = /[^\x00-\x7f]/.exec(unwrapped);
+if (notAscii) throw new Error(`build: the bundle must be ASCII (the loader reads it as latin1); found U+${notAscii[0].codePointAt(0).toString(16)} at offset ${notAscii.index}`);
+const bundleSource = `(function (exports, require, module, __filename, __dirname) {${unwrapped}\n})`;
 writeFileSync(bundlePath, bundleSource);
 const hash = createHash("sha256").update(bundleSource).digest("hex").slice(0, 16);
 const loader = readFileSync(join(repo, "scripts", "cli-loader.mjs"), "utf8").replace("__BUNDLE_HASH__", hash);

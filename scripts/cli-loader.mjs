@@ -16,10 +16,15 @@ import vm from "node:vm";
 const BUNDLE_HASH = "__BUNDLE_HASH__";
 const dir = dirname(fileURLToPath(import.meta.url));
 const bundle = join(dir, "ftps-sync.cjs");
-const COMMANDS = new Set(["sync", "plan", "check", "run", "status", "history", "fingerprint", "demo", "init"]);
+const COMMANDS = new Set(["sync", "plan", "apply", "check", "run", "status", "history", "validate", "versions", "restore", "fingerprint", "demo", "init"]);
 
-/** The command named on the command line, for the cache's name ("other" for help, version, typos). */
+/**
+ * The command named on the command line, for the cache's name ("other" for help, version, typos).
+ * A command's help counts as "other": each command loads its modules when it runs (src/cli/
+ * lazy-app.ts), so a cache taken from `sync --help` would hold none of what a sync runs.
+ */
 function commandOf(args) {
+  if (args.some((a) => a === "-h" || a === "--help")) return "other";
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "-c" || args[i] === "--config") i++;
     else if (!args[i].startsWith("-")) return COMMANDS.has(args[i]) ? args[i] : "other";
@@ -35,12 +40,16 @@ try {
 } catch {
   // none yet
 }
-const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "utf8")}\n})`;
+// The bundle is already the function to run, in ASCII (scripts/build.mjs): read as latin1, which is
+// quicker than UTF-8 and gives the same string.
+const source = readFileSync(bundle, "latin1");
 // import() of Node's own modules is resolved as it would be in a plain CommonJS file.
-const script = new vm.Script(wrapped, { filename: bundle, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+const script = new vm.Script(source, { filename: bundle, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
 if (cachedData === undefined || script.cachedDataRejected) {
-  // At exit, when the functions this run called are compiled and go into the cache too.
-  process.once("exit", () => {
+  // At exit, when the functions this run called are compiled and go into the cache too. Not after
+  // a usage or config error (exit 2): that run stopped before its command loaded anything.
+  process.once("exit", (code) => {
+    if (code === 2) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       writeFileSync(tmp, script.createCachedData());

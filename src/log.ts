@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, extname, join } from "node:path";
 import winston from "winston";
-import DailyRotateFile from "winston-daily-rotate-file";
+import type DailyRotateFile from "winston-daily-rotate-file";
 import TransportStream from "winston-transport";
 import { redact, redactDeep } from "./redact.js";
 
@@ -64,6 +65,17 @@ class OpenedOnFirstLine extends TransportStream {
   }
 }
 
+/**
+ * winston-daily-rotate-file, loaded with the log file's first line: its modules (object-hash,
+ * file-stream-rotator, moment) took about 15 ms of every CLI start, before `sync` could connect.
+ * In the CLI bundle this require() is the bundle's own (esbuild bundles the module and runs it at
+ * this call); tsc's ES module output (tests, library use) has no require, and takes it from
+ * node_modules.
+ */
+function dailyRotateFile(): typeof DailyRotateFile {
+  return typeof require === "function" ? require("winston-daily-rotate-file") : createRequire(import.meta.url)("winston-daily-rotate-file");
+}
+
 export type LogFormat = "text" | "json";
 
 export interface LoggerOptions {
@@ -114,7 +126,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     transports.push(
       new OpenedOnFirstLine(
         () =>
-          new DailyRotateFile({
+          new (dailyRotateFile())({
             dirname: dirname(file),
             filename: `${base}-%DATE%${ext}`,
             datePattern: "YYYY-MM-DD",

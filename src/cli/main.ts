@@ -1,16 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { SafetyGuardError } from "../errors.js";
-import { redact } from "../log.js";
+import { redact } from "../redact.js";
 import { registerAgentCommands } from "./commands/agent-commands.js";
-import { applyCommand } from "./commands/apply.js";
-import { checkCommand } from "./commands/check.js";
-import { fingerprintCommand, remoteFingerprintCommand } from "./commands/fingerprint.js";
 import { registerOnboardingCommands } from "./commands/onboarding-commands.js";
-import { syncCommand } from "./commands/sync.js";
-import { validateCommand } from "./commands/validate.js";
-import { registerVersionCommands } from "./commands/versions.js";
-import { withApp } from "./context.js";
+import { registerVersionCommands } from "./commands/version-commands.js";
+import { withApp } from "./lazy-app.js";
 import { UsageError } from "./usage.js";
 import { failureOf } from "./failure.js";
 import { jsonWritten, writeJson } from "./json-output.js";
@@ -43,7 +38,7 @@ export function buildProgram(): Command {
     .command("check [remote...]")
     .description("connect to remotes (all by default): TLS, certificate, capabilities, and a data-channel listing")
     .option("--json", "print one JSON object (README \"JSON output\")")
-    .action(async (remotes: string[], flags: { json?: boolean }) => withApp(program, { jobs: [] }, (app) => checkCommand(app, remotes, flags)));
+    .action(async (remotes: string[], flags: { json?: boolean }) => withApp(program, { jobs: [] }, async (app) => (await import("./commands/check.js")).checkCommand(app, remotes, flags)));
 
   program
     .command("fingerprint [host[:port]]")
@@ -55,9 +50,9 @@ export function buildProgram(): Command {
       if ((target === undefined) === (opts.remote === undefined)) throw new UsageError("fingerprint: give HOST[:PORT] or --remote NAME (one of them)");
       if (opts.remote !== undefined) {
         const remote = opts.remote;
-        return withApp(program, { jobs: [] }, (app) => remoteFingerprintCommand(app, remote, opts));
+        return withApp(program, { jobs: [] }, async (app) => (await import("./commands/fingerprint.js")).remoteFingerprintCommand(app, remote, opts));
       }
-      process.exitCode = await fingerprintCommand(target!, opts);
+      process.exitCode = await (await import("./commands/fingerprint.js")).fingerprintCommand(target!, opts);
     });
 
   program
@@ -68,7 +63,7 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object as the last line of stdout (README \"JSON output\")")
     .addOption(progressOption())
     .action(async (job: string, flags: { dryRun?: boolean; force?: boolean; json?: boolean; progress?: ProgressMode }) =>
-      withApp(program, { jobs: [job], ownRunLines: true }, (app) => syncCommand(app, job, { ...flags, command: "sync" })),
+      withApp(program, { jobs: [job], ownRunLines: true }, async (app) => (await import("./commands/sync.js")).syncCommand(app, job, { ...flags, command: "sync" })),
     );
 
   program
@@ -78,7 +73,7 @@ export function buildProgram(): Command {
     .option("--out <file>", "save the plan, with what it was based on, for `apply` to carry out once reviewed")
     .option("--force", "plan past the safety guards (mass deletion, emptied source); `apply` of this plan lets them pass too")
     .action(async (job: string, flags: { json?: boolean; out?: string; force?: boolean }) =>
-      withApp(program, { jobs: [job], ownRunLines: true }, (app) => syncCommand(app, job, { dryRun: true, json: flags.json, force: flags.force, out: flags.out, command: "plan" })),
+      withApp(program, { jobs: [job], ownRunLines: true }, async (app) => (await import("./commands/sync.js")).syncCommand(app, job, { dryRun: true, json: flags.json, force: flags.force, out: flags.out, command: "plan" })),
     );
 
   program
@@ -86,14 +81,14 @@ export function buildProgram(): Command {
     .description("check config files as the agent loads them, without connecting (default: the agent config and its jobs)")
     .option("--json", "print one JSON object (README \"JSON output\")")
     .action(async (files: string[], flags: { json?: boolean }) => {
-      process.exitCode = validateCommand(files, { json: flags.json, config: program.opts<{ config?: string }>().config });
+      process.exitCode = (await import("./commands/validate.js")).validateCommand(files, { json: flags.json, config: program.opts<{ config?: string }>().config });
     });
 
   program
     .command("apply <plan-file>")
     .description("carry out exactly a plan saved by `plan --out`; refuse (exit 9) if either side changed since in a way it did not foresee")
     .option("--json", "print one JSON object (README \"JSON output\")")
-    .action(async (file: string, flags: { json?: boolean }) => applyCommand(program, file, flags));
+    .action(async (file: string, flags: { json?: boolean }) => (await import("./commands/apply.js")).applyCommand(program, file, flags));
 
   registerAgentCommands(program);
   registerVersionCommands(program);

@@ -23,6 +23,8 @@ describe("the command's loader and its code caches", () => {
     // The bundle finds ../../package.json and its one external dependency from where it sits.
     symlinkSync(join(repo, "package.json"), join(root, "package.json"));
     symlinkSync(join(repo, "node_modules"), join(root, "node_modules"));
+    // ... and, for a command that opens the state, the migrations.
+    symlinkSync(join(repo, "migrations"), join(root, "migrations"));
     hash = createHash("sha256").update(readFileSync(join(bin, "ftps-sync.cjs"))).digest("hex").slice(0, 16);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,13 +37,24 @@ describe("the command's loader and its code caches", () => {
     expect(caches()).toEqual([]);
     expect(run("--version").trim()).toBe(version);
     expect(caches()).toEqual([`.ftps-sync.${hash}.other.v8-cache`]);
-    const help = run("--config", "/nowhere.json", "check", "--help");
-    expect(help).toMatch(/Usage: ftps-sync check/);
-    expect(caches()).toEqual([`.ftps-sync.${hash}.check.v8-cache`, `.ftps-sync.${hash}.other.v8-cache`]);
+    // A command's help loads none of the command's modules: it is "other", whose cache is there.
+    const help = run("--config", "/nowhere.json", "status", "--help");
+    expect(help).toMatch(/Usage: ftps-sync status/);
+    expect(caches()).toEqual([`.ftps-sync.${hash}.other.v8-cache`]);
+    // A config error (exit 2) stops before the command's modules load: no cache taken from it.
+    expect(() => run("--config", join(root, "nowhere.json"), "status")).toThrow();
+    expect(caches()).toEqual([`.ftps-sync.${hash}.other.v8-cache`]);
+    const config = join(root, "agent.config.json");
+    mkdirSync(join(root, "jobs"));
+    writeFileSync(config, JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: {} }));
+    const status = run("--config", config, "status");
+    expect(status).toMatch(/agent: not running/);
+    expect(caches()).toEqual([`.ftps-sync.${hash}.other.v8-cache`, `.ftps-sync.${hash}.status.v8-cache`]);
     // With the caches in place: the same output, and the caches are not rewritten.
     const before = caches().map((f) => readFileSync(join(bin, f)));
     expect(run("--version").trim()).toBe(version);
-    expect(run("check", "--help")).toBe(help);
+    expect(run("status", "--help")).toBe(help);
+    expect(run("--config", config, "status")).toBe(status);
     expect(caches().map((f) => readFileSync(join(bin, f)))).toEqual(before);
   });
 
@@ -51,6 +64,14 @@ describe("the command's loader and its code caches", () => {
     expect(run("--version").trim()).toBe(version);
     expect(readFileSync(cache).length).toBeGreaterThan(10_000);
     expect(readFileSync(cache, "latin1")).not.toContain("not a code cache");
+  });
+
+  it("is given the bundle as plain ASCII, already wrapped as the function it runs", () => {
+    const bytes = readFileSync(join(bin, "ftps-sync.cjs"));
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    const text = bytes.toString("latin1");
+    expect(text.startsWith("(function (exports, require, module, __filename, __dirname) {")).toBe(true);
+    expect(text.endsWith("\n})")).toBe(true);
   });
 
   it("is built with the hash of the bundle it loads", () => {

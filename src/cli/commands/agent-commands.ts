@@ -1,10 +1,10 @@
 import type { Command } from "commander";
-import { agentLoadOptions, type BadJob } from "../../agent/config-problems.js";
-import { collectStatus, type AgentStatus } from "../../agent/status.js";
-import { loadConfig, resolveConfigPath } from "../../config/load.js";
+import type { BadJob } from "../../agent/config-problems.js";
+import type { AgentStatus } from "../../agent/status.js";
 import { ConfigError, ExitCode } from "../../errors.js";
 import type { RunRecord } from "../../state/runs.js";
-import { withApp, type GlobalOptions } from "../context.js";
+import type { GlobalOptions } from "../context.js";
+import { withApp } from "../lazy-app.js";
 import { hintFor, type Failure } from "../failure.js";
 import { humanBytes, humanDuration } from "../format.js";
 import { writeJson } from "../json-output.js";
@@ -74,11 +74,13 @@ export function registerAgentCommands(program: Command): void {
     .action(async () => {
       // A job file with a mistake, or a job folder not there yet, stops only its own job; an
       // invalid agent.config.json still stops the agent at once (exit 2).
+      const { agentLoadOptions } = await import("../../agent/config-problems.js");
       const badJobs: BadJob[] = [];
       return withApp(program, agentLoadOptions(badJobs), async (app) => {
         // Loaded only for `run`: the daemon's modules (metrics, HTTP, watcher) cost ~100 ms of
         // start-up that a one-off `sync` does not need.
         const { runDaemon } = await import("../../agent/daemon.js");
+        const { loadConfig, resolveConfigPath } = await import("../../config/load.js");
         const configPath = resolveConfigPath(program.opts<GlobalOptions>().config);
         const reload = () => {
           const bad: BadJob[] = [];
@@ -95,6 +97,8 @@ export function registerAgentCommands(program: Command): void {
     .description("each job's last run, next scheduled time, whether it is running or queued, and whether an agent runs")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) => {
+      const { agentLoadOptions } = await import("../../agent/config-problems.js");
+      const { collectStatus } = await import("../../agent/status.js");
       const badJobs: BadJob[] = [];
       // Read-only: a job whose local folder is missing on this machine, or whose file is
       // invalid, must still be reported (as failing).

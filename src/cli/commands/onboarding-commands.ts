@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode } from "../../errors.js";
-import { initCommand, type InitFlags } from "./init.js";
+import type { InitFlags } from "./init.js";
 
 /** Registers the newcomer commands: demo (a real sync against an embedded server) and init. */
 export function registerOnboardingCommands(program: Command): void {
@@ -42,6 +42,6 @@ export function registerOnboardingCommands(program: Command): void {
     .option("--no-check", "do not connect with the new config at the end")
     .option("--force", "overwrite an existing job file, and replace an existing remote's connection settings (its other keys and the rest of the config are kept)")
     .action(async (flags: InitFlags) => {
-      process.exitCode = await initCommand(flags);
+      process.exitCode = await (await import("./init.js")).initCommand(flags);
     });
 }

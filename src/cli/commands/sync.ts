@@ -11,7 +11,6 @@ import { countsSentence, humanDuration, planSentence, planTable, planTotals } fr
 import { isoTime, writeJson } from "../json-output.js";
 import { summaryView } from "../json-views.js";
 import { peakRssBytes } from "../peak-rss.js";
-import { capturePlan, refuseInsideJob, writePlanFile } from "./plan-out.js";
 import { effectiveMode, progressPrinter, type ProgressMode } from "../progress-printer.js";
 
 export interface SyncFlags {
@@ -96,7 +95,9 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
     return err;
   };
   const job = app.config.jobs[jobName];
-  if (flags.out !== undefined && job) refuseInsideJob(flags.out, job.local);
+  // `plan --out` only: the saved plan's modules are not loaded for a sync.
+  const planOut = flags.out !== undefined ? await import("./plan-out.js") : undefined;
+  if (flags.out !== undefined && job) planOut!.refuseInsideJob(flags.out, job.local);
   // A real run takes the job's lock, shared with the agent (`ftps-sync run`): never two at once.
   const locks = flags.dryRun || !app.config.jobs[jobName] ? undefined : new JobLocks(app.state().jobLocks);
   const lock = locks?.tryAcquire(jobName, "cli");
@@ -110,7 +111,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   const onProgress = progressPrinter(progressMode);
   // Notifications (the job's "notify") are sent once the run is recorded, and waited for at the end, briefly.
   const notified = lock?.ok ? notifyAfterCliRun(app, jobName, started) : undefined;
-  const capture = flags.out !== undefined ? capturePlan() : undefined;
+  const capture = planOut?.capturePlan();
   try {
     summary = await runJob(app.config, app.state(), jobName, {
       logger: app.logger,
@@ -145,7 +146,7 @@ export async function syncCommand(app: AppContext, jobName: string, flags: SyncF
   // A dry run that failed before it had a plan has none to show ("nothing to do" would be wrong).
   if (flags.dryRun && !flags.json && (summary.status === "ok" || summary.plan.length > 0)) process.stdout.write(formatPlan(summary.plan));
   // Only a plan that ended well is saved: one with unread folders or failures is no plan to apply.
-  const planFile = capture && summary.status === "ok" ? writePlanFile(flags.out!, capture.saved(app, jobName, summary, !!flags.force)) : undefined;
+  const planFile = capture && summary.status === "ok" ? planOut!.writePlanFile(flags.out!, capture.saved(app, jobName, summary, !!flags.force)) : undefined;
   if (flags.json) {
     const saved = capture ? { planFile: planFile ?? null } : {};
     writeJson(command, { ...summaryView(summary, { startedAt: started, endedAt: Date.now() }, peakRssBytes()), ...saved }, summaryFailure(summary));

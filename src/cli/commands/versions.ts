@@ -2,13 +2,12 @@
  * `ftps-sync versions <job> [path]` and `ftps-sync restore <job> <path> [--at <time>]`: what a
  * job with "backup" keeps, on both sides, and putting a version back (sync/restore.ts).
  */
-import type { Command } from "commander";
 import { JobLocks } from "../../agent/job-lock.js";
 import { FtpsFolder } from "../../protocol/ftps-folder.js";
 import type { RemoteFolder } from "../../remote/remote-folder.js";
 import { jobPathOf, listVersions, restoreVersion, withBackup, type KeptVersion } from "../../sync/restore.js";
 import { stampTime } from "../../sync/versions.js";
-import { withApp, type AppContext } from "../context.js";
+import type { AppContext } from "../context.js";
 import { AlreadyRunningError } from "../failure.js";
 import { humanBytes } from "../format.js";
 import { isoTime, writeJson } from "../json-output.js";
@@ -79,23 +78,4 @@ export async function restoreCommand(app: AppContext, jobName: string, typed: st
   } finally {
     locks.release(jobName);
   }
-}
-
-/** Registers `versions` and `restore`. */
-export function registerVersionCommands(program: Command): void {
-  program
-    .command("versions <job> [path]")
-    .description("list the versions a job with \"backup\" keeps, on both sides (of one file or folder when given)")
-    .option("--json", "print one JSON object (README \"JSON output\")")
-    .action(async (job: string, path: string | undefined, flags: { json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => versionsCommand(app, job, path, flags)),
-    );
-  program
-    .command("restore <job> <path>")
-    .description("put a kept version of a file back in the job's local folder (the newest, or the newest at or before --at); the current file is kept as a version")
-    .option("--at <time>", 'the time to go back to: ISO 8601 ("2026-12-05T03:00:00Z") or a run folder\'s name')
-    .option("--json", "print one JSON object (README \"JSON output\")")
-    .action(async (job: string, path: string, flags: { at?: string; json?: boolean }) =>
-      withApp(program, { jobs: [job] }, (app) => restoreCommand(app, job, path, flags)),
-    );
 }
