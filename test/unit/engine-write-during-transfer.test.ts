@@ -41,6 +41,24 @@ describe("ControlConnection.writeDuringTransfer", () => {
     control.close();
   });
 
+  it("on: a write marked betweenTransfers (a NOOP that times a round trip) still waits for the running transfer's end", async () => {
+    const server = await slowTransfers(150);
+    const control = await connected(server, clientTls());
+    control.writeDuringTransfer = () => true;
+    const during: boolean[] = [];
+    control.onWrite = (_commands, at) => void during.push(!!at?.duringTransfer);
+    const stor = transfer(control, "STOR a");
+    const noop = control.request("NOOP", { betweenTransfers: true });
+    await sleep(75);
+    const s = server.sessions[0];
+    expect(s.chunks.join("")).toBe("STOR a\r\n");
+    expect((await stor).code).toBe(226);
+    expect((await noop).code).toBe(200);
+    expect(s.commands).toEqual(["STOR a", "NOOP"]);
+    expect(during).toEqual([false, false]);
+    control.close();
+  });
+
   it("off (the default): nothing is written while a transfer runs", async () => {
     const server = await slowTransfers(150);
     const control = await connected(server, clientTls());

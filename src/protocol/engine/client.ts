@@ -1,6 +1,6 @@
 import { finished, pipeline, Writable, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { ControlConnection } from "./control.js";
+import { ControlConnection, type CommandOptions } from "./control.js";
 import { ActiveListener, eprtArgument, portArgument } from "./active.js";
 import { controlHost, describeIgnoredPasvAddress, openDataSocket, secureDataSocket, sendFileRange, sessionToResume, parseEpsvReply, parsePasvReply, pasvTarget, type DataTls, type FileRange } from "./data.js";
 import { RemoteError } from "../../errors.js";
@@ -181,8 +181,8 @@ export class FtpClient {
   }
 
   /** One command; a negative reply (4xx, 5xx) rejects as a ReplyError. */
-  async send(command: string): Promise<Reply> {
-    const reply = await this.control.request(command);
+  async send(command: string, options?: CommandOptions): Promise<Reply> {
+    const reply = await this.control.request(command, options);
     if (reply.code >= 400) throw new ReplyError(reply);
     return reply;
   }

@@ -29,6 +29,8 @@ interface QueuedWrite {
   commands: readonly string[];
   entries: Pending[];
   transfers: number;
+  /** Not written while any transfer runs, even on a connection that writes during transfers. */
+  betweenTransfers: boolean;
 }
 
 export interface CommandOptions {
@@ -36,6 +38,12 @@ export interface CommandOptions {
   onPreliminary?: (reply: Reply) => void;
   /** A transfer command (STOR, RETR, LIST...): nothing more is written until its final reply. */
   opensTransfer?: boolean;
+  /**
+   * Written only while no transfer runs, even where the next transfer is written during the
+   * current one (writeDuringTransfer): a NOOP that times a round trip must not wait behind a
+   * transfer's bytes.
+   */
+  betweenTransfers?: boolean;
 }
 
 const unansweredBehind = new WeakSet<Error>();
@@ -228,11 +236,11 @@ export class ControlConnection {
     // A caller reads the replies in order and may stop at the first failure: the later ones'
     // rejections (the same closed connection) are not unhandled.
     for (const reply of replies) reply.catch(() => undefined);
-    const write: QueuedWrite = { commands, entries, transfers: entries.filter((e) => e.opensTransfer).length };
+    const write: QueuedWrite = { commands, entries, transfers: entries.filter((e) => e.opensTransfer).length, betweenTransfers: options.some((o) => o?.betweenTransfers) };
     // Servers read the control connection during a transfer (ProFTPD, Pure-FTPd) and answer,
     // refuse or drop what comes then: a write waits until the transfer before it has ended
     // (vsftpd, which does not: until the transfer after the running one, see writeDuringTransfer).
-    if (this.transfersDue >= this.transfersAtOnce() || this.flushScheduled) this.waitingWrites.push(write);
+    if (this.transfersDue >= (write.betweenTransfers ? 1 : this.transfersAtOnce()) || this.flushScheduled) this.waitingWrites.push(write);
     else this.writeTogether([write]);
     return replies;
   }
@@ -274,7 +282,7 @@ export class ControlConnection {
     setImmediate(() => {
       this.flushScheduled = false;
       if (this.closing || this.waitingWrites.length === 0) return;
-      const plain = this.waitingWrites.filter((w) => w.transfers === 0);
+      const plain = this.waitingWrites.filter((w) => w.transfers === 0 && (!w.betweenTransfers || this.transfersDue === 0));
       const transfer = this.waitingWrites.find((w) => w.transfers > 0);
       const now = transfer ? [...plain, transfer] : plain;
       const later = this.waitingWrites.filter((w) => !now.includes(w));
