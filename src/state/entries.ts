@@ -44,6 +44,18 @@ function fromRow(r: RawEntryRow): StateEntry {
   };
 }
 
+/** An entry's insert-or-update; `placed`: how the update sets the "placed by this job" flags. */
+function upsertEntry(placed: string): string {
+  return `INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
+        remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
+      VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
+        @placedRemote, @placedLocal, @sourceTaken, @syncedAt)
+      ON CONFLICT (job, path) DO UPDATE SET type = excluded.type, local_size = excluded.local_size,
+        local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
+        remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
+        ${placed}, source_taken = excluded.source_taken, synced_at = excluded.synced_at`;
+}
+
 /** Per-job record of what each side looked like at the last sync. */
 export class EntryStore {
   private readonly selectAll;
@@ -60,24 +72,9 @@ export class EntryStore {
     this.selectAll = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? ORDER BY path LIMIT ${PAGE}`).raw(true);
     this.selectRange = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path > ? AND path < ? ORDER BY path LIMIT ${PAGE}`).raw(true);
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE job = ? AND path = ?`).raw(true);
-    this.upsert = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
-        remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
-      VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
-        @placedRemote, @placedLocal, @sourceTaken, @syncedAt)
-      ON CONFLICT (job, path) DO UPDATE SET type = excluded.type, local_size = excluded.local_size,
-        local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
-        remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
-        placed_remote = excluded.placed_remote, placed_local = excluded.placed_local, source_taken = excluded.source_taken, synced_at = excluded.synced_at`);
+    this.upsert = db.prepare(upsertEntry("placed_remote = excluded.placed_remote, placed_local = excluded.placed_local"));
     // The same, with the "placed by this job" flags only ever turning on (MAX with the row's own).
-    this.upsertPlaced = db.prepare(`INSERT INTO entries (job, path, type, local_size, local_mtime_ms, remote_size,
-        remote_modify_ms, remote_precision, placed_remote, placed_local, source_taken, synced_at)
-      VALUES (@job, @path, @type, @localSize, @localMtimeMs, @remoteSize, @remoteModifyMs, @remotePrecision,
-        @placedRemote, @placedLocal, @sourceTaken, @syncedAt)
-      ON CONFLICT (job, path) DO UPDATE SET type = excluded.type, local_size = excluded.local_size,
-        local_mtime_ms = excluded.local_mtime_ms, remote_size = excluded.remote_size,
-        remote_modify_ms = excluded.remote_modify_ms, remote_precision = excluded.remote_precision,
-        placed_remote = MAX(placed_remote, excluded.placed_remote), placed_local = MAX(placed_local, excluded.placed_local),
-        source_taken = excluded.source_taken, synced_at = excluded.synced_at`);
+    this.upsertPlaced = db.prepare(upsertEntry("placed_remote = MAX(placed_remote, excluded.placed_remote), placed_local = MAX(placed_local, excluded.placed_local)"));
     this.remove = db.prepare("DELETE FROM entries WHERE job = ? AND path = ?");
     this.countFiles = db.prepare("SELECT COUNT(*) AS n FROM entries WHERE job = ? AND type = 'file'");
     this.inTransaction = db.transaction((fn: () => void) => fn());
