@@ -40,6 +40,13 @@ export interface RememberedTechnique {
   at: number;
 }
 
+/**
+ * The columns of remote_capabilities that keep, as JSON, something learnt of the server at the
+ * row's host and port (migrations 007, 008 and 016). A closed set: a column name is written into
+ * SQL below, so it never comes from outside this module.
+ */
+type LearntColumn = "techniques_off" | "clock" | "key_share";
+
 /** The FEAT probe result per configured remote, and what the agent learnt about it. */
 export class CapabilityStore {
   constructor(private readonly db: Db) {}
@@ -85,12 +92,9 @@ export class CapabilityStore {
    * with why (see migration 007).
    */
   techniquesOff(remote: string, host: string, port: number, now = Date.now(), withinMs = TECHNIQUE_OFF_MEMORY_MS): Record<string, string> {
-    const row = this.db.prepare("SELECT host, port, techniques_off AS off FROM remote_capabilities WHERE remote = ?").get(remote) as
-      | { host: string; port: number; off: string | null }
-      | undefined;
-    if (!row?.off || row.host !== host || row.port !== port) return {};
+    const known = this.readLearnt<Record<string, { reason: string; at: number }>>(remote, host, port, "techniques_off");
     const off: Record<string, string> = {};
-    for (const [technique, { reason, at }] of Object.entries(JSON.parse(row.off) as Record<string, { reason: string; at: number }>)) {
+    for (const [technique, { reason, at }] of Object.entries(known ?? {})) {
       if (now - at < withinMs) off[technique] = reason;
     }
     return off;
@@ -98,15 +102,9 @@ export class CapabilityStore {
 
   /** The server at `host`:`port` does not take `technique` (the row is made if the run got no further). */
   rememberTechniqueOff(remote: string, host: string, port: number, technique: string, reason: string, at = Date.now()): void {
-    const row = this.db.prepare("SELECT host, port, techniques_off AS off FROM remote_capabilities WHERE remote = ?").get(remote) as
-      | { host: string; port: number; off: string | null }
-      | undefined;
-    const off = row?.off && row.host === host && row.port === port ? (JSON.parse(row.off) as Record<string, unknown>) : {};
+    const off = this.readLearnt<Record<string, unknown>>(remote, host, port, "techniques_off") ?? {};
     off[technique] = { reason: String(redactDeep(reason)), at };
-    this.db
-      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, techniques_off) VALUES (?, ?, ?, '{}', ?, ?)
-        ON CONFLICT (remote) DO UPDATE SET techniques_off = excluded.techniques_off`)
-      .run(remote, host, port, at, JSON.stringify(off));
+    this.writeLearnt(remote, host, port, "techniques_off", off, at);
   }
 
   /**
@@ -151,38 +149,41 @@ export class CapabilityStore {
    * 008), when measured within `withinMs`.
    */
   clockOffset(remote: string, host: string, port: number, now = Date.now(), withinMs = CLOCK_MEMORY_MS): ServerClockRecord | undefined {
-    const row = this.db.prepare("SELECT host, port, clock FROM remote_capabilities WHERE remote = ?").get(remote) as
-      | { host: string; port: number; clock: string | null }
-      | undefined;
-    if (!row?.clock || row.host !== host || row.port !== port) return undefined;
-    const clock = JSON.parse(row.clock) as ServerClockRecord;
-    return now - clock.at < withinMs ? clock : undefined;
+    const clock = this.readLearnt<ServerClockRecord>(remote, host, port, "clock");
+    return clock && now - clock.at < withinMs ? clock : undefined;
   }
 
   /** The server at `host`:`port` shows its times `clock` ahead of UTC (the row is made if the run got no further). */
   rememberClockOffset(remote: string, host: string, port: number, clock: { listingMs: number; exactMs?: number }, how: string, at = Date.now()): void {
     const record: ServerClockRecord = { listingMs: clock.listingMs, ...(clock.exactMs !== undefined ? { exactMs: clock.exactMs } : {}), how: String(redactDeep(how)), at };
-    this.db
-      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, clock) VALUES (?, ?, ?, '{}', ?, ?)
-        ON CONFLICT (remote) DO UPDATE SET clock = excluded.clock`)
-      .run(remote, host, port, at, JSON.stringify(record));
+    this.writeLearnt(remote, host, port, "clock", record, at);
   }
 
   /** The key-exchange group the server at `host`:`port` chose (migration 016), when learnt within `withinMs`. */
   keyShareGroup(remote: string, host: string, port: number, now = Date.now(), withinMs = TECHNIQUE_OFF_MEMORY_MS): { group: string; at: number } | undefined {
-    const row = this.db.prepare("SELECT host, port, key_share FROM remote_capabilities WHERE remote = ?").get(remote) as
-      | { host: string; port: number; key_share: string | null }
-      | undefined;
-    if (!row?.key_share || row.host !== host || row.port !== port) return undefined;
-    const known = JSON.parse(row.key_share) as { group: string; at: number };
-    return now - known.at < withinMs ? known : undefined;
+    const known = this.readLearnt<{ group: string; at: number }>(remote, host, port, "key_share");
+    return known && now - known.at < withinMs ? known : undefined;
   }
 
   /** The server at `host`:`port` chose `group` (the row is made if the run got no further). */
   rememberKeyShareGroup(remote: string, host: string, port: number, group: string, at = Date.now()): void {
+    this.writeLearnt(remote, host, port, "key_share", { group, at }, at);
+  }
+
+  /** What `column` keeps of the remote, parsed; undefined when nothing is kept or the row is of another server than `host`:`port`. */
+  private readLearnt<T>(remote: string, host: string, port: number, column: LearntColumn): T | undefined {
+    const row = this.db.prepare(`SELECT host, port, ${column} AS learnt FROM remote_capabilities WHERE remote = ?`).get(remote) as
+      | { host: string; port: number; learnt: string | null }
+      | undefined;
+    if (!row?.learnt || row.host !== host || row.port !== port) return undefined;
+    return JSON.parse(row.learnt) as T;
+  }
+
+  /** Keeps `value` as JSON in `column` of the remote's row, the row made (with `at` as its probe time) if the run got no further. */
+  private writeLearnt(remote: string, host: string, port: number, column: LearntColumn, value: unknown, at: number): void {
     this.db
-      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, key_share) VALUES (?, ?, ?, '{}', ?, ?)
-        ON CONFLICT (remote) DO UPDATE SET key_share = excluded.key_share`)
-      .run(remote, host, port, at, JSON.stringify({ group, at }));
+      .prepare(`INSERT INTO remote_capabilities (remote, host, port, features, probed_at, ${column}) VALUES (?, ?, ?, '{}', ?, ?)
+        ON CONFLICT (remote) DO UPDATE SET ${column} = excluded.${column}`)
+      .run(remote, host, port, at, JSON.stringify(value));
   }
 }
