@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connectToServer } from "../helpers/connect-server.js";
-import { makeWorkspace } from "../helpers/workspace.js";
+import { makeWorkspace, type Workspace } from "../helpers/workspace.js";
 import { forgetGroups } from "../../src/protocol/key-share.js";
 import { requireServers, startServer, type RunningServer } from "../servers/real-servers.js";
 
@@ -51,6 +51,41 @@ async function relay(target: number): Promise<{ port: number; sent: Buffer[]; cl
   };
 }
 
+/**
+ * A workspace on `target` whose control connections pass through a relay (what each sent is in
+ * `sent`), with one upload job `job` of a.txt to `remotePath`, synced once (which must succeed);
+ * then `body`, and everything is cleaned up.
+ */
+async function afterFirstSync(
+  target: RunningServer,
+  remote: Record<string, unknown>,
+  job: { name: string; remotePath: string },
+  body: (run: { ws: Workspace; local: string; sent: Buffer[] }) => Promise<void>,
+): Promise<void> {
+  const r = await relay(target.port);
+  const ws = makeWorkspace(target, { fingerprint: target.fingerprint, port: r.port, maxConnections: 1, ...remote });
+  try {
+    const local = ws.folder(job.name);
+    mkdirSync(local, { recursive: true });
+    writeFileSync(join(local, "a.txt"), "a");
+    ws.writeJob(job.name, { remote: "srv", remotePath: job.remotePath, local, direction: "upload" });
+    const first = await ws.cli(["sync", job.name]);
+    expect(first.code, first.stderr).toBe(0);
+    await body({ ws, local, sent: r.sent });
+  } finally {
+    ws.cleanup();
+    await r.close();
+  }
+}
+
+/** Why `check --json` says the workspace's remote has the key-exchange group it has, if it says so. */
+async function keyShareRemembered(ws: Workspace): Promise<string | undefined> {
+  const check = await ws.cli(["check", "--json"]);
+  expect(check.code, check.stderr).toBe(0);
+  const remembered = (JSON.parse(check.stdout) as { remotes: { remembered: { technique: string; reason: string }[] }[] }).remotes[0].remembered;
+  return remembered.find((e) => e.technique === "keyShare")?.reason;
+}
+
 describe("TLS key exchange: the server's own group offered first", () => {
   // Implicit TLS: no greeting before the handshake, so the group is learnt from the handshake.
   let server: RunningServer;
@@ -66,25 +101,11 @@ describe("TLS key exchange: the server's own group offered first", () => {
   beforeEach(() => forgetGroups());
 
   it("explicit TLS: the first login to a server whose greeting names vsftpd offers P-256 first (one ClientHello, no retry), and the profile keeps it", async () => {
-    const r = await relay(explicit.port);
-    const ws = makeWorkspace(explicit, { fingerprint: explicit.fingerprint, port: r.port, maxConnections: 1 });
-    try {
-      const local = ws.folder("kg");
-      mkdirSync(local, { recursive: true });
-      writeFileSync(join(local, "a.txt"), "a");
-      ws.writeJob("kg", { remote: "srv", remotePath: "/kg-greeting", local, direction: "upload" });
-      const first = await ws.cli(["sync", "kg"]);
-      expect(first.code, first.stderr).toBe(0);
-      expect(r.sent.length).toBeGreaterThan(0);
-      expect(countClientHellos(r.sent[0])).toBe(1);
-      const check = await ws.cli(["check", "--json"]);
-      expect(check.code, check.stderr).toBe(0);
-      const remembered = (JSON.parse(check.stdout) as { remotes: { remembered: { technique: string; reason: string }[] }[] }).remotes[0].remembered;
-      expect(remembered.find((e) => e.technique === "keyShare")?.reason).toMatch(/^prime256v1 offered first/);
-    } finally {
-      ws.cleanup();
-      await r.close();
-    }
+    await afterFirstSync(explicit, {}, { name: "kg", remotePath: "/kg-greeting" }, async ({ ws, sent }) => {
+      expect(sent.length).toBeGreaterThan(0);
+      expect(countClientHellos(sent[0])).toBe(1);
+      expect(await keyShareRemembered(ws)).toMatch(/^prime256v1 offered first/);
+    });
   });
 
   it("implicit TLS: a second login to vsftpd needs one ClientHello, where the first needed a retry, and its data connections still work", async () => {
@@ -107,29 +128,15 @@ describe("TLS key exchange: the server's own group offered first", () => {
   });
 
   it("implicit TLS: a second ftps-sync process offers the group the first one learnt (kept in the server's profile): one ClientHello at its first login, and check shows it", async () => {
-    const r = await relay(server.port);
-    const ws = makeWorkspace(server, { fingerprint: server.fingerprint, port: r.port, maxConnections: 1, tls: "implicit" });
-    try {
-      const local = ws.folder("ks");
-      mkdirSync(local, { recursive: true });
-      writeFileSync(join(local, "a.txt"), "a");
-      ws.writeJob("ks", { remote: "srv", remotePath: "/ks-profile", local, direction: "upload" });
-      const first = await ws.cli(["sync", "ks"]);
-      expect(first.code, first.stderr).toBe(0);
-      expect(countClientHellos(r.sent[0])).toBe(2);
-      const opened = r.sent.length;
+    await afterFirstSync(server, { tls: "implicit" }, { name: "ks", remotePath: "/ks-profile" }, async ({ ws, local, sent }) => {
+      expect(countClientHellos(sent[0])).toBe(2);
+      const opened = sent.length;
       writeFileSync(join(local, "b.txt"), "b");
       const second = await ws.cli(["sync", "ks"]);
       expect(second.code, second.stderr).toBe(0);
-      expect(r.sent.length).toBeGreaterThan(opened);
-      expect(countClientHellos(r.sent[opened])).toBe(1);
-      const check = await ws.cli(["check", "--json"]);
-      expect(check.code, check.stderr).toBe(0);
-      const remembered = (JSON.parse(check.stdout) as { remotes: { remembered: { technique: string; reason: string }[] }[] }).remotes[0].remembered;
-      expect(remembered.find((e) => e.technique === "keyShare")?.reason).toMatch(/^prime256v1 offered first/);
-    } finally {
-      ws.cleanup();
-      await r.close();
-    }
+      expect(sent.length).toBeGreaterThan(opened);
+      expect(countClientHellos(sent[opened])).toBe(1);
+      expect(await keyShareRemembered(ws)).toMatch(/^prime256v1 offered first/);
+    });
   });
 });
