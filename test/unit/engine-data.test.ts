@@ -220,19 +220,7 @@ describe("FtpClient transfers", () => {
 
   it("an upload of a file range whose data connection the server resets, saying why just after (552), fails with that reply", async () => {
     const fd = fileWith(randomBytes(4 * 1024 * 1024));
-    const { client } = await clientOf((line, s) => {
-      const verb = verbOf(line);
-      if (verb === "EPSV") return s.epsv();
-      if (verb === "STOR") {
-        return s.data.transfer(async (d) => {
-          await new Promise((r) => d.once("data", r));
-          d.on("error", () => undefined);
-          d.destroy();
-          await new Promise((r) => setTimeout(r, 5));
-        }, 10_000, "552 Quota exceeded");
-      }
-      s.reply("200 still here");
-    });
+    const { client } = await clientOf(quotaExceeded);
     try {
       const err = await failure(client.upload({ fd, start: 0 }, "/job/full.bin"));
       expect(err).toBeInstanceOf(ReplyError);
