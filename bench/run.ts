@@ -19,7 +19,8 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeBigFile, makeSparseFile, makeTree } from "./files.js";
-import { median, ratio, secs, type Sample } from "./stats.js";
+import { median, medianOf, ratio, secs, type Sample } from "./stats.js";
+import { measureTlsFloor, type TlsFloor } from "./tls-floor.js";
 import { DelayProxy } from "./delay-proxy.js";
 import { wanBig, wanFirstByteTable, wanMet, wanPerFileTable, wanSmall, wanTable, type WanEnv, type WanRow } from "./wan.js";
 import { scaleHistory, scaleSchedule, type ScaleEnv } from "./scale.js";
@@ -275,9 +276,9 @@ class Agent {
   resetState(): void {
     rmSync(join(this.dir, "state"), { recursive: true, force: true });
   }
-  async sync(job: string): Promise<Sample> {
+  async sync(job: string, measureCpu = this.ctx.measureCpu): Promise<Sample> {
     const r = must(
-      await runProc(process.execPath, [CLI, "--config", this.configPath, "-q", "sync", job, "--json"], { [PASSWORD_ENV]: this.ctx.server.password }, REPO, this.ctx.measureCpu),
+      await runProc(process.execPath, [CLI, "--config", this.configPath, "-q", "sync", job, "--json"], { [PASSWORD_ENV]: this.ctx.server.password }, REPO, measureCpu),
       `ftps-sync sync ${job}`,
     );
     const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { status: string; uploaded: number; downloaded: number; failed: number; peakRssBytes?: number };
@@ -308,8 +309,8 @@ class Lftp {
       { mode: 0o600 },
     );
   }
-  async do(command: string): Promise<Sample> {
-    const r = must(await runProc("lftp", ["-c", `source ${this.script}; ${command}`], {}, REPO, this.ctx.measureCpu), `lftp ${command}`);
+  async do(command: string, measureCpu = this.ctx.measureCpu): Promise<Sample> {
+    const r = must(await runProc("lftp", ["-c", `source ${this.script}; ${command}`], {}, REPO, measureCpu), `lftp ${command}`);
     return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
 }
@@ -331,8 +332,8 @@ class Rclone {
   static async obscure(password: string): Promise<string> {
     return must(await runProc("rclone", ["obscure", password]), "rclone obscure").stdout.trim();
   }
-  async do(argv: string[]): Promise<Sample> {
-    const r = must(await runProc("rclone", ["--config", this.config, "-q", ...argv], {}, REPO, this.ctx.measureCpu), `rclone ${argv.join(" ")}`);
+  async do(argv: string[], measureCpu = this.ctx.measureCpu): Promise<Sample> {
+    const r = must(await runProc("rclone", ["--config", this.config, "-q", ...argv], {}, REPO, measureCpu), `rclone ${argv.join(" ")}`);
     return { ms: r.ms, rss: r.hwmBytes, cpuS: r.cpuS };
   }
 }
@@ -460,23 +461,26 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
     target: { text: "≥ 1.3x lftp", check: (r) => (ratio(med(r.agent), med(r.peers.lftp)) ?? NaN) >= 1.3 || (med(r.peers.lftp) === undefined ? undefined : false) },
   };
   rows.push(first);
+  // The first uploads are CPU-bound on loopback: each tool's CPU, and the whole machine's, is
+  // measured with its time (see cpuPerFileNote).
   for (let i = 1; i <= args.runs; i++) {
     log(`${id}: first upload, run ${i}/${args.runs}`);
     await rmRemote(ctx, `agent-${id}`);
     agent.resetState();
-    first.agent.push(await agent.sync("up"));
+    first.agent.push(await withMachineCpu(() => agent.sync("up", true)));
     await rmRemote(ctx, `agent12-${id}`);
     agent12.resetState();
-    first.agentTls12!.push(await agent12.sync("up"));
+    first.agentTls12!.push(await withMachineCpu(() => agent12.sync("up", true)));
     if (tools.lftp) {
       await rmRemote(ctx, `lftp-${id}`);
-      (first.peers.lftp ??= []).push(await tools.lftp.do(`mirror -R -P4 ${local} /lftp-${id}`));
+      (first.peers.lftp ??= []).push(await withMachineCpu(() => tools.lftp!.do(`mirror -R -P4 ${local} /lftp-${id}`, true)));
     }
     if (tools.rclone) {
       await rmRemote(ctx, `rclone-${id}`);
-      (first.peers.rclone ??= []).push(await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]));
+      (first.peers.rclone ??= []).push(await withMachineCpu(() => tools.rclone!.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"], true)));
     }
   }
+  notes.push(cpuPerFileNote(first, spec.files, await tlsFloor(ctx)));
 
   const again: Row = {
     id: `${id}-rerun`,
@@ -503,6 +507,50 @@ async function smallFiles(ctx: Ctx, tools: Tools, id: string, spec: { files: num
     if (tools.rclone) (again.peers.rclone ??= []).push(await tools.rclone.do(["sync", local, `bench:/rclone-${id}`, "--transfers", "4", "--checkers", "4"]));
   }
   for (const s of again.agent.concat(again.agentTrust!, again.agentTls12!)) if (!/^up 0 /.test(s.note ?? "")) notes.push(`${again.label}: the agent transferred something (${s.note})`);
+}
+
+/** Busy CPU seconds of the whole machine since boot (all cores; /proc/stat counts in 1/100 s). */
+function machineBusyS(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
+}
+
+async function withMachineCpu(run: () => Promise<Sample>): Promise<Sample> {
+  const before = machineBusyS();
+  const s = await run();
+  return { ...s, machineCpuS: machineBusyS() - before };
+}
+
+/** Node's own CPU per resumed TLS data connection (bench/tls-floor.ts), measured once per bench run. */
+let floor: Promise<TlsFloor> | undefined;
+function tlsFloor(ctx: Ctx): Promise<TlsFloor> {
+  return (floor ??= (async () => {
+    const { generateCert } = await import("../test/servers/certs.js");
+    const cert = await generateCert(join(ctx.work, "tls-floor"));
+    return measureTlsFloor(cert.keyPath, cert.certPath);
+  })());
+}
+
+/** What a first upload of small files costs in CPU per file, for each tool and for the machine. */
+function cpuPerFileNote(row: Row, files: number, floor: TlsFloor): string {
+  const perFile = (samples: Sample[] | undefined, field: "cpuS" | "machineCpuS") => {
+    const s = medianOf(samples, field);
+    return s === undefined ? "-" : `${((s * 1000) / files).toFixed(2)} ms`;
+  };
+  const tools: [string, Sample[] | undefined][] = [
+    ["ftps-sync", row.agent],
+    ["ftps-sync TLS 1.2", row.agentTls12],
+    ["lftp", row.peers.lftp],
+    ["rclone", row.peers.rclone],
+  ];
+  const measured = tools.filter(([, s]) => s?.length);
+  return (
+    `${row.label}: CPU per file (medians): ${measured.map(([n, s]) => `${n} ${perFile(s, "cpuS")}`).join(", ")}; ` +
+    `the whole machine's (the tool, vsftpd and the kernel, 2 cores) ${measured.map(([n, s]) => `${n} ${perFile(s, "machineCpuS")}`).join(", ")}. ` +
+    `Node alone spends ${floor.tls13Ms.toFixed(2)} ms of CPU on one resumed TLS 1.3 connection on loopback, 4 KiB written and closed ` +
+    `(${floor.tls12Ms.toFixed(2)} ms over TLS 1.2; bench/tls-floor.ts), before any FTP, state or file work`
+  );
 }
 
 async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {

@@ -7,6 +7,8 @@ export interface Sample {
   note?: string;
   /** user + system CPU seconds of the command and its children (bash's `times`), when measured */
   cpuS?: number;
+  /** busy CPU seconds of the whole machine while it ran (the tool, the server, the kernel), when measured */
+  machineCpuS?: number;
   /** round trips the client waited for, counted by the delay proxy (WAN rows only) */
   roundTrips?: number;
   /** of those, the ones before the first byte of data (its first listing's, usually): see ProxyCounts */
@@ -20,7 +22,7 @@ export function median(xs: number[]): number {
 }
 
 /** The median of one field over samples that have it (undefined when none has). */
-export function medianOf(samples: Sample[] | undefined, field: "ms" | "cpuS" | "roundTrips" | "firstDataRoundTrips"): number | undefined {
+export function medianOf(samples: Sample[] | undefined, field: "ms" | "cpuS" | "machineCpuS" | "roundTrips" | "firstDataRoundTrips"): number | undefined {
   const xs = (samples ?? []).map((s) => s[field]).filter((x): x is number => typeof x === "number");
   return xs.length ? median(xs) : undefined;
 }
