@@ -4,9 +4,10 @@ import { parseUnixLine, testUnixLine } from "./listing-parse-unix.js";
 
 /**
  * Folder listings (LIST in Unix or DOS style, MLSD) read into entries of our own type. They read
- * exactly what basic-ftp 6 read (names, sizes, types, raw times, MLSD times): the state stores what
- * earlier versions made of the same lines, and a different reading would look like a change on the
- * server (test/unit/listing-parse-vs-basic-ftp.test.ts compares the two on every fixture line).
+ * exactly what basic-ftp 6, the client before ours, read (names, sizes, types, raw times, MLSD
+ * times): the state stores what earlier versions made of the same lines, and a different reading
+ * would look like a change on the server (test/unit/listing-parse.test.ts holds every fixture line
+ * to what basic-ftp read: test/helpers/listing-fixtures.ts).
  * Names are the server's and hostile: checked by the caller (listing-collector.ts), not here.
  */
 
