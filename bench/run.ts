@@ -545,11 +545,38 @@ function cpuPerFileNote(row: Row, files: number, floor: TlsFloor): string {
     ["rclone", row.peers.rclone],
   ];
   const measured = tools.filter(([, s]) => s?.length);
+  const floorText = floorTold
+    ? ""
+    : `. Node alone spends ${floor.tls13Ms.toFixed(2)} ms of CPU on one resumed TLS 1.3 connection on loopback, 4 KiB written and closed ` +
+      `(${floor.tls12Ms.toFixed(2)} ms over TLS 1.2; bench/tls-floor.ts), before any FTP, state or file work`;
+  floorTold = true;
   return (
     `${row.label}: CPU per file (medians): ${measured.map(([n, s]) => `${n} ${perFile(s, "cpuS")}`).join(", ")}; ` +
-    `the whole machine's (the tool, vsftpd and the kernel, 2 cores) ${measured.map(([n, s]) => `${n} ${perFile(s, "machineCpuS")}`).join(", ")}. ` +
-    `Node alone spends ${floor.tls13Ms.toFixed(2)} ms of CPU on one resumed TLS 1.3 connection on loopback, 4 KiB written and closed ` +
-    `(${floor.tls12Ms.toFixed(2)} ms over TLS 1.2; bench/tls-floor.ts), before any FTP, state or file work`
+    `the whole machine's (the tool, vsftpd and the kernel, 2 cores) ${measured.map(([n, s]) => `${n} ${perFile(s, "machineCpuS")}`).join(", ")}` +
+    floorText
+  );
+}
+/** The TLS floor is told once, in the first note that uses it. */
+let floorTold = false;
+
+// A Node process that only walks a tree: readdir and lstat of every name, one thread, no state
+// and no network (the floor under a trusted re-run: see walkFloorNote).
+const WALK_SCRIPT = `const fs = require("node:fs"), root = process.argv[1]; let n = 0;
+const walk = (d) => { for (const name of fs.readdirSync(d)) { const p = d + "/" + name; n++; if (fs.lstatSync(p).isDirectory()) walk(p); } };
+walk(root); process.stdout.write(String(n));`;
+
+/** How long a bare walk of `local` takes from start to exit, against the row's trusted re-runs. */
+async function walkFloorNote(local: string, row: Row): Promise<string> {
+  const runs: number[] = [];
+  let names = "";
+  for (let i = 0; i < Math.max(3, args.runs); i++) {
+    const r = must(await runProc(process.execPath, ["-e", WALK_SCRIPT, local]), "the bare walk");
+    runs.push(r.ms);
+    names = r.stdout;
+  }
+  return (
+    `${row.label}: a Node process that only walks the same tree (readdir and lstat of each of its ${Number(names).toLocaleString("en")} names, ` +
+    `one thread, no state, no network) takes ${secs(median(runs))} from start to exit (median of ${runs.length}), against trustRemote's ${secs(med(row.agentTrust))}`
   );
 }
 
@@ -611,6 +638,7 @@ async function tree100k(ctx: Ctx, tools: Tools): Promise<void> {
     if (tools.lftp) (same.peers.lftp ??= []).push(await tools.lftp.do(lftpCmd));
     if (tools.rclone) (same.peers.rclone ??= []).push(await tools.rclone.do(rcloneArgs));
   }
+  notes.push(await walkFloorNote(local, same));
   // One changed file: a different file for each tool and run, rewritten (new size and time)
   // just before that tool runs.
   let k = 0;
