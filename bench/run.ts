@@ -523,9 +523,9 @@ async function withMachineCpu(run: () => Promise<Sample>): Promise<Sample> {
 }
 
 /** Node's own CPU per resumed TLS data connection (bench/tls-floor.ts), measured once per bench run. */
-let floor: Promise<TlsFloor> | undefined;
+let tlsFloorMeasured: Promise<TlsFloor> | undefined;
 function tlsFloor(ctx: Ctx): Promise<TlsFloor> {
-  return (floor ??= (async () => {
+  return (tlsFloorMeasured ??= (async () => {
     const { generateCert } = await import("../test/servers/certs.js");
     const cert = await generateCert(join(ctx.work, "tls-floor"));
     return measureTlsFloor(cert.keyPath, cert.certPath);
