@@ -30,6 +30,14 @@ async function loadedBy(args: string[], cwd?: string): Promise<{ code: number | 
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
+/** A folder with an agent.config.json of no remotes and an empty jobs folder. */
+function emptyAgent(name: string): string {
+  const dir = testTempDir(name);
+  mkdirSync(join(dir, "jobs"));
+  writeFileSync(join(dir, "agent.config.json"), JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: {} }));
+  return dir;
+}
+
 describe("the command's start", () => {
   it("prints --version without loading the state database's native addon, TLS, HTTP or worker threads", async () => {
     const r = await loadedBy(["--version"]);
@@ -50,9 +58,7 @@ describe("the command's start", () => {
   });
 
   it("validates a config without opening the state database or loading TLS", async () => {
-    const dir = testTempDir("validate-start");
-    mkdirSync(join(dir, "jobs"));
-    writeFileSync(join(dir, "agent.config.json"), JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: {} }));
+    const dir = emptyAgent("validate-start");
     const r = await loadedBy(["--config", join(dir, "agent.config.json"), "validate"], dir);
     expect(r.code).toBe(0);
     expect(r.required.filter((f) => f.includes("better-sqlite3"))).toEqual([]);
@@ -60,9 +66,7 @@ describe("the command's start", () => {
   });
 
   it("prints only its one JSON object on stdout when DEBUG asks every library for its debug lines", async () => {
-    const dir = testTempDir("debug-env");
-    mkdirSync(join(dir, "jobs"));
-    writeFileSync(join(dir, "agent.config.json"), JSON.stringify({ stateDir: "./state", jobsDir: "./jobs", remotes: {} }));
+    const dir = emptyAgent("debug-env");
     for (const debug of ["*", "winston:*"]) {
       const r = await runCli(["--config", join(dir, "agent.config.json"), "status", "--json"], { cwd: dir, env: { DEBUG: debug } });
       expect(r.code).toBe(0);

@@ -21,13 +21,19 @@ const slowTransfers = (ms: number) =>
     s.reply("226 Transfer complete.");
   });
 
+/** A connection to slowTransfers(150) with the technique on, and for each write whether it went during a transfer. */
+async function writingDuringSlowTransfers() {
+  const server = await slowTransfers(150);
+  const control = await connected(server, clientTls());
+  control.writeDuringTransfer = () => true;
+  const during: boolean[] = [];
+  control.onWrite = (_commands, at) => void during.push(!!at?.duringTransfer);
+  return { server, control, during };
+}
+
 describe("ControlConnection.writeDuringTransfer", () => {
   it("on: the next transfer is written while one runs, a third only once the first ended; replies stay in order", async () => {
-    const server = await slowTransfers(150);
-    const control = await connected(server, clientTls());
-    control.writeDuringTransfer = () => true;
-    const during: boolean[] = [];
-    control.onWrite = (_commands, at) => void during.push(!!at?.duringTransfer);
+    const { server, control, during } = await writingDuringSlowTransfers();
     const replies = [transfer(control, "STOR a"), transfer(control, "STOR b"), transfer(control, "STOR c")];
     await sleep(75);
     const s = server.sessions[0];
@@ -42,11 +48,7 @@ describe("ControlConnection.writeDuringTransfer", () => {
   });
 
   it("on: a write marked betweenTransfers (a NOOP that times a round trip) still waits for the running transfer's end", async () => {
-    const server = await slowTransfers(150);
-    const control = await connected(server, clientTls());
-    control.writeDuringTransfer = () => true;
-    const during: boolean[] = [];
-    control.onWrite = (_commands, at) => void during.push(!!at?.duringTransfer);
+    const { server, control, during } = await writingDuringSlowTransfers();
     const stor = transfer(control, "STOR a");
     const noop = control.request("NOOP", { betweenTransfers: true });
     await sleep(75);
