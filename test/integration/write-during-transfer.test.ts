@@ -72,14 +72,20 @@ async function downloadAll(folder: FtpsFolder, dir: string, count: number): Prom
   return got;
 }
 
-describe("vsftpd through a 10 ms round trip", () => {
+// 30 ms: a transfer then lasts longer than the client takes to ask for its next one on a loaded
+// machine. Each connection has two callers: on a quiet machine the server waits for about 0.2 of
+// the files; when a caller's next download comes only after the other caller's transfer (written
+// ahead) has ended, every other transfer is waited for: 0.5, seen in a CI run under the full
+// suite's load at 10 ms and here under two busy loops at 30 ms. Waits above 0.5 would mean the
+// transfer written ahead was not.
+describe("vsftpd through a 30 ms round trip", () => {
   let server: RunningServer;
   let proxy: DelayProxy;
   let owner: { uid: number; gid: number };
   beforeAll(async () => {
     owner = await ensureTestUser();
     server = await startServer("vsftpd", { tls: "explicit", listenAddress: "127.0.0.2", pasvAddress: "127.0.0.1" });
-    proxy = await DelayProxy.forFtpServer(server, 5);
+    proxy = await DelayProxy.forFtpServer(server, 15);
   });
   afterAll(async () => {
     await proxy?.stop();
@@ -135,7 +141,7 @@ describe("vsftpd through a 10 ms round trip", () => {
     expect(without.up.idle).toBe(1);
     expect(without.down.idle).toBe(1);
     expect(withIt.up.idle).toBeLessThan(without.up.idle - 0.5);
-    expect(withIt.down.idle).toBeLessThan(without.down.idle - 0.5);
+    expect(withIt.down.idle).toBeLessThanOrEqual(without.down.idle - 0.5);
     // The proxy counts a client's turns, waited for or not: a write made while a transfer runs,
     // after its 150, is one too. Not more than without.
     expect(withIt.up.proxy).toBeLessThanOrEqual(without.up.proxy + 0.25);
